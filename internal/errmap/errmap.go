@@ -1,0 +1,120 @@
+// Package errmap turns the clouds' native error codes and transport failures
+// into rollback's sentinels. Each provider declares a Table of its codes;
+// the lookup rules and the transport classification are shared here.
+package errmap
+
+import (
+	"errors"
+	"net"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/cloudsnap/rollback"
+)
+
+// Rule is what a native code means.
+type Rule struct {
+	Kind error  // the sentinel
+	Hint string // what the caller should do
+	// Ambiguous marks codes after which the call may still have been
+	// applied (provider-side faults).
+	Ambiguous bool
+}
+
+// Table maps native codes to Rules.
+type Table struct {
+	// Exact codes, e.g. "InvalidDiskId.NotFound".
+	Exact map[string]Rule
+	// Prefixes, e.g. "Throttling" for "Throttling.User"; the longest
+	// matching prefix wins.
+	Prefix map[string]Rule
+	// Default is used for unknown codes; when its Kind is nil the HTTP
+	// status decides (5xx: ErrInternal, 429: ErrThrottled, 401: ErrUnauthenticated,
+	// 403: ErrPermissionDenied, 404: ErrNotFound, other 4xx: ErrInvalidArgument).
+	Default Rule
+}
+
+// Lookup returns the rule for code (and HTTP status, for unknown codes), and
+// whether the code was known.
+func (t Table) Lookup(code string, status int) (Rule, bool) {
+	if r, ok := t.Exact[code]; ok {
+		return r, true
+	}
+	if r, ok := t.longestPrefix(code); ok {
+		return r, true
+	}
+	if t.Default.Kind != nil {
+		return t.Default, false
+	}
+	return ByStatus(status), false
+}
+
+func (t Table) longestPrefix(code string) (Rule, bool) {
+	best := -1
+	var rule Rule
+	for p, r := range t.Prefix {
+		if len(p) > best && (code == p || strings.HasPrefix(code, p+".") || strings.HasPrefix(code, p)) {
+			best, rule = len(p), r
+		}
+	}
+	return rule, best >= 0
+}
+
+// Codes returns every exact code of the table, sorted; tests iterate it.
+func (t Table) Codes() []string {
+	out := make([]string, 0, len(t.Exact))
+	for c := range t.Exact {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ByStatus classifies an unknown code by its HTTP status.
+func ByStatus(status int) Rule {
+	switch {
+	case status >= 500:
+		return Rule{Kind: rollback.ErrInternal, Ambiguous: true, Hint: "the provider failed; retry later"}
+	case status == 429:
+		return Rule{Kind: rollback.ErrThrottled, Hint: "slow down"}
+	case status == 401:
+		return Rule{Kind: rollback.ErrUnauthenticated}
+	case status == 403:
+		return Rule{Kind: rollback.ErrPermissionDenied}
+	case status == 404:
+		return Rule{Kind: rollback.ErrNotFound}
+	case status >= 400:
+		return Rule{Kind: rollback.ErrInvalidArgument}
+	}
+	// A code on a 2xx/3xx or with no status at all: nothing known.
+	return Rule{Kind: rollback.ErrInternal, Ambiguous: true}
+}
+
+// TransportAmbiguous reports whether a transport failure may have happened
+// after the server received the request. Failures to connect (refused, no
+// route, DNS, TLS handshake and certificate errors) cannot have reached it;
+// timeouts, resets and truncated replies may have. text is the error's
+// message, for SDKs that keep only text (Tencent's ClientError.NetworkError).
+func TransportAmbiguous(err error, text string) bool {
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return false
+		}
+		var dns *net.DNSError
+		if errors.As(err, &dns) {
+			return false
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return false
+		}
+	}
+	t := strings.ToLower(text)
+	for _, s := range []string{"connection refused", "no such host", "dial tcp", "tls: ", "x509:", "certificate", "network is unreachable", "no route to host"} {
+		if strings.Contains(t, s) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,84 @@
+// Package invoke is the path every provider API call takes: validate, wait
+// for the rate limit, send one attempt through the SDK, map the error, retry,
+// log. The providers supply the SDK call and the error mapping; everything
+// else is the same for both clouds and lives here.
+package invoke
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/internal/ratelimit"
+	"github.com/cloudsnap/rollback/internal/retry"
+)
+
+// Invoker runs API calls for one provider client.
+type Invoker struct {
+	Provider string
+	Options  rollback.Options
+	// Limits paces the actions for which Limited reports true.
+	Limits  *ratelimit.Set
+	Limited func(op string) bool
+	// MapError turns an SDK error of op into a (redacted) *rollback.Error.
+	// It is not called for nil errors.
+	MapError func(op string, err error) error
+}
+
+// Attempt sends one attempt of op. It returns the provider's request ID on
+// success and the SDK's raw error on failure.
+type Attempt func(ctx context.Context, attempt int) (requestID string, err error)
+
+// Call runs op with rate limiting, retries and error mapping, and returns
+// the request ID of the successful attempt and the number of attempts sent.
+func (in *Invoker) Call(ctx context.Context, op string, fn Attempt) (requestID string, attempts int, err error) {
+	log := in.Options.Logger
+	clk := in.Options.Clock
+	cfg := retry.Config{
+		Policy:   in.Options.Retry,
+		Clock:    clk,
+		Provider: in.Provider,
+		Op:       op,
+		OnRetry:  in.Options.OnRetry,
+		Logger:   log,
+	}
+	sent := 0
+	attempts, err = retry.Do(ctx, cfg, func(ctx context.Context, attempt int) error {
+		if in.Limits != nil && (in.Limited == nil || in.Limited(op)) {
+			if err := in.Limits.Wait(ctx, op); err != nil {
+				return err
+			}
+		}
+		start := clk.Now()
+		sent++
+		id, err := fn(ctx, attempt)
+		if err == nil {
+			requestID = id
+			log.LogAttrs(ctx, slog.LevelDebug, "call",
+				slog.String("provider", in.Provider), slog.String("op", op),
+				slog.Int("attempt", attempt), slog.String("request_id", id),
+				slog.Duration("elapsed", clk.Now().Sub(start)))
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		mapped := in.MapError(op, err)
+		log.LogAttrs(ctx, slog.LevelDebug, "call failed",
+			slog.String("provider", in.Provider), slog.String("op", op),
+			slog.Int("attempt", attempt), slog.Duration("elapsed", clk.Now().Sub(start)),
+			slog.String("error", mapped.Error()))
+		return mapped
+	})
+	if err != nil && !isContext(err) {
+		log.LogAttrs(ctx, slog.LevelWarn, "call gave up",
+			slog.String("provider", in.Provider), slog.String("op", op),
+			slog.Int("attempts", attempts), slog.String("error", err.Error()))
+	}
+	return requestID, sent, err
+}
+
+func isContext(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}

@@ -1,0 +1,202 @@
+// Package sdkhttp adapts the clouds' Go SDKs, which take no context.Context
+// and (Alibaba) are not safe for concurrent use, to a library that must honour
+// cancellation and serve many goroutines.
+//
+// Each SDK client is built over its own Binder, a RoundTripper that attaches
+// the current call's context to every request the SDK sends. A Pool hands each
+// call an SDK client of its own for the duration of the call, so nothing in an
+// SDK client is ever shared between two calls in flight.
+package sdkhttp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// NewTransport returns the default transport under the SDKs: HTTP/2 where the
+// server offers it, proxies from the environment, bounded dial and TLS
+// handshake times.
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   5 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// Binder is a RoundTripper that sends every request with the context of the
+// call in progress and a per-attempt timeout. It is used by one call at a
+// time (see Pool).
+type Binder struct {
+	Base    http.RoundTripper
+	Timeout time.Duration // per HTTP attempt; 0 for none
+
+	mu  sync.Mutex
+	ctx context.Context
+}
+
+// Bind sets the context of the call about to be made.
+func (b *Binder) Bind(ctx context.Context) {
+	b.mu.Lock()
+	b.ctx = ctx
+	b.mu.Unlock()
+}
+
+// ErrAttemptTimeout is the cause of a request's context when the per-attempt
+// timeout fired, as opposed to the caller's context ending.
+var ErrAttemptTimeout = errors.New("HTTP attempt timed out")
+
+// RoundTrip sends req under the bound context.
+func (b *Binder) RoundTrip(req *http.Request) (*http.Response, error) {
+	b.mu.Lock()
+	ctx := b.ctx
+	b.mu.Unlock()
+	if ctx == nil {
+		ctx = req.Context()
+	}
+	cancel := context.CancelFunc(func() {})
+	if b.Timeout > 0 {
+		ctx, cancel = context.WithTimeoutCause(ctx, b.Timeout, ErrAttemptTimeout)
+	}
+	resp, err := b.Base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		if cause := context.Cause(ctx); errors.Is(cause, ErrAttemptTimeout) {
+			return nil, fmt.Errorf("%w after %s: %w", ErrAttemptTimeout, b.Timeout, err)
+		}
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// Pool hands out SDK clients for exclusive use during one call. Clients are
+// made on demand and kept for reuse; the pool never blocks.
+type Pool[C any] struct {
+	// New makes a client over the given Binder.
+	New func(b *Binder) (C, error)
+
+	mu   sync.Mutex
+	free []pooled[C]
+}
+
+type pooled[C any] struct {
+	client C
+	binder *Binder
+}
+
+// Do runs fn with a client bound to ctx.
+func (p *Pool[C]) Do(ctx context.Context, fn func(C) error) error {
+	c, err := p.get()
+	if err != nil {
+		return err
+	}
+	c.binder.Bind(ctx)
+	defer func() {
+		c.binder.Bind(nil)
+		p.put(c)
+	}()
+	return fn(c.client)
+}
+
+func (p *Pool[C]) get() (pooled[C], error) {
+	p.mu.Lock()
+	if n := len(p.free); n > 0 {
+		c := p.free[n-1]
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		return c, nil
+	}
+	p.mu.Unlock()
+	b := &Binder{}
+	c, err := p.New(b)
+	if err != nil {
+		return pooled[C]{}, err
+	}
+	return pooled[C]{client: c, binder: b}, nil
+}
+
+func (p *Pool[C]) put(c pooled[C]) {
+	p.mu.Lock()
+	p.free = append(p.free, c)
+	p.mu.Unlock()
+}
+
+// Endpoint is where a client sends its calls.
+type Endpoint struct {
+	Scheme string // "https" or "http"
+	Host   string // host[:port]
+}
+
+// URL returns scheme://host.
+func (e Endpoint) URL() string { return e.Scheme + "://" + e.Host }
+
+// ParseEndpoint resolves a Config.Endpoint. Empty means https://defaultHost.
+// A bare "host[:port]" means HTTPS. "http://" is accepted for loopback hosts
+// (emulators, tests) and, with allowInsecure, for any host; otherwise it is
+// refused, because the caller's traffic would cross a network in clear text.
+// Paths, queries and user info are refused: the SDKs address only a host.
+func ParseEndpoint(raw, defaultHost string, allowInsecure bool) (Endpoint, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return Endpoint{Scheme: "https", Host: defaultHost}, nil
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("Endpoint %q is not a URL: %v", raw, err)
+	}
+	scheme := strings.ToLower(u.Scheme)
+	switch {
+	case scheme != "https" && scheme != "http":
+		return Endpoint{}, fmt.Errorf("Endpoint %q: scheme must be https (or http for a local emulator)", raw)
+	case u.Host == "":
+		return Endpoint{}, fmt.Errorf("Endpoint %q has no host", raw)
+	case u.User != nil:
+		return Endpoint{}, fmt.Errorf("Endpoint must not carry user info; pass credentials in the Config")
+	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
+		return Endpoint{}, fmt.Errorf("Endpoint %q must be a scheme and host only, without a path or query", raw)
+	case scheme == "http" && !allowInsecure && !IsLoopback(u.Hostname()):
+		return Endpoint{}, fmt.Errorf("Endpoint %q uses plain HTTP on a non-loopback host; use https, or pass rollback.WithInsecureHTTP() if you really mean it", raw)
+	}
+	return Endpoint{Scheme: scheme, Host: u.Host}, nil
+}
+
+// IsLoopback reports whether host names this machine (localhost or a
+// loopback address).
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,168 @@
+package rollback
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/cloudsnap/rollback/clock"
+)
+
+// Option configures a provider client (aliyun.New, tencent.New).
+type Option func(*Options)
+
+// Options is the resolved form of a client's Options. Provider packages read
+// it through ResolveOptions; callers set it through the With... functions.
+type Options struct {
+	// Retry bounds and paces retries of every API call.
+	Retry RetryPolicy
+	// Logger receives structured logs of calls, retries and errors. Never
+	// nil after ResolveOptions (a discarding logger by default). No log
+	// line carries credentials or signatures.
+	Logger *slog.Logger
+	// Clock paces retries, rate limits and waits. Never nil after
+	// ResolveOptions (the wall clock by default).
+	Clock clock.Clock
+	// RateLimit overrides the provider's client-side rate limit of mutating
+	// calls; nil keeps the provider default (SWAS 10 per minute per account;
+	// Lighthouse 20 per second per API).
+	RateLimit *RateLimit
+	// Transport is the HTTP transport under the SDK; nil means a tuned
+	// default *http.Transport of the client's own.
+	Transport http.RoundTripper
+	// CallTimeout limits each HTTP attempt (0: 30s).
+	CallTimeout time.Duration
+	// AllowInsecureHTTP permits an http:// endpoint on a non-loopback host.
+	AllowInsecureHTTP bool
+	// OnRetry is called before each retry sleep.
+	OnRetry func(RetryEvent)
+}
+
+// RateLimit is a client-side limit: at most Calls calls per Per, with bursts
+// up to Calls. A RateLimit with Calls <= 0 disables the limit.
+type RateLimit struct {
+	Calls int
+	Per   time.Duration
+}
+
+// RetryPolicy bounds and paces retries. Delays grow exponentially from
+// BaseDelay (ThrottleBaseDelay after a throttling error) up to MaxDelay, with
+// full jitter: each delay is drawn uniformly between zero and its bound. The
+// zero value means the defaults.
+type RetryPolicy struct {
+	// MaxAttempts is the total number of attempts, the first included
+	// (0: 5). 1 disables retries.
+	MaxAttempts int
+	// MaxElapsed bounds the time from the first attempt to the start of the
+	// last (0: 2 minutes).
+	MaxElapsed time.Duration
+	// BaseDelay is the first delay bound after a transient fault (0: 250ms).
+	BaseDelay time.Duration
+	// ThrottleBaseDelay is the first delay bound after a throttling error
+	// (0: 2s).
+	ThrottleBaseDelay time.Duration
+	// MaxDelay caps every delay (0: 20s).
+	MaxDelay time.Duration
+}
+
+// Defaults of RetryPolicy and Options.
+const (
+	DefaultMaxAttempts       = 5
+	DefaultMaxElapsed        = 2 * time.Minute
+	DefaultBaseDelay         = 250 * time.Millisecond
+	DefaultThrottleBaseDelay = 2 * time.Second
+	DefaultMaxDelay          = 20 * time.Second
+	DefaultCallTimeout       = 30 * time.Second
+)
+
+// WithDefaults returns p with every zero field set to its default.
+func (p RetryPolicy) WithDefaults() RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = DefaultMaxAttempts
+	}
+	if p.MaxElapsed <= 0 {
+		p.MaxElapsed = DefaultMaxElapsed
+	}
+	if p.BaseDelay <= 0 {
+		p.BaseDelay = DefaultBaseDelay
+	}
+	if p.ThrottleBaseDelay <= 0 {
+		p.ThrottleBaseDelay = DefaultThrottleBaseDelay
+	}
+	if p.MaxDelay <= 0 {
+		p.MaxDelay = DefaultMaxDelay
+	}
+	if p.ThrottleBaseDelay > p.MaxDelay {
+		p.ThrottleBaseDelay = p.MaxDelay
+	}
+	if p.BaseDelay > p.MaxDelay {
+		p.BaseDelay = p.MaxDelay
+	}
+	return p
+}
+
+// RetryEvent describes one retry, given to Options.OnRetry before the sleep.
+type RetryEvent struct {
+	Provider string
+	Op       string        // API action
+	Attempt  int           // the attempt that failed, 1-based
+	Delay    time.Duration // the sleep before the next attempt
+	Err      error         // why it failed
+}
+
+// ResolveOptions applies opts over the defaults.
+func ResolveOptions(opts ...Option) Options {
+	var o Options
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	o.Retry = o.Retry.WithDefaults()
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	o.Clock = clock.Or(o.Clock)
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = DefaultCallTimeout
+	}
+	return o
+}
+
+// WithRetryPolicy sets the retry policy; zero fields keep their defaults.
+func WithRetryPolicy(p RetryPolicy) Option { return func(o *Options) { o.Retry = p } }
+
+// WithMaxAttempts sets the total number of attempts per call (1: no retries).
+func WithMaxAttempts(n int) Option { return func(o *Options) { o.Retry.MaxAttempts = n } }
+
+// WithLogger sends the client's structured logs to l.
+func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l } }
+
+// WithClock sets the clock that paces retries, rate limits and waits. Tests
+// and demos pass the emulator's clock.
+func WithClock(c clock.Clock) Option { return func(o *Options) { o.Clock = c } }
+
+// WithRateLimit replaces the provider's default client-side rate limit of
+// mutating calls with calls per per.
+func WithRateLimit(calls int, per time.Duration) Option {
+	return func(o *Options) { o.RateLimit = &RateLimit{Calls: calls, Per: per} }
+}
+
+// WithoutRateLimit turns the client-side rate limit off (the cloud's own
+// limit still applies, and throttling errors are retried).
+func WithoutRateLimit() Option { return func(o *Options) { o.RateLimit = &RateLimit{} } }
+
+// WithHTTPTransport sets the HTTP transport under the SDK (a proxy, custom
+// TLS roots, instrumentation). The client never modifies it.
+func WithHTTPTransport(rt http.RoundTripper) Option { return func(o *Options) { o.Transport = rt } }
+
+// WithCallTimeout limits each HTTP attempt.
+func WithCallTimeout(d time.Duration) Option { return func(o *Options) { o.CallTimeout = d } }
+
+// WithInsecureHTTP permits a plain-HTTP endpoint on a host other than
+// loopback. Credentials are signed, not sent, but requests and replies travel
+// in clear text; use it only on a network you trust.
+func WithInsecureHTTP() Option { return func(o *Options) { o.AllowInsecureHTTP = true } }
+
+// WithRetryHook calls fn before each retry sleep, e.g. to count retries.
+func WithRetryHook(fn func(RetryEvent)) Option { return func(o *Options) { o.OnRetry = fn } }
