@@ -68,6 +68,8 @@ func describeByte(s string, i int) string {
 		return fmt.Sprintf("control character %U", r)
 	case r == utf8.RuneError:
 		return fmt.Sprintf("invalid byte 0x%02x", s[i])
+	case r < utf8.RuneSelf:
+		return fmt.Sprintf("character %q", r)
 	default:
 		return fmt.Sprintf("non-ASCII character %q", r)
 	}

@@ -37,7 +37,7 @@ func CheckRegion(region string) error {
 	for i := 0; i < len(region); i++ {
 		c := region[i]
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return invalid("Region", "%q has %s; region names are lower-case letters, digits and hyphens", clip(region), describeByte(region, i))
+			return invalid("Region", "%q has %s at byte %d; region names are lower-case letters, digits and hyphens", clip(region), describeByte(region, i), i)
 		}
 	}
 	return nil
@@ -56,7 +56,7 @@ func CheckID(field, value, prefix, kind string) error {
 	for i := 0; i < len(value); i++ {
 		c := value[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return invalid(field, "%q has %s; it must be %s", clip(value), describeByte(value, i), kind)
+			return invalid(field, "%q has %s at byte %d; it must be %s", clip(value), describeByte(value, i), i, kind)
 		}
 	}
 	if prefix != "" && (!strings.HasPrefix(value, prefix) || len(value) == len(prefix)) {

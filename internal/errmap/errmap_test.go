@@ -1,0 +1,68 @@
+package errmap
+
+import (
+	"errors"
+	"net"
+	"net/url"
+	"syscall"
+	"testing"
+
+	"github.com/cloudsnap/rollback"
+)
+
+func TestLookup(t *testing.T) {
+	tab := Table{
+		Exact:  map[string]Rule{"InvalidDiskId.NotFound": {Kind: rollback.ErrDiskNotFound}},
+		Prefix: map[string]Rule{"Throttling": {Kind: rollback.ErrThrottled}, "AuthFailure": {Kind: rollback.ErrUnauthenticated}, "AuthFailure.Special": {Kind: rollback.ErrPermissionDenied}},
+	}
+	tests := []struct {
+		code   string
+		status int
+		kind   error
+		known  bool
+	}{
+		{"InvalidDiskId.NotFound", 404, rollback.ErrDiskNotFound, true},
+		{"Throttling", 400, rollback.ErrThrottled, true},
+		{"Throttling.User", 400, rollback.ErrThrottled, true},
+		{"AuthFailure.SignatureFailure", 200, rollback.ErrUnauthenticated, true},
+		{"AuthFailure.Special.X", 200, rollback.ErrPermissionDenied, true},
+		{"Brand.New", 503, rollback.ErrInternal, false},
+		{"Brand.New", 429, rollback.ErrThrottled, false},
+		{"Brand.New", 403, rollback.ErrPermissionDenied, false},
+		{"Brand.New", 404, rollback.ErrNotFound, false},
+		{"Brand.New", 400, rollback.ErrInvalidArgument, false},
+		{"Brand.New", 200, rollback.ErrInternal, false},
+	}
+	for _, tt := range tests {
+		r, known := tab.Lookup(tt.code, tt.status)
+		if r.Kind != tt.kind || known != tt.known {
+			t.Errorf("Lookup(%q, %d) = %v/%v, want %v/%v", tt.code, tt.status, r.Kind, known, tt.kind, tt.known)
+		}
+	}
+	if got := tab.Codes(); len(got) != 1 || got[0] != "InvalidDiskId.NotFound" {
+		t.Errorf("Codes() = %v", got)
+	}
+}
+
+func TestTransportAmbiguous(t *testing.T) {
+	dial := &url.Error{Op: "Post", URL: "http://x", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}
+	read := &url.Error{Op: "Post", URL: "http://x", Err: &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}}
+	tests := []struct {
+		err  error
+		text string
+		want bool
+	}{
+		{dial, dial.Error(), false},
+		{read, read.Error(), true},
+		{nil, `Fail to get response because Post "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused`, false},
+		{nil, `Fail to get response because Post "https://x/": tls: failed to verify certificate: x509: unknown authority`, false},
+		{nil, `Fail to get response because Post "http://x/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`, true},
+		{nil, `Fail to get response because Post "http://x/": EOF`, true},
+		{errors.New("unexpected EOF"), "unexpected EOF", true},
+	}
+	for _, tt := range tests {
+		if got := TransportAmbiguous(tt.err, tt.text); got != tt.want {
+			t.Errorf("TransportAmbiguous(%q) = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}
