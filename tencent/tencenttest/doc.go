@@ -1,0 +1,77 @@
+// Package tencenttest is a wire-level emulator of the Tencent Cloud
+// Lighthouse API (version 2020-03-24), for testing code that rolls
+// instances back to snapshots, in the manner of net/http/httptest.
+//
+// It speaks the real API 3.0 protocol, so the official SDK (or any other
+// client) talks to it unchanged: JSON POST (or the SDK's GET form), the
+// X-TC-* headers, TC3-HMAC-SHA256 signatures verified against known
+// credentials, and errors as {"Response":{"Error":{"Code","Message"},"RequestId"}}
+// with HTTP 200, in English when X-TC-Language is en-US (Chinese otherwise,
+// as the cloud does by default).
+//
+//	srv := tencenttest.NewServer(tencenttest.WithClock(clk))
+//	defer srv.Close()
+//	in, _ := srv.AddInstance(tencenttest.Instance{State: tencenttest.StateStopped})
+//	sn, _ := srv.AddSnapshot(tencenttest.Snapshot{InstanceID: in.ID})
+//	// point the client at srv.URL with tencenttest.DefaultSecretID/DefaultSecretKey
+//
+// # State
+//
+// Instances and snapshots change state on the emulator's clock
+// (WithClock; clock.NewVirtual makes a test fully deterministic). Nothing
+// runs in the background: every read computes the state from timestamps.
+//
+//   - StopInstances: RUNNING -> STOPPING -> STOPPED; StartInstances: STOPPED
+//     -> STARTING -> RUNNING. Both set the instance's LatestOperation to the
+//     action, OPERATING until done, then SUCCESS, with the call's request ID.
+//   - CreateInstanceSnapshot: a new snapshot CREATING with Percent growing to
+//     100, then NORMAL; the snapshot's and the instance's LatestOperation is
+//     CreateInstanceSnapshot (the instance is busy while its disk is copied).
+//   - ApplyInstanceSnapshot: the instance must be STOPPED or RUNNING with no
+//     operation in progress, the snapshot NORMAL and of the instance's system
+//     disk, of the disk's current size. A RUNNING instance is forced off first
+//     (STOPPING for Durations.Stop). The instance's LatestOperation becomes
+//     ApplyInstanceSnapshot and the snapshot's RollbackInstanceSnapshot, both
+//     OPERATING with the call's request ID; the snapshot is ROLLBACKING with
+//     Percent growing. After Durations.Rollback both are SUCCESS (FAILED after
+//     FailNextRollbacks), the snapshot NORMAL and the instance STOPPED.
+//   - Seeded transitional states (PENDING, STARTING, STOPPING, REBOOTING) run
+//     their course; LAUNCH_FAILED, SHUTDOWN and TERMINATING stay.
+//
+// # Choices where the cloud's documents are silent
+//
+//   - A snapshot of another disk: ResourceNotFound.SnapshotNotFound.
+//   - An operation in progress: OperationDenied.InstanceCreating while PENDING,
+//     OperationDenied.InstanceOperationInProgress while STARTING, STOPPING or
+//     REBOOTING, UnsupportedOperation.LatestOperationUnfinished when the state
+//     is stable but LatestOperationState is OPERATING (a rollback, a snapshot,
+//     SetBusy). A state that forbids the action:
+//     UnsupportedOperation.InvalidInstanceState (stopping a stopped instance
+//     included).
+//   - A region not served: UnsupportedRegion. A wrong version: NoSuchVersion.
+//     An unknown action: InvalidAction. An unknown parameter: UnknownParameter.
+//   - A missing or garbled Authorization header:
+//     AuthFailure.InvalidAuthorization; a credential scope whose date or
+//     service does not match: AuthFailure.SignatureFailure; a missing
+//     X-TC-Timestamp: MissingParameter. X-TC-Timestamp is checked against
+//     the wall clock (the SDK signs with it), 5 minutes either way.
+//   - More than 100 IDs, or Limit over 100: InvalidParameterValue.LimitExceeded
+//     / InvalidParameterValue. IDs and Filters together:
+//     InvalidParameter.ParameterConflict.
+//   - IDs are well-formed when they are the prefix (lhins-, lhsnap-) and
+//     lower-case letters or digits; otherwise *IdMalformed.
+//
+// # Rate limit, faults, journal
+//
+// Each action accepts 20 requests per second per SecretId (WithRateLimit),
+// in a sliding window on the emulator clock; beyond, RequestLimitExceeded.
+// AddFault injects failures into the calls of an action (see Fault): an error
+// code with any HTTP status (a non-200 carries the error envelope, which the
+// SDK reports as ClientError.HttpStatusCodeError), a raw body, latency (if the
+// client gives up while waiting, nothing is applied), a connection reset
+// before applying, or the response lost after applying. Faults count calls
+// that passed authentication and routing, before the rate limit. The Journal
+// records every request with its parameters (never credentials or
+// signatures) and whether it was applied; Rollbacks and RollbacksOf count
+// applied rollbacks.
+package tencenttest
