@@ -1,0 +1,129 @@
+// Package aliyuntest is a wire-level emulator of Alibaba Cloud Simple
+// Application Server (SWAS, API 2020-06-01), in the manner of
+// net/http/httptest: start one with NewServer, point any SWAS client at its
+// URL (the official SDK, our aliyun package, your own code) and assert on
+// what happened.
+//
+//	srv := aliyuntest.NewServer(aliyuntest.WithClock(clk))
+//	defer srv.Close()
+//	in := srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
+//	snap := srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+//	// ... roll back with any client, then:
+//	srv.Rollbacks(), srv.Journal()
+//
+// It imports only the standard library and this module's clock; it shares
+// no code with the SDK or with the aliyun package, so a bug in a client
+// cannot hide behind the same bug in its test server.
+//
+// # Protocol
+//
+// RPC style: POST (GET accepted), parameters in the query (a form body is
+// merged in). The server checks Version=2020-06-01, Format=JSON,
+// SignatureMethod=HMAC-SHA1, SignatureVersion=1.0, a known and active
+// AccessKeyId, the HMAC-SHA1 signature (StringToSign, Sign), the
+// SecurityToken of STS credentials, a Timestamp within 15 minutes of wall
+// time (the SDK signs with wall time whatever clock the server runs on) and
+// a SignatureNonce not seen before. Successful replies are JSON with flat
+// arrays ("Instances":[...]); errors are
+// {"RequestId","HostId","Code","Message","Recommend"}, every field a
+// string, with the HTTP status below. Request IDs are upper-case UUIDs and
+// also sent in the x-acs-request-id header.
+//
+// # Actions
+//
+// ResetDisk, ListInstances, ListInstanceStatus, ListDisks, ListSnapshots,
+// StopInstance, StartInstance, CreateSnapshot and DeleteSnapshot. The list
+// actions take their ID filters as JSON arrays (InstanceIds, DiskIds,
+// SnapshotIds; at most 100), page with PageSize (1-100, default 10) and
+// PageNumber, and filter by Status (instances), InstanceId and DiskType
+// (disks), DiskId, InstanceId and SourceDiskType (snapshots). The
+// InstanceId filter of ListSnapshots matches snapshots of that instance's
+// disks, but the InstanceId field is reported only for system-disk
+// snapshots, as on SWAS. Every resource belongs to one region; asking
+// another region does not find it.
+//
+// # State
+//
+// State changes are deadlines on the server's clock (WithClock; the wall
+// clock by default), applied lazily when someone looks: no goroutine runs
+// in the background, and a clock.Virtual decides everything.
+//
+//   - StopInstance: Running -> Stopping -> Stopped after Durations.Stop.
+//     StartInstance: Stopped -> Starting -> Running after Durations.Start.
+//     From any other status: 403 IncorrectInstanceStatus.
+//   - ResetDisk: the instance must be Stopped (else 403
+//     IncorrectInstanceStatus.ResetDisk). It goes Resetting and the disk
+//     ReIniting at once; after Durations.Rollback both return to
+//     Stopped/In_use and the snapshot's RollbackTime becomes that
+//     completion time. After FailNextRollbacks the same happens except that
+//     RollbackTime is left alone: a failed rollback.
+//   - CreateSnapshot: the instance must be Running or Stopped (else 403
+//     IncorrectInstanceStatus) and have fewer snapshots than the quota
+//     (WithSnapshotQuota, default 3 per server, else 403
+//     QuotaExceed.Snapshot). The snapshot is Progressing, its Progress
+//     ("NN%") grows linearly, and it is Accomplished after
+//     Durations.Snapshot.
+//   - DeleteSnapshot refuses a Progressing snapshot (403
+//     IncorrectSnapshotStatus).
+//   - Seeding: AddInstance, AddSnapshot (any status), SetInstanceStatus
+//     (including Pending, Upgrading, Disabled), SetInstanceBusy (a status
+//     for a while, then back).
+//
+// # Idempotency
+//
+// A call carrying a ClientToken (ASCII, at most 64 characters, else 400
+// InvalidClientToken.ValueNotSupported) is remembered per access key and
+// action once it has changed state. The same token with the same
+// parameters gets the first answer again, RequestId included, and changes
+// nothing; with other parameters it gets 400 IdempotentParameterMismatch.
+// A token whose call was refused is not remembered and may be used again.
+//
+// # Rate limits
+//
+// Like SWAS: 10 calls per minute per access key for each of ResetDisk,
+// StopInstance, StartInstance and CreateSnapshot (a sliding window on the
+// server's clock; WithRateLimit, WithoutRateLimits). A call over the quota
+// gets 400 Throttling.User "Request was denied due to user flow control."
+//
+// # Faults
+//
+// AddFault arms a Fault (see its documentation): an error code instead of
+// applying the Nth call, added latency, a connection reset before applying,
+// or the response lost after applying. Faults count only well-formed,
+// authenticated calls, and fire before the rate limit. A call delayed by
+// Latency is still applied if its client gives up meanwhile, as on a real
+// server. An injected Code takes its usual status and message from the
+// table below unless the Fault sets them; an unknown code is 400, and a
+// raw Body without a known code is 502.
+//
+// # Journal and counters
+//
+// Journal records every request: action, region, API parameters (never the
+// AccessKeyId, Signature, SignatureNonce, Timestamp or SecurityToken),
+// status, code, request ID, the fault that fired and whether state changed.
+// Rollbacks and RollbacksOf count accepted ResetDisk calls.
+//
+// # Error codes
+//
+// From the SWAS documentation: 404 InvalidDiskId.NotFound, 404
+// InvalidSnapshotId.NotFound, 500 InternalError, 403
+// IncorrectInstanceStatus.ResetDisk, 400 Throttling.User. From the common
+// Alibaba Cloud gateway: 404 InvalidAccessKeyId.NotFound, 400
+// InvalidAccessKeyId.Inactive, 400 SignatureDoesNotMatch (its message ends
+// with the server's string to sign, as the real one does), 400
+// SignatureNonceUsed, 400 InvalidTimeStamp.Expired / .Format, 400
+// InvalidSecurityToken.MismatchWithAccessKey, 404 InvalidAction.NotFound,
+// 400 InvalidVersion, 400 UnsupportedHTTPMethod, 400 MissingParameter
+// (protocol parameters), 400 Missing<Name> (action parameters, e.g.
+// MissingDiskId), 400 InvalidParameter.<Name>, 400
+// IdempotentParameterMismatch, 404 InvalidInstanceId.NotFound, 403
+// IncorrectInstanceStatus, 503 ServiceUnavailable (a drop over HTTP/2).
+//
+// Chosen by this emulator where the SWAS documents are silent: 400
+// InvalidRegionId (a region the server does not serve), 403
+// InvalidSnapshotId.DiskMismatch (ResetDisk with a snapshot of another
+// disk), 403 InvalidSnapshotId.NotReady (ResetDisk with a snapshot that is
+// not Accomplished), 403 IncorrectSnapshotStatus (deleting a Progressing
+// snapshot), 403 QuotaExceed.Snapshot, 400
+// InvalidClientToken.ValueNotSupported.
+package aliyuntest

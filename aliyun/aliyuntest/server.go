@@ -1,0 +1,271 @@
+package aliyuntest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+
+	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/internal/emu"
+)
+
+// Re-exported from the shared emulator machinery so that users never import
+// an internal package.
+type (
+	// Fault is a failure injected into the calls of one action; see AddFault.
+	Fault = emu.Fault
+	// Entry is one request as the emulator saw and answered it.
+	Entry = emu.Entry
+	// RateWindow is a quota: at most Limit calls in any window of Per.
+	RateWindow = emu.RateWindow
+)
+
+// Defaults of a new Server.
+const (
+	DefaultRegion          = "cn-hangzhou"
+	DefaultAccessKeyID     = "LTAI5tEmulatorAccessKeyID"
+	DefaultAccessKeySecret = "emulator-access-key-secret-0123456789"
+	// APIVersion is the only SWAS API version the emulator speaks.
+	APIVersion = "2020-06-01"
+	// MaxTimestampSkew is how far a request's Timestamp may be from the
+	// wall clock, as on the real gateway.
+	MaxTimestampSkew = 15 * time.Minute
+	// DefaultSnapshotQuota is SWAS's documented limit of snapshots per
+	// server.
+	DefaultSnapshotQuota = 3
+)
+
+// Actions the emulator implements.
+const (
+	ActionResetDisk          = "ResetDisk"
+	ActionListInstances      = "ListInstances"
+	ActionListInstanceStatus = "ListInstanceStatus"
+	ActionListDisks          = "ListDisks"
+	ActionListSnapshots      = "ListSnapshots"
+	ActionStopInstance       = "StopInstance"
+	ActionStartInstance      = "StartInstance"
+	ActionCreateSnapshot     = "CreateSnapshot"
+	ActionDeleteSnapshot     = "DeleteSnapshot"
+)
+
+// Credential is an access key the server accepts.
+type Credential struct {
+	AccessKeyID     string
+	AccessKeySecret string
+	// SecurityToken, when set, must accompany every request signed with
+	// this key (an STS credential).
+	SecurityToken string
+	// Inactive keys are known but refused (InvalidAccessKeyId.Inactive).
+	Inactive bool
+}
+
+// Durations are how long the emulated operations take on the server's
+// clock. Zero fields take the defaults.
+type Durations struct {
+	Stop     time.Duration // Stopping -> Stopped (default 15s)
+	Start    time.Duration // Starting -> Running (default 20s)
+	Rollback time.Duration // Resetting -> Stopped (default 45s)
+	Snapshot time.Duration // Progressing -> Accomplished (default 60s)
+}
+
+// Default durations.
+const (
+	DefaultStopDuration     = 15 * time.Second
+	DefaultStartDuration    = 20 * time.Second
+	DefaultRollbackDuration = 45 * time.Second
+	DefaultSnapshotDuration = 60 * time.Second
+)
+
+func (d Durations) withDefaults() Durations {
+	if d.Stop <= 0 {
+		d.Stop = DefaultStopDuration
+	}
+	if d.Start <= 0 {
+		d.Start = DefaultStartDuration
+	}
+	if d.Rollback <= 0 {
+		d.Rollback = DefaultRollbackDuration
+	}
+	if d.Snapshot <= 0 {
+		d.Snapshot = DefaultSnapshotDuration
+	}
+	return d
+}
+
+// DefaultRateLimits are SWAS's documented quotas: 10 calls per minute per
+// account for each mutating action.
+func DefaultRateLimits() map[string]RateWindow {
+	w := RateWindow{Limit: 10, Per: time.Minute}
+	return map[string]RateWindow{
+		ActionResetDisk:      w,
+		ActionStopInstance:   w,
+		ActionStartInstance:  w,
+		ActionCreateSnapshot: w,
+	}
+}
+
+// Option configures a Server.
+type Option func(*config)
+
+type config struct {
+	clock       clock.Clock
+	creds       []Credential
+	regions     []string
+	durations   Durations
+	rateLimits  map[string]RateWindow
+	quota       int
+	clockSkewOK bool
+}
+
+// WithClock runs the server's state machines on c (nil: the wall clock).
+// Give the client under test the same clock.
+func WithClock(c clock.Clock) Option { return func(o *config) { o.clock = c } }
+
+// WithCredential adds an accepted access key. The first call replaces the
+// default key (DefaultAccessKeyID / DefaultAccessKeySecret).
+func WithCredential(c Credential) Option {
+	return func(o *config) { o.creds = append(o.creds, c) }
+}
+
+// WithRegions sets the regions the server serves (default DefaultRegion).
+// The first one is where seeded resources go unless they say otherwise.
+func WithRegions(regions ...string) Option {
+	return func(o *config) { o.regions = append([]string(nil), regions...) }
+}
+
+// WithDurations sets how long operations take; zero fields keep defaults.
+func WithDurations(d Durations) Option { return func(o *config) { o.durations = d } }
+
+// WithRateLimit sets the quota of one action per access key; a zero
+// RateWindow removes it.
+func WithRateLimit(action string, w RateWindow) Option {
+	return func(o *config) { o.rateLimits[action] = w }
+}
+
+// WithoutRateLimits removes every quota.
+func WithoutRateLimits() Option {
+	return func(o *config) { o.rateLimits = map[string]RateWindow{} }
+}
+
+// WithSnapshotQuota sets how many snapshots one server's disks may have
+// (default DefaultSnapshotQuota); a negative n means no limit.
+func WithSnapshotQuota(n int) Option { return func(o *config) { o.quota = n } }
+
+// WithoutTimestampCheck accepts any request Timestamp. Only for replaying
+// recorded requests; the SDK always signs with the current wall time.
+func WithoutTimestampCheck() Option { return func(o *config) { o.clockSkewOK = true } }
+
+// Server is a SWAS endpoint in a box. It is safe for concurrent use.
+type Server struct {
+	// URL is the base URL of the listening server ("http://127.0.0.1:port"
+	// or "https://..."); empty for a Server made by NewHandler.
+	URL string
+
+	srv       *httptest.Server
+	clk       clock.Clock
+	creds     map[string]Credential
+	firstCred Credential
+	regions   map[string]bool
+	region    string
+	durations Durations
+	quota     int
+	skewOK    bool
+
+	rateLimits map[string]RateWindow
+	limiter    emu.RateLimiter
+	faults     emu.Faults
+	journal    emu.Journal
+
+	mu    sync.Mutex
+	state *state
+	// nonces maps access key + nonce to the wall time it was first seen.
+	nonces map[string]time.Time
+	// idem holds accepted calls by access key, action and ClientToken.
+	idem map[string]*idemRecord
+}
+
+// NewHandler returns a Server that is not listening: mount it on your own
+// http.Server or mux. Its URL is empty.
+func NewHandler(opts ...Option) *Server {
+	cfg := config{rateLimits: DefaultRateLimits(), quota: DefaultSnapshotQuota}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&cfg)
+		}
+	}
+	if len(cfg.creds) == 0 {
+		cfg.creds = []Credential{{AccessKeyID: DefaultAccessKeyID, AccessKeySecret: DefaultAccessKeySecret}}
+	}
+	if len(cfg.regions) == 0 {
+		cfg.regions = []string{DefaultRegion}
+	}
+	s := &Server{
+		clk:        clock.Or(cfg.clock),
+		creds:      make(map[string]Credential),
+		firstCred:  cfg.creds[0],
+		regions:    make(map[string]bool),
+		region:     cfg.regions[0],
+		durations:  cfg.durations.withDefaults(),
+		quota:      cfg.quota,
+		skewOK:     cfg.clockSkewOK,
+		rateLimits: cfg.rateLimits,
+		nonces:     make(map[string]time.Time),
+		idem:       make(map[string]*idemRecord),
+		state:      newState(),
+	}
+	s.limiter.Clock = s.clk
+	for _, c := range cfg.creds {
+		s.creds[c.AccessKeyID] = c
+	}
+	for _, r := range cfg.regions {
+		s.regions[r] = true
+	}
+	return s
+}
+
+// NewServer starts a Server on a loopback port over plain HTTP.
+func NewServer(opts ...Option) *Server {
+	s := NewHandler(opts...)
+	s.srv = httptest.NewServer(s)
+	s.URL = s.srv.URL
+	return s
+}
+
+// NewTLSServer starts a Server over HTTPS with a self-signed certificate;
+// Client returns an *http.Client that trusts it.
+func NewTLSServer(opts ...Option) *Server {
+	s := NewHandler(opts...)
+	s.srv = httptest.NewTLSServer(s)
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close shuts the listener down and waits for requests in flight.
+func (s *Server) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
+
+// Client returns an HTTP client for the server: for a TLS server it trusts
+// the server's certificate (use its Transport as the client's transport).
+func (s *Server) Client() *http.Client {
+	if s.srv != nil {
+		return s.srv.Client()
+	}
+	return &http.Client{}
+}
+
+// Clock returns the server's clock.
+func (s *Server) Clock() clock.Clock { return s.clk }
+
+// Credential returns the first accepted access key (the default one unless
+// WithCredential was given).
+func (s *Server) Credential() Credential { return s.firstCred }
+
+// Region returns the default region of seeded resources.
+func (s *Server) Region() string { return s.region }
+
+// Durations returns the operation durations in effect.
+func (s *Server) Durations() Durations { return s.durations }
