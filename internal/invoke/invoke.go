@@ -40,7 +40,7 @@ func (in *Invoker) Call(ctx context.Context, op string, fn Attempt) (requestID s
 		Clock:    clk,
 		Provider: in.Provider,
 		Op:       op,
-		OnRetry:  in.Options.OnRetry,
+		OnRetry:  retryHooks(in.Options.OnRetry, rollback.RetryHookFromContext(ctx)),
 		Logger:   log,
 	}
 	sent := 0
@@ -81,4 +81,15 @@ func (in *Invoker) Call(ctx context.Context, op string, fn Attempt) (requestID s
 
 func isContext(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// retryHooks calls the client's hook and the context's, whichever are set.
+func retryHooks(a, b func(rollback.RetryEvent)) func(rollback.RetryEvent) {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return func(ev rollback.RetryEvent) { a(ev); b(ev) }
 }

@@ -1,0 +1,181 @@
+package rollback
+
+import (
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Polling defaults (see WaitOptions).
+const (
+	DefaultWaitTimeout  = 30 * time.Minute
+	DefaultPollMinDelay = time.Second
+	DefaultPollMaxDelay = 10 * time.Second
+)
+
+// pacer decides when to poll next. Without any knowledge it backs off
+// geometrically from MinDelay (x1.5, capped at MaxDelay). When it knows when
+// the operation is likely to end (a duration learned from earlier waits, an
+// Expected hint, or an ETA from the progress the cloud reports), it skips
+// ahead to just before that moment in halving jumps, polls densely across
+// the likely end, and backs off again if the operation runs late. Every
+// delay is jittered by up to +-10% and trimmed so that the last poll falls
+// on the deadline.
+type pacer struct {
+	min, max time.Duration
+	timeout  time.Duration
+	jitter   func() float64 // in [-1, 1)
+
+	// expected end of the operation, measured from the start of the wait,
+	// and the half-width of the window around it; zero when unknown.
+	expect, window time.Duration
+
+	polls   int           // polls made so far
+	late    int           // polls made after the window closed
+	unknown time.Duration // current geometric delay
+
+	progress progressETA
+}
+
+func newPacer(o WaitOptions, est estimate) *pacer {
+	p := &pacer{
+		min: o.MinDelay, max: o.MaxDelay, timeout: o.Timeout,
+		jitter: func() float64 { return rand.Float64()*2 - 1 },
+	}
+	if o.Expected > 0 {
+		est = estimate{expect: o.Expected, spread: o.Expected / 10}
+	}
+	if est.expect > 0 {
+		p.setExpect(est.expect, est.spread)
+	}
+	p.unknown = p.min
+	return p
+}
+
+func (p *pacer) setExpect(expect, spread time.Duration) {
+	p.expect = expect
+	p.window = max(spread, expect/20, p.min)
+}
+
+// observe feeds a progress percentage seen at elapsed time t.
+func (p *pacer) observe(t time.Duration, percent int) {
+	if eta, ok := p.progress.add(t, percent); ok {
+		p.setExpect(eta, max(eta-t, 0)/5)
+	}
+}
+
+// next returns the pause before the next poll, given the time elapsed since
+// the wait began; ok is false when the deadline has been reached.
+func (p *pacer) next(t time.Duration) (d time.Duration, ok bool) {
+	if t >= p.timeout {
+		return 0, false
+	}
+	p.polls++
+	step := max(p.window/3, p.min/4) // the pause inside the window
+	switch {
+	case p.expect <= 0:
+		d = p.unknown
+		p.unknown = min(p.unknown*3/2, p.max)
+	case t < p.expect-p.window:
+		// Jump towards the window, halving the distance, but never by more
+		// than the distance itself, nor by less than a step (an ETA that
+		// keeps moving must not make the pacer spin).
+		remaining := p.expect - p.window - t
+		d = max(min(remaining, max(p.max, remaining/2)), step)
+	case t <= p.expect+p.window:
+		d = step
+	default:
+		p.late++
+		d = step
+		for range p.late {
+			d = d * 3 / 2
+		}
+		d = min(d, p.max)
+	}
+	d = time.Duration(float64(d) * (1 + 0.1*p.jitter()))
+	d = max(d, time.Millisecond)
+	if t+d > p.timeout {
+		d = p.timeout - t // the last poll lands on the deadline
+	}
+	return d, true
+}
+
+// progressETA estimates when an operation reporting a percentage will end,
+// from the rate at which the percentage grows.
+type progressETA struct {
+	t0   time.Duration
+	p0   int
+	seen bool
+}
+
+func (e *progressETA) add(t time.Duration, percent int) (time.Duration, bool) {
+	if percent <= 0 || percent >= 100 {
+		return 0, false
+	}
+	if !e.seen {
+		// The operation began before the wait did; assume it began at 0% at
+		// the start of the wait until two readings give a rate.
+		e.t0, e.p0, e.seen = t, percent, true
+		if t <= 0 {
+			return 0, false
+		}
+		return t * 100 / time.Duration(percent), true
+	}
+	if percent <= e.p0 || t <= e.t0 {
+		return 0, false
+	}
+	rate := float64(percent-e.p0) / float64(t-e.t0) // percent per nanosecond
+	return t + time.Duration(float64(100-percent)/rate), true
+}
+
+// Learner remembers how long operations took, by kind ("tencent/rollback"),
+// so that later waits in the same process poll densely where similar
+// operations ended before. It keeps the most recent samples of each kind. The
+// zero value is ready to use; safe for concurrent use.
+type Learner struct {
+	mu      sync.Mutex
+	samples map[string][]time.Duration
+}
+
+// learnerSamples is how many recent durations of each kind are kept.
+const learnerSamples = 32
+
+// DefaultLearner is used by waits whose WaitOptions.Learner is nil.
+var DefaultLearner = &Learner{}
+
+// Observe records that an operation of kind took d.
+func (l *Learner) Observe(kind string, d time.Duration) {
+	if l == nil || d <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.samples == nil {
+		l.samples = make(map[string][]time.Duration)
+	}
+	s := append(l.samples[kind], d)
+	if len(s) > learnerSamples {
+		s = s[len(s)-learnerSamples:]
+	}
+	l.samples[kind] = s
+}
+
+type estimate struct{ expect, spread time.Duration }
+
+// estimate returns the median duration of kind and half the spread between
+// its 10th and 90th percentiles.
+func (l *Learner) estimate(kind string) estimate {
+	if l == nil {
+		return estimate{}
+	}
+	l.mu.Lock()
+	s := slices.Clone(l.samples[kind])
+	l.mu.Unlock()
+	if len(s) == 0 {
+		return estimate{}
+	}
+	slices.Sort(s)
+	q := func(f float64) time.Duration { return s[int(f*float64(len(s)-1))] }
+	return estimate{expect: q(0.5), spread: (q(0.9) - q(0.1)) / 2}
+}

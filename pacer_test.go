@@ -1,0 +1,130 @@
+package rollback
+
+import (
+	"testing"
+	"time"
+)
+
+// simulate polls an operation that ends at end with the pacer and returns
+// the number of polls and the detection lag. The first poll is at 0.
+func simulate(p *pacer, end time.Duration, percentAt func(time.Duration) int) (polls int, lag time.Duration, ok bool) {
+	t := time.Duration(0)
+	for {
+		polls++
+		if t >= end {
+			return polls, t - end, true
+		}
+		if percentAt != nil {
+			p.observe(t, percentAt(t))
+		}
+		d, more := p.next(t)
+		if !more {
+			return polls, 0, false
+		}
+		t += d
+	}
+}
+
+func testPacer(o WaitOptions, est estimate) *pacer {
+	p := newPacer(o.withDefaults(), est)
+	p.jitter = func() float64 { return 0 }
+	return p
+}
+
+func TestPacerUnknownBacksOffGeometrically(t *testing.T) {
+	p := testPacer(WaitOptions{}, estimate{})
+	var ds []time.Duration
+	for i, t0 := 0, time.Duration(0); i < 8; i++ {
+		d, _ := p.next(t0)
+		ds = append(ds, d)
+		t0 += d
+	}
+	want := []time.Duration{1000, 1500, 2250, 3375, 5062, 7593, 10000, 10000} // ms
+	for i := range want {
+		if ds[i].Milliseconds() != int64(want[i]) {
+			t.Fatalf("delays %v, want (ms) %v", ds, want)
+		}
+	}
+}
+
+func TestPacerLearnedDurationPollsDenselyNearTheEnd(t *testing.T) {
+	for _, end := range []time.Duration{5 * time.Second, 30 * time.Second, 120 * time.Second} {
+		p := testPacer(WaitOptions{}, estimate{expect: end, spread: end / 50})
+		polls, lag, ok := simulate(p, end, nil)
+		if !ok || lag > end/20+time.Second/2 {
+			t.Errorf("end %v: lag %v (polls %d)", end, lag, polls)
+		}
+		if polls > 12 {
+			t.Errorf("end %v: %d polls", end, polls)
+		}
+	}
+}
+
+func TestPacerLateOperationBacksOffAgain(t *testing.T) {
+	p := testPacer(WaitOptions{}, estimate{expect: 10 * time.Second, spread: time.Second})
+	polls, lag, ok := simulate(p, 5*time.Minute, nil)
+	if !ok {
+		t.Fatal("timed out")
+	}
+	if lag > DefaultPollMaxDelay {
+		t.Errorf("lag %v beyond MaxDelay", lag)
+	}
+	if polls > 45 {
+		t.Errorf("%d polls for an operation 30x later than expected", polls)
+	}
+}
+
+func TestPacerProgressETA(t *testing.T) {
+	// 1% per second from the start of the wait: ends at 100s.
+	p := testPacer(WaitOptions{}, estimate{})
+	polls, lag, ok := simulate(p, 100*time.Second, func(t time.Duration) int { return int(t / time.Second) })
+	if !ok || lag > 3*time.Second || polls > 20 {
+		t.Errorf("polls %d lag %v", polls, lag)
+	}
+}
+
+func TestPacerLastPollOnTheDeadline(t *testing.T) {
+	p := testPacer(WaitOptions{Timeout: 7 * time.Second}, estimate{})
+	var t0 time.Duration
+	for {
+		d, ok := p.next(t0)
+		if !ok {
+			break
+		}
+		t0 += d
+	}
+	if t0 != 7*time.Second {
+		t.Errorf("last poll at %v, want exactly the 7s deadline", t0)
+	}
+}
+
+func TestPacerJitterWithinTenPercent(t *testing.T) {
+	p := newPacer(WaitOptions{}.withDefaults(), estimate{})
+	for range 200 {
+		p.unknown = 4 * time.Second
+		d, _ := p.next(0)
+		if d < 3600*time.Millisecond || d > 4400*time.Millisecond {
+			t.Fatalf("jittered delay %v outside 4s +-10%%", d)
+		}
+	}
+}
+
+func TestLearnerEstimate(t *testing.T) {
+	var l Learner
+	if e := l.estimate("k"); e.expect != 0 {
+		t.Fatal("empty learner estimates")
+	}
+	for i := 1; i <= 100; i++ {
+		l.Observe("k", time.Duration(i)*time.Second)
+	}
+	e := l.estimate("k")
+	// The last 32 samples: 69..100s.
+	if e.expect != 84*time.Second || e.spread <= 0 || e.spread > 15*time.Second {
+		t.Errorf("estimate %+v", e)
+	}
+	var nilL *Learner
+	nilL.Observe("k", time.Second)
+	if nilL.estimate("k").expect != 0 {
+		t.Error("nil learner")
+	}
+}

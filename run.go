@@ -1,0 +1,682 @@
+package rollback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/cloudsnap/rollback/clock"
+)
+
+// RunOptions configures Run. The zero value checks, rolls back and waits for
+// the rollback to finish, and refuses to touch a running instance.
+type RunOptions struct {
+	// StopIfRunning stops a running instance first and waits until it is
+	// stopped. Without it a running instance is an ErrInstanceState error:
+	// Run never lets Lighthouse force an instance off silently.
+	StopIfRunning bool
+	// SafetySnapshot snapshots the current disk first and waits until the
+	// snapshot is ready, so the rollback itself can be undone. Its ID is in
+	// Report.SafetySnapshotID.
+	SafetySnapshot bool
+	// SafetySnapshotName names it (default "pre-rollback-<UTC time>").
+	SafetySnapshotName string
+	// NoWait returns as soon as the cloud has accepted the rollback.
+	NoWait bool
+	// StartAfter starts the instance once the rollback has finished and
+	// waits until it runs.
+	StartAfter bool
+	// DryRun makes every check and reports the plan, changing nothing.
+	DryRun bool
+
+	// Step limits (0: the defaults in parentheses). BusyTimeout bounds
+	// waiting out an operation already in progress (10m); StopTimeout and
+	// StartTimeout the stop and start (10m); SnapshotTimeout the safety
+	// snapshot (30m); RollbackTimeout the rollback (30m).
+	BusyTimeout, StopTimeout, StartTimeout, SnapshotTimeout, RollbackTimeout time.Duration
+	// Wait paces every wait; its Timeout is replaced by the step limits.
+	Wait WaitOptions
+	// Clock times the Run and paces its waits (nil: Wait.Clock, else the
+	// wall clock).
+	Clock clock.Clock
+
+	// Progress receives typed progress events; Logger gets the same as
+	// structured logs (nil: none).
+	Progress func(Event)
+	Logger   *slog.Logger
+
+	// Checkpoints records progress under the operation key (the request's
+	// OperationKey, or its ClientToken when the caller set one), so that a
+	// Run after a crash resumes where the last one stopped. Without it Run
+	// still resumes from what the cloud shows: a rollback that is running is
+	// waited for, not resent.
+	Checkpoints Checkpointer
+}
+
+// Default step limits of RunOptions.
+const (
+	DefaultBusyTimeout     = 10 * time.Minute
+	DefaultStopTimeout     = 10 * time.Minute
+	DefaultStartTimeout    = 10 * time.Minute
+	DefaultSnapshotTimeout = 30 * time.Minute
+	DefaultRollbackTimeout = 30 * time.Minute
+)
+
+func (o RunOptions) withDefaults() RunOptions {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.BusyTimeout, DefaultBusyTimeout)
+	def(&o.StopTimeout, DefaultStopTimeout)
+	def(&o.StartTimeout, DefaultStartTimeout)
+	def(&o.SnapshotTimeout, DefaultSnapshotTimeout)
+	def(&o.RollbackTimeout, DefaultRollbackTimeout)
+	if o.Clock == nil {
+		o.Clock = o.Wait.Clock
+	}
+	o.Clock = clock.Or(o.Clock)
+	o.Wait.Clock = o.Clock
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Report says what Run did (or, in a dry run, would do).
+type Report struct {
+	Provider string
+	// Request is the request as run: IDs found on the way and the client
+	// token filled in.
+	Request Request
+	DryRun  bool
+	// Plan lists the changes Run makes, in order (filled in by every run;
+	// a dry run stops there).
+	Plan    []string
+	Resumed bool // picked up an earlier Run's work
+	Steps   []StepReport
+	// Result is the accepted rollback call.
+	Result *Result
+	// Outcome is how the rollback wait ended.
+	Outcome          *RollbackOutcome
+	SafetySnapshotID string
+	// Snapshot is the rollback's snapshot as checked; InstanceBefore and
+	// InstanceAfter the instance at the start and at the end.
+	Snapshot                      *Snapshot
+	InstanceBefore, InstanceAfter *Instance
+	Started                       time.Time
+	Duration                      time.Duration
+}
+
+// StepReport is one step of a Report.
+type StepReport struct {
+	Step      Step
+	Started   time.Time
+	Duration  time.Duration
+	Outcome   string // "done", "skipped" or "failed"
+	Detail    string
+	RequestID string
+	Err       string `json:",omitempty"`
+}
+
+// StepError is the error of a failed Run step. errors.Is and errors.As see
+// the step's own error through it.
+type StepError struct {
+	Step Step
+	Err  error
+}
+
+func (e *StepError) Error() string {
+	return "rollback: " + string(e.Step) + ": " + strings.TrimPrefix(e.Err.Error(), "rollback: ")
+}
+
+// Unwrap returns the step's error.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Run is the safe rollback: checks, optional stop and safety snapshot,
+// rollback (exactly once), wait, optional start. See RunOptions.
+//
+// Before changing anything it checks that the snapshot exists, is ready and
+// belongs to the requested disk and instance (ErrSnapshotMismatch
+// otherwise), and that the instance may be rolled back: a running instance
+// is stopped only with StopIfRunning (else ErrInstanceState); an operation
+// already in progress is waited out for up to BusyTimeout (else ErrBusy).
+//
+// The returned Report is filled in as far as Run got, also on error.
+func Run(ctx context.Context, p Provider, req Request, opts RunOptions) (*Report, error) {
+	r := &runner{p: p, o: opts.withDefaults()}
+	r.clk = r.o.Clock
+	r.start = r.clk.Now()
+	r.rep = &Report{Provider: providerName(p), DryRun: r.o.DryRun, Started: r.start}
+	ctx = ContextWithRetryHook(ctx, r.onRetry)
+	err := r.run(ctx, req)
+	r.rep.Duration = r.clk.Now().Sub(r.start)
+	return r.rep, err
+}
+
+// runner carries one Run.
+type runner struct {
+	p     Provider
+	o     RunOptions
+	clk   clock.Clock
+	start time.Time
+	rep   *Report
+
+	req      Request
+	key      string // checkpoint key; "" when the rollback has no stable name
+	resuming bool   // the token names an operation that may have run before
+	cp       *Checkpoint
+	before   *Snapshot // baseline for the rollback wait
+	step     Step
+	stepT0   time.Time
+}
+
+func (r *runner) run(ctx context.Context, req Request) error {
+	if err := r.checkRequest(ctx, req); err != nil {
+		return r.fail(StepCheck, err)
+	}
+	if r.cp != nil && r.cp.Phase == PhaseDone {
+		return r.alreadyDone(ctx)
+	}
+	if r.cp != nil && phaseAtLeast(r.cp.Phase, PhaseRollbackSent) && r.cp.Result != nil {
+		return r.finish(ctx, r.cp.Result)
+	}
+	inst, snap, err := r.check(ctx)
+	if err != nil {
+		return r.fail(StepCheck, err)
+	}
+	res, err := r.prepareAndRollback(ctx, inst, snap)
+	if err != nil || res == nil {
+		return err
+	}
+	return r.finish(ctx, res)
+}
+
+// checkRequest validates the request, resolves the token and loads the
+// checkpoint.
+func (r *runner) checkRequest(ctx context.Context, req Request) error {
+	r.begin(StepCheck, "")
+	if err := CheckRegion(req.Region); err != nil {
+		return err
+	}
+	if err := CheckID("SnapshotID", req.SnapshotID, "", "a snapshot ID"); err != nil {
+		return err
+	}
+	switch {
+	case req.OperationKey != "":
+		r.key, r.resuming = req.OperationKey, true
+	case req.ClientToken != "":
+		r.key, r.resuming = "token:"+req.ClientToken, true
+	}
+	token, err := ResolveToken(req)
+	if err != nil {
+		return err
+	}
+	req.ClientToken = token
+	r.req = req
+	r.rep.Request = req
+	if r.key == "" || r.o.Checkpoints == nil {
+		return nil
+	}
+	cp, err := r.o.Checkpoints.Load(ctx, r.key)
+	if err != nil || cp == nil {
+		return err
+	}
+	if !sameTarget(cp.Request, req) {
+		return invalid("OperationKey", "%q was used for another rollback (snapshot %s of instance %s in %s); use a new key",
+			clip(req.OperationKey+req.ClientToken), cp.Request.SnapshotID, cp.Request.InstanceID, cp.Request.Region)
+	}
+	r.cp, r.rep.Resumed = cp, true
+	r.req = cp.Request
+	r.rep.Request = cp.Request
+	r.before = cp.Before
+	r.rep.SafetySnapshotID = cp.SafetySnapshotID
+	return nil
+}
+
+// sameTarget reports whether two requests roll back the same thing; IDs
+// missing from the new request were found by the earlier Run.
+func sameTarget(old, cur Request) bool {
+	same := func(a, b string) bool { return b == "" || a == b }
+	return old.Region == cur.Region && old.SnapshotID == cur.SnapshotID &&
+		same(old.InstanceID, cur.InstanceID) && same(old.DiskID, cur.DiskID)
+}
+
+// check reads the snapshot and the instance and decides whether the
+// rollback may go ahead. It waits out operations in progress.
+func (r *runner) check(ctx context.Context) (*Instance, *Snapshot, error) {
+	req := &r.req
+	snap, err := r.p.Snapshot(ctx, req.Region, req.SnapshotID)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.rep.Snapshot = snap
+	if r.before == nil {
+		r.before = snap
+	}
+	if err := r.resolveIDs(ctx, snap); err != nil {
+		return nil, nil, err
+	}
+	inst, err := r.p.Instance(ctx, req.Region, req.InstanceID)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.rep.InstanceBefore = inst
+	if req.DiskID == "" {
+		req.DiskID = inst.SystemDiskID
+	}
+	r.rep.Request = *req
+	if err := r.checkOwnership(snap, inst); err != nil {
+		return nil, nil, err
+	}
+	if err := r.checkSnapshotReady(snap); err != nil {
+		return nil, nil, err
+	}
+	r.end(EventStepFinished, fmt.Sprintf("snapshot %s (%s) of disk %s; instance %s is %s",
+		snap.ID, snap.State, req.DiskID, inst.ID, describeState(string(inst.State), inst.NativeState)), "")
+
+	inst, err = r.waitIdle(ctx, inst)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch inst.State {
+	case InstanceStopped:
+	case InstanceRunning:
+		if !r.o.StopIfRunning {
+			return nil, nil, &Error{Provider: inst.Provider, Kind: ErrInstanceState,
+				Message: fmt.Sprintf("instance %s is running", inst.ID),
+				Hint:    "stop it first, or let Run stop it with RunOptions.StopIfRunning (the rollback command: -stop)"}
+		}
+	default:
+		return nil, nil, &Error{Provider: inst.Provider, Kind: ErrInstanceState,
+			Message: fmt.Sprintf("instance %s is %s; a rollback needs it stopped", inst.ID, describeState(string(inst.State), inst.NativeState))}
+	}
+	return inst, snap, nil
+}
+
+// resolveIDs finds the instance of the disk when the request names only the
+// disk (SWAS), from the disk itself or from the snapshot.
+func (r *runner) resolveIDs(ctx context.Context, snap *Snapshot) error {
+	req := &r.req
+	if req.InstanceID != "" {
+		return nil
+	}
+	if di, ok := r.p.(DiskInspector); ok && req.DiskID != "" {
+		d, err := di.Disk(ctx, req.Region, req.DiskID)
+		if err != nil {
+			return err
+		}
+		req.InstanceID = d.InstanceID
+	}
+	if req.InstanceID == "" && (req.DiskID == "" || snap.DiskID == req.DiskID) {
+		req.InstanceID = snap.InstanceID
+	}
+	if req.InstanceID == "" {
+		return invalid("InstanceID", "is empty and could not be found from the disk or the snapshot; set it")
+	}
+	return nil
+}
+
+func (r *runner) checkOwnership(snap *Snapshot, inst *Instance) error {
+	req := r.req
+	mismatch := func(format string, args ...any) error {
+		return &Error{Provider: snap.Provider, Kind: ErrSnapshotMismatch, Message: fmt.Sprintf(format, args...),
+			Hint: "pick a snapshot of this disk; nothing was changed"}
+	}
+	if snap.DiskID != "" && req.DiskID != "" && snap.DiskID != req.DiskID {
+		return mismatch("snapshot %s was taken from disk %s, not %s", snap.ID, snap.DiskID, req.DiskID)
+	}
+	if snap.InstanceID != "" && snap.InstanceID != inst.ID {
+		return mismatch("snapshot %s belongs to instance %s, not %s", snap.ID, snap.InstanceID, inst.ID)
+	}
+	return nil
+}
+
+func (r *runner) checkSnapshotReady(snap *Snapshot) error {
+	switch snap.State {
+	case SnapshotReady, SnapshotRollingBack: // rolling back: waited out with the instance
+		return nil
+	case SnapshotCreating:
+		return &Error{Provider: snap.Provider, Kind: ErrSnapshotState,
+			Message: fmt.Sprintf("snapshot %s is still being created (%d%%)", snap.ID, snap.Progress),
+			Hint:    "wait until it is ready (rollback.WaitSnapshot) and run again"}
+	}
+	return &Error{Provider: snap.Provider, Kind: ErrSnapshotState,
+		Message: fmt.Sprintf("snapshot %s is %s and cannot be used", snap.ID, describeState(string(snap.State), snap.NativeState))}
+}
+
+// waitIdle waits out an operation in progress on the instance. A rollback
+// in progress when this Run resumes an operation is waited for as long as a
+// rollback may take: it is most likely this operation's own.
+func (r *runner) waitIdle(ctx context.Context, inst *Instance) (*Instance, error) {
+	if !inst.State.Transitional() && !inst.Busy {
+		return inst, nil
+	}
+	limit := r.o.BusyTimeout
+	if inst.State == InstanceRollingBack && r.resuming {
+		limit = r.o.RollbackTimeout
+	}
+	r.begin(StepWaitIdle, inst.ID)
+	if r.o.DryRun {
+		r.end(EventStepSkipped, fmt.Sprintf("instance %s is %s; a real run would wait for it", inst.ID, describeState(string(inst.State), inst.NativeState)), "")
+		return inst, nil
+	}
+	got, err := WaitInstance(ctx, r.p, r.req.Region, inst.ID, UntilIdle, r.waitOpts(limit, inst.ID))
+	if err != nil {
+		if errors.Is(err, ErrTimeout) {
+			err = &Error{Provider: inst.Provider, Kind: ErrBusy, Err: err,
+				Message: fmt.Sprintf("instance %s stayed busy for %s", inst.ID, limit),
+				Hint:    "another operation is still running on it; try again later or raise RunOptions.BusyTimeout"}
+		}
+		return nil, r.fail(StepWaitIdle, err)
+	}
+	r.end(EventStepFinished, "instance is "+describeState(string(got.State), got.NativeState), "")
+	return got, nil
+}
+
+// prepareAndRollback plans, stops, backs up and sends the rollback. It
+// returns a nil Result and no error for a dry run.
+func (r *runner) prepareAndRollback(ctx context.Context, inst *Instance, snap *Snapshot) (*Result, error) {
+	needStop := inst.State == InstanceRunning
+	r.rep.Plan = r.plan(inst, needStop)
+	if r.o.DryRun {
+		return nil, nil
+	}
+	if err := r.save(ctx, PhaseChecked, nil); err != nil {
+		return nil, r.fail(StepCheck, err)
+	}
+	if needStop {
+		if err := r.stop(ctx, inst); err != nil {
+			return nil, err
+		}
+	}
+	if r.o.SafetySnapshot {
+		if err := r.safetySnapshot(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return r.rollback(ctx, inst, snap)
+}
+
+func (r *runner) plan(inst *Instance, needStop bool) []string {
+	req := r.req
+	var plan []string
+	if needStop {
+		plan = append(plan, fmt.Sprintf("stop instance %s and wait until it is stopped", inst.ID))
+	}
+	if r.o.SafetySnapshot {
+		if r.rep.SafetySnapshotID != "" {
+			plan = append(plan, fmt.Sprintf("wait for safety snapshot %s of disk %s", r.rep.SafetySnapshotID, req.DiskID))
+		} else {
+			plan = append(plan, fmt.Sprintf("snapshot disk %s as %q and wait until the snapshot is ready", req.DiskID, r.safetyName()))
+		}
+	}
+	plan = append(plan, fmt.Sprintf("roll back disk %s of instance %s to snapshot %s (token %s)", req.DiskID, inst.ID, req.SnapshotID, req.ClientToken))
+	if !r.o.NoWait {
+		plan = append(plan, "wait until the rollback has finished")
+	}
+	if r.o.StartAfter {
+		plan = append(plan, fmt.Sprintf("start instance %s and wait until it runs", inst.ID))
+	}
+	return plan
+}
+
+func (r *runner) stop(ctx context.Context, inst *Instance) error {
+	r.begin(StepStop, inst.ID)
+	if err := r.p.StopInstance(ctx, r.req.Region, inst.ID); err != nil {
+		return r.fail(StepStop, err)
+	}
+	got, err := WaitInstance(ctx, r.p, r.req.Region, inst.ID, UntilStopped, r.waitOpts(r.o.StopTimeout, inst.ID))
+	if err != nil {
+		return r.fail(StepStop, err)
+	}
+	r.end(EventStepFinished, "instance is "+describeState(string(got.State), got.NativeState), "")
+	return r.save(ctx, PhaseStopped, nil)
+}
+
+func (r *runner) safetyName() string {
+	if r.o.SafetySnapshotName != "" {
+		return r.o.SafetySnapshotName
+	}
+	return "pre-rollback-" + r.start.UTC().Format("20060102T150405Z")
+}
+
+func (r *runner) safetySnapshot(ctx context.Context) error {
+	r.begin(StepSafetySnapshot, r.req.DiskID)
+	id := r.rep.SafetySnapshotID
+	if id == "" {
+		s, err := r.p.CreateSnapshot(ctx, r.req.Region, r.req.InstanceID, r.req.DiskID, r.safetyName())
+		if err != nil {
+			if errors.Is(err, ErrQuotaExceeded) {
+				err = &StepError{Step: StepSafetySnapshot, Err: fmt.Errorf("%w; delete an old snapshot, or run without a safety snapshot", err)}
+				r.end(EventStepFailed, "", "")
+				return err
+			}
+			return r.fail(StepSafetySnapshot, err)
+		}
+		id = s.ID
+		r.rep.SafetySnapshotID = id
+		if err := r.save(ctx, PhaseStopped, nil); err != nil { // remember the ID at once
+			return r.fail(StepSafetySnapshot, err)
+		}
+	}
+	if _, err := WaitSnapshot(ctx, r.p, r.req.Region, id, r.waitOpts(r.o.SnapshotTimeout, id)); err != nil {
+		return r.fail(StepSafetySnapshot, err)
+	}
+	r.end(EventStepFinished, "safety snapshot "+id+" is ready", "")
+	return r.save(ctx, PhaseBackedUp, nil)
+}
+
+// rollback sends the rollback, unless what the cloud shows proves that this
+// operation's rollback has already landed.
+func (r *runner) rollback(ctx context.Context, inst *Instance, snap *Snapshot) (*Result, error) {
+	r.begin(StepRollback, r.req.DiskID)
+	if res := r.landedEarlier(inst, snap); res != nil {
+		r.end(EventStepSkipped, "an earlier attempt of this operation already rolled back (request "+res.RequestID+"); not resent", res.RequestID)
+		return res, r.save(ctx, PhaseRollbackSent, res)
+	}
+	if err := r.save(ctx, PhaseRollbackSending, nil); err != nil {
+		return nil, r.fail(StepRollback, err)
+	}
+	res, err := r.p.Rollback(ctx, r.req)
+	if err != nil {
+		if !IsAmbiguous(err) && !errors.Is(err, ErrOutcomeUnknown) && ctx.Err() == nil {
+			// Definitely not applied: a resumed Run starts over.
+			_ = r.save(ctx, PhaseChecked, nil)
+		}
+		return nil, r.fail(StepRollback, err)
+	}
+	if r.before != nil {
+		res.Before = r.before // the baseline from before anything changed
+	}
+	r.rep.Result = res
+	detail := fmt.Sprintf("accepted after %d call(s)", res.Attempts)
+	if res.Adopted {
+		detail += "; an earlier attempt had landed"
+	}
+	r.end(EventStepFinished, detail, res.RequestID)
+	return res, r.save(ctx, PhaseRollbackSent, res)
+}
+
+// landedEarlier recognises, when resuming, a rollback of this operation
+// that the cloud already shows: the instance's latest operation is a
+// rollback to this very snapshot (Lighthouse reports both), so nothing has
+// run on the instance since. With a checkpoint the rollback must also be
+// newer than the baseline recorded before the first attempt.
+func (r *runner) landedEarlier(inst *Instance, snap *Snapshot) *Result {
+	if !r.resuming {
+		return nil
+	}
+	iop, sop := inst.LatestOperation, snap.LatestOperation
+	if iop.Kind != OpRollback || sop.Kind != OpRollback || iop.RequestID == "" || iop.RequestID != sop.RequestID ||
+		iop.State == OperationFailed {
+		return nil
+	}
+	if r.cp != nil && r.cp.Before != nil && r.cp.Before.LatestOperation.RequestID == sop.RequestID {
+		return nil // that rollback predates this operation
+	}
+	return &Result{Provider: inst.Provider, RequestID: iop.RequestID, ClientToken: r.req.ClientToken,
+		Adopted: true, InstanceID: inst.ID, DiskID: r.req.DiskID, Before: r.before}
+}
+
+// finish waits for the rollback and starts the instance if asked.
+func (r *runner) finish(ctx context.Context, res *Result) error {
+	r.rep.Result = res
+	if r.o.NoWait {
+		r.skip(StepWaitRollback, "not waiting (RunOptions.NoWait)")
+		return r.save(ctx, PhaseRollbackSent, res)
+	}
+	r.begin(StepWaitRollback, res.InstanceID)
+	wo := r.waitOpts(r.o.RollbackTimeout, res.InstanceID)
+	out, err := waitRollback(ctx, r.p, r.req.Region, res, wo, r.resuming)
+	r.rep.Outcome = out
+	if err != nil {
+		return r.fail(StepWaitRollback, err)
+	}
+	r.rep.InstanceAfter = out.Instance
+	r.end(EventStepFinished, "rollback finished ("+out.Evidence+")", res.RequestID)
+	if err := r.save(ctx, PhaseRollbackDone, res); err != nil {
+		return err
+	}
+	if r.o.StartAfter {
+		if err := r.startInstance(ctx, res.InstanceID); err != nil {
+			return err
+		}
+	}
+	return r.save(ctx, PhaseDone, res)
+}
+
+func (r *runner) startInstance(ctx context.Context, id string) error {
+	r.begin(StepStart, id)
+	if err := r.p.StartInstance(ctx, r.req.Region, id); err != nil {
+		return r.fail(StepStart, err)
+	}
+	got, err := WaitInstance(ctx, r.p, r.req.Region, id, UntilRunning, r.waitOpts(r.o.StartTimeout, id))
+	if err != nil {
+		return r.fail(StepStart, err)
+	}
+	r.rep.InstanceAfter = got
+	r.end(EventStepFinished, "instance is "+describeState(string(got.State), got.NativeState), "")
+	return nil
+}
+
+// alreadyDone reports a finished operation without touching anything.
+func (r *runner) alreadyDone(ctx context.Context) error {
+	r.end(EventStepFinished, "operation already done (checkpoint)", "")
+	r.rep.Result = r.cp.Result
+	if r.cp.Result != nil {
+		if in, err := r.p.Instance(ctx, r.req.Region, r.cp.Result.InstanceID); err == nil {
+			r.rep.InstanceAfter = in
+		}
+	}
+	return nil
+}
+
+// waitOpts derives a step's wait options, turning polls into events.
+func (r *runner) waitOpts(limit time.Duration, resource string) WaitOptions {
+	wo := r.o.Wait
+	wo.Timeout = limit
+	user := wo.OnPoll
+	step := r.step
+	wo.OnPoll = func(p Poll) {
+		if user != nil {
+			user(p)
+		}
+		r.emit(Event{Kind: EventState, Step: step, Resource: resource, State: p.State, NativeState: p.Native,
+			Percent: p.Percent, Attempt: p.Attempt, Err: p.Err, Message: "waiting for " + p.What})
+	}
+	return wo
+}
+
+// save records a checkpoint, when the Run has a key and a store.
+func (r *runner) save(ctx context.Context, phase Phase, res *Result) error {
+	if r.key == "" || r.o.Checkpoints == nil {
+		return nil
+	}
+	if r.cp == nil {
+		r.cp = &Checkpoint{Key: r.key}
+	}
+	r.cp.Request, r.cp.Phase, r.cp.Before = r.req, phase, r.before
+	if res != nil {
+		r.cp.Result = res
+	}
+	r.cp.SafetySnapshotID = r.rep.SafetySnapshotID
+	r.cp.Updated = r.clk.Now()
+	if err := r.o.Checkpoints.Save(ctx, r.cp); err != nil {
+		return fmt.Errorf("rollback: saving checkpoint: %w", err)
+	}
+	return nil
+}
+
+func (r *runner) onRetry(ev RetryEvent) {
+	r.emit(Event{Kind: EventRetry, Step: r.step, Attempt: ev.Attempt, Delay: ev.Delay, Err: ev.Err,
+		Message: "retrying " + ev.Op})
+}
+
+func (r *runner) emit(ev Event) {
+	now := r.clk.Now()
+	ev.Time, ev.Elapsed = now, now.Sub(r.start)
+	if ev.Step == "" {
+		ev.Step = r.step
+	}
+	if !r.stepT0.IsZero() {
+		ev.StepElapsed = now.Sub(r.stepT0)
+	}
+	if ev.Kind != EventState {
+		ev.Percent = -1
+	}
+	ev.log(context.Background(), r.o.Logger)
+	if r.o.Progress != nil {
+		r.o.Progress(ev)
+	}
+}
+
+func (r *runner) begin(step Step, resource string) {
+	r.step, r.stepT0 = step, r.clk.Now()
+	r.emit(Event{Kind: EventStepStarted, Resource: resource, Message: "step " + string(step) + " started"})
+}
+
+func (r *runner) end(kind EventKind, detail, requestID string) {
+	outcome := map[EventKind]string{EventStepFinished: "done", EventStepSkipped: "skipped", EventStepFailed: "failed"}[kind]
+	r.rep.Steps = append(r.rep.Steps, StepReport{Step: r.step, Started: r.stepT0, Duration: r.clk.Now().Sub(r.stepT0),
+		Outcome: outcome, Detail: detail, RequestID: requestID})
+	r.emit(Event{Kind: kind, RequestID: requestID, Message: detail})
+}
+
+func (r *runner) skip(step Step, detail string) {
+	r.step, r.stepT0 = step, r.clk.Now()
+	r.end(EventStepSkipped, detail, "")
+}
+
+// fail records the failed step and wraps its error. Context errors pass
+// through unwrapped in meaning: errors.Is still sees them.
+func (r *runner) fail(step Step, err error) error {
+	var se *StepError
+	if errors.As(err, &se) {
+		return err // already recorded by the step that failed
+	}
+	if r.step != step {
+		r.step, r.stepT0 = step, r.clk.Now()
+	}
+	r.rep.Steps = append(r.rep.Steps, StepReport{Step: step, Started: r.stepT0, Duration: r.clk.Now().Sub(r.stepT0),
+		Outcome: "failed", Err: err.Error()})
+	r.emit(Event{Kind: EventStepFailed, Err: err, Message: "step " + string(step) + " failed"})
+	return &StepError{Step: step, Err: err}
+}
+
+func phaseAtLeast(p, min Phase) bool {
+	order := []Phase{PhaseChecked, PhaseStopped, PhaseBackedUp, PhaseRollbackSending, PhaseRollbackSent, PhaseRollbackDone, PhaseDone}
+	idx := func(x Phase) int {
+		for i, y := range order {
+			if x == y {
+				return i
+			}
+		}
+		return -1
+	}
+	return idx(p) >= idx(min)
+}

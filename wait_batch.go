@@ -1,0 +1,257 @@
+package rollback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudsnap/rollback/clock"
+)
+
+// BatchSnapshotInspector reads many snapshots of one region with as few calls
+// as the cloud allows. Waits for many rollbacks use it when present.
+type BatchSnapshotInspector interface {
+	Snapshots(ctx context.Context, region string, snapshotIDs []string) ([]*Snapshot, error)
+}
+
+// InstanceResult is how one instance's wait in a batch ended.
+type InstanceResult struct {
+	Instance *Instance // the last reading, if any
+	Err      error     // nil when the wait's goal was met
+}
+
+// RollbackResult is how one rollback's wait in a batch ended.
+type RollbackResult struct {
+	Outcome *RollbackOutcome // the last reading, if any
+	Err     error            // nil when the rollback finished
+}
+
+// WaitInstances waits for many instances of one region at once: every poll
+// reads all unfinished instances with one batched call per 100 (through
+// BatchInspector; a provider without it is read one by one). Each instance
+// ends on its own, as WaitInstance would end it; the error is non-nil only
+// when the whole wait stops (context ended, or a read failed for a reason
+// not worth repeating).
+func WaitInstances(ctx context.Context, p Inspector, region string, ids []string, w InstanceWait, o WaitOptions) (map[string]InstanceResult, error) {
+	results := make(map[string]InstanceResult, len(ids))
+	err := pollBatch(ctx, o, w.kindFor(p), "instances to be "+w.Name, uniq(ids),
+		func(ctx context.Context, pendingIDs []string) (map[string]*Instance, error) {
+			return readInstances(ctx, p, region, pendingIDs)
+		},
+		func(id string, in *Instance) (verdict, error) {
+			if in == nil {
+				return failed, notFoundInBatch(p, "instance", id)
+			}
+			v, err := w.judge(in)
+			results[id] = InstanceResult{Instance: in, Err: err}
+			return v, err
+		},
+		func(id string, err error) {
+			r := results[id]
+			r.Err = err
+			results[id] = r
+		})
+	return results, err
+}
+
+// WaitRollbacks waits for many rollbacks of one region at once, judging each
+// as WaitRollback does. Each poll reads the unfinished instances with one
+// batched call per 100, and the snapshots of the instances that have settled
+// with one batched call (BatchSnapshotInspector) where the provider has it.
+func WaitRollbacks(ctx context.Context, p Inspector, region string, rs []*Result, o WaitOptions) (map[string]RollbackResult, error) {
+	trackers := make(map[string]*rollbackTracker, len(rs))
+	results := make(map[string]RollbackResult, len(rs))
+	var ids []string
+	for _, r := range rs {
+		if r == nil || r.InstanceID == "" {
+			return nil, invalid("Result", "has no InstanceID; pass the Results that Rollback returned")
+		}
+		if _, dup := trackers[r.InstanceID]; !dup {
+			ids = append(ids, r.InstanceID)
+		}
+		trackers[r.InstanceID] = &rollbackTracker{res: r}
+	}
+	type reading struct {
+		in   *Instance
+		snap *Snapshot
+	}
+	err := pollBatch(ctx, o, providerName(p)+"/rollback", "rollbacks to finish", ids,
+		func(ctx context.Context, pendingIDs []string) (map[string]*reading, error) {
+			ins, err := readInstances(ctx, p, region, pendingIDs)
+			if err != nil {
+				return nil, err
+			}
+			out := make(map[string]*reading, len(ins))
+			var snapIDs []string
+			for id, in := range ins {
+				out[id] = &reading{in: in}
+				t := trackers[id]
+				if v, _, _ := t.judgeInstance(in); v == pending && t.needSnapshot && t.res.Before != nil {
+					snapIDs = append(snapIDs, t.res.Before.ID)
+				}
+			}
+			if len(snapIDs) == 0 {
+				return out, nil
+			}
+			snaps, err := readSnapshots(ctx, p, region, uniq(snapIDs))
+			if err != nil {
+				return nil, err
+			}
+			for id, r := range out {
+				if t := trackers[id]; t.needSnapshot && t.res.Before != nil {
+					r.snap = snaps[t.res.Before.ID]
+				}
+			}
+			return out, nil
+		},
+		func(id string, r *reading) (verdict, error) {
+			if r == nil || r.in == nil {
+				return failed, notFoundInBatch(p, "instance", id)
+			}
+			t := trackers[id]
+			v, err, evidence := t.judgeInstance(r.in)
+			out := &RollbackOutcome{Instance: r.in, Snapshot: r.snap, Evidence: evidence}
+			if v == pending && t.needSnapshot && r.snap != nil {
+				v, err, out.Evidence = t.judgeSnapshot(r.snap)
+			}
+			results[id] = RollbackResult{Outcome: out, Err: err}
+			return v, err
+		},
+		func(id string, err error) {
+			r := results[id]
+			r.Err = err
+			results[id] = r
+		})
+	return results, err
+}
+
+// pollBatch is the batch wait loop: read every unfinished ID, judge each,
+// pace, repeat. A missing reading is passed to judge as the zero V.
+func pollBatch[V any](ctx context.Context, o WaitOptions, kind, what string, ids []string,
+	read func(ctx context.Context, ids []string) (map[string]V, error),
+	judge func(id string, v V) (verdict, error),
+	end func(id string, err error),
+) error {
+	o = o.withDefaults()
+	clk := o.Clock
+	start := clk.Now()
+	pc := newPacer(o, o.Learner.estimate(kind))
+	pendingIDs := ids
+	var lastErr error
+	for attempt := 1; len(pendingIDs) > 0; attempt++ {
+		readings, err := read(ctx, pendingIDs)
+		elapsed := clk.Now().Sub(start)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return interruptedWait(ctxErr, lastErr)
+		}
+		switch {
+		case err != nil && !IsRetryable(err):
+			return err
+		case err != nil:
+			lastErr = err
+		default:
+			lastErr = nil
+			still := pendingIDs[:0:0]
+			for _, id := range pendingIDs {
+				switch v, _ := judge(id, readings[id]); v {
+				case pending:
+					still = append(still, id)
+				case done:
+					o.Learner.Observe(kind, elapsed)
+				}
+			}
+			pendingIDs = still
+		}
+		if o.OnPoll != nil {
+			o.OnPoll(Poll{What: fmt.Sprintf("%d %s", len(pendingIDs), what), Attempt: attempt, Elapsed: elapsed, Percent: -1, Err: err})
+		}
+		if len(pendingIDs) == 0 {
+			return nil
+		}
+		delay, ok := pc.next(elapsed)
+		if !ok {
+			for _, id := range pendingIDs {
+				end(id, &TimeoutError{What: what + ": " + id, Waited: elapsed, Polls: attempt, LastErr: lastErr})
+			}
+			return nil
+		}
+		if err := clock.Sleep(ctx, clk, delay); err != nil {
+			return interruptedWait(err, lastErr)
+		}
+	}
+	return nil
+}
+
+// readInstances reads ids with BatchInspector, or one by one.
+func readInstances(ctx context.Context, p Inspector, region string, ids []string) (map[string]*Instance, error) {
+	out := make(map[string]*Instance, len(ids))
+	if b, ok := p.(BatchInspector); ok {
+		ins, err := b.Instances(ctx, region, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range ins {
+			out[in.ID] = in
+		}
+		return out, nil
+	}
+	for _, id := range ids {
+		in, err := p.Instance(ctx, region, id)
+		switch {
+		case err == nil:
+			out[id] = in
+		case isNotFound(err):
+		default:
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// readSnapshots reads ids with BatchSnapshotInspector, or one by one.
+func readSnapshots(ctx context.Context, p Inspector, region string, ids []string) (map[string]*Snapshot, error) {
+	out := make(map[string]*Snapshot, len(ids))
+	if b, ok := p.(BatchSnapshotInspector); ok {
+		ss, err := b.Snapshots(ctx, region, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range ss {
+			out[s.ID] = s
+		}
+		return out, nil
+	}
+	for _, id := range ids {
+		s, err := p.Snapshot(ctx, region, id)
+		switch {
+		case err == nil:
+			out[id] = s
+		case isNotFound(err):
+		default:
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func notFoundInBatch(p Inspector, what, id string) error {
+	return &Error{Provider: providerName(p), Kind: ErrInstanceNotFound, Message: fmt.Sprintf("%s %s no longer exists", what, id)}
+}
+
+func isNotFound(err error) bool { return err != nil && errors.Is(err, ErrNotFound) }
+
+func uniq(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// since is the elapsed time on clk; a small helper for reports.
+func since(clk clock.Clock, t time.Time) time.Duration { return clk.Now().Sub(t) }
