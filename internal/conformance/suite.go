@@ -1,0 +1,474 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/clock"
+)
+
+// RunSuite runs every scenario against the provider that f builds.
+func RunSuite(t *testing.T, f Factory) {
+	scenarios := []struct {
+		name string
+		run  func(t *testing.T, f Factory)
+	}{
+		{"HappyPath", happyPath},
+		{"RunningWithoutStopRefused", runningWithoutStop},
+		{"RunningWithStopAndStart", runningWithStopAndStart},
+		{"BusyInstanceIsWaitedOut", busyWaitedOut},
+		{"BusyTooLongIsErrBusy", busyTooLong},
+		{"SnapshotNotReady", snapshotNotReady},
+		{"SnapshotOfAnotherDisk", snapshotOfAnotherDisk},
+		{"SafetySnapshot", safetySnapshot},
+		{"FailedRollback", failedRollback},
+		{"Timeout", timeout},
+		{"CancellationIsPrompt", cancellation},
+		{"LostResponseAppliesOnce", lostResponse},
+		{"ResumeWithCheckpointAfterAccept", resumeCheckpointAfterAccept},
+		{"ResumeWithCheckpointWhileSending", resumeCheckpointWhileSending},
+		{"ResumeFromStateWhileRollingBack", resumeFromStateRunning},
+		{"ResumeFromStateAfterDone", resumeFromStateDone},
+		{"OperationKeyReusedForAnotherRollback", keyReused},
+		{"DryRun", dryRun},
+		{"DryRunStillChecks", dryRunChecks},
+		{"ProgressEventsAndReport", progressEvents},
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) { sc.run(t, f) })
+	}
+}
+
+// auto returns an auto-advancing virtual clock: waits take no real time.
+func auto() *clock.Virtual { return clock.NewAutoVirtual(time.Time{}) }
+
+func opts(clk clock.Clock) rollback.RunOptions {
+	return rollback.RunOptions{Clock: clk, Wait: rollback.WaitOptions{Learner: &rollback.Learner{}}}
+}
+
+func mustRun(t *testing.T, e Env, req rollback.Request, o rollback.RunOptions) *rollback.Report {
+	t.Helper()
+	rep, err := rollback.Run(context.Background(), e.Provider(), req, o)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return rep
+}
+
+func wantErr(t *testing.T, err, kind error) {
+	t.Helper()
+	if !errors.Is(err, kind) {
+		t.Fatalf("err = %v, want %v", err, kind)
+	}
+}
+
+func wantRollbacks(t *testing.T, e Env, tg Target, n int) {
+	t.Helper()
+	if got := e.Rollbacks(tg); got != n {
+		t.Fatalf("%d rollbacks applied, want %d", got, n)
+	}
+}
+
+func steps(rep *rollback.Report) string {
+	var s []string
+	for _, st := range rep.Steps {
+		s = append(s, string(st.Step)+":"+st.Outcome)
+	}
+	return strings.Join(s, " ")
+}
+
+func happyPath(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	rep := mustRun(t, e, e.Request(tg), opts(clk))
+	wantRollbacks(t, e, tg, 1)
+	if got, want := steps(rep), "check:done rollback:done wait-rollback:done"; got != want {
+		t.Errorf("steps %q, want %q", got, want)
+	}
+	if rep.Result == nil || rep.Result.RequestID == "" || rep.Result.Attempts != 1 || rep.Result.ClientToken == "" {
+		t.Errorf("result %+v", rep.Result)
+	}
+	if rep.Request.InstanceID != tg.InstanceID || rep.Request.DiskID != tg.DiskID {
+		t.Errorf("report request %+v, want IDs of %+v", rep.Request, tg)
+	}
+	if rep.InstanceAfter == nil || rep.InstanceAfter.State != rollback.InstanceStopped {
+		t.Errorf("instance after: %+v", rep.InstanceAfter)
+	}
+	if rep.Outcome == nil || rep.Outcome.Evidence == "" {
+		t.Errorf("outcome %+v", rep.Outcome)
+	}
+	if rep.Duration < e.Durations().Rollback {
+		t.Errorf("run took %v on the clock, less than the rollback itself (%v)", rep.Duration, e.Durations().Rollback)
+	}
+	if e.Calls(CallStop)+e.Calls(CallStart)+e.Calls(CallSnapshot) != 0 {
+		t.Error("stopped, started or snapshotted without being asked")
+	}
+}
+
+func runningWithoutStop(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, true)
+	rep, err := rollback.Run(context.Background(), e.Provider(), e.Request(tg), opts(clk))
+	wantErr(t, err, rollback.ErrInstanceState)
+	if !strings.Contains(err.Error(), "StopIfRunning") {
+		t.Errorf("error does not say how to opt in: %v", err)
+	}
+	var se *rollback.StepError
+	if !errors.As(err, &se) || se.Step != rollback.StepCheck {
+		t.Errorf("error not from the check step: %v", err)
+	}
+	wantRollbacks(t, e, tg, 0)
+	if e.Calls(CallStop)+e.Calls(CallRollback) != 0 {
+		t.Error("a call changed something")
+	}
+	if rep == nil || rep.InstanceBefore == nil || rep.InstanceBefore.State != rollback.InstanceRunning {
+		t.Errorf("report lacks the instance: %+v", rep)
+	}
+}
+
+func runningWithStopAndStart(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, true)
+	o := opts(clk)
+	o.StopIfRunning, o.StartAfter = true, true
+	rep := mustRun(t, e, e.Request(tg), o)
+	wantRollbacks(t, e, tg, 1)
+	if got, want := steps(rep), "check:done stop:done rollback:done wait-rollback:done start:done"; got != want {
+		t.Errorf("steps %q, want %q", got, want)
+	}
+	if rep.InstanceAfter == nil || rep.InstanceAfter.State != rollback.InstanceRunning {
+		t.Errorf("instance after: %+v", rep.InstanceAfter)
+	}
+	if e.Calls(CallStop) != 1 || e.Calls(CallStart) != 1 {
+		t.Errorf("stop calls %d, start calls %d", e.Calls(CallStop), e.Calls(CallStart))
+	}
+}
+
+func busyWaitedOut(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	e.MakeBusy(t, tg, 3*time.Minute)
+	rep := mustRun(t, e, e.Request(tg), opts(clk))
+	wantRollbacks(t, e, tg, 1)
+	if !strings.Contains(steps(rep), "wait-idle:done") {
+		t.Errorf("steps %q: no wait for the busy instance", steps(rep))
+	}
+}
+
+func busyTooLong(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	e.MakeBusy(t, tg, time.Hour)
+	o := opts(clk)
+	o.BusyTimeout = 2 * time.Minute
+	_, err := rollback.Run(context.Background(), e.Provider(), e.Request(tg), o)
+	wantErr(t, err, rollback.ErrBusy)
+	wantErr(t, err, rollback.ErrTimeout)
+	wantRollbacks(t, e, tg, 0)
+}
+
+func snapshotNotReady(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	req := e.Request(tg)
+	req.SnapshotID = e.CreatingSnapshot(t, tg)
+	_, err := rollback.Run(context.Background(), e.Provider(), req, opts(clk))
+	wantErr(t, err, rollback.ErrSnapshotState)
+	wantRollbacks(t, e, tg, 0)
+}
+
+func snapshotOfAnotherDisk(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	req := e.Request(tg)
+	req.SnapshotID = e.OtherDiskSnapshot(t)
+	_, err := rollback.Run(context.Background(), e.Provider(), req, opts(clk))
+	wantErr(t, err, rollback.ErrSnapshotMismatch)
+	wantRollbacks(t, e, tg, 0)
+	if e.Calls(CallRollback) != 0 {
+		t.Error("the rollback was sent")
+	}
+}
+
+func safetySnapshot(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	o := opts(clk)
+	o.SafetySnapshot = true
+	rep := mustRun(t, e, e.Request(tg), o)
+	wantRollbacks(t, e, tg, 1)
+	if rep.SafetySnapshotID == "" || rep.SafetySnapshotID == tg.SnapshotID {
+		t.Fatalf("safety snapshot %q", rep.SafetySnapshotID)
+	}
+	s, err := e.Provider().Snapshot(context.Background(), e.Region(), rep.SafetySnapshotID)
+	if err != nil || s.State != rollback.SnapshotReady || s.DiskID != tg.DiskID {
+		t.Errorf("safety snapshot %+v, %v", s, err)
+	}
+	if got := steps(rep); !strings.Contains(got, "safety-snapshot:done rollback:done") {
+		t.Errorf("steps %q", got)
+	}
+}
+
+func failedRollback(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	e.FailNextRollback()
+	o := opts(clk)
+	start := clk.Now()
+	rep, err := rollback.Run(context.Background(), e.Provider(), e.Request(tg), o)
+	wantErr(t, err, rollback.ErrRollbackFailed)
+	// Noticed when the cloud says so, not at the wait's limit.
+	if waited := clk.Now().Sub(start); waited > 3*e.Durations().Rollback {
+		t.Errorf("failure noticed after %v; the rollback takes %v", waited, e.Durations().Rollback)
+	}
+	if rep.Result == nil || rep.Result.RequestID == "" {
+		t.Error("report lacks the accepted call")
+	}
+}
+
+func timeout(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	o := opts(clk)
+	o.RollbackTimeout = e.Durations().Rollback / 3
+	_, err := rollback.Run(context.Background(), e.Provider(), e.Request(tg), o)
+	wantErr(t, err, rollback.ErrTimeout)
+	var te *rollback.TimeoutError
+	if !errors.As(err, &te) || !strings.HasPrefix(te.LastState, string(rollback.InstanceRollingBack)) {
+		t.Fatalf("timeout error %#v, want last state rolling-back", err)
+	}
+	if te.Waited != o.RollbackTimeout {
+		t.Errorf("waited %v, want exactly the limit %v", te.Waited, o.RollbackTimeout)
+	}
+}
+
+func cancellation(t *testing.T, f Factory) {
+	clk := clock.NewVirtual(time.Time{}) // manual: the stop wait never ends by itself
+	e := f(t, clk)
+	tg := e.NewTarget(t, true)
+	o := opts(clk)
+	o.StopIfRunning = true
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := rollback.Run(ctx, e.Provider(), e.Request(tg), o)
+		done <- err
+	}()
+	clk.BlockUntil(1) // Run is waiting for the instance to stop
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		wantErr(t, err, context.Canceled)
+		if d := time.Since(start); d > 200*time.Millisecond {
+			t.Errorf("returned %v after cancel", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run ignored cancellation")
+	}
+	wantRollbacks(t, e, tg, 0)
+}
+
+func lostResponse(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	e.LoseNextRollbackResponse()
+	rep := mustRun(t, e, e.Request(tg), opts(clk))
+	wantRollbacks(t, e, tg, 1)
+	if rep.Result.RequestID == "" {
+		t.Error("no request ID for the landed rollback")
+	}
+}
+
+// crashAfterAccept runs until the rollback is accepted, then "crashes" (the
+// context ends), as a process killed mid-wait would.
+func crashAfterAccept(t *testing.T, e Env, req rollback.Request, o rollback.RunOptions) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o.Progress = func(ev rollback.Event) {
+		if ev.Kind == rollback.EventStepFinished && ev.Step == rollback.StepRollback {
+			cancel()
+		}
+	}
+	_, err := rollback.Run(ctx, e.Provider(), req, o)
+	wantErr(t, err, context.Canceled)
+}
+
+func resumeCheckpointAfterAccept(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	req := e.Request(tg)
+	req.OperationKey = "ticket-1"
+	o := opts(clk)
+	o.Checkpoints = &rollback.MemoryCheckpoints{}
+	crashAfterAccept(t, e, req, o)
+	rep := mustRun(t, e, req, o)
+	wantRollbacks(t, e, tg, 1)
+	if !rep.Resumed || e.Calls(CallRollback) != 1 {
+		t.Errorf("resumed %v, rollback calls %d", rep.Resumed, e.Calls(CallRollback))
+	}
+	// A third run finds the operation done and touches nothing.
+	rep = mustRun(t, e, req, o)
+	if e.Calls(CallRollback) != 1 || !rep.Resumed {
+		t.Errorf("the finished operation was run again")
+	}
+}
+
+func resumeCheckpointWhileSending(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	req := e.Request(tg)
+	req.OperationKey = "ticket-2"
+	cps := &rollback.MemoryCheckpoints{}
+	o := opts(clk)
+	o.Checkpoints = cps
+	crashAfterAccept(t, e, req, o)
+	// Rewind the checkpoint to the moment the call was on the wire and no
+	// reply had been recorded: the hardest crash to recover from.
+	cp, _ := cps.Load(context.Background(), "ticket-2")
+	cp.Phase, cp.Result = rollback.PhaseRollbackSending, nil
+	_ = cps.Save(context.Background(), cp)
+	mustRun(t, e, req, o)
+	wantRollbacks(t, e, tg, 1)
+}
+
+func resumeFromStateRunning(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	req := e.Request(tg)
+	req.OperationKey = "ticket-3"
+	crashAfterAccept(t, e, req, opts(clk)) // no checkpoints
+	rep := mustRun(t, e, req, opts(clk))
+	wantRollbacks(t, e, tg, 1)
+	if rep.InstanceAfter == nil || rep.InstanceAfter.State != rollback.InstanceStopped {
+		t.Errorf("instance after %+v", rep.InstanceAfter)
+	}
+}
+
+func resumeFromStateDone(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	req := e.Request(tg)
+	req.OperationKey = "ticket-4"
+	mustRun(t, e, req, opts(clk))
+	mustRun(t, e, req, opts(clk)) // e.g. a retry after the first run's reply was lost
+	wantRollbacks(t, e, tg, 1)
+}
+
+func keyReused(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	a, b := e.NewTarget(t, false), e.NewTarget(t, false)
+	o := opts(clk)
+	o.Checkpoints = &rollback.MemoryCheckpoints{}
+	ra, rb := e.Request(a), e.Request(b)
+	ra.OperationKey, rb.OperationKey = "same-key", "same-key"
+	mustRun(t, e, ra, o)
+	_, err := rollback.Run(context.Background(), e.Provider(), rb, o)
+	wantErr(t, err, rollback.ErrInvalidArgument)
+	wantRollbacks(t, e, b, 0)
+}
+
+func dryRun(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, true)
+	o := opts(clk)
+	o.DryRun, o.StopIfRunning, o.SafetySnapshot, o.StartAfter = true, true, true, true
+	rep := mustRun(t, e, e.Request(tg), o)
+	if !rep.DryRun || len(rep.Plan) != 5 {
+		t.Fatalf("plan %q", rep.Plan)
+	}
+	for i, want := range []string{"stop instance", "snapshot disk", "roll back disk " + tg.DiskID, "wait until the rollback", "start instance"} {
+		if !strings.HasPrefix(rep.Plan[i], want) {
+			t.Errorf("plan[%d] = %q, want %q...", i, rep.Plan[i], want)
+		}
+	}
+	if n := e.Calls(CallStop) + e.Calls(CallSnapshot) + e.Calls(CallRollback) + e.Calls(CallStart); n != 0 {
+		t.Errorf("a dry run made %d changing calls", n)
+	}
+}
+
+func dryRunChecks(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	req := e.Request(tg)
+	req.SnapshotID = e.OtherDiskSnapshot(t)
+	o := opts(clk)
+	o.DryRun = true
+	_, err := rollback.Run(context.Background(), e.Provider(), req, o)
+	wantErr(t, err, rollback.ErrSnapshotMismatch)
+}
+
+func progressEvents(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, true)
+	var events []rollback.Event
+	o := opts(clk)
+	o.StopIfRunning, o.SafetySnapshot = true, true
+	o.Progress = func(ev rollback.Event) { events = append(events, ev) }
+	rep := mustRun(t, e, e.Request(tg), o)
+	var started, finished []string
+	states, percents := 0, 0
+	for i, ev := range events {
+		if i > 0 && ev.Elapsed < events[i-1].Elapsed {
+			t.Fatalf("event %d goes back in time", i)
+		}
+		switch ev.Kind {
+		case rollback.EventStepStarted:
+			started = append(started, string(ev.Step))
+		case rollback.EventStepFinished:
+			finished = append(finished, string(ev.Step))
+		case rollback.EventState:
+			states++
+			if ev.Percent >= 0 {
+				percents++
+			}
+		}
+	}
+	want := "check stop safety-snapshot rollback wait-rollback"
+	if got := strings.Join(started, " "); got != want {
+		t.Errorf("started %q, want %q", got, want)
+	}
+	if got := strings.Join(finished, " "); got != want {
+		t.Errorf("finished %q, want %q", got, want)
+	}
+	if states < 3 {
+		t.Errorf("%d state events", states)
+	}
+	if percents == 0 {
+		t.Error("no progress percentage while the safety snapshot was created")
+	}
+	for _, st := range rep.Steps {
+		if st.Outcome != "done" || (st.Step != rollback.StepCheck && st.Duration <= 0) {
+			t.Errorf("step %+v", st)
+		}
+	}
+	if last := rep.Steps[len(rep.Steps)-1]; last.RequestID == "" {
+		t.Errorf("the wait step does not name the rollback's request: %+v", last)
+	}
+	_ = fmt.Sprint(rep)
+}
