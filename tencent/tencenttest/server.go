@@ -240,10 +240,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Region:    r.Header.Get("X-TC-Region"),
 		RequestID: rid,
 	}
-	defer func() { s.journal.Add(entry) }()
-
+	// The entry is recorded before the client can see any reply (or the
+	// dropped connection), so a test that has its answer finds it.
+	recorded := false
+	record := func() {
+		if !recorded {
+			recorded = true
+			s.journal.Add(entry)
+		}
+	}
+	defer record()
+	drop := func() {
+		record()
+		if !emu.DropConnection(w) {
+			writeJSON(w, http.StatusServiceUnavailable, errorBody(CodeInternalError, "connection reset", rid))
+		}
+	}
 	reply := func(status int, body any) {
 		entry.HTTPStatus = status
+		record()
 		writeJSON(w, status, body)
 	}
 	fail := func(e *apiError) {
@@ -279,13 +294,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		switch {
 		case f.Reset:
-			if !emu.DropConnection(w) {
-				reply(http.StatusServiceUnavailable, errorBody(CodeInternalError, "connection reset", rid))
-			}
+			drop()
 			return
 		case f.Body != "":
 			entry.Code = f.Code
 			entry.HTTPStatus = statusOr(f.HTTPStatus)
+			record()
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(entry.HTTPStatus)
 			io.WriteString(w, f.Body)
@@ -314,9 +328,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if faulted && f.DropResponse {
-		if !emu.DropConnection(w) {
-			reply(http.StatusServiceUnavailable, errorBody(CodeInternalError, "connection reset", rid))
-		}
+		drop()
 		return
 	}
 	out["RequestId"] = rid

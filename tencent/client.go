@@ -1,0 +1,200 @@
+package tencent
+
+import (
+	"context"
+	"log"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
+	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
+
+	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/internal/invoke"
+	"github.com/cloudsnap/rollback/internal/ratelimit"
+	"github.com/cloudsnap/rollback/internal/redact"
+	"github.com/cloudsnap/rollback/internal/sdkhttp"
+)
+
+// Client rolls back Lighthouse instances through the official SDK. One
+// Client serves every allowed region and any number of goroutines.
+type Client struct {
+	region          string // default region
+	regions         regionSet
+	allowForcedStop bool
+	endpoint        sdkhttp.Endpoint
+	cred            *common.Credential
+	transport       http.RoundTripper
+	opts            rollback.Options
+	red             *redact.Redactor
+	inv             *invoke.Invoker
+
+	mu    sync.Mutex
+	pools map[string]*sdkhttp.Pool[*lh.Client] // per region: the SDK binds a client to one
+}
+
+var (
+	_ rollback.Provider       = (*Client)(nil)
+	_ rollback.BatchInspector = (*Client)(nil)
+	_ rollback.Namer          = (*Client)(nil)
+)
+
+// rules are Lighthouse's ID formats, checked before anything is sent.
+var rules = rollback.RequestRules{
+	Provider: rollback.ProviderTencent,
+	Instance: rollback.IDRule{Prefix: "lhins-", Kind: "a Lighthouse instance ID (lhins-...)", Required: true},
+	Disk:     rollback.IDRule{Prefix: "lhdisk-", Kind: "a Lighthouse disk ID (lhdisk-...)"},
+	Snapshot: rollback.IDRule{Prefix: "lhsnap-", Kind: "a Lighthouse snapshot ID (lhsnap-...)", Required: true},
+}
+
+// DefaultRateLimit is the cloud's limit, applied per action: 20 calls per
+// second.
+var DefaultRateLimit = rollback.RateLimit{Calls: 20, Per: time.Second}
+
+// New returns a Client. It checks the region, the credentials and the
+// endpoint, and sends nothing.
+func New(cfg Config, opts ...rollback.Option) (*Client, error) {
+	o := rollback.ResolveOptions(opts...)
+	c := &Client{
+		region:          cfg.Region,
+		regions:         newRegionSet(cfg),
+		allowForcedStop: cfg.AllowForcedStop,
+		opts:            o,
+		pools:           map[string]*sdkhttp.Pool[*lh.Client]{},
+	}
+	if err := c.regions.check("New", cfg.Region); err != nil {
+		return nil, err
+	}
+	id, key, token, err := credentials(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.cred = common.NewTokenCredential(id, key, token)
+	c.red = redact.New(id, key, token)
+	host := DefaultHost
+	if cfg.International {
+		host = InternationalHost
+	}
+	c.endpoint, err = sdkhttp.ParseEndpoint(cfg.Endpoint, host, o.AllowInsecureHTTP)
+	if err != nil {
+		return nil, &rollback.Error{Provider: rollback.ProviderTencent, Op: "New", Kind: rollback.ErrInvalidArgument, Field: "Endpoint", Message: err.Error()}
+	}
+	c.transport = o.Transport
+	if c.transport == nil {
+		c.transport = sdkhttp.NewTransport()
+	}
+	limit := DefaultRateLimit
+	if o.RateLimit != nil {
+		limit = *o.RateLimit
+	}
+	c.inv = &invoke.Invoker{
+		Provider: rollback.ProviderTencent,
+		Options:  o,
+		Limits:   ratelimit.NewSet(limit.Calls, limit.Per, o.Clock),
+		MapError: c.mapError,
+	}
+	// Build the default region's first SDK client now, so that the SDK's
+	// change to the log flags (restored at once) happens while the host
+	// program is still setting up, not in the middle of its work.
+	if err := c.pool(cfg.Region).Do(context.Background(), func(*lh.Client) error { return nil }); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Name returns "tencent".
+func (c *Client) Name() string { return rollback.ProviderTencent }
+
+// resolveRegion returns region, or the default region when empty, after
+// checking it is allowed.
+func (c *Client) resolveRegion(op, region string) (string, error) {
+	if region == "" {
+		region = c.region
+	}
+	return region, c.regions.check(op, region)
+}
+
+func (c *Client) pool(region string) *sdkhttp.Pool[*lh.Client] {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.pools[region]
+	if !ok {
+		p = &sdkhttp.Pool[*lh.Client]{New: func(b *sdkhttp.Binder) (*lh.Client, error) { return c.newSDK(region, b) }}
+		c.pools[region] = p
+	}
+	return p
+}
+
+// newSDK builds an SDK client for region whose every request goes through b.
+func (c *Client) newSDK(region string, b *sdkhttp.Binder) (*lh.Client, error) {
+	b.Base, b.Timeout = c.transport, c.opts.CallTimeout
+	cpf := profile.NewClientProfile()
+	cpf.HttpProfile.Endpoint = c.endpoint.Host
+	cpf.HttpProfile.Scheme = strings.ToUpper(c.endpoint.Scheme)
+	cpf.HttpProfile.ReqMethod = "POST"
+	// The Binder enforces CallTimeout with a clear cause; the SDK's own
+	// whole-second timeout is a backstop just behind it.
+	cpf.HttpProfile.ReqTimeout = int(math.Ceil(c.opts.CallTimeout.Seconds())) + 1
+	cpf.Language = "en-US"
+	cpf.Debug = false // the SDK's debug dump prints the Authorization header
+	sc, err := newSDKClient(c.cred, region, cpf)
+	if err != nil {
+		return nil, err
+	}
+	sc.WithHttpTransport(b)
+	return sc, nil
+}
+
+// logMu serialises SDK client construction, whose Init calls
+// log.SetFlags on the process-wide logger; we put the flags back at once.
+var logMu sync.Mutex
+
+func newSDKClient(cred *common.Credential, region string, cpf *profile.ClientProfile) (*lh.Client, error) {
+	logMu.Lock()
+	defer logMu.Unlock()
+	flags := log.Flags()
+	defer log.SetFlags(flags)
+	return lh.NewClient(cred, region, cpf)
+}
+
+// call runs one SDK call of op in region through the invoker: rate limit,
+// retries, error mapping, logs. fn returns the request ID.
+func (c *Client) call(ctx context.Context, region, op string, fn func(*lh.Client) (string, error)) (string, error) {
+	rid, _, err := c.inv.Call(ctx, op, func(ctx context.Context, _ int) (string, error) {
+		return c.send(ctx, region, fn)
+	})
+	return rid, err
+}
+
+// send makes one attempt with a pooled SDK client bound to ctx.
+func (c *Client) send(ctx context.Context, region string, fn func(*lh.Client) (string, error)) (string, error) {
+	var rid string
+	err := c.pool(region).Do(ctx, func(sc *lh.Client) error {
+		var err error
+		rid, err = fn(sc)
+		return err
+	})
+	return rid, err
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// Close releases idle connections of the client's own transport (not one
+// given with rollback.WithHTTPTransport). The Client stays usable.
+func (c *Client) Close() error {
+	if c.opts.Transport == nil {
+		if t, ok := c.transport.(interface{ CloseIdleConnections() }); ok {
+			t.CloseIdleConnections()
+		}
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package tencent
+
+import (
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/cloudsnap/rollback"
+)
+
+// Config says where and as whom a Client calls Lighthouse.
+type Config struct {
+	// Region is the default region of calls whose region is empty, e.g.
+	// "ap-guangzhou". Required; it must be one of Regions() unless
+	// AllowedRegions or AllowUnknownRegion says otherwise.
+	Region string
+	// Endpoint overrides the API host: "http://127.0.0.1:8080" for an
+	// emulator, or another HTTPS host. Plain http is accepted only for
+	// loopback hosts unless rollback.WithInsecureHTTP is given. Empty means
+	// https://lighthouse.tencentcloudapi.com (International:
+	// https://lighthouse.intl.tencentcloudapi.com).
+	Endpoint string
+	// International selects the international site's API domain.
+	International bool
+	// SecretID, SecretKey and Token (temporary credentials only) sign the
+	// calls. When SecretID and SecretKey are both empty they are read from
+	// TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY and
+	// TENCENTCLOUD_SESSION_TOKEN (or TENCENTCLOUD_SECURITY_TOKEN).
+	SecretID, SecretKey, Token string
+	// AllowedRegions replaces the list of regions calls may use (default:
+	// Regions(), where ApplyInstanceSnapshot is offered).
+	AllowedRegions []string
+	// AllowUnknownRegion accepts any well-formed region, for regions opened
+	// after this library was written.
+	AllowUnknownRegion bool
+	// AllowForcedStop lets Rollback send ApplyInstanceSnapshot for a RUNNING
+	// instance, which the cloud then shuts down without asking. By default
+	// Rollback refuses a running instance with ErrInstanceState; stop it
+	// first (rollback.Run can).
+	AllowForcedStop bool
+}
+
+// Environment variables read when Config has no credentials.
+const (
+	EnvSecretID      = "TENCENTCLOUD_SECRET_ID"
+	EnvSecretKey     = "TENCENTCLOUD_SECRET_KEY"
+	EnvSessionToken  = "TENCENTCLOUD_SESSION_TOKEN"
+	EnvSecurityToken = "TENCENTCLOUD_SECURITY_TOKEN" // accepted as well
+)
+
+// API hosts.
+const (
+	DefaultHost       = "lighthouse.tencentcloudapi.com"
+	InternationalHost = "lighthouse.intl.tencentcloudapi.com"
+)
+
+// Regions returns the regions where ApplyInstanceSnapshot is offered, as the
+// API page lists them.
+func Regions() []string {
+	return []string{
+		"ap-bangkok", "ap-beijing", "ap-chengdu", "ap-guangzhou", "ap-hongkong",
+		"ap-jakarta", "ap-nanjing", "ap-seoul", "ap-shanghai", "ap-singapore",
+		"ap-tokyo", "eu-frankfurt", "na-ashburn", "na-siliconvalley", "sa-saopaulo",
+	}
+}
+
+// regionSet decides which regions calls may use.
+type regionSet struct {
+	allowed []string
+	any     bool
+}
+
+func newRegionSet(cfg Config) regionSet {
+	rs := regionSet{allowed: Regions(), any: cfg.AllowUnknownRegion}
+	if len(cfg.AllowedRegions) > 0 {
+		rs.allowed = slices.Clone(cfg.AllowedRegions)
+	}
+	return rs
+}
+
+// check validates region for op.
+func (rs regionSet) check(op, region string) error {
+	if err := rollback.CheckRegion(region); err != nil {
+		if e, ok := err.(*rollback.Error); ok {
+			e.Provider, e.Op = rollback.ProviderTencent, op
+		}
+		return err
+	}
+	if rs.any || slices.Contains(rs.allowed, region) {
+		return nil
+	}
+	return rollback.InvalidArgument(rollback.ProviderTencent, op, "Region",
+		"%q is not a region where Lighthouse offers ApplyInstanceSnapshot; use one of %s (or set tencent.Config.AllowUnknownRegion for a newer region)",
+		region, strings.Join(rs.allowed, ", "))
+}
+
+// credentials resolves the Config's credentials or the environment's.
+func credentials(cfg Config) (id, key, token string, err error) {
+	id, key, token = cfg.SecretID, cfg.SecretKey, cfg.Token
+	from := "tencent.Config"
+	idName, keyName := "SecretID", "SecretKey"
+	if id == "" && key == "" {
+		id, key = os.Getenv(EnvSecretID), os.Getenv(EnvSecretKey)
+		token = os.Getenv(EnvSessionToken)
+		if token == "" {
+			token = os.Getenv(EnvSecurityToken)
+		}
+		from, idName, keyName = "the environment", EnvSecretID, EnvSecretKey
+		if id == "" && key == "" {
+			return "", "", "", &rollback.Error{
+				Provider: rollback.ProviderTencent, Op: "New", Kind: rollback.ErrUnauthenticated,
+				Message: "no credentials: set tencent.Config.SecretID and SecretKey, or the environment variables " +
+					EnvSecretID + " and " + EnvSecretKey + " (plus " + EnvSessionToken + " for temporary credentials)",
+			}
+		}
+	}
+	switch {
+	case id == "":
+		err = rollback.InvalidArgument(rollback.ProviderTencent, "New", idName, "is empty but %s is set in %s", keyName, from)
+	case key == "":
+		err = rollback.InvalidArgument(rollback.ProviderTencent, "New", keyName, "is empty but %s is set in %s", idName, from)
+	}
+	return id, key, token, err
+}

@@ -1,0 +1,193 @@
+package tencent
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
+	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
+
+	"github.com/cloudsnap/rollback"
+)
+
+// maxIDs is DescribeInstances' limit of IDs per call.
+const maxIDs = 100
+
+// Instance reads one instance (DescribeInstances). An empty region means
+// the Config's.
+func (c *Client) Instance(ctx context.Context, region, instanceID string) (*rollback.Instance, error) {
+	const op = "DescribeInstances"
+	region, err := c.resolveRegion(op, region)
+	if err != nil {
+		return nil, err
+	}
+	if err := rules.CheckInstance(op, region, instanceID); err != nil {
+		return nil, err
+	}
+	ins, rid, err := c.describeInstances(ctx, region, []string{instanceID})
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range ins {
+		if in.ID == instanceID {
+			return in, nil
+		}
+	}
+	return nil, &rollback.Error{
+		Provider: rollback.ProviderTencent, Op: op, Kind: rollback.ErrInstanceNotFound, RequestID: rid,
+		Message: fmt.Sprintf("instance %s does not exist in %s", instanceID, region),
+		Hint:    "check the instance ID and the region",
+	}
+}
+
+// Instances reads many instances of one region, 100 per DescribeInstances
+// call. Instances that do not exist are left out; the others come in the
+// order asked, each once.
+func (c *Client) Instances(ctx context.Context, region string, instanceIDs []string) ([]*rollback.Instance, error) {
+	const op = "DescribeInstances"
+	region, err := c.resolveRegion(op, region)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, id := range instanceIDs {
+		if err := rules.CheckInstance(op, region, id); err != nil {
+			return nil, err
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	found := make(map[string]*rollback.Instance, len(ids))
+	for start := 0; start < len(ids); start += maxIDs {
+		chunk := ids[start:min(start+maxIDs, len(ids))]
+		ins, _, err := c.describeInstances(ctx, region, chunk)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range ins {
+			found[in.ID] = in
+		}
+	}
+	out := make([]*rollback.Instance, 0, len(found))
+	for _, id := range ids {
+		if in, ok := found[id]; ok {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// describeInstances makes one DescribeInstances call for at most 100 IDs.
+func (c *Client) describeInstances(ctx context.Context, region string, ids []string) ([]*rollback.Instance, string, error) {
+	var out []*rollback.Instance
+	rid, err := c.call(ctx, region, "DescribeInstances", func(sc *lh.Client) (string, error) {
+		req := lh.NewDescribeInstancesRequest()
+		req.InstanceIds = common.StringPtrs(ids)
+		req.Limit = common.Int64Ptr(maxIDs)
+		resp, err := sc.DescribeInstances(req)
+		if err != nil {
+			return "", err
+		}
+		if resp.Response == nil {
+			return "", nil
+		}
+		out = out[:0]
+		for _, in := range resp.Response.InstanceSet {
+			if in != nil {
+				out = append(out, normalizeInstance(region, in))
+			}
+		}
+		return str(resp.Response.RequestId), nil
+	})
+	return out, rid, err
+}
+
+// Snapshot reads one snapshot (DescribeSnapshots). InstanceID is set when
+// the cloud returns it (API versions newer than the SDK's model); otherwise
+// compare DiskID with the instance's SystemDiskID.
+func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*rollback.Snapshot, error) {
+	const op = "DescribeSnapshots"
+	region, err := c.resolveRegion(op, region)
+	if err != nil {
+		return nil, err
+	}
+	if err := rules.CheckSnapshot(op, region, snapshotID); err != nil {
+		return nil, err
+	}
+	sns, rid, err := c.describeSnapshots(ctx, region, func(req *lh.DescribeSnapshotsRequest) {
+		req.SnapshotIds = common.StringPtrs([]string{snapshotID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, sn := range sns {
+		if sn.ID == snapshotID {
+			return sn, nil
+		}
+	}
+	return nil, &rollback.Error{
+		Provider: rollback.ProviderTencent, Op: op, Kind: rollback.ErrSnapshotNotFound, RequestID: rid,
+		Message: fmt.Sprintf("snapshot %s does not exist in %s", snapshotID, region),
+		Hint:    "check the snapshot ID and the region",
+	}
+}
+
+// describeSnapshotsResponse decodes DescribeSnapshots with snapshotJSON, to
+// keep the InstanceId field the SDK's model lacks.
+type describeSnapshotsResponse struct {
+	*tchttp.BaseResponse
+	Response *struct {
+		TotalCount  *int64          `json:"TotalCount"`
+		SnapshotSet []*snapshotJSON `json:"SnapshotSet"`
+		RequestId   *string         `json:"RequestId"`
+	} `json:"Response"`
+}
+
+// describeSnapshots reads every page of a DescribeSnapshots query.
+func (c *Client) describeSnapshots(ctx context.Context, region string, set func(*lh.DescribeSnapshotsRequest)) ([]*rollback.Snapshot, string, error) {
+	var (
+		out []*rollback.Snapshot
+		rid string
+	)
+	for offset := int64(0); ; {
+		var (
+			page  []*rollback.Snapshot
+			total int64
+		)
+		id, err := c.call(ctx, region, "DescribeSnapshots", func(sc *lh.Client) (string, error) {
+			req := lh.NewDescribeSnapshotsRequest()
+			set(req)
+			req.Offset, req.Limit = common.Int64Ptr(offset), common.Int64Ptr(maxIDs)
+			resp := &describeSnapshotsResponse{BaseResponse: &tchttp.BaseResponse{}}
+			if err := sc.Send(req, resp); err != nil {
+				return "", err
+			}
+			if resp.Response == nil {
+				return "", nil
+			}
+			page = page[:0]
+			for _, sn := range resp.Response.SnapshotSet {
+				if sn != nil {
+					page = append(page, normalizeSnapshot(region, sn))
+				}
+			}
+			if resp.Response.TotalCount != nil {
+				total = *resp.Response.TotalCount
+			}
+			return str(resp.Response.RequestId), nil
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		rid = id
+		out = append(out, page...)
+		offset += int64(len(page))
+		if len(page) == 0 || offset >= total {
+			return out, rid, nil
+		}
+	}
+}
