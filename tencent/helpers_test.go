@@ -160,3 +160,7 @@ func asError(t *testing.T, err error) *rollback.Error {
 	}
 	return e
 }
+
+func instanceInRegion(region string) tencenttest.Instance {
+	return tencenttest.Instance{Region: region}
+}
