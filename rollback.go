@@ -110,7 +110,15 @@ type DiskInspector interface {
 	Disk(ctx context.Context, region, diskID string) (*Disk, error)
 }
 
-// Name reports a provider's name ("aliyun", "tencent"). Both clients
+// RequestValidator checks a Request against a provider's own rules (ID
+// formats, required fields) without calling the cloud. Both clients
+// implement it; Run calls it before anything else, so a malformed ID never
+// reaches the wire, not even in a read.
+type RequestValidator interface {
+	ValidateRequest(req Request) error
+}
+
+// Namer reports a provider's name ("aliyun", "tencent"). Both clients
 // implement it.
 type Namer interface {
 	Name() string

@@ -206,6 +206,11 @@ func (r *runner) checkRequest(ctx context.Context, req Request) error {
 	if err := CheckID("SnapshotID", req.SnapshotID, "", "a snapshot ID"); err != nil {
 		return err
 	}
+	if v, ok := r.p.(RequestValidator); ok {
+		if err := v.ValidateRequest(req); err != nil {
+			return err
+		}
+	}
 	switch {
 	case req.OperationKey != "":
 		r.key, r.resuming = req.OperationKey, true
