@@ -122,7 +122,12 @@ func classify(op string, se *sdkerrors.TencentCloudSDKError, clean func(string) 
 		if status >= 500 {
 			rule.Ambiguous = true
 		}
+	case "ClientError.IOError":
+		rule, _ = codes.Lookup(se.Code, 0)
 	default:
+		// The cloud's envelope, or a body that was not JSON: the SDK
+		// decodes both only from an HTTP 200 reply.
+		e.HTTPStatus = 200
 		rule, _ = codes.Lookup(se.Code, 200)
 	}
 	e.Kind, e.Hint, e.Ambiguous = rule.Kind, rule.Hint, rule.Ambiguous

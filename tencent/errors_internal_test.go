@@ -47,7 +47,7 @@ func TestClassifySDKTexts(t *testing.T) {
 			rollback.ErrInternal, "InternalError", 500, "rid-500", true},
 		{"T5 parse", &sdkerrors.TencentCloudSDKError{Code: "ClientError.ParseJsonError",
 			Message: "Fail to parse json content: <html>gateway</html>, because: invalid character '<' looking for beginning of value"},
-			rollback.ErrInternal, "ClientError.ParseJsonError", 0, "", true},
+			rollback.ErrInternal, "ClientError.ParseJsonError", 200, "", true},
 		{"T6 timeout", &sdkerrors.TencentCloudSDKError{Code: "ClientError.NetworkError",
 			Message: `Fail to get response because Post "http://127.0.0.1:38357/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`},
 			rollback.ErrNetwork, "ClientError.NetworkError", 0, "", true},
@@ -55,7 +55,7 @@ func TestClassifySDKTexts(t *testing.T) {
 			Message: `Fail to get response because Post "http://127.0.0.1:44633/": dial tcp 127.0.0.1:44633: connect: connection refused`},
 			rollback.ErrNetwork, "ClientError.NetworkError", 0, "", false},
 		{"T4 throttled", &sdkerrors.TencentCloudSDKError{Code: "RequestLimitExceeded", Message: "slow", RequestId: "rid-rl"},
-			rollback.ErrThrottled, "RequestLimitExceeded", 0, "rid-rl", false},
+			rollback.ErrThrottled, "RequestLimitExceeded", 200, "rid-rl", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -87,7 +87,7 @@ func TestErrorCodesOnTheWire(t *testing.T) {
 			if !errors.Is(err, kind) {
 				t.Errorf("err = %v, want %v", err, kind)
 			}
-			if e.Code != code || e.Message != "msg for "+code || len(e.RequestID) != 36 || e.Provider != "tencent" || e.Op != "DescribeInstances" {
+			if e.Code != code || e.Message != "msg for "+code || len(e.RequestID) != 36 || e.Provider != "tencent" || e.Op != "DescribeInstances" || e.HTTPStatus != 200 {
 				t.Errorf("fields: %+v", e)
 			}
 			if e.Ambiguous != ambiguousCodes[code] {
@@ -152,7 +152,7 @@ func TestNon200Replies(t *testing.T) {
 		{"502 page", tencenttest.Fault{HTTPStatus: 502, Body: "<html>bad gateway</html>"}, rollback.ErrInternal, "ClientError.HttpStatusCodeError", 502, true, false},
 		{"429 page", tencenttest.Fault{HTTPStatus: 429, Body: "slow down"}, rollback.ErrThrottled, "ClientError.HttpStatusCodeError", 429, false, false},
 		{"404 page", tencenttest.Fault{HTTPStatus: 404, Body: "no"}, rollback.ErrNotFound, "ClientError.HttpStatusCodeError", 404, false, false},
-		{"200 page", tencenttest.Fault{Body: "<html>portal</html>"}, rollback.ErrInternal, "ClientError.ParseJsonError", 0, true, false},
+		{"200 page", tencenttest.Fault{Body: "<html>portal</html>"}, rollback.ErrInternal, "ClientError.ParseJsonError", 200, true, false},
 		{"reset", tencenttest.Fault{Reset: true}, rollback.ErrNetwork, "ClientError.NetworkError", 0, true, false},
 	}
 	for _, tt := range tests {

@@ -359,3 +359,22 @@ func TestRollbackConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestRollbackReplySlowerThanTheTimeout(t *testing.T) {
+	f := newFixture(t, fixtureOpts{opts: []rollback.Option{rollback.WithCallTimeout(50 * time.Millisecond)}})
+	in, sn := f.stopped()
+	f.srv.AddFault(tencenttest.Fault{Action: "ApplyInstanceSnapshot", Latency: 5 * time.Second})
+	start := time.Now()
+	res, err := f.c.Rollback(context.Background(), req(in, sn))
+	if f.note(err) != nil {
+		t.Fatal(err)
+	}
+	// The emulator drops a call its client gave up on, so state shows no
+	// rollback and the resend is the one applied.
+	if res.Attempts != 2 || res.Adopted || f.srv.Rollbacks() != 1 || time.Since(start) > 3*time.Second {
+		t.Errorf("result = %+v after %s", res, time.Since(start))
+	}
+	if !strings.Contains(f.logs.String(), "HTTP attempt timed out") {
+		t.Error("the per-attempt timeout is not in the logs")
+	}
+}
