@@ -175,10 +175,25 @@ func oneLine(s string) string {
 // IsRetryable reports whether err is worth retrying as it is: throttling,
 // provider faults, network errors and busy resources. Invalid input, missing
 // resources, bad credentials, denied permissions and wrong states are not,
-// nor is an ended context.
+// nor is an ended context, and never an outcome that is final or unknown
+// (ErrRollbackFailed, ErrOutcomeUnknown): retrying those could roll back
+// twice.
+//
+// The decision is the outermost *Error's Kind: an error that wraps another
+// (ErrOutcomeUnknown around a network error) is judged by what it says, not
+// by its cause.
 func IsRetryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		err = e.Kind
+	}
+	for _, final := range []error{ErrOutcomeUnknown, ErrRollbackFailed} {
+		if errors.Is(err, final) {
+			return false
+		}
 	}
 	for _, k := range []error{ErrThrottled, ErrInternal, ErrNetwork, ErrBusy} {
 		if errors.Is(err, k) {

@@ -130,3 +130,24 @@ func TestInvalidArgument(t *testing.T) {
 		t.Errorf("Error() = %q", err.Error())
 	}
 }
+
+func TestIsRetryableJudgesTheOutermostError(t *testing.T) {
+	network := &rollback.Error{Provider: "tencent", Op: "ApplyInstanceSnapshot", Kind: rollback.ErrNetwork, Ambiguous: true}
+	unknown := &rollback.Error{Provider: "tencent", Op: "ApplyInstanceSnapshot", Kind: rollback.ErrOutcomeUnknown, Err: network}
+	if !errors.Is(unknown, rollback.ErrNetwork) {
+		t.Fatal("test premise: the cause is reachable")
+	}
+	if rollback.IsRetryable(unknown) {
+		t.Error("an unknown outcome wrapping a network error must not be retried: it could roll back twice")
+	}
+	failed := fmt.Errorf("wait: %w", &rollback.Error{Kind: rollback.ErrRollbackFailed, Err: &rollback.Error{Kind: rollback.ErrInternal}})
+	if rollback.IsRetryable(failed) {
+		t.Error("a failed rollback must not be retried blindly")
+	}
+	if !rollback.IsRetryable(fmt.Errorf("step: %w", network)) {
+		t.Error("a wrapped network error is retryable")
+	}
+	if rollback.IsRetryable(rollback.ErrOutcomeUnknown) || !rollback.IsRetryable(rollback.ErrBusy) {
+		t.Error("bare sentinels misjudged")
+	}
+}
