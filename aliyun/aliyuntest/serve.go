@@ -70,11 +70,15 @@ func (s *Server) finish(w http.ResponseWriter, e *Entry, status int, code string
 }
 
 // drop closes the connection without a reply. Over HTTP/2, which cannot be
-// hijacked, it answers 503 instead.
+// hijacked, it answers 503 instead. The journal entry is written first, so
+// that it precedes the client's reaction (a resend) in the journal.
 func (s *Server) drop(w http.ResponseWriter, e *Entry, region string) {
-	if emu.DropConnection(w) {
+	if _, ok := w.(http.Hijacker); ok {
 		e.HTTPStatus = 0
 		s.journal.Add(*e)
+		if !emu.DropConnection(w) {
+			w.WriteHeader(http.StatusServiceUnavailable) // never an empty 200
+		}
 		return
 	}
 	aerr := errorFor("ServiceUnavailable")

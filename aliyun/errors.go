@@ -1,0 +1,180 @@
+package aliyun
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"unicode/utf8"
+
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+
+	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/internal/errmap"
+	"github.com/cloudsnap/rollback/internal/sdkhttp"
+)
+
+const (
+	hintStop      = "stop the instance and wait until it is Stopped before rolling back (rollback.Run can do both)"
+	hintToken     = "this ClientToken was already used for a different request; use a new token or OperationKey for a different rollback"
+	hintAmbiguous = "the call may or may not have been applied; retrying with the same ClientToken is safe"
+)
+
+// Codes maps SWAS error codes to rollback's sentinels. Exact codes come from
+// the ResetDisk page and the Alibaba Cloud gateway; prefixes catch their
+// families. Unknown codes are classified by HTTP status.
+var Codes = errmap.Table{
+	Exact: map[string]errmap.Rule{
+		// The ResetDisk error table.
+		"InvalidDiskId.NotFound":            {Kind: rollback.ErrDiskNotFound, Hint: "check the disk ID and the region"},
+		"InvalidSnapshotId.NotFound":        {Kind: rollback.ErrSnapshotNotFound, Hint: "check the snapshot ID and the region"},
+		"InternalError":                     {Kind: rollback.ErrInternal, Ambiguous: true, Hint: hintAmbiguous},
+		"IncorrectInstanceStatus.ResetDisk": {Kind: rollback.ErrInstanceState, Hint: hintStop},
+
+		"InvalidInstanceId.NotFound":  {Kind: rollback.ErrInstanceNotFound, Hint: "check the instance ID and the region"},
+		"ServiceUnavailable":          {Kind: rollback.ErrInternal, Ambiguous: true, Hint: hintAmbiguous},
+		"IdempotentParameterMismatch": {Kind: rollback.ErrInvalidArgument, Hint: hintToken},
+		// A replayed nonce is refused before anything happens; a resend
+		// signs with a fresh one.
+		"SignatureNonceUsed":             {Kind: rollback.ErrInternal, Hint: "the request was refused as a replay and not applied"},
+		"SignatureDoesNotMatch":          {Kind: rollback.ErrUnauthenticated, Hint: "check the access key secret"},
+		"IncompleteSignature":            {Kind: rollback.ErrUnauthenticated, Hint: "check the access key secret"},
+		"InvalidAccessKeyId.NotFound":    {Kind: rollback.ErrUnauthenticated, Hint: "check the access key ID"},
+		"InvalidAccessKeyId.Inactive":    {Kind: rollback.ErrUnauthenticated, Hint: "the access key is disabled"},
+		"Forbidden.RAM":                  {Kind: rollback.ErrPermissionDenied, Hint: "grant the RAM user or role the swas-open permission for this action"},
+		"InvalidRegionId":                {Kind: rollback.ErrInvalidArgument, Hint: "check the region"},
+		"InvalidSnapshotId.NotReady":     {Kind: rollback.ErrSnapshotState, Hint: "wait until the snapshot is Accomplished"},
+		"InvalidSnapshotId.DiskMismatch": {Kind: rollback.ErrSnapshotMismatch, Hint: "use a snapshot of this disk"},
+		"IncorrectSnapshotStatus":        {Kind: rollback.ErrSnapshotState},
+
+		// Raised by the SDK itself.
+		"SDK.JsonUnmarshalError":    {Kind: rollback.ErrInternal, Ambiguous: true, Hint: "a success reply could not be read; " + hintAmbiguous},
+		"SDK.TimeoutError":          {Kind: rollback.ErrNetwork, Ambiguous: true},
+		"SDK.CanNotResolveEndpoint": {Kind: rollback.ErrInvalidArgument, Hint: "set Config.Endpoint"},
+	},
+	Prefix: map[string]errmap.Rule{
+		"Throttling":              {Kind: rollback.ErrThrottled, Hint: "SWAS allows 10 calls per minute per account for mutating actions"},
+		"InvalidAccessKeyId":      {Kind: rollback.ErrUnauthenticated, Hint: "check the access key ID"},
+		"InvalidSecurityToken":    {Kind: rollback.ErrUnauthenticated, Hint: "the STS token is invalid or expired; refresh it"},
+		"InvalidTimeStamp":        {Kind: rollback.ErrUnauthenticated, Hint: "check this machine's clock"},
+		"Forbidden":               {Kind: rollback.ErrPermissionDenied},
+		"IncorrectInstanceStatus": {Kind: rollback.ErrInstanceState, Hint: "wait until the instance is in a state that allows this"},
+		"Missing":                 {Kind: rollback.ErrInvalidArgument},
+		"InvalidParameter":        {Kind: rollback.ErrInvalidArgument},
+		"InvalidClientToken":      {Kind: rollback.ErrInvalidArgument},
+		"QuotaExceed":             {Kind: rollback.ErrQuotaExceeded, Hint: "delete a snapshot of this server first (SWAS keeps 3 per server)"},
+	},
+}
+
+// maxMessage bounds a message taken from a reply (a gateway's HTML page can
+// be long).
+const maxMessage = 512
+
+// mapError turns whatever the SDK returned into a *rollback.Error whose
+// texts, and every error in its chain, carry no credential or signature.
+func (c *Client) mapError(op string, err error) error {
+	e := &rollback.Error{Provider: rollback.ProviderAliyun, Op: op}
+	var (
+		se *sdkerrors.ServerError
+		ce *sdkerrors.ClientError
+		ue *url.Error
+	)
+	switch {
+	case errors.As(err, &se):
+		e.Code, e.HTTPStatus, e.RequestID = se.ErrorCode(), se.HttpStatus(), se.RequestId()
+		e.Message = clip(c.redactor.String(se.Message()))
+		e.Err = c.cleanServerError(se)
+		c.apply(e, e.Code, e.HTTPStatus)
+	case errors.As(err, &ce):
+		e.Code = ce.ErrorCode()
+		e.Message = clip(c.redactor.String(ce.Message()))
+		origin := c.cleanTransport(ce.OriginError())
+		e.Err = sdkerrors.NewClientError(e.Code, e.Message, origin)
+		c.apply(e, e.Code, ce.HttpStatus())
+	case errors.As(err, &ue):
+		e.Kind = rollback.ErrNetwork
+		e.Ambiguous = errmap.TransportAmbiguous(err, err.Error())
+		e.Err = c.cleanTransport(err)
+		e.Message = e.Err.Error()
+		if e.Ambiguous {
+			e.Hint = hintAmbiguous
+		} else {
+			e.Hint = "the request never reached SWAS"
+		}
+	default:
+		// Local failures (building the SDK client or the request).
+		e.Kind = rollback.ErrInternal
+		e.Err = c.redactor.Error(err)
+		e.Message = clip(e.Err.Error())
+	}
+	return e
+}
+
+func (c *Client) apply(e *rollback.Error, code string, status int) {
+	rule, _ := Codes.Lookup(code, status)
+	e.Kind, e.Hint, e.Ambiguous = rule.Kind, rule.Hint, rule.Ambiguous
+}
+
+// cleanServerError rebuilds the SDK's server error from redacted fields, so
+// that errors.As still finds a *sdkerrors.ServerError while its text (and
+// the SignatureDoesNotMatch message, which quotes the string to sign with the
+// AccessKeyId) carries no secret. Response headers are dropped.
+func (c *Client) cleanServerError(se *sdkerrors.ServerError) error {
+	fields := map[string]any{
+		"RequestId": se.RequestId(),
+		"HostId":    se.HostId(),
+		"Code":      se.ErrorCode(),
+		"Message":   se.Message(),
+		"Recommend": se.Recommend(),
+	}
+	if d := se.AccessDeniedDetail(); d != nil {
+		fields["AccessDeniedDetail"] = d
+	}
+	raw, err := json.Marshal(fields)
+	if err != nil {
+		return redactedText(c.redactor.String(se.Error()))
+	}
+	return sdkerrors.NewServerError(se.HttpStatus(), c.redactor.String(string(raw)), "")
+}
+
+// cleanTransport returns a transport error without the signed URL's query.
+// An attempt's timeout (ours, or the SDK's backstop http.Client timeout,
+// which wraps context.DeadlineExceeded) is rebuilt so that it matches
+// sdkhttp.ErrAttemptTimeout but not context.DeadlineExceeded: only the
+// caller's own deadline may read as that, and it stops the retries.
+func (c *Client) cleanTransport(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		inner := ue.Err
+		if errors.Is(inner, sdkhttp.ErrAttemptTimeout) || errors.Is(inner, context.DeadlineExceeded) {
+			inner = attemptTimeout{c.redactor.String(inner.Error())}
+		}
+		return c.redactor.Error(&url.Error{Op: ue.Op, URL: ue.URL, Err: inner})
+	}
+	return c.redactor.Error(err)
+}
+
+// attemptTimeout is one HTTP attempt running out of time.
+type attemptTimeout struct{ msg string }
+
+func (e attemptTimeout) Error() string        { return e.msg }
+func (e attemptTimeout) Timeout() bool        { return true }
+func (e attemptTimeout) Is(target error) bool { return target == sdkhttp.ErrAttemptTimeout }
+
+type redactedText string
+
+func (e redactedText) Error() string { return string(e) }
+
+func clip(s string) string {
+	if len(s) <= maxMessage {
+		return s
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}

@@ -1,0 +1,204 @@
+package aliyun
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
+
+	"github.com/cloudsnap/rollback"
+)
+
+// Rules are SWAS's input rules: disk IDs "d-...", snapshot IDs "s-...",
+// instance IDs of the usual ID characters (SWAS server IDs have no prefix).
+var Rules = rollback.RequestRules{
+	Provider: rollback.ProviderAliyun,
+	Instance: rollback.IDRule{Kind: "a SWAS instance ID"},
+	Disk:     rollback.IDRule{Prefix: "d-", Kind: "a SWAS disk ID (d-...)", Required: true},
+	Snapshot: rollback.IDRule{Prefix: "s-", Kind: "a SWAS snapshot ID (s-...)", Required: true},
+}
+
+// maxBatch is the most IDs a SWAS list call takes, and its largest page.
+const maxBatch = 100
+
+func jsonIDs(ids ...string) string {
+	b, _ := json.Marshal(ids)
+	return string(b)
+}
+
+// Instance reads one instance (ListInstances). A missing instance is
+// ErrInstanceNotFound. When the reply lists no disks, the system disk is
+// looked up with ListDisks.
+func (c *Client) Instance(ctx context.Context, region, instanceID string) (*rollback.Instance, error) {
+	if err := Rules.CheckInstance(opListInstances, region, instanceID); err != nil {
+		return nil, err
+	}
+	ins, reqID, err := c.listInstances(ctx, region, []string{instanceID})
+	if err != nil {
+		return nil, err
+	}
+	if len(ins) == 0 {
+		return nil, notFound(opListInstances, rollback.ErrInstanceNotFound, reqID, "instance %s does not exist in %s", instanceID, region)
+	}
+	in := toInstance(region, ins[0])
+	if in.SystemDiskID == "" {
+		disks, _, err := c.listDisks(ctx, region, func(r *swas.ListDisksRequest) {
+			r.InstanceId, r.DiskType = instanceID, "system"
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range disks {
+			if isSystem(d.DiskType) {
+				in.SystemDiskID = d.DiskId
+				break
+			}
+		}
+	}
+	return in, nil
+}
+
+// Instances reads many instances of a region with one ListInstances call
+// per 100 IDs. Instances that do not exist are absent from the result;
+// SystemDiskID is filled only when the reply lists the disks.
+func (c *Client) Instances(ctx context.Context, region string, instanceIDs []string) ([]*rollback.Instance, error) {
+	if err := rollback.CheckRegion(region); err != nil {
+		return nil, stamp(err, opListInstances)
+	}
+	ids := make([]string, 0, len(instanceIDs))
+	seen := make(map[string]bool, len(instanceIDs))
+	for _, id := range instanceIDs {
+		if err := Rules.CheckInstance(opListInstances, region, id); err != nil {
+			return nil, err
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	out := make([]*rollback.Instance, 0, len(ids))
+	for lo := 0; lo < len(ids); lo += maxBatch {
+		batch := ids[lo:min(lo+maxBatch, len(ids))]
+		ins, _, err := c.listInstances(ctx, region, batch)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range ins {
+			out = append(out, toInstance(region, in))
+		}
+	}
+	return out, nil
+}
+
+// listInstances lists the given instances (at most 100), all pages.
+func (c *Client) listInstances(ctx context.Context, region string, ids []string) ([]swas.Instance, string, error) {
+	var (
+		all   []swas.Instance
+		reqID string
+	)
+	for page := 1; ; page++ {
+		var resp *swas.ListInstancesResponse
+		id, _, err := c.call(ctx, opListInstances, func(sc *swas.Client) (string, error) {
+			req := swas.CreateListInstancesRequest()
+			c.target(req.RpcRequest, region)
+			req.InstanceIds = jsonIDs(ids...)
+			req.PageSize, req.PageNumber = requests.NewInteger(maxBatch), requests.NewInteger(page)
+			r, err := sc.ListInstances(req)
+			if err != nil {
+				return "", err
+			}
+			resp = r
+			return r.RequestId, nil
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		reqID = id
+		all = append(all, resp.Instances...)
+		if len(resp.Instances) == 0 || len(all) >= resp.TotalCount {
+			return all, reqID, nil
+		}
+	}
+}
+
+// Snapshot reads one snapshot (ListSnapshots). A missing snapshot is
+// ErrSnapshotNotFound.
+func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*rollback.Snapshot, error) {
+	if err := Rules.CheckSnapshot(opListSnapshots, region, snapshotID); err != nil {
+		return nil, err
+	}
+	var resp *swas.ListSnapshotsResponse
+	reqID, _, err := c.call(ctx, opListSnapshots, func(sc *swas.Client) (string, error) {
+		req := swas.CreateListSnapshotsRequest()
+		c.target(req.RpcRequest, region)
+		req.SnapshotIds = jsonIDs(snapshotID)
+		r, err := sc.ListSnapshots(req)
+		if err != nil {
+			return "", err
+		}
+		resp = r
+		return r.RequestId, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range resp.Snapshots {
+		if s.SnapshotId == snapshotID {
+			return toSnapshot(region, s), nil
+		}
+	}
+	return nil, notFound(opListSnapshots, rollback.ErrSnapshotNotFound, reqID, "snapshot %s does not exist in %s", snapshotID, region)
+}
+
+// Disk reads one disk (ListDisks). A missing disk is ErrDiskNotFound.
+func (c *Client) Disk(ctx context.Context, region, diskID string) (*rollback.Disk, error) {
+	if err := Rules.CheckDisk(opListDisks, region, diskID); err != nil {
+		return nil, err
+	}
+	disks, reqID, err := c.listDisks(ctx, region, func(r *swas.ListDisksRequest) { r.DiskIds = jsonIDs(diskID) })
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range disks {
+		if d.DiskId == diskID {
+			return toDisk(region, d), nil
+		}
+	}
+	return nil, notFound(opListDisks, rollback.ErrDiskNotFound, reqID, "disk %s does not exist in %s", diskID, region)
+}
+
+// listDisks runs one ListDisks call (first page, 100 disks) with filters
+// set by filter.
+func (c *Client) listDisks(ctx context.Context, region string, filter func(*swas.ListDisksRequest)) ([]swas.Disk, string, error) {
+	var resp *swas.ListDisksResponse
+	reqID, _, err := c.call(ctx, opListDisks, func(sc *swas.Client) (string, error) {
+		req := swas.CreateListDisksRequest()
+		c.target(req.RpcRequest, region)
+		req.PageSize = requests.NewInteger(maxBatch)
+		filter(req)
+		r, err := sc.ListDisks(req)
+		if err != nil {
+			return "", err
+		}
+		resp = r
+		return r.RequestId, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return resp.Disks, reqID, nil
+}
+
+// notFound is the error for a resource a list call did not return.
+func notFound(op string, kind error, requestID, format string, args ...any) error {
+	return &rollback.Error{
+		Provider:  rollback.ProviderAliyun,
+		Op:        op,
+		Kind:      kind,
+		Message:   fmt.Sprintf(format, args...),
+		RequestID: requestID,
+		Hint:      "check the ID and the region",
+	}
+}
