@@ -20,8 +20,9 @@ import (
 )
 
 // Client is a SWAS client. It implements rollback.Provider,
-// rollback.BatchInspector, rollback.DiskInspector and rollback.Namer, and is
-// safe for concurrent use by many goroutines.
+// rollback.BatchInspector, rollback.BatchSnapshotInspector,
+// rollback.DiskInspector and rollback.Namer, and is safe for concurrent use
+// by many goroutines.
 type Client struct {
 	region          string
 	endpoint        sdkhttp.Endpoint
@@ -38,10 +39,11 @@ type Client struct {
 }
 
 var (
-	_ rollback.Provider       = (*Client)(nil)
-	_ rollback.BatchInspector = (*Client)(nil)
-	_ rollback.DiskInspector  = (*Client)(nil)
-	_ rollback.Namer          = (*Client)(nil)
+	_ rollback.Provider               = (*Client)(nil)
+	_ rollback.BatchInspector         = (*Client)(nil)
+	_ rollback.BatchSnapshotInspector = (*Client)(nil)
+	_ rollback.DiskInspector          = (*Client)(nil)
+	_ rollback.Namer                  = (*Client)(nil)
 )
 
 // Default client-side rate limit of the mutating actions: SWAS allows 10

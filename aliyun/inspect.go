@@ -129,27 +129,80 @@ func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*roll
 	if err := Rules.CheckSnapshot(opListSnapshots, region, snapshotID); err != nil {
 		return nil, err
 	}
-	var resp *swas.ListSnapshotsResponse
-	reqID, _, err := c.call(ctx, opListSnapshots, func(sc *swas.Client) (string, error) {
-		req := swas.CreateListSnapshotsRequest()
-		c.target(req.RpcRequest, region)
-		req.SnapshotIds = jsonIDs(snapshotID)
-		r, err := sc.ListSnapshots(req)
-		if err != nil {
-			return "", err
-		}
-		resp = r
-		return r.RequestId, nil
-	})
+	snaps, reqID, err := c.listSnapshots(ctx, region, []string{snapshotID})
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range resp.Snapshots {
+	for _, s := range snaps {
 		if s.SnapshotId == snapshotID {
 			return toSnapshot(region, s), nil
 		}
 	}
 	return nil, notFound(opListSnapshots, rollback.ErrSnapshotNotFound, reqID, "snapshot %s does not exist in %s", snapshotID, region)
+}
+
+// Snapshots reads many snapshots of a region with one ListSnapshots call per
+// 100 IDs. Snapshots that do not exist are absent from the result.
+func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []string) ([]*rollback.Snapshot, error) {
+	if err := rollback.CheckRegion(region); err != nil {
+		return nil, stamp(err, opListSnapshots)
+	}
+	ids := make([]string, 0, len(snapshotIDs))
+	seen := make(map[string]bool, len(snapshotIDs))
+	for _, id := range snapshotIDs {
+		if err := Rules.CheckSnapshot(opListSnapshots, region, id); err != nil {
+			return nil, err
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	out := make([]*rollback.Snapshot, 0, len(ids))
+	for lo := 0; lo < len(ids); lo += maxBatch {
+		batch := ids[lo:min(lo+maxBatch, len(ids))]
+		snaps, _, err := c.listSnapshots(ctx, region, batch)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range snaps {
+			if seen[s.SnapshotId] {
+				out = append(out, toSnapshot(region, s))
+			}
+		}
+	}
+	return out, nil
+}
+
+// listSnapshots lists the given snapshots (at most 100), all pages.
+func (c *Client) listSnapshots(ctx context.Context, region string, ids []string) ([]swas.Snapshot, string, error) {
+	var (
+		all   []swas.Snapshot
+		reqID string
+	)
+	for page := 1; ; page++ {
+		var resp *swas.ListSnapshotsResponse
+		id, _, err := c.call(ctx, opListSnapshots, func(sc *swas.Client) (string, error) {
+			req := swas.CreateListSnapshotsRequest()
+			c.target(req.RpcRequest, region)
+			req.SnapshotIds = jsonIDs(ids...)
+			req.PageSize, req.PageNumber = requests.NewInteger(maxBatch), requests.NewInteger(page)
+			r, err := sc.ListSnapshots(req)
+			if err != nil {
+				return "", err
+			}
+			resp = r
+			return r.RequestId, nil
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		reqID = id
+		all = append(all, resp.Snapshots...)
+		if len(resp.Snapshots) == 0 || len(all) >= resp.TotalCount {
+			return all, reqID, nil
+		}
+	}
 }
 
 // Disk reads one disk (ListDisks). A missing disk is ErrDiskNotFound.

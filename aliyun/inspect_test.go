@@ -183,3 +183,48 @@ func TestProviderInterfaces(t *testing.T) {
 		t.Fatalf("%v, %v", got, err)
 	}
 }
+
+// An older API reply without Disks: Instance finds the system disk with
+// ListDisks.
+func TestInstanceWithoutDisksLooksUpSystemDisk(t *testing.T) {
+	e := newEnv(t, nil)
+	canned := `{"RequestId":"C0FFEE00-0000-4000-8000-000000000000","TotalCount":1,"PageSize":100,"PageNumber":1,` +
+		`"Instances":[{"InstanceId":"` + e.in.ID + `","Status":"Stopped","RegionId":"` + e.srv.Region() + `"}]}`
+	e.srv.AddFault(aliyuntest.Fault{Action: aliyuntest.ActionListInstances, Body: canned, HTTPStatus: 200})
+	in, err := e.c.Instance(e.ctx, e.srv.Region(), e.in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.SystemDiskID != e.in.SystemDiskID || in.State != rollback.InstanceStopped {
+		t.Errorf("instance = %+v", in)
+	}
+	disks := e.entries(aliyuntest.ActionListDisks)
+	if len(disks) != 1 || disks[0].Params["InstanceId"] != e.in.ID {
+		t.Errorf("ListDisks calls = %+v", disks)
+	}
+}
+
+func TestSnapshotsAreBatched(t *testing.T) {
+	e := newEnv(t, []aliyuntest.Option{aliyuntest.WithSnapshotQuota(-1)})
+	ids := []string{e.snap.ID}
+	for range 149 {
+		ids = append(ids, e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: e.in.SystemDiskID}).ID)
+	}
+	e.srv.ResetJournal()
+	var bi rollback.BatchSnapshotInspector = e.c
+	got, err := bi.Snapshots(e.ctx, e.srv.Region(), append(ids, "s-nothere", ids[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 150 {
+		t.Fatalf("%d snapshots, want 150", len(got))
+	}
+	if n := e.srv.Calls(aliyuntest.ActionListSnapshots); n != 2 {
+		t.Errorf("%d ListSnapshots calls for 152 IDs, want 2", n)
+	}
+	if got[0].State != rollback.SnapshotReady || got[0].DiskID != e.in.SystemDiskID {
+		t.Errorf("snapshot = %+v", got[0])
+	}
+	_, err = bi.Snapshots(e.ctx, e.srv.Region(), []string{"d-wrong"})
+	asError(t, err, rollback.ErrInvalidArgument)
+}

@@ -98,9 +98,13 @@
 //
 // # Journal and counters
 //
-// Journal records every request: action, region, API parameters (never the
-// AccessKeyId, Signature, SignatureNonce, Timestamp or SecurityToken),
-// status, code, request ID, the fault that fired and whether state changed.
+// Journal records every request when it is answered (or dropped), so a
+// resend always follows the attempt it repeats: action, region, arrival
+// time on the server's clock, API parameters (never the AccessKeyId,
+// Signature, SignatureNonce, Timestamp or SecurityToken), status, code,
+// request ID, the fault that fired and whether state changed. A Fault with
+// HTTPStatus 200 and a Body answers with that body as a success: a canned
+// reply.
 // Rollbacks and RollbacksOf count accepted ResetDisk calls.
 //
 // # Error codes

@@ -126,24 +126,27 @@ func (s *Server) authenticate(method string, c *call, all map[string]string) *ap
 
 // useNonce records a nonce and reports whether it was fresh. Nonces are
 // remembered for twice the timestamp window, after which a replay would be
-// refused for its timestamp anyway.
+// refused for its timestamp anyway; they expire in arrival order.
 func (s *Server) useNonce(key, nonce string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	if len(s.nonces) > 4096 {
-		for k, t := range s.nonces {
-			if now.Sub(t) > 2*MaxTimestampSkew {
-				delete(s.nonces, k)
-			}
-		}
+	for len(s.nonceOrder) > 0 && now.Sub(s.nonceOrder[0].seen) > 2*MaxTimestampSkew {
+		delete(s.nonces, s.nonceOrder[0].key)
+		s.nonceOrder = s.nonceOrder[1:]
 	}
 	k := key + "\x00" + nonce
 	if _, used := s.nonces[k]; used {
 		return false
 	}
 	s.nonces[k] = now
+	s.nonceOrder = append(s.nonceOrder, seenNonce{key: k, seen: now})
 	return true
+}
+
+type seenNonce struct {
+	key  string
+	seen time.Time
 }
 
 // StringToSign is the RPC string to sign of a request's parameters

@@ -179,8 +179,10 @@ type Server struct {
 
 	mu    sync.Mutex
 	state *state
-	// nonces maps access key + nonce to the wall time it was first seen.
-	nonces map[string]time.Time
+	// nonces maps access key + nonce to the wall time it was first seen;
+	// nonceOrder lists them oldest first, for expiry.
+	nonces     map[string]time.Time
+	nonceOrder []seenNonce
 	// idem holds accepted calls by access key, action and ClientToken.
 	idem map[string]*idemRecord
 }
