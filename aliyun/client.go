@@ -21,8 +21,8 @@ import (
 
 // Client is a SWAS client. It implements rollback.Provider,
 // rollback.BatchInspector, rollback.BatchSnapshotInspector,
-// rollback.DiskInspector and rollback.Namer, and is safe for concurrent use
-// by many goroutines.
+// rollback.DiskInspector, rollback.RequestValidator and rollback.Namer, and
+// is safe for concurrent use by many goroutines.
 type Client struct {
 	region          string
 	endpoint        sdkhttp.Endpoint

@@ -2,8 +2,8 @@
 // disks through the official SDK (services/swas-open, API 2020-06-01).
 //
 // *Client implements rollback.Provider, rollback.BatchInspector,
-// rollback.BatchSnapshotInspector, rollback.DiskInspector and
-// rollback.Namer:
+// rollback.BatchSnapshotInspector, rollback.DiskInspector,
+// rollback.RequestValidator and rollback.Namer:
 //
 //	c, err := aliyun.New(aliyun.Config{Region: "cn-hangzhou"}) // keys from ALIBABA_CLOUD_*
 //	res, err := c.Rollback(ctx, rollback.Request{

@@ -27,7 +27,7 @@ import (
 // The rollback runs on after Rollback returns; Result.Before is the
 // snapshot as read before the call, for the waiter to compare against.
 func (c *Client) Rollback(ctx context.Context, req rollback.Request) (*rollback.Result, error) {
-	if err := Rules.Check(opResetDisk, req); err != nil {
+	if err := c.ValidateRequest(req); err != nil {
 		return nil, err
 	}
 	token, err := rollback.ResolveToken(req)
@@ -85,6 +85,13 @@ func (c *Client) Rollback(ctx context.Context, req rollback.Request) (*rollback.
 		slog.String("snapshot", req.SnapshotID), slog.String("request_id", requestID),
 		slog.String("client_token", token), slog.Int("attempts", attempts), slog.Bool("adopted", res.Adopted))
 	return res, nil
+}
+
+// ValidateRequest checks req against SWAS's rules (region, "d-" disk and
+// "s-" snapshot IDs, instance ID characters, client token) without calling
+// the cloud; rollback.Run calls it before anything else.
+func (c *Client) ValidateRequest(req rollback.Request) error {
+	return Rules.Check(opResetDisk, req)
 }
 
 // checkSnapshot refuses a snapshot that is not ready or not of the disk.

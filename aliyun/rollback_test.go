@@ -158,6 +158,16 @@ func TestBadInputSendsNothing(t *testing.T) {
 			return err
 		}},
 	}
+	var v rollback.RequestValidator = e.c
+	if err := v.ValidateRequest(e.request()); err != nil {
+		t.Errorf("a good request refused: %v", err)
+	}
+	cases = append(cases, struct {
+		name, field string
+		call        func() error
+	}{"ValidateRequest", "DiskID", func() error {
+		return v.ValidateRequest(rollback.Request{Region: region, DiskID: "x", SnapshotID: "s-1"})
+	}})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			re := asError(t, tc.call(), rollback.ErrInvalidArgument)
