@@ -43,7 +43,7 @@
 //     errors.As reaches the SDK's *errors.ServerError. The SDK writes the
 //     AccessKeyId and the signature into its transport errors and the
 //     server quotes them in SignatureDoesNotMatch; they are removed from
-//     every error and log line. The codes are in Codes.
+//     every error and log line.
 //   - Input: disk IDs "d-...", snapshot IDs "s-...", client tokens and
 //     regions are checked before anything is sent (ErrInvalidArgument,
 //     naming the field).

@@ -20,10 +20,10 @@ const (
 	hintAmbiguous = "the call may or may not have been applied; retrying with the same ClientToken is safe"
 )
 
-// Codes maps SWAS error codes to rollback's sentinels. Exact codes come from
+// codes maps SWAS error codes to rollback's sentinels. Exact codes come from
 // the ResetDisk page and the Alibaba Cloud gateway; prefixes catch their
 // families. Unknown codes are classified by HTTP status.
-var Codes = errmap.Table{
+var codes = errmap.Table{
 	Exact: map[string]errmap.Rule{
 		// The ResetDisk error table.
 		"InvalidDiskId.NotFound":            {Kind: rollback.ErrDiskNotFound, Hint: "check the disk ID and the region"},
@@ -111,7 +111,7 @@ func (c *Client) mapError(op string, err error) error {
 }
 
 func (c *Client) apply(e *rollback.Error, code string, status int) {
-	rule, _ := Codes.Lookup(code, status)
+	rule, _ := codes.Lookup(code, status)
 	e.Kind, e.Hint, e.Ambiguous = rule.Kind, rule.Hint, rule.Ambiguous
 }
 

@@ -11,9 +11,9 @@ import (
 	"github.com/cloudsnap/rollback"
 )
 
-// Rules are SWAS's input rules: disk IDs "d-...", snapshot IDs "s-...",
+// rules are SWAS's input rules: disk IDs "d-...", snapshot IDs "s-...",
 // instance IDs of the usual ID characters (SWAS server IDs have no prefix).
-var Rules = rollback.RequestRules{
+var rules = rollback.RequestRules{
 	Provider: rollback.ProviderAliyun,
 	Instance: rollback.IDRule{Kind: "a SWAS instance ID"},
 	Disk:     rollback.IDRule{Prefix: "d-", Kind: "a SWAS disk ID (d-...)", Required: true},
@@ -32,7 +32,7 @@ func jsonIDs(ids ...string) string {
 // ErrInstanceNotFound. When the reply lists no disks, the system disk is
 // looked up with ListDisks.
 func (c *Client) Instance(ctx context.Context, region, instanceID string) (*rollback.Instance, error) {
-	if err := Rules.CheckInstance(opListInstances, region, instanceID); err != nil {
+	if err := rules.CheckInstance(opListInstances, region, instanceID); err != nil {
 		return nil, err
 	}
 	ins, reqID, err := c.listInstances(ctx, region, []string{instanceID})
@@ -70,7 +70,7 @@ func (c *Client) Instances(ctx context.Context, region string, instanceIDs []str
 	ids := make([]string, 0, len(instanceIDs))
 	seen := make(map[string]bool, len(instanceIDs))
 	for _, id := range instanceIDs {
-		if err := Rules.CheckInstance(opListInstances, region, id); err != nil {
+		if err := rules.CheckInstance(opListInstances, region, id); err != nil {
 			return nil, err
 		}
 		if !seen[id] {
@@ -126,7 +126,7 @@ func (c *Client) listInstances(ctx context.Context, region string, ids []string)
 // Snapshot reads one snapshot (ListSnapshots). A missing snapshot is
 // ErrSnapshotNotFound.
 func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*rollback.Snapshot, error) {
-	if err := Rules.CheckSnapshot(opListSnapshots, region, snapshotID); err != nil {
+	if err := rules.CheckSnapshot(opListSnapshots, region, snapshotID); err != nil {
 		return nil, err
 	}
 	snaps, reqID, err := c.listSnapshots(ctx, region, []string{snapshotID})
@@ -150,7 +150,7 @@ func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []str
 	ids := make([]string, 0, len(snapshotIDs))
 	seen := make(map[string]bool, len(snapshotIDs))
 	for _, id := range snapshotIDs {
-		if err := Rules.CheckSnapshot(opListSnapshots, region, id); err != nil {
+		if err := rules.CheckSnapshot(opListSnapshots, region, id); err != nil {
 			return nil, err
 		}
 		if !seen[id] {
@@ -207,7 +207,7 @@ func (c *Client) listSnapshots(ctx context.Context, region string, ids []string)
 
 // Disk reads one disk (ListDisks). A missing disk is ErrDiskNotFound.
 func (c *Client) Disk(ctx context.Context, region, diskID string) (*rollback.Disk, error) {
-	if err := Rules.CheckDisk(opListDisks, region, diskID); err != nil {
+	if err := rules.CheckDisk(opListDisks, region, diskID); err != nil {
 		return nil, err
 	}
 	disks, reqID, err := c.listDisks(ctx, region, func(r *swas.ListDisksRequest) { r.DiskIds = jsonIDs(diskID) })

@@ -26,7 +26,7 @@ func (c *Client) StartInstance(ctx context.Context, region, instanceID string) e
 }
 
 func (c *Client) power(ctx context.Context, op, region, instanceID string) error {
-	if err := Rules.CheckInstance(op, region, instanceID); err != nil {
+	if err := rules.CheckInstance(op, region, instanceID); err != nil {
 		return err
 	}
 	token := rollback.NewClientToken()
@@ -62,9 +62,9 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 	for _, check := range []func() error{
 		func() error { return rollback.CheckRegion(region) },
 		func() error {
-			return rollback.CheckOptionalID("InstanceID", instanceID, Rules.Instance.Prefix, Rules.Instance.Kind)
+			return rollback.CheckOptionalID("InstanceID", instanceID, rules.Instance.Prefix, rules.Instance.Kind)
 		},
-		func() error { return rollback.CheckOptionalID("DiskID", diskID, Rules.Disk.Prefix, Rules.Disk.Kind) },
+		func() error { return rollback.CheckOptionalID("DiskID", diskID, rules.Disk.Prefix, rules.Disk.Kind) },
 	} {
 		if err := check(); err != nil {
 			return nil, stamp(err, op)

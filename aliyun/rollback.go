@@ -91,7 +91,7 @@ func (c *Client) Rollback(ctx context.Context, req rollback.Request) (*rollback.
 // "s-" snapshot IDs, instance ID characters, client token) without calling
 // the cloud; rollback.Run calls it before anything else.
 func (c *Client) ValidateRequest(req rollback.Request) error {
-	return Rules.Check(opResetDisk, req)
+	return rules.Check(opResetDisk, req)
 }
 
 // checkSnapshot refuses a snapshot that is not ready or not of the disk.
