@@ -7,7 +7,6 @@ require (
 	github.com/cenkalti/backoff/v4 v4.3.0
 	github.com/tencentcloud/tencentcloud-sdk-go v1.0.162
 	go.uber.org/goleak v1.3.0
-	golang.org/x/time v0.14.0
 )
 
 require (

@@ -1,10 +1,14 @@
-// Package ratelimit paces calls on the library's clock, so that a client
-// never sends more than a cloud's quota allows.
+// Package ratelimit keeps a client under a cloud's quota, on the library's
+// clock.
 //
-// The clouds count calls in sliding windows ("10 per minute"). A token bucket
-// with a burst of N lets 2N calls into one window, so the limiters here pace
-// evenly (burst 1, one call per Per/Calls) and can never trip the cloud's
-// window.
+// The clouds count calls in sliding windows ("10 per minute"), so the
+// limiter is one too: a log of recent call times allowing at most Calls in
+// any window of Per. Pacing calls evenly at exactly the quota is not enough:
+// the cloud counts arrivals, and network jitter moves an arrival by a few
+// milliseconds, enough for an eleventh call to land inside someone's minute.
+// So the limiter's window is Per plus a margin of 5%, which costs no
+// throughput over a run (the first Calls go at once) and absorbs jitter of
+// up to 3 seconds on a one-minute window.
 package ratelimit
 
 import (
@@ -12,45 +16,71 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/cloudsnap/rollback/clock"
 )
 
-// Limiter paces calls. A nil *Limiter never waits.
+// marginFraction widens the window beyond the cloud's.
+const marginFraction = 20 // Per/20: 5%
+
+// Limiter allows at most Calls calls in any window of Per (plus the margin).
+// A nil *Limiter never waits. Safe for concurrent use.
 type Limiter struct {
-	lim *rate.Limiter
-	clk clock.Clock
+	calls  int
+	window time.Duration
+	clk    clock.Clock
+
+	mu   sync.Mutex
+	sent []time.Time // the last calls' slots (some maybe in the future), oldest first
 }
 
-// New returns a limiter allowing calls per per, evenly spaced, on clk; nil
-// when calls <= 0 or per <= 0 (no limit).
+// New returns a limiter allowing calls per per on clk; nil when calls <= 0
+// or per <= 0 (no limit).
 func New(calls int, per time.Duration, clk clock.Clock) *Limiter {
 	if calls <= 0 || per <= 0 {
 		return nil
 	}
-	return &Limiter{lim: rate.NewLimiter(rate.Every(per/time.Duration(calls)), 1), clk: clock.Or(clk)}
+	return &Limiter{calls: calls, window: per + per/marginFraction, clk: clock.Or(clk)}
 }
 
-// Wait blocks until a call may go, or ctx ends. A call that gives up waiting
-// returns its slot.
+// Wait blocks until a call may go, or ctx ends. Callers are served in the
+// order they arrive: each reserves the next free slot at once and sleeps
+// until it, so no caller starves behind later ones. A caller whose context
+// ends gives its slot back if nobody queued behind it; otherwise the slot
+// stays used, which errs on the safe side.
 func (l *Limiter) Wait(ctx context.Context) error {
 	if l == nil {
 		return ctx.Err()
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.mu.Lock()
 	now := l.clk.Now()
-	r := l.lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		if err := clock.Sleep(ctx, l.clk, d); err != nil {
-			r.CancelAt(l.clk.Now())
-			return err
+	at := now
+	if n := len(l.sent); n >= l.calls {
+		// The slot frees when the call `calls` places back leaves the window.
+		if free := l.sent[n-l.calls].Add(l.window); free.After(at) {
+			at = free
 		}
 	}
-	return ctx.Err()
+	l.sent = append(l.sent, at)
+	if n := len(l.sent); n > l.calls {
+		l.sent = append(l.sent[:0], l.sent[n-l.calls:]...)
+	}
+	l.mu.Unlock()
+	err := clock.Sleep(ctx, l.clk, at.Sub(now))
+	if err != nil {
+		l.mu.Lock()
+		if n := len(l.sent); n > 0 && l.sent[n-1].Equal(at) {
+			l.sent = l.sent[:n-1]
+		}
+		l.mu.Unlock()
+	}
+	return err
 }
 
-// Set holds one limiter per key (per API action), all with the same rate.
-// The zero value has no limit. Safe for concurrent use.
+// Set holds one limiter per key (per API action), all with the same quota.
+// A nil *Set has no limit. Safe for concurrent use.
 type Set struct {
 	calls int
 	per   time.Duration
