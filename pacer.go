@@ -31,6 +31,12 @@ type pacer struct {
 	// and the half-width of the window around it; zero when unknown.
 	expect, window time.Duration
 
+	// origin is the clock time the wait began; with align > 0 every poll
+	// falls on a multiple of align on the clock, so that concurrent waits
+	// poll at the same instants and their reads can be batched together.
+	origin time.Time
+	align  time.Duration
+
 	polls   int           // polls made so far
 	late    int           // polls made after the window closed
 	unknown time.Duration // current geometric delay
@@ -40,7 +46,7 @@ type pacer struct {
 
 func newPacer(o WaitOptions, est estimate) *pacer {
 	p := &pacer{
-		min: o.MinDelay, max: o.MaxDelay, timeout: o.Timeout,
+		min: o.MinDelay, max: o.MaxDelay, timeout: o.Timeout, align: o.Align,
 		jitter: func() float64 { return rand.Float64()*2 - 1 },
 	}
 	if o.Expected > 0 {
@@ -93,7 +99,17 @@ func (p *pacer) next(t time.Duration) (d time.Duration, ok bool) {
 		}
 		d = min(d, p.max)
 	}
-	d = time.Duration(float64(d) * (1 + 0.1*p.jitter()))
+	if p.align > 0 {
+		// Round the poll instant up to the grid; no jitter, which would
+		// scatter polls that should coincide.
+		at := p.origin.Add(t + d)
+		if grid := at.Truncate(p.align); grid.Before(at) {
+			at = grid.Add(p.align)
+		}
+		d = at.Sub(p.origin) - t
+	} else {
+		d = time.Duration(float64(d) * (1 + 0.1*p.jitter()))
+	}
 	d = max(d, time.Millisecond)
 	if t+d > p.timeout {
 		d = p.timeout - t // the last poll lands on the deadline

@@ -128,3 +128,20 @@ func TestLearnerEstimate(t *testing.T) {
 		t.Error("nil learner")
 	}
 }
+
+func TestPacerAlignPutsPollsOnTheGrid(t *testing.T) {
+	origin := time.Date(2026, 1, 1, 0, 0, 0, 300*1e6, time.UTC) // 0.3s past a second
+	p := newPacer(WaitOptions{Align: time.Second}.withDefaults(), estimate{})
+	p.origin = origin
+	var t0 time.Duration
+	for range 10 {
+		d, ok := p.next(t0)
+		if !ok {
+			t.Fatal("deadline")
+		}
+		t0 += d
+		if at := origin.Add(t0); at.Truncate(time.Second) != at {
+			t.Fatalf("poll at %v is off the 1s grid", at)
+		}
+	}
+}

@@ -110,6 +110,23 @@ type DiskInspector interface {
 	Disk(ctx context.Context, region, diskID string) (*Disk, error)
 }
 
+// Preflight is the state of a rollback's instance and snapshot, read by
+// the caller immediately before the rollback call.
+type Preflight struct {
+	Instance *Instance
+	Snapshot *Snapshot
+}
+
+// PreflightRoller is a Roller that can take the state its caller has just
+// read instead of reading it again: the same checks run on it, and on
+// Lighthouse it is the exactly-once baseline. Both clients implement it; Run
+// uses it so that, in RunBatch, those reads are batched too. The state must
+// be fresh (read right before the call): an operation that started since
+// would be mistaken for this rollback after an ambiguous failure.
+type PreflightRoller interface {
+	RollbackWithPreflight(ctx context.Context, req Request, pf Preflight) (*Result, error)
+}
+
 // RequestValidator checks a Request against a provider's own rules (ID
 // formats, required fields) without calling the cloud. Both clients
 // implement it; Run calls it before anything else, so a malformed ID never

@@ -148,7 +148,12 @@ func (e *StepError) Unwrap() error { return e.Err }
 //
 // The returned Report is filled in as far as Run got, also on error.
 func Run(ctx context.Context, p Provider, req Request, opts RunOptions) (*Report, error) {
-	r := &runner{p: p, o: opts.withDefaults()}
+	return runWith(ctx, p, p, req, opts)
+}
+
+// runWith is Run with reads and waits going through read.
+func runWith(ctx context.Context, p Provider, read Inspector, req Request, opts RunOptions) (*Report, error) {
+	r := &runner{p: p, read: read, o: opts.withDefaults()}
 	r.clk = r.o.Clock
 	r.start = r.clk.Now()
 	r.rep = &Report{Provider: providerName(p), DryRun: r.o.DryRun, Started: r.start}
@@ -161,6 +166,7 @@ func Run(ctx context.Context, p Provider, req Request, opts RunOptions) (*Report
 // runner carries one Run.
 type runner struct {
 	p     Provider
+	read  Inspector // reads and waits go through it: p, or RunBatch's coalescer
 	o     RunOptions
 	clk   clock.Clock
 	start time.Time
@@ -255,7 +261,7 @@ func sameTarget(old, cur Request) bool {
 // rollback may go ahead. It waits out operations in progress.
 func (r *runner) check(ctx context.Context) (*Instance, *Snapshot, error) {
 	req := &r.req
-	snap, err := r.p.Snapshot(ctx, req.Region, req.SnapshotID)
+	snap, err := r.read.Snapshot(ctx, req.Region, req.SnapshotID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -266,7 +272,7 @@ func (r *runner) check(ctx context.Context) (*Instance, *Snapshot, error) {
 	if err := r.resolveIDs(ctx, snap); err != nil {
 		return nil, nil, err
 	}
-	inst, err := r.p.Instance(ctx, req.Region, req.InstanceID)
+	inst, err := r.read.Instance(ctx, req.Region, req.InstanceID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -304,21 +310,21 @@ func (r *runner) check(ctx context.Context) (*Instance, *Snapshot, error) {
 }
 
 // resolveIDs finds the instance of the disk when the request names only the
-// disk (SWAS), from the disk itself or from the snapshot.
+// disk (SWAS): a system-disk snapshot names it; otherwise the disk does.
 func (r *runner) resolveIDs(ctx context.Context, snap *Snapshot) error {
 	req := &r.req
 	if req.InstanceID != "" {
 		return nil
 	}
-	if di, ok := r.p.(DiskInspector); ok && req.DiskID != "" {
+	if req.DiskID == "" || snap.DiskID == req.DiskID {
+		req.InstanceID = snap.InstanceID
+	}
+	if di, ok := r.p.(DiskInspector); ok && req.InstanceID == "" && req.DiskID != "" {
 		d, err := di.Disk(ctx, req.Region, req.DiskID)
 		if err != nil {
 			return err
 		}
 		req.InstanceID = d.InstanceID
-	}
-	if req.InstanceID == "" && (req.DiskID == "" || snap.DiskID == req.DiskID) {
-		req.InstanceID = snap.InstanceID
 	}
 	if req.InstanceID == "" {
 		return invalid("InstanceID", "is empty and could not be found from the disk or the snapshot; set it")
@@ -370,7 +376,7 @@ func (r *runner) waitIdle(ctx context.Context, inst *Instance) (*Instance, error
 		r.end(EventStepSkipped, fmt.Sprintf("instance %s is %s; a real run would wait for it", inst.ID, describeState(string(inst.State), inst.NativeState)), "")
 		return inst, nil
 	}
-	got, err := WaitInstance(ctx, r.p, r.req.Region, inst.ID, UntilIdle, r.waitOpts(limit, inst.ID))
+	got, err := WaitInstance(ctx, r.read, r.req.Region, inst.ID, UntilIdle, r.waitOpts(limit, inst.ID))
 	if err != nil {
 		if errors.Is(err, ErrTimeout) {
 			err = &Error{Provider: inst.Provider, Kind: ErrBusy, Err: err,
@@ -435,7 +441,7 @@ func (r *runner) stop(ctx context.Context, inst *Instance) error {
 	if err := r.p.StopInstance(ctx, r.req.Region, inst.ID); err != nil {
 		return r.fail(StepStop, err)
 	}
-	got, err := WaitInstance(ctx, r.p, r.req.Region, inst.ID, UntilStopped, r.waitOpts(r.o.StopTimeout, inst.ID))
+	got, err := WaitInstance(ctx, r.read, r.req.Region, inst.ID, UntilStopped, r.waitOpts(r.o.StopTimeout, inst.ID))
 	if err != nil {
 		return r.fail(StepStop, err)
 	}
@@ -469,7 +475,7 @@ func (r *runner) safetySnapshot(ctx context.Context) error {
 			return r.fail(StepSafetySnapshot, err)
 		}
 	}
-	if _, err := WaitSnapshot(ctx, r.p, r.req.Region, id, r.waitOpts(r.o.SnapshotTimeout, id)); err != nil {
+	if _, err := WaitSnapshot(ctx, r.read, r.req.Region, id, r.waitOpts(r.o.SnapshotTimeout, id)); err != nil {
 		return r.fail(StepSafetySnapshot, err)
 	}
 	r.end(EventStepFinished, "safety snapshot "+id+" is ready", "")
@@ -487,7 +493,7 @@ func (r *runner) rollback(ctx context.Context, inst *Instance, snap *Snapshot) (
 	if err := r.save(ctx, PhaseRollbackSending, nil); err != nil {
 		return nil, r.fail(StepRollback, err)
 	}
-	res, err := r.p.Rollback(ctx, r.req)
+	res, err := r.send(ctx)
 	if err != nil {
 		if !IsAmbiguous(err) && !errors.Is(err, ErrOutcomeUnknown) && ctx.Err() == nil {
 			// Definitely not applied: a resumed Run starts over.
@@ -528,6 +534,25 @@ func (r *runner) landedEarlier(inst *Instance, snap *Snapshot) *Result {
 		Adopted: true, InstanceID: inst.ID, DiskID: r.req.DiskID, Before: r.before}
 }
 
+// send makes the rollback call. A PreflightRoller gets the instance and the
+// snapshot read just now through r.read, so that in a batch those reads are
+// batched too instead of being made again by every item.
+func (r *runner) send(ctx context.Context) (*Result, error) {
+	pr, ok := r.p.(PreflightRoller)
+	if !ok {
+		return r.p.Rollback(ctx, r.req)
+	}
+	var pf Preflight
+	var err error
+	if pf.Snapshot, err = r.read.Snapshot(ctx, r.req.Region, r.req.SnapshotID); err != nil {
+		return nil, err
+	}
+	if pf.Instance, err = r.read.Instance(ctx, r.req.Region, r.req.InstanceID); err != nil {
+		return nil, err
+	}
+	return pr.RollbackWithPreflight(ctx, r.req, pf)
+}
+
 // finish waits for the rollback and starts the instance if asked.
 func (r *runner) finish(ctx context.Context, res *Result) error {
 	r.rep.Result = res
@@ -537,7 +562,7 @@ func (r *runner) finish(ctx context.Context, res *Result) error {
 	}
 	r.begin(StepWaitRollback, res.InstanceID)
 	wo := r.waitOpts(r.o.RollbackTimeout, res.InstanceID)
-	out, err := waitRollback(ctx, r.p, r.req.Region, res, wo, r.resuming)
+	out, err := waitRollback(ctx, r.read, r.req.Region, res, wo, r.resuming)
 	r.rep.Outcome = out
 	if err != nil {
 		return r.fail(StepWaitRollback, err)
@@ -560,7 +585,7 @@ func (r *runner) startInstance(ctx context.Context, id string) error {
 	if err := r.p.StartInstance(ctx, r.req.Region, id); err != nil {
 		return r.fail(StepStart, err)
 	}
-	got, err := WaitInstance(ctx, r.p, r.req.Region, id, UntilRunning, r.waitOpts(r.o.StartTimeout, id))
+	got, err := WaitInstance(ctx, r.read, r.req.Region, id, UntilRunning, r.waitOpts(r.o.StartTimeout, id))
 	if err != nil {
 		return r.fail(StepStart, err)
 	}
@@ -574,7 +599,7 @@ func (r *runner) alreadyDone(ctx context.Context) error {
 	r.end(EventStepFinished, "operation already done (checkpoint)", "")
 	r.rep.Result = r.cp.Result
 	if r.cp.Result != nil {
-		if in, err := r.p.Instance(ctx, r.req.Region, r.cp.Result.InstanceID); err == nil {
+		if in, err := r.read.Instance(ctx, r.req.Region, r.cp.Result.InstanceID); err == nil {
 			r.rep.InstanceAfter = in
 		}
 	}

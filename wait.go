@@ -31,6 +31,10 @@ type WaitOptions struct {
 	Clock clock.Clock
 	// OnPoll is called after every poll.
 	OnPoll func(Poll)
+	// Align, when set, puts every poll on a multiple of Align on the clock
+	// (unjittered), so that many waits running at once poll together and a
+	// batching reader can serve them with one call. RunBatch sets it.
+	Align time.Duration
 }
 
 func (o WaitOptions) withDefaults() WaitOptions {
@@ -123,6 +127,7 @@ func pollUntil[T any](ctx context.Context, o WaitOptions, what, kind string, rea
 	clk := o.Clock
 	start := clk.Now()
 	pc := newPacer(o, o.Learner.estimate(kind))
+	pc.origin = start
 	var (
 		zero     T
 		last     observation[T]

@@ -137,6 +137,7 @@ func pollBatch[V any](ctx context.Context, o WaitOptions, kind, what string, ids
 	clk := o.Clock
 	start := clk.Now()
 	pc := newPacer(o, o.Learner.estimate(kind))
+	pc.origin = start
 	pendingIDs := ids
 	var lastErr error
 	for attempt := 1; len(pendingIDs) > 0; attempt++ {

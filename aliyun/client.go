@@ -43,6 +43,8 @@ var (
 	_ rollback.BatchInspector         = (*Client)(nil)
 	_ rollback.BatchSnapshotInspector = (*Client)(nil)
 	_ rollback.DiskInspector          = (*Client)(nil)
+	_ rollback.PreflightRoller        = (*Client)(nil)
+	_ rollback.RequestValidator       = (*Client)(nil)
 	_ rollback.Namer                  = (*Client)(nil)
 )
 

@@ -27,6 +27,13 @@ import (
 // The rollback runs on after Rollback returns; Result.Before is the
 // snapshot as read before the call, for the waiter to compare against.
 func (c *Client) Rollback(ctx context.Context, req rollback.Request) (*rollback.Result, error) {
+	return c.RollbackWithPreflight(ctx, req, rollback.Preflight{})
+}
+
+// RollbackWithPreflight is Rollback using the snapshot its caller has just
+// read (rollback.PreflightRoller) instead of reading it again; a nil
+// pf.Snapshot is read. The checks are the same.
+func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request, pf rollback.Preflight) (*rollback.Result, error) {
 	if err := c.ValidateRequest(req); err != nil {
 		return nil, err
 	}
@@ -34,9 +41,11 @@ func (c *Client) Rollback(ctx context.Context, req rollback.Request) (*rollback.
 	if err != nil {
 		return nil, stamp(err, opResetDisk)
 	}
-	before, err := c.Snapshot(ctx, req.Region, req.SnapshotID)
-	if err != nil {
-		return nil, err
+	before := pf.Snapshot
+	if before == nil || before.ID != req.SnapshotID {
+		if before, err = c.Snapshot(ctx, req.Region, req.SnapshotID); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkSnapshot(before, req); err != nil {
 		return nil, err

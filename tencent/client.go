@@ -38,9 +38,12 @@ type Client struct {
 }
 
 var (
-	_ rollback.Provider       = (*Client)(nil)
-	_ rollback.BatchInspector = (*Client)(nil)
-	_ rollback.Namer          = (*Client)(nil)
+	_ rollback.Provider               = (*Client)(nil)
+	_ rollback.BatchInspector         = (*Client)(nil)
+	_ rollback.BatchSnapshotInspector = (*Client)(nil)
+	_ rollback.PreflightRoller        = (*Client)(nil)
+	_ rollback.RequestValidator       = (*Client)(nil)
+	_ rollback.Namer                  = (*Client)(nil)
 )
 
 // rules are Lighthouse's ID formats, checked before anything is sent.

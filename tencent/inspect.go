@@ -136,6 +136,40 @@ func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*roll
 	}
 }
 
+// Snapshots reads many snapshots of a region with one DescribeSnapshots call
+// per 100 IDs (rollback.BatchSnapshotInspector). Snapshots that do not exist
+// are absent from the result.
+func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []string) ([]*rollback.Snapshot, error) {
+	const op = "DescribeSnapshots"
+	region, err := c.resolveRegion(op, region)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, id := range snapshotIDs {
+		if err := rules.CheckSnapshot(op, region, id); err != nil {
+			return nil, err
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	var out []*rollback.Snapshot
+	for start := 0; start < len(ids); start += maxIDs {
+		chunk := ids[start:min(start+maxIDs, len(ids))]
+		sns, _, err := c.describeSnapshots(ctx, region, func(req *lh.DescribeSnapshotsRequest) {
+			req.SnapshotIds = common.StringPtrs(chunk)
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sns...)
+	}
+	return out, nil
+}
+
 // describeSnapshotsResponse decodes DescribeSnapshots with snapshotJSON, to
 // keep the InstanceId field the SDK's model lacks.
 type describeSnapshotsResponse struct {

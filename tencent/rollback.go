@@ -33,6 +33,14 @@ import (
 // The client token (rollback.ResolveToken) is not sent; it names the
 // operation in the Result and the logs.
 func (c *Client) Rollback(ctx context.Context, req rollback.Request) (*rollback.Result, error) {
+	return c.RollbackWithPreflight(ctx, req, rollback.Preflight{})
+}
+
+// RollbackWithPreflight is Rollback using the instance and snapshot its
+// caller has just read (rollback.PreflightRoller) instead of reading them
+// again; either may be nil, and is then read. The checks and the
+// exactly-once baseline are the same.
+func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request, pf rollback.Preflight) (*rollback.Result, error) {
 	const op = "ApplyInstanceSnapshot"
 	region, err := c.resolveRegion(op, req.Region)
 	if err != nil {
@@ -49,7 +57,7 @@ func (c *Client) Rollback(ctx context.Context, req rollback.Request) (*rollback.
 		}
 		return nil, err
 	}
-	snap, inst, err := c.preflight(ctx, op, req)
+	snap, inst, err := c.preflight(ctx, op, req, pf)
 	if err != nil {
 		return nil, err
 	}
@@ -99,30 +107,48 @@ func (c *Client) Rollback(ctx context.Context, req rollback.Request) (*rollback.
 	return res, nil
 }
 
+// ValidateRequest checks req against Lighthouse's rules (region, "lhins-"
+// instance, "lhsnap-" snapshot and optional "lhdisk-" disk IDs, client
+// token) without calling the cloud (rollback.RequestValidator); rollback.Run
+// calls it before anything else.
+func (c *Client) ValidateRequest(req rollback.Request) error {
+	const op = "ApplyInstanceSnapshot"
+	region, err := c.resolveRegion(op, req.Region)
+	if err != nil {
+		return err
+	}
+	req.Region = region
+	return rules.Check(op, req)
+}
+
 // baseline is the resources' LatestOperation before the first attempt.
 type baseline struct {
 	snap, inst rollback.Operation
 }
 
-// preflight reads and checks the snapshot and the instance; nothing is sent
-// when it fails.
-func (c *Client) preflight(ctx context.Context, op string, req rollback.Request) (*rollback.Snapshot, *rollback.Instance, error) {
+// preflight reads (unless pf has them) and checks the snapshot and the
+// instance; nothing is sent when it fails.
+func (c *Client) preflight(ctx context.Context, op string, req rollback.Request, pf rollback.Preflight) (*rollback.Snapshot, *rollback.Instance, error) {
 	refuse := func(kind error, field, msg, hint string) error {
 		return &rollback.Error{Provider: rollback.ProviderTencent, Op: op, Kind: kind, Field: field,
 			Message: msg, Hint: hint + "; nothing was sent"}
 	}
-	snap, err := c.Snapshot(ctx, req.Region, req.SnapshotID)
-	if err != nil {
-		return nil, nil, err
+	snap, err := pf.Snapshot, error(nil)
+	if snap == nil || snap.ID != req.SnapshotID {
+		if snap, err = c.Snapshot(ctx, req.Region, req.SnapshotID); err != nil {
+			return nil, nil, err
+		}
 	}
 	if snap.State != rollback.SnapshotReady {
 		return nil, nil, refuse(rollback.ErrSnapshotState, "",
 			fmt.Sprintf("snapshot %s is %s, not NORMAL", snap.ID, snap.NativeState),
 			"wait until it is created, or its rollback ends")
 	}
-	inst, err := c.Instance(ctx, req.Region, req.InstanceID)
-	if err != nil {
-		return nil, nil, err
+	inst := pf.Instance
+	if inst == nil || inst.ID != req.InstanceID {
+		if inst, err = c.Instance(ctx, req.Region, req.InstanceID); err != nil {
+			return nil, nil, err
+		}
 	}
 	if req.DiskID != "" && req.DiskID != inst.SystemDiskID {
 		return nil, nil, refuse(rollback.ErrInvalidArgument, "DiskID",

@@ -28,6 +28,7 @@ const (
 	CallStop     = "stop"
 	CallStart    = "start"
 	CallSnapshot = "snapshot"
+	CallDescribe = "describe" // every read of instances, disks and snapshots
 )
 
 // Env is one provider client over its emulator, with the seeding and fault

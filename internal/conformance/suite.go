@@ -38,6 +38,7 @@ func RunSuite(t *testing.T, f Factory) {
 		{"DryRun", dryRun},
 		{"DryRunStillChecks", dryRunChecks},
 		{"ProgressEventsAndReport", progressEvents},
+		{"BatchBatchesReads", batchBatchesReads},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, f) })
@@ -473,4 +474,44 @@ func progressEvents(t *testing.T, f Factory) {
 		t.Errorf("the wait step does not name the rollback's request: %+v", last)
 	}
 	_ = fmt.Sprint(rep)
+}
+
+func batchBatchesReads(t *testing.T, f Factory) {
+	// Many goroutines at once: a scaled clock, not an auto-advancing one.
+	clk := clock.NewScaled(200)
+	e := f(t, clk)
+	const n = 60
+	tgs := make([]Target, n)
+	reqs := make([]rollback.Request, n)
+	for i := range tgs {
+		tgs[i] = e.NewTarget(t, i%2 == 0) // half of them running
+		reqs[i] = e.Request(tgs[i])
+		reqs[i].OperationKey = fmt.Sprintf("fleet-%d", i)
+	}
+	o := opts(clk)
+	o.StopIfRunning = true
+	events := 0
+	results := rollback.RunBatch(context.Background(), e.Provider(), reqs, o, rollback.BatchOptions{
+		Progress: func(int, rollback.Event) { events++ },
+	})
+	for i, r := range results {
+		if r.Err != nil {
+			t.Fatalf("item %d: %v", i, r.Err)
+		}
+		if e.Rollbacks(tgs[i]) != 1 {
+			t.Fatalf("item %d: %d rollbacks", i, e.Rollbacks(tgs[i]))
+		}
+		if r.Report.InstanceAfter == nil || r.Report.InstanceAfter.State != rollback.InstanceStopped {
+			t.Fatalf("item %d ended %+v", i, r.Report.InstanceAfter)
+		}
+	}
+	// The providers' own reads (Rollback's pre-flight, the Lighthouse stop
+	// baseline) are one or two per item and unbatched; every check and every
+	// poll of every wait goes through batched reads. Unbatched, the polls
+	// alone would be several per item.
+	describes := e.Calls(CallDescribe)
+	t.Logf("%s: %d rollbacks, %d describe calls, %d events", e.Name(), n, describes, events)
+	if describes > 2*n {
+		t.Errorf("%d describe calls for %d rollbacks: reads are not batched", describes, n)
+	}
 }

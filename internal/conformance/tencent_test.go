@@ -91,6 +91,9 @@ func (e *tencentEnv) LoseNextRollbackResponse() {
 func (e *tencentEnv) Rollbacks(tg Target) int { return e.srv.RollbacksOf(tg.InstanceID) }
 
 func (e *tencentEnv) Calls(kind string) int {
+	if kind == CallDescribe {
+		return e.srv.Journal().Count("DescribeInstances") + e.srv.Journal().Count("DescribeSnapshots")
+	}
 	action := map[string]string{
 		CallRollback: "ApplyInstanceSnapshot", CallStop: "StopInstances",
 		CallStart: "StartInstances", CallSnapshot: "CreateInstanceSnapshot",
