@@ -92,14 +92,12 @@ func (c *Client) mapError(op string, err error) error {
 		e.Err = sdkerrors.NewClientError(e.Code, e.Message, origin)
 		c.apply(e, e.Code, ce.HttpStatus())
 	case errors.As(err, &ue):
-		e.Kind = rollback.ErrNetwork
-		e.Ambiguous = errmap.TransportAmbiguous(err, err.Error())
+		rule := errmap.Transport(err, err.Error())
+		e.Kind, e.Ambiguous, e.Hint = rule.Kind, rule.Ambiguous, rule.Hint
 		e.Err = c.cleanTransport(err)
 		e.Message = e.Err.Error()
 		if e.Ambiguous {
 			e.Hint = hintAmbiguous
-		} else {
-			e.Hint = "the request never reached SWAS"
 		}
 	default:
 		// Local failures (building the SDK client or the request).

@@ -104,12 +104,7 @@ func classify(op string, se *sdkerrors.TencentCloudSDKError, clean func(string) 
 	var rule errmap.Rule
 	switch se.Code {
 	case "ClientError.NetworkError":
-		rule = errmap.Rule{Kind: rollback.ErrNetwork, Ambiguous: errmap.TransportAmbiguous(nil, se.Message)}
-		if rule.Ambiguous {
-			rule.Hint = "no reply arrived; the call may have been applied"
-		} else {
-			rule.Hint = "could not connect; nothing was sent"
-		}
+		rule = errmap.Transport(nil, se.Message)
 	case "ClientError.HttpStatusCodeError":
 		status, body := parseStatusError(se.Message)
 		e.HTTPStatus = status

@@ -118,3 +118,28 @@ func TransportAmbiguous(err error, text string) bool {
 	}
 	return true
 }
+
+// Transport classifies a failure to get any reply. text is the error's
+// message (Tencent's SDK keeps only text).
+//
+//   - A misconfiguration that no retry can fix (HTTPS to a plain-HTTP
+//     server, an untrusted certificate) is ErrInvalidArgument with a hint
+//     naming the fix, so it fails at once instead of after every retry.
+//   - A failure to connect (refused, DNS, unreachable) is ErrNetwork, not
+//     ambiguous: nothing was sent.
+//   - Anything else (timeout, reset, truncated reply) is ErrNetwork and
+//     ambiguous: the call may have been applied.
+func Transport(err error, text string) Rule {
+	t := strings.ToLower(text)
+	switch {
+	case strings.Contains(t, "server gave http response to https client"):
+		return Rule{Kind: rollback.ErrInvalidArgument,
+			Hint: "the endpoint speaks plain HTTP; for a local emulator write it as http://host:port"}
+	case strings.Contains(t, "x509:") || strings.Contains(t, "certificate"):
+		return Rule{Kind: rollback.ErrInvalidArgument,
+			Hint: "the endpoint's TLS certificate is not trusted: check the endpoint, or pass a transport trusting its CA (rollback.WithHTTPTransport)"}
+	case !TransportAmbiguous(err, text):
+		return Rule{Kind: rollback.ErrNetwork, Hint: "could not connect; nothing was sent"}
+	}
+	return Rule{Kind: rollback.ErrNetwork, Ambiguous: true, Hint: "no reply arrived; the call may have been applied"}
+}

@@ -2,6 +2,7 @@ package errmap
 
 import (
 	"errors"
+	"strings"
 	"net"
 	"net/url"
 	"syscall"
@@ -63,6 +64,30 @@ func TestTransportAmbiguous(t *testing.T) {
 	for _, tt := range tests {
 		if got := TransportAmbiguous(tt.err, tt.text); got != tt.want {
 			t.Errorf("TransportAmbiguous(%q) = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestTransport(t *testing.T) {
+	tests := []struct {
+		text      string
+		kind      error
+		ambiguous bool
+		hint      string
+	}{
+		{`Post "https://127.0.0.1:1/": http: server gave HTTP response to HTTPS client`, rollback.ErrInvalidArgument, false, "http://host:port"},
+		{`Post "https://x/": tls: failed to verify certificate: x509: certificate signed by unknown authority`, rollback.ErrInvalidArgument, false, "WithHTTPTransport"},
+		{`Post "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused`, rollback.ErrNetwork, false, "nothing was sent"},
+		{`Post "http://x/": read tcp: connection reset by peer`, rollback.ErrNetwork, true, "may have been applied"},
+		{`Post "http://x/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`, rollback.ErrNetwork, true, "may have been applied"},
+	}
+	for _, tt := range tests {
+		r := Transport(nil, tt.text)
+		if r.Kind != tt.kind || r.Ambiguous != tt.ambiguous || !strings.Contains(r.Hint, tt.hint) {
+			t.Errorf("Transport(%q) = %+v", tt.text, r)
+		}
+		if rollback.IsRetryable(&rollback.Error{Kind: r.Kind}) != (tt.kind == rollback.ErrNetwork) {
+			t.Errorf("%q: retryable mismatch", tt.text)
 		}
 	}
 }
