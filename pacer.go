@@ -18,8 +18,10 @@ const (
 // geometrically from MinDelay (x1.5, capped at MaxDelay). When it knows when
 // the operation is likely to end (a duration learned from earlier waits, an
 // Expected hint, or an ETA from the progress the cloud reports), it skips
-// ahead to just before that moment in halving jumps, polls densely across
-// the likely end, and backs off again if the operation runs late. Every
+// ahead to just before that moment in jumps of at most MaxDelay, polls
+// densely across the likely end, and backs off again if the operation runs
+// late. No expectation, right or wrong, makes it poll less often than
+// every MaxDelay. Every
 // delay is jittered by up to +-10% and trimmed so that the last poll falls
 // on the deadline.
 type pacer struct {
@@ -84,11 +86,12 @@ func (p *pacer) next(t time.Duration) (d time.Duration, ok bool) {
 		d = p.unknown
 		p.unknown = min(p.unknown*3/2, p.max)
 	case t < p.expect-p.window:
-		// Jump towards the window, halving the distance, but never by more
-		// than the distance itself, nor by less than a step (an ETA that
-		// keeps moving must not make the pacer spin).
+		// Jump towards the window, but never by more than MaxDelay (a wrong
+		// expectation must not make a wait slower than knowing nothing
+		// would), nor by less than a step (an ETA that keeps moving must not
+		// make the pacer spin).
 		remaining := p.expect - p.window - t
-		d = max(min(remaining, max(p.max, remaining/2)), step)
+		d = max(min(remaining, p.max), step)
 	case t <= p.expect+p.window:
 		d = step
 	default:

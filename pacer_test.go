@@ -47,16 +47,37 @@ func TestPacerUnknownBacksOffGeometrically(t *testing.T) {
 	}
 }
 
-func TestPacerLearnedDurationPollsDenselyNearTheEnd(t *testing.T) {
+// terraformStyle polls at 0, then after 100ms doubling to a 10s cap, as
+// Terraform's StateChangeConf does.
+func terraformStyle(end time.Duration) (polls int, lag time.Duration) {
+	t, d := time.Duration(0), 100*time.Millisecond
+	for {
+		polls++
+		if t >= end {
+			return polls, t - end
+		}
+		t += d
+		d = min(2*d, 10*time.Second)
+	}
+}
+
+func TestPacerLearnedDurationBeatsTerraformStyle(t *testing.T) {
 	for _, end := range []time.Duration{5 * time.Second, 30 * time.Second, 120 * time.Second} {
 		p := testPacer(WaitOptions{}, estimate{expect: end, spread: end / 50})
 		polls, lag, ok := simulate(p, end, nil)
-		if !ok || lag > end/20+time.Second/2 {
-			t.Errorf("end %v: lag %v (polls %d)", end, lag, polls)
+		tfPolls, tfLag := terraformStyle(end)
+		if !ok || polls > tfPolls || lag > tfLag/2 {
+			t.Errorf("end %v: %d polls, lag %v; Terraform-style: %d polls, lag %v", end, polls, lag, tfPolls, tfLag)
 		}
-		if polls > 12 {
-			t.Errorf("end %v: %d polls", end, polls)
-		}
+	}
+}
+
+func TestPacerWrongExpectationCostsAtMostMaxDelay(t *testing.T) {
+	// Learned 45s, but this operation takes 1s.
+	p := testPacer(WaitOptions{}, estimate{expect: 45 * time.Second, spread: time.Second})
+	_, lag, _ := simulate(p, time.Second, nil)
+	if lag > DefaultPollMaxDelay {
+		t.Errorf("lag %v after a wrong expectation", lag)
 	}
 }
 
