@@ -1,0 +1,133 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// config is the parsed command line.
+type config struct {
+	demo                        bool
+	provider, region            string
+	instance, disk, snapshot    string
+	stop, backup, start, dryRun bool
+	timeout                     time.Duration
+	endpoint, token, key        string
+	stateDir                    string
+	international, jsonOut, yes bool
+	verbose                     bool
+	scale                       float64 // demo only: clock speed-up
+}
+
+var errHelp = errors.New("help")
+
+const usageHead = `Usage:
+  rollback -demo
+  rollback -provider aliyun|tencent -region REGION [-instance ID] [-disk ID] -snapshot ID [flags]
+
+Rolls a disk back to a snapshot. Everything written to the disk since the
+snapshot is lost. Before changing anything it checks that the snapshot exists,
+is ready and belongs to this disk, and that the instance is stopped (or stops
+it, with -stop). A rollback is sent exactly once, even across retries and, with
+-key, across restarts of this command.
+
+  aliyun  (Simple Application Server): -disk is required; -instance is found
+          from the disk when omitted.
+  tencent (Lighthouse): -instance is required; the system disk is rolled back.
+
+Credentials come only from the environment, never from flags:
+  aliyun:  ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET
+           (and ALIBABA_CLOUD_SECURITY_TOKEN for STS)
+  tencent: TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY
+           (and TENCENTCLOUD_SESSION_TOKEN for temporary credentials)
+
+Flags:
+`
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("rollback", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported once, by run
+	fs.BoolVar(&c.demo, "demo", false, "run a full safe rollback on both built-in emulators (no account needed)")
+	fs.StringVar(&c.provider, "provider", "", "cloud: aliyun or tencent")
+	fs.StringVar(&c.region, "region", "", "region, e.g. cn-hangzhou or ap-guangzhou")
+	fs.StringVar(&c.instance, "instance", "", "instance ID (SWAS server ID, or lhins-...)")
+	fs.StringVar(&c.disk, "disk", "", "disk ID (SWAS d-...; Lighthouse: optional, must be the system disk)")
+	fs.StringVar(&c.snapshot, "snapshot", "", "snapshot ID to roll back to (s-... or lhsnap-...)")
+	fs.BoolVar(&c.stop, "stop", false, "stop the instance first if it is running")
+	fs.BoolVar(&c.backup, "backup", false, "snapshot the current disk first, so the rollback can be undone")
+	fs.BoolVar(&c.start, "start", false, "start the instance when the rollback has finished")
+	fs.BoolVar(&c.dryRun, "dry-run", false, "make every check and print the plan; change nothing")
+	fs.DurationVar(&c.timeout, "timeout", time.Hour, "give up waiting after this long in all")
+	fs.StringVar(&c.endpoint, "endpoint", "", "API endpoint (default: the cloud's public HTTPS endpoint)")
+	fs.BoolVar(&c.international, "international", false, "tencent: use the international site's API domain")
+	fs.StringVar(&c.token, "token", "", "client token (idempotency key) to use, 1-64 printable ASCII characters")
+	fs.StringVar(&c.key, "key", "", "operation key: run again with the same key after a crash to resume, never rolling back twice")
+	fs.StringVar(&c.stateDir, "state-dir", "", "where -key checkpoints are kept (default: the user cache directory)")
+	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON on stdout")
+	fs.BoolVar(&c.yes, "yes", false, "do not ask for confirmation on a terminal")
+	fs.BoolVar(&c.verbose, "v", false, "log every call and poll (structured, on stderr)")
+	fs.Float64Var(&c.scale, "demo-speed", 100, "demo only: how many times faster than real time the emulators run")
+	fs.Usage = func() {} // a mistake gets one line (see run); -help gets the page
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, usageHead)
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			fmt.Fprintln(stderr)
+			fmt.Fprintln(stderr, exitCodeHelp)
+			return nil, errHelp
+		}
+		return nil, usagef("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("unexpected argument %q (flags come before nothing else)", fs.Arg(0))
+	}
+	if c.demo {
+		if c.scale <= 0 {
+			return nil, usagef("-demo-speed must be positive")
+		}
+		return c, nil
+	}
+	return c, c.check()
+}
+
+// check catches what can be caught before any call: the library checks
+// ID formats again, with the provider's exact rules.
+func (c *config) check() error {
+	var missing []string
+	switch c.provider {
+	case "":
+		missing = append(missing, "-provider")
+	case "aliyun":
+		if c.disk == "" {
+			missing = append(missing, "-disk")
+		}
+	case "tencent":
+		if c.instance == "" {
+			missing = append(missing, "-instance")
+		}
+	default:
+		return usagef("-provider must be aliyun or tencent, not %q", c.provider)
+	}
+	if c.region == "" {
+		missing = append(missing, "-region")
+	}
+	if c.snapshot == "" {
+		missing = append(missing, "-snapshot")
+	}
+	if len(missing) > 0 {
+		return usagef("missing %s", strings.Join(missing, ", "))
+	}
+	if c.token != "" && c.key != "" {
+		return usagef("use -token or -key, not both")
+	}
+	if c.timeout <= 0 {
+		return usagef("-timeout must be positive")
+	}
+	return nil
+}
