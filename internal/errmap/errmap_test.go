@@ -2,9 +2,9 @@ package errmap
 
 import (
 	"errors"
-	"strings"
 	"net"
 	"net/url"
+	"strings"
 	"syscall"
 	"testing"
 
