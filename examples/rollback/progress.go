@@ -43,7 +43,7 @@ func (p *progress) event(ev rollback.Event) {
 	elapsed := fmtDur(ev.Elapsed)
 	switch ev.Kind {
 	case rollback.EventStepStarted:
-		p.line(fmt.Sprintf("%7s  %-15s started %s", elapsed, ev.Step, ev.Resource), false)
+		p.line(strings.TrimSpace(fmt.Sprintf("%7s  %-15s started %s", elapsed, ev.Step, ev.Resource)), false)
 	case rollback.EventStepFinished, rollback.EventStepSkipped:
 		mark := "done"
 		if ev.Kind == rollback.EventStepSkipped {
