@@ -183,12 +183,18 @@ func oneLine(s string) string {
 // (ErrOutcomeUnknown around a network error) is judged by what it says, not
 // by its cause.
 func IsRetryable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
+	var ie *InterruptedError
+	if err == nil || errors.As(err, &ie) {
+		return false // the caller's context ended: its decision, not ours
 	}
 	var e *Error
 	if errors.As(err, &e) {
+		// A provider error is judged by its Kind even when its cause is a
+		// context error: an HTTP attempt that timed out is a network error
+		// worth retrying, not the caller's deadline.
 		err = e.Kind
+	} else if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
 	}
 	for _, final := range []error{ErrOutcomeUnknown, ErrRollbackFailed} {
 		if errors.Is(err, final) {

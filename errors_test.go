@@ -151,3 +151,18 @@ func TestIsRetryableJudgesTheOutermostError(t *testing.T) {
 		t.Error("bare sentinels misjudged")
 	}
 }
+
+func TestIsRetryableAttemptTimeout(t *testing.T) {
+	// A provider error whose cause is a (per-attempt) deadline is a network
+	// error: retryable. The caller's own context error is not.
+	attempt := &rollback.Error{Kind: rollback.ErrNetwork, Ambiguous: true, Err: context.DeadlineExceeded}
+	if !rollback.IsRetryable(attempt) {
+		t.Error("an attempt timeout is not retryable")
+	}
+	if rollback.IsRetryable(fmt.Errorf("wait: %w", context.DeadlineExceeded)) {
+		t.Error("the caller's deadline is retryable")
+	}
+	if rollback.IsRetryable(&rollback.InterruptedError{Ctx: context.Canceled, Last: attempt}) {
+		t.Error("an interrupted retry is retryable")
+	}
+}

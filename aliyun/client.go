@@ -52,7 +52,10 @@ var (
 // calls per minute per account for each of them.
 const (
 	DefaultRateLimitCalls = 10
-	DefaultRateLimitPer   = time.Minute
+	// DefaultThrottleBaseDelay is the first back-off after Throttling.User:
+	// one slot of the 10-per-minute quota.
+	DefaultThrottleBaseDelay = 6 * time.Second
+	DefaultRateLimitPer      = time.Minute
 )
 
 // limited are the actions under SWAS's per-account quota.
@@ -72,6 +75,10 @@ const (
 	opListInstanceStatus = "ListInstanceStatus"
 )
 
+// DefaultRetryPolicy is the SWAS client's retry policy unless an Option
+// sets another: the library defaults with DefaultThrottleBaseDelay.
+var DefaultRetryPolicy = rollback.RetryPolicy{ThrottleBaseDelay: DefaultThrottleBaseDelay}
+
 // New returns a Client. Region is required; credentials come from cfg or
 // the ALIBABA_CLOUD_* environment variables (else ErrUnauthenticated, with
 // the variables named). Options set retries, rate limits, the clock, the
@@ -80,7 +87,9 @@ func New(cfg Config, opts ...rollback.Option) (*Client, error) {
 	if err := rollback.CheckRegion(cfg.Region); err != nil {
 		return nil, stamp(err, "New")
 	}
-	o := rollback.ResolveOptions(opts...)
+	// SWAS counts its quota per minute: after a throttle, the next slot is
+	// seconds away, not milliseconds. Callers' own retry options still win.
+	o := rollback.ResolveOptions(append([]rollback.Option{rollback.WithRetryPolicy(DefaultRetryPolicy)}, opts...)...)
 	id, secret, token, err := credentialsFrom(cfg)
 	if err != nil {
 		return nil, err

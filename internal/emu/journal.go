@@ -7,7 +7,7 @@ import (
 
 // Entry is one request as the emulator saw and answered it.
 type Entry struct {
-	Seq    int       // 1-based order of arrival
+	Seq    int       // 1-based order of recording (when the reply was decided)
 	Time   time.Time // emulator clock when the request arrived
 	Action string
 	Region string

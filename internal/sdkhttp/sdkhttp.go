@@ -77,7 +77,8 @@ func (b *Binder) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := b.Base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		cancel()
-		if cause := context.Cause(ctx); errors.Is(cause, ErrAttemptTimeout) {
+		if cause := context.Cause(ctx); errors.Is(cause, ErrAttemptTimeout) && !errors.Is(err, ErrAttemptTimeout) {
+			// Usually the transport already returns the cause itself.
 			return nil, fmt.Errorf("%w after %s: %w", ErrAttemptTimeout, b.Timeout, err)
 		}
 		return nil, err

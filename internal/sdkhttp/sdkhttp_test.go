@@ -153,3 +153,23 @@ func TestPoolPropagatesNewError(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestAttemptTimeoutMessageSaysItOnce(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	b := &Binder{Base: tr, Timeout: 20 * time.Millisecond}
+	b.Bind(context.Background())
+	_, err := (&http.Client{Transport: b}).Get(srv.URL)
+	if n := strings.Count(err.Error(), ErrAttemptTimeout.Error()); n != 1 {
+		t.Errorf("%q says it %d times", err, n)
+	}
+}
