@@ -1,7 +1,6 @@
 package aliyun
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -175,21 +174,6 @@ func (c *Client) target(r *requests.RpcRequest, region string) {
 	if c.defaultEndpoint {
 		r.Domain = defaultHost(region)
 	}
-}
-
-// call runs op through the invoker (rate limit, retries, error mapping,
-// logs); each attempt borrows an SDK client and builds a fresh request in
-// fn, which returns the reply's request ID.
-func (c *Client) call(ctx context.Context, op string, fn func(sc *swas.Client) (string, error)) (requestID string, attempts int, err error) {
-	return c.inv.Call(ctx, op, func(ctx context.Context, attempt int) (string, error) {
-		var id string
-		err := c.pool.Do(ctx, func(sc *swas.Client) error {
-			var err error
-			id, err = fn(sc)
-			return err
-		})
-		return id, err
-	})
 }
 
 // stamp sets the provider and op of a validation error from the root

@@ -9,6 +9,7 @@ import (
 	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/internal/invoke"
 )
 
 // rules are SWAS's input rules: disk IDs "d-...", snapshot IDs "s-...",
@@ -100,7 +101,7 @@ func (c *Client) listInstances(ctx context.Context, region string, ids []string)
 	)
 	for page := 1; ; page++ {
 		var resp *swas.ListInstancesResponse
-		id, _, err := c.call(ctx, opListInstances, func(sc *swas.Client) (string, error) {
+		id, _, err := invoke.Call(ctx, c.inv, &c.pool, opListInstances, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
 			req := swas.CreateListInstancesRequest()
 			c.target(req.RpcRequest, region)
 			req.InstanceIds = jsonIDs(ids...)
@@ -182,7 +183,7 @@ func (c *Client) listSnapshots(ctx context.Context, region string, ids []string)
 	)
 	for page := 1; ; page++ {
 		var resp *swas.ListSnapshotsResponse
-		id, _, err := c.call(ctx, opListSnapshots, func(sc *swas.Client) (string, error) {
+		id, _, err := invoke.Call(ctx, c.inv, &c.pool, opListSnapshots, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
 			req := swas.CreateListSnapshotsRequest()
 			c.target(req.RpcRequest, region)
 			req.SnapshotIds = jsonIDs(ids...)
@@ -226,7 +227,7 @@ func (c *Client) Disk(ctx context.Context, region, diskID string) (*rollback.Dis
 // set by filter.
 func (c *Client) listDisks(ctx context.Context, region string, filter func(*swas.ListDisksRequest)) ([]swas.Disk, string, error) {
 	var resp *swas.ListDisksResponse
-	reqID, _, err := c.call(ctx, opListDisks, func(sc *swas.Client) (string, error) {
+	reqID, _, err := invoke.Call(ctx, c.inv, &c.pool, opListDisks, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
 		req := swas.CreateListDisksRequest()
 		c.target(req.RpcRequest, region)
 		req.PageSize = requests.NewInteger(maxBatch)

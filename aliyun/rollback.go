@@ -10,6 +10,7 @@ import (
 	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/internal/invoke"
 )
 
 // Rollback rolls req.DiskID back to req.SnapshotID with ResetDisk, exactly
@@ -66,7 +67,7 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 	// token with the first answer, request ID included, so seeing one
 	// again proves that an earlier attempt landed.
 	seen := make(map[string]bool)
-	requestID, attempts, err := c.call(ctx, opResetDisk, func(sc *swas.Client) (string, error) {
+	requestID, attempts, err := invoke.Call(ctx, c.inv, &c.pool, opResetDisk, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
 		if res.SentAt.IsZero() {
 			res.SentAt = c.clk.Now()
 		}

@@ -164,23 +164,9 @@ func newSDKClient(cred *common.Credential, region string, cpf *profile.ClientPro
 	return lh.NewClient(cred, region, cpf)
 }
 
-// call runs one SDK call of op in region through the invoker: rate limit,
-// retries, error mapping, logs. fn returns the request ID.
-func (c *Client) call(ctx context.Context, region, op string, fn func(*lh.Client) (string, error)) (string, error) {
-	rid, _, err := c.inv.Call(ctx, op, func(ctx context.Context, _ int) (string, error) {
-		return c.send(ctx, region, fn)
-	})
-	return rid, err
-}
-
-// send makes one attempt with a pooled SDK client bound to ctx.
-func (c *Client) send(ctx context.Context, region string, fn func(*lh.Client) (string, error)) (string, error) {
-	var rid string
-	err := c.pool(region).Do(ctx, func(sc *lh.Client) error {
-		var err error
-		rid, err = fn(sc)
-		return err
-	})
+// call runs one API call in region through the invoker.
+func (c *Client) call(ctx context.Context, region, op string, fn invoke.Attempt[*lh.Client]) (string, error) {
+	rid, _, err := invoke.Call(ctx, c.inv, c.pool(region), op, fn)
 	return rid, err
 }
 

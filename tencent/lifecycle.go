@@ -74,8 +74,10 @@ func (c *Client) startStop(ctx context.Context, op, region, instanceID, opName s
 			}
 			return in.State == via || in.State == to, rid, nil
 		},
-		what:  fmt.Sprintf("%s of %s", op, instanceID),
-		check: fmt.Sprintf("read DescribeInstances for %s: %s means it was applied", instanceID, map[string]string{"StopInstances": "STOPPING or STOPPED", "StartInstances": "STARTING or RUNNING"}[op]),
+		what: func() string { return fmt.Sprintf("%s of %s", op, instanceID) },
+		check: func() string {
+			return fmt.Sprintf("read DescribeInstances for %s: %s means it was applied", instanceID, map[string]string{"StopInstances": "STOPPING or STOPPED", "StartInstances": "STARTING or RUNNING"}[op])
+		},
 	})
 	return err
 }
@@ -159,8 +161,10 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 			}
 			return false, "", nil
 		},
-		what:  fmt.Sprintf("snapshot of %s", instanceID),
-		check: fmt.Sprintf("list the snapshots of %s (DescribeSnapshots, filter instance-id) for a new one named %q", instanceID, name),
+		what: func() string { return fmt.Sprintf("snapshot of %s", instanceID) },
+		check: func() string {
+			return fmt.Sprintf("list the snapshots of %s (DescribeSnapshots, filter instance-id) for a new one named %q", instanceID, name)
+		},
 	})
 	if err != nil {
 		return nil, err

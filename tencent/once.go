@@ -9,6 +9,7 @@ import (
 	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/internal/invoke"
 )
 
 // Lighthouse's mutating actions take no client token, so a resend after a
@@ -25,10 +26,11 @@ type mutation struct {
 	// landed reads state and reports whether an earlier attempt took
 	// effect, with the request ID that did it when known.
 	landed func(ctx context.Context) (bool, string, error)
-	// what names the call for messages, e.g. "rollback of lhins-1 to lhsnap-1".
-	what string
-	// check says how a person can tell whether it was applied.
-	check string
+	// what names the call for messages, e.g. "rollback of lhins-1 to
+	// lhsnap-1", and check says how a person can tell whether it was
+	// applied. Both are only needed when the outcome is unknown, so they
+	// are built then, not on every call.
+	what, check func() string
 }
 
 // outcome is what once reports.
@@ -47,7 +49,7 @@ func (c *Client) once(ctx context.Context, m mutation) (outcome, error) {
 		cut       bool  // an attempt was cut off by the context mid-flight
 		last      error // the last mapped error of a send
 	)
-	rid, _, err := c.inv.Call(ctx, m.op, func(ctx context.Context, attempt int) (string, error) {
+	rid, _, err := invoke.Call(ctx, c.inv, c.pool(m.region), m.op, func(ctx context.Context, attempt int, sc *lh.Client) (string, error) {
 		if recheck {
 			ok, id, rerr := m.landed(ctx)
 			if rerr != nil {
@@ -63,7 +65,7 @@ func (c *Client) once(ctx context.Context, m mutation) (outcome, error) {
 			recheck = false
 		}
 		out.sent++
-		id, err := c.send(ctx, m.region, m.send)
+		id, err := m.send(sc)
 		if err == nil {
 			return id, nil
 		}
@@ -128,8 +130,8 @@ func (c *Client) outcomeUnknown(m mutation, last, readErr error) *rollback.Error
 	e := &rollback.Error{
 		Provider: rollback.ProviderTencent, Op: m.op, Kind: rollback.ErrOutcomeUnknown, Ambiguous: true,
 		Message: fmt.Sprintf("the %s may have been applied: no reply confirmed it, and the state could not be read to tell (%s)",
-			m.what, c.red.String(readErr.Error())),
-		Hint: "do not resend before checking: " + m.check,
+			m.what(), c.red.String(readErr.Error())),
+		Hint: "do not resend before checking: " + m.check(),
 	}
 	var le *rollback.Error
 	if errors.As(last, &le) {

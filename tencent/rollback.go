@@ -61,10 +61,13 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 	if err != nil {
 		return nil, err
 	}
-	log := c.opts.Logger.With(
-		slog.String("provider", rollback.ProviderTencent), slog.String("op", op),
-		slog.String("region", region), slog.String("instance", req.InstanceID),
-		slog.String("snapshot", req.SnapshotID), slog.String("token", token))
+	log := c.opts.Logger
+	if log.Enabled(ctx, slog.LevelWarn) { // With costs even when nothing is logged
+		log = log.With(
+			slog.String("provider", rollback.ProviderTencent), slog.String("op", op),
+			slog.String("region", region), slog.String("instance", req.InstanceID),
+			slog.String("snapshot", req.SnapshotID), slog.String("token", token))
+	}
 
 	res := &rollback.Result{
 		Provider: rollback.ProviderTencent, ClientToken: token,
@@ -92,9 +95,11 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 			return str(resp.Response.RequestId), nil
 		},
 		landed: func(ctx context.Context) (bool, string, error) { return c.rollbackLanded(ctx, req, base) },
-		what:   fmt.Sprintf("rollback of %s to %s", req.InstanceID, req.SnapshotID),
-		check: fmt.Sprintf("read DescribeSnapshots for %s (or DescribeInstances for %s); a LatestOperation RollbackInstanceSnapshot (ApplyInstanceSnapshot) with a request ID other than %q (%q) means the rollback was applied",
-			req.SnapshotID, req.InstanceID, base.snap.RequestID, base.inst.RequestID),
+		what:   func() string { return fmt.Sprintf("rollback of %s to %s", req.InstanceID, req.SnapshotID) },
+		check: func() string {
+			return fmt.Sprintf("read DescribeSnapshots for %s (or DescribeInstances for %s); a LatestOperation RollbackInstanceSnapshot (ApplyInstanceSnapshot) with a request ID other than %q (%q) means the rollback was applied",
+				req.SnapshotID, req.InstanceID, base.snap.RequestID, base.inst.RequestID)
+		},
 	})
 	res.Attempts = out.sent
 	if err != nil {

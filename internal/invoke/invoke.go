@@ -12,6 +12,7 @@ import (
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/internal/ratelimit"
 	"github.com/cloudsnap/rollback/internal/retry"
+	"github.com/cloudsnap/rollback/internal/sdkhttp"
 )
 
 // Invoker runs API calls for one provider client.
@@ -26,13 +27,17 @@ type Invoker struct {
 	MapError func(op string, err error) error
 }
 
-// Attempt sends one attempt of op. It returns the provider's request ID on
-// success and the SDK's raw error on failure.
-type Attempt func(ctx context.Context, attempt int) (requestID string, err error)
+// Attempt sends one attempt of op with an SDK client leased for it. It
+// returns the provider's request ID on success and the SDK's raw error on
+// failure.
+type Attempt[C any] func(ctx context.Context, attempt int, client C) (requestID string, err error)
 
-// Call runs op with rate limiting, retries and error mapping, and returns
-// the request ID of the successful attempt and the number of attempts sent.
-func (in *Invoker) Call(ctx context.Context, op string, fn Attempt) (requestID string, attempts int, err error) {
+// Call runs op with rate limiting, retries and error mapping, leasing a
+// client of pool for each attempt, and returns the request ID of the
+// successful attempt and the number of attempts sent. It calls fn directly
+// (no callback layers in between): see sdkhttp.Pool.Lease for why depth
+// matters.
+func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op string, fn Attempt[C]) (requestID string, attempts int, err error) {
 	log := in.Options.Logger
 	clk := in.Options.Clock
 	cfg := retry.Config{
@@ -50,9 +55,14 @@ func (in *Invoker) Call(ctx context.Context, op string, fn Attempt) (requestID s
 				return err
 			}
 		}
+		client, release, err := pool.Lease(ctx)
+		if err != nil {
+			return in.MapError(op, err)
+		}
 		start := clk.Now()
 		sent++
-		id, err := fn(ctx, attempt)
+		id, err := fn(ctx, attempt, client)
+		release()
 		if err == nil {
 			requestID = id
 			log.LogAttrs(ctx, slog.LevelDebug, "call",

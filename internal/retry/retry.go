@@ -54,8 +54,11 @@ func Do(ctx context.Context, cfg Config, fn func(ctx context.Context, attempt in
 	if jitter == nil {
 		jitter = fullJitter
 	}
-	transient := newBackOff(p.BaseDelay, p, clk)
-	throttle := newBackOff(p.ThrottleBaseDelay, p, clk)
+	// The back-off sequences start with the first attempt (MaxElapsed
+	// counts from there) but are only built once an attempt fails: most
+	// calls succeed at once.
+	start := clk.Now()
+	var transient, throttle *backoff.ExponentialBackOff
 
 	var last error
 	for attempt := 1; ; attempt++ {
@@ -80,6 +83,10 @@ func Do(ctx context.Context, cfg Config, fn func(ctx context.Context, attempt in
 		}
 		if attempt >= p.MaxAttempts {
 			return attempt, giveUp(err, attempt)
+		}
+		if transient == nil {
+			transient = newBackOff(p.BaseDelay, p, clk, start)
+			throttle = newBackOff(p.ThrottleBaseDelay, p, clk, start)
 		}
 		// Both sequences advance on every failure so that a throttle after
 		// three faults waits like a fourth failure would.
@@ -110,7 +117,12 @@ func Do(ctx context.Context, cfg Config, fn func(ctx context.Context, attempt in
 
 // newBackOff returns the exponential sequence of delay bounds: base, 2*base,
 // ... capped at p.MaxDelay, and Stop once p.MaxElapsed has passed on clk.
-func newBackOff(base time.Duration, p rollback.RetryPolicy, clk clock.Clock) *backoff.ExponentialBackOff {
+func newBackOff(base time.Duration, p rollback.RetryPolicy, clk clock.Clock, start time.Time) *backoff.ExponentialBackOff {
+	// Built after the first failure: only the rest of the budget is left.
+	p.MaxElapsed -= clk.Now().Sub(start)
+	if p.MaxElapsed <= 0 {
+		p.MaxElapsed = time.Nanosecond
+	}
 	b := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(base),
 		backoff.WithMultiplier(2),

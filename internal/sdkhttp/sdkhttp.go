@@ -10,9 +10,8 @@ package sdkhttp
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
+	"github.com/cloudsnap/rollback/internal/sdkhttp/http2"
 	"net"
 	"net/http"
 	"net/url"
@@ -41,62 +40,12 @@ func NewTransport() *http.Transport {
 }
 
 // Binder is a RoundTripper that sends every request with the context of the
-// call in progress and a per-attempt timeout. It is used by one call at a
-// time (see Pool).
-type Binder struct {
-	Base    http.RoundTripper
-	Timeout time.Duration // per HTTP attempt; 0 for none
-
-	mu  sync.Mutex
-	ctx context.Context
-}
-
-// Bind sets the context of the call about to be made.
-func (b *Binder) Bind(ctx context.Context) {
-	b.mu.Lock()
-	b.ctx = ctx
-	b.mu.Unlock()
-}
+// call in progress and a per-attempt timeout (see http2.Transport).
+type Binder = http2.Transport
 
 // ErrAttemptTimeout is the cause of a request's context when the per-attempt
 // timeout fired, as opposed to the caller's context ending.
-var ErrAttemptTimeout = errors.New("HTTP attempt timed out")
-
-// RoundTrip sends req under the bound context.
-func (b *Binder) RoundTrip(req *http.Request) (*http.Response, error) {
-	b.mu.Lock()
-	ctx := b.ctx
-	b.mu.Unlock()
-	if ctx == nil {
-		ctx = req.Context()
-	}
-	cancel := context.CancelFunc(func() {})
-	if b.Timeout > 0 {
-		ctx, cancel = context.WithTimeoutCause(ctx, b.Timeout, ErrAttemptTimeout)
-	}
-	resp, err := b.Base.RoundTrip(req.WithContext(ctx))
-	if err != nil {
-		cancel()
-		if cause := context.Cause(ctx); errors.Is(cause, ErrAttemptTimeout) && !errors.Is(err, ErrAttemptTimeout) {
-			// Usually the transport already returns the cause itself.
-			return nil, fmt.Errorf("%w after %s: %w", ErrAttemptTimeout, b.Timeout, err)
-		}
-		return nil, err
-	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-	return resp, nil
-}
-
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
-}
+var ErrAttemptTimeout = http2.ErrAttemptTimeout
 
 // Pool hands out SDK clients for exclusive use during one call. Clients are
 // made on demand and kept for reuse; the pool never blocks.
@@ -115,16 +64,29 @@ type pooled[C any] struct {
 
 // Do runs fn with a client bound to ctx.
 func (p *Pool[C]) Do(ctx context.Context, fn func(C) error) error {
-	c, err := p.get()
+	c, release, err := p.Lease(ctx)
 	if err != nil {
 		return err
 	}
+	defer release()
+	return fn(c)
+}
+
+// Lease returns a client bound to ctx for exclusive use, and the function
+// that gives it back. Callers on a hot path use it instead of Do: an SDK
+// that reads its own stack (the Alibaba SDK derives every request's nonce
+// from runtime.Stack) pays for every frame between the caller and the call.
+func (p *Pool[C]) Lease(ctx context.Context) (C, func(), error) {
+	c, err := p.get()
+	if err != nil {
+		var zero C
+		return zero, nil, err
+	}
 	c.binder.Bind(ctx)
-	defer func() {
+	return c.client, func() {
 		c.binder.Bind(nil)
 		p.put(c)
-	}()
-	return fn(c.client)
+	}, nil
 }
 
 func (p *Pool[C]) get() (pooled[C], error) {

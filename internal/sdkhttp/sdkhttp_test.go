@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -171,5 +172,52 @@ func TestAttemptTimeoutMessageSaysItOnce(t *testing.T) {
 	_, err := (&http.Client{Transport: b}).Get(srv.URL)
 	if n := strings.Count(err.Error(), ErrAttemptTimeout.Error()); n != 1 {
 		t.Errorf("%q says it %d times", err, n)
+	}
+}
+
+// inFlightGoroutines counts the goroutines alive while one request through
+// rt is blocked at the server, with the client timeout the SDKs set.
+func inFlightGoroutines(t *testing.T, rt http.RoundTripper, srvURL string, arrived <-chan struct{}) int {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := (&http.Client{Transport: rt, Timeout: time.Minute}).Get(srvURL)
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-arrived
+	time.Sleep(20 * time.Millisecond) // let any watchdog start
+	n := runtime.NumGoroutine()
+	return n
+}
+
+func TestNoWatchdogGoroutinePerRequest(t *testing.T) {
+	arrived := make(chan struct{}, 2)
+	release := make(chan struct{}, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+	}))
+	defer srv.Close()
+	plain := &http.Transport{}
+	defer plain.CloseIdleConnections()
+	base := &http.Transport{}
+	defer base.CloseIdleConnections()
+	b := &Binder{Base: base}
+	b.Bind(context.Background())
+
+	withPlain := inFlightGoroutines(t, plain, srv.URL, arrived)
+	release <- struct{}{}
+	plain.CloseIdleConnections() // its connection's goroutines must not count below
+	srv.CloseClientConnections()
+	time.Sleep(50 * time.Millisecond)
+	withBinder := inFlightGoroutines(t, b, srv.URL, arrived)
+	release <- struct{}{}
+	// net/http treats our transport like its own: no extra goroutine
+	// watching each request's timeout.
+	if withBinder > withPlain {
+		t.Errorf("%d goroutines with the binder, %d with a plain transport: net/http no longer recognises it", withBinder, withPlain)
 	}
 }
