@@ -1,0 +1,196 @@
+package bench
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
+	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
+
+	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/aliyun"
+	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
+	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/tencent"
+	"github.com/cloudsnap/rollback/tencent/tencenttest"
+)
+
+// overheadPair is one provider's two ways of sending the same rollback to
+// the same emulator: the raw SDK call, and our client's. Each returns when
+// the call is accepted; next readies the emulator for another rollback.
+type overheadPair struct {
+	raw, ours func() error
+	next      func()
+	close     func()
+}
+
+// The emulator's clock is advanced by hand after each rollback, so the
+// instance is stopped and idle again for the next one without any waiting;
+// rate limits are off on both sides: this measures the call, not pacing.
+
+func aliyunPair(tb testing.TB) overheadPair {
+	clk := clock.NewVirtual(time.Time{})
+	srv := aliyuntest.NewServer(aliyuntest.WithClock(clk), aliyuntest.WithoutRateLimits())
+	in := srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
+	sn := srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+
+	rawClient, err := swas.NewClientWithOptions(aliyuntest.DefaultRegion, sdk.NewConfig(),
+		credentials.NewStaticAKCredentialsProvider(aliyuntest.DefaultAccessKeyID, aliyuntest.DefaultAccessKeySecret))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rawClient.Domain = strings.TrimPrefix(srv.URL, "http://")
+	rawTransport := &http.Transport{}
+	rawClient.SetTransport(rawTransport)
+
+	ours, err := aliyun.New(aliyun.Config{Region: aliyuntest.DefaultRegion, Endpoint: srv.URL,
+		AccessKeyID: aliyuntest.DefaultAccessKeyID, AccessKeySecret: aliyuntest.DefaultAccessKeySecret},
+		rollback.WithClock(clk), rollback.WithoutRateLimit())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	snap, err := ours.Snapshot(context.Background(), aliyuntest.DefaultRegion, sn.ID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req := rollback.Request{Region: aliyuntest.DefaultRegion, InstanceID: in.ID, DiskID: in.SystemDiskID, SnapshotID: sn.ID}
+	pf := rollback.Preflight{Snapshot: snap}
+	return overheadPair{
+		raw: func() error {
+			r := swas.CreateResetDiskRequest()
+			r.DiskId, r.SnapshotId, r.ClientToken = in.SystemDiskID, sn.ID, rollback.NewClientToken()
+			_, err := rawClient.ResetDisk(r)
+			return err
+		},
+		ours: func() error {
+			_, err := ours.RollbackWithPreflight(context.Background(), req, pf)
+			return err
+		},
+		next:  func() { clk.Advance(time.Hour) },
+		close: func() { rawTransport.CloseIdleConnections(); ours.CloseIdleConnections(); srv.Close() },
+	}
+}
+
+func tencentPair(tb testing.TB) overheadPair {
+	clk := clock.NewVirtual(time.Time{})
+	srv := tencenttest.NewServer(tencenttest.WithClock(clk), tencenttest.WithRateLimit(0, 0))
+	in, _ := srv.AddInstance(tencenttest.Instance{State: "STOPPED"})
+	sn, _ := srv.AddSnapshot(tencenttest.Snapshot{InstanceID: in.ID})
+
+	cpf := profile.NewClientProfile()
+	cpf.HttpProfile.Endpoint = strings.TrimPrefix(srv.URL, "http://")
+	cpf.HttpProfile.Scheme = "HTTP"
+	cpf.Language = "en-US"
+	rawClient, err := lh.NewClient(common.NewCredential(tencenttest.DefaultSecretID, tencenttest.DefaultSecretKey), tencenttest.DefaultRegion, cpf)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rawTransport := &http.Transport{}
+	rawClient.WithHttpTransport(rawTransport)
+
+	ours, err := tencent.New(tencent.Config{Region: tencenttest.DefaultRegion, Endpoint: srv.URL,
+		SecretID: tencenttest.DefaultSecretID, SecretKey: tencenttest.DefaultSecretKey},
+		rollback.WithClock(clk), rollback.WithoutRateLimit())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	inst, err := ours.Instance(ctx, tencenttest.DefaultRegion, in.ID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	snap, err := ours.Snapshot(ctx, tencenttest.DefaultRegion, sn.ID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req := rollback.Request{Region: tencenttest.DefaultRegion, InstanceID: in.ID, SnapshotID: sn.ID}
+	pf := rollback.Preflight{Instance: inst, Snapshot: snap}
+	return overheadPair{
+		raw: func() error {
+			r := lh.NewApplyInstanceSnapshotRequest()
+			r.InstanceId, r.SnapshotId = common.StringPtr(in.ID), common.StringPtr(sn.ID)
+			_, err := rawClient.ApplyInstanceSnapshot(r)
+			return err
+		},
+		ours: func() error {
+			_, err := ours.RollbackWithPreflight(ctx, req, pf)
+			return err
+		},
+		next:  func() { clk.Advance(time.Hour) },
+		close: func() { rawTransport.CloseIdleConnections(); ours.Close(); srv.Close() },
+	}
+}
+
+// BenchmarkRollbackOverhead alternates the raw SDK call and ours in one
+// loop, so both see the same machine, and reports each one's time per call
+// and our overhead in percent.
+func BenchmarkRollbackOverhead(b *testing.B) {
+	for _, p := range []struct {
+		name string
+		make func(testing.TB) overheadPair
+	}{{"aliyun", aliyunPair}, {"tencent", tencentPair}} {
+		b.Run(p.name, func(b *testing.B) {
+			pair := p.make(b)
+			defer pair.close()
+			// Alternate which goes first, so that neither gains from its
+			// position (a warm connection, the other's garbage).
+			var raw, ours time.Duration
+			timed := func(call func() error) time.Duration {
+				t0 := time.Now()
+				if err := call(); err != nil {
+					b.Fatal(err)
+				}
+				d := time.Since(t0)
+				pair.next()
+				return d
+			}
+			for i := 0; i < b.N; i++ {
+				if i%2 == 0 {
+					raw += timed(pair.raw)
+					ours += timed(pair.ours)
+				} else {
+					ours += timed(pair.ours)
+					raw += timed(pair.raw)
+				}
+			}
+			b.ReportMetric(float64(raw.Nanoseconds())/float64(b.N), "raw-ns/call")
+			b.ReportMetric(float64(ours.Nanoseconds())/float64(b.N), "ours-ns/call")
+			b.ReportMetric(100*(float64(ours)/float64(raw)-1), "overhead-%")
+		})
+	}
+}
+
+// BenchmarkRollbackAllocs reports allocations of each way separately.
+func BenchmarkRollbackAllocs(b *testing.B) {
+	for _, p := range []struct {
+		name string
+		make func(testing.TB) overheadPair
+	}{{"aliyun", aliyunPair}, {"tencent", tencentPair}} {
+		for _, way := range []string{"raw", "ours"} {
+			b.Run(p.name+"/"+way, func(b *testing.B) {
+				pair := p.make(b)
+				defer pair.close()
+				call := pair.raw
+				if way == "ours" {
+					call = pair.ours
+				}
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					if err := call(); err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					pair.next()
+					b.StartTimer()
+				}
+			})
+		}
+	}
+}
