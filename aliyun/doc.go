@@ -58,10 +58,14 @@
 // rollback has finished when the instance leaves Resetting; it succeeded
 // when the snapshot's RollbackTime moved past Result.Before's.
 //
-// Result.Adopted is set only when a reply proves that an earlier attempt
-// landed (SWAS answers a resent ClientToken with the first call's request
-// ID, seen again). After a lost reply the resend's answer cannot be told
-// from a first application; the ClientToken still makes it exactly once.
+// Result.Adopted is set when a reply proves that an earlier attempt landed
+// (SWAS answers a resent ClientToken with the first call's request ID, seen
+// again), or when the retries gave up on an ambiguous failure (lost
+// replies, timeouts) and the state shows the reset: the instance Resetting,
+// or the snapshot's RollbackTime past Result.Before's. If that state cannot
+// be read the error is rollback.ErrOutcomeUnknown. After a lost reply the
+// resend's answer cannot be told from a first application; the ClientToken
+// still makes it exactly once.
 //
 // The SDK prints signed request URLs to stdout when the DEBUG environment
 // variable contains "sdk"; leave it unset in production.

@@ -25,6 +25,11 @@ import (
 // refuses with IncorrectInstanceStatus.ResetDisk, which is ErrInstanceState
 // (rollback.Run stops the instance first when asked).
 //
+// When the retries give up on a failure that leaves open whether an
+// attempt landed (lost replies, timeouts, 5xx), Rollback reads the state: a
+// reset under way or finished since means success (Result.Adopted); an
+// unreadable state is ErrOutcomeUnknown; otherwise the error is returned.
+//
 // The rollback runs on after Rollback returns; Result.Before is the
 // snapshot as read before the call, for the waiter to compare against.
 func (c *Client) Rollback(ctx context.Context, req rollback.Request) (*rollback.Result, error) {
@@ -84,6 +89,22 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 		return resp.RequestId, nil
 	})
 	res.Attempts = attempts
+	if err != nil && rollback.IsAmbiguous(err) && ctx.Err() == nil {
+		// Gave up while an attempt may have landed: the token keeps a
+		// resend safe, but the caller must not be told "network error"
+		// about a rollback that is running. State decides.
+		landed, rerr := c.resetLanded(ctx, req.Region, instanceID, before)
+		switch {
+		case rerr != nil:
+			return nil, c.outcomeUnknown(req, instanceID, before, err, rerr)
+		case landed:
+			c.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "adopted an earlier attempt",
+				slog.String("provider", rollback.ProviderAliyun), slog.String("op", opResetDisk),
+				slog.String("disk", req.DiskID), slog.String("client_token", token), slog.Int("attempts", attempts))
+			res.Adopted = true
+			return res, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -95,6 +116,45 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 		slog.String("snapshot", req.SnapshotID), slog.String("request_id", requestID),
 		slog.String("client_token", token), slog.Int("attempts", attempts), slog.Bool("adopted", res.Adopted))
 	return res, nil
+}
+
+// resetLanded reports whether a ResetDisk of the disk has been applied
+// since before was read: the instance is Resetting, or the snapshot records
+// a rollback newer than before's (it finished meanwhile). The instance is
+// read first, so that a reset ending between the two reads is still seen.
+func (c *Client) resetLanded(ctx context.Context, region, instanceID string, before *rollback.Snapshot) (bool, error) {
+	in, err := c.Instance(ctx, region, instanceID)
+	if err != nil {
+		return false, err
+	}
+	if in.State == rollback.InstanceRollingBack {
+		return true, nil
+	}
+	s, err := c.Snapshot(ctx, region, before.ID)
+	if err != nil {
+		return false, err
+	}
+	return !s.LastRollbackAt.IsZero() && s.LastRollbackAt.After(before.LastRollbackAt), nil
+}
+
+// outcomeUnknown says that a ResetDisk may have been applied and the state
+// could not be read to tell. Its Err is the last attempt's (redacted) SDK
+// error, so that it matches no retryable sentinel.
+func (c *Client) outcomeUnknown(req rollback.Request, instanceID string, before *rollback.Snapshot, last, readErr error) error {
+	e := &rollback.Error{
+		Provider: rollback.ProviderAliyun, Op: opResetDisk, Kind: rollback.ErrOutcomeUnknown, Ambiguous: true,
+		Message: "the rollback of disk " + req.DiskID + " to " + req.SnapshotID +
+			" may have been applied: no reply confirmed it, and the state could not be read to tell (" +
+			clip(c.redactor.String(readErr.Error())) + ")",
+		Hint: "resending with the same ClientToken (or OperationKey) is safe, a new one is not: first check ListInstances for " +
+			instanceID + " (Resetting means it was applied) or ListSnapshots for " + req.SnapshotID +
+			" (a RollbackTime later than " + before.LastRollbackAt.UTC().Format("2006-01-02T15:04:05Z") + ")",
+	}
+	var le *rollback.Error
+	if errors.As(last, &le) {
+		e.Code, e.RequestID, e.HTTPStatus, e.Err = le.Code, le.RequestID, le.HTTPStatus, le.Err
+	}
+	return e
 }
 
 // ValidateRequest checks req against SWAS's rules (region, "d-" disk and
