@@ -1,0 +1,370 @@
+package chaos
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/aliyun"
+	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
+	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/tencent"
+	"github.com/cloudsnap/rollback/tencent/tencenttest"
+)
+
+// Target is a seeded instance, its system disk and a ready snapshot of it.
+type Target struct {
+	InstanceID, DiskID, SnapshotID string
+}
+
+// Config builds an Env.
+type Config struct {
+	// Clock is shared by the emulator and the client.
+	Clock clock.Clock
+	// CallTimeout is the client's per-attempt timeout (0: 10s, far above
+	// anything a loopback call takes, so only injected latency trips it).
+	CallTimeout time.Duration
+	// Log receives the client's own slog output (nil: discarded).
+	Log *Capture
+	// OnRequest, when set, sees the action of every request the client
+	// sends, before it is sent; tests use it to arm faults at the moment a
+	// given call goes out.
+	OnRequest func(action string)
+}
+
+// Env is one provider client over its own emulator, with the knobs the
+// fault matrix and the soak need. Faults are the emulator's, so they count
+// the calls of every target of the Env.
+type Env interface {
+	Name() string
+	Provider() rollback.Provider
+	Region() string
+	// Request is the provider's minimal request for tg (SWAS: the disk;
+	// Lighthouse: the instance).
+	Request(tg Target) rollback.Request
+	// NewTarget seeds an instance, running or stopped, with a ready
+	// snapshot of its system disk.
+	NewTarget(running bool) Target
+	AddFault(f emu.Fault)
+	ClearFaults()
+	FailNextRollbacks(n int)
+	// MakeBusy puts an operation in progress on the instance for d.
+	MakeBusy(tg Target, d time.Duration)
+	// Rollbacks counts the rollbacks the emulator applied to tg.
+	Rollbacks(tg Target) int
+	// State is the instance's state as the emulator sees it now,
+	// normalized (running, stopped, rolling-back, ...).
+	State(tg Target) rollback.InstanceState
+	Journal() []emu.Entry
+	// Actions names the provider's API actions by role.
+	Actions() Actions
+	// Secrets are the credentials the client signs with, and Signatures
+	// every signature (and Authorization header) it put on the wire so far:
+	// none may appear in an error or a log line.
+	Secrets() []string
+	Signatures() []string
+	Close()
+}
+
+// Actions are a provider's API action names by role.
+type Actions struct {
+	Rollback, Stop, Start, Snapshot string
+	// ReadInstance and ReadSnapshot are the reads of one instance and one
+	// snapshot.
+	ReadInstance, ReadSnapshot string
+}
+
+// Fault kinds' native codes, per provider.
+type Codes struct {
+	Internal, Throttled, Busy string
+}
+
+// Credentials of the envs: non-default, with session tokens, so that the
+// token is on the wire too and its absence from logs means something.
+const (
+	aliyunKeyID  = "LTAI5tChaosAccessKey7Q3x"
+	aliyunSecret = "chaos-aliyun-secret-Zq81nB"
+	aliyunToken  = "chaos-aliyun-sts-token-CAIS9f0x"
+	tencentID    = "AKIDchaosSecretId9d8f7e6d5c4b3a21"
+	tencentKey   = "chaosTencentSecretKeyW2v4u6"
+	tencentToken = "chaos-tencent-session-token-K7j5"
+)
+
+// tap is the client's HTTP transport: it records the signature of every
+// request (so that tests can look for it in logs and errors) and reports
+// each action before sending it.
+type tap struct {
+	base      *http.Transport
+	onRequest func(action string)
+
+	mu   sync.Mutex
+	sigs map[string]bool
+}
+
+func newTap(onRequest func(string)) *tap {
+	return &tap{
+		base: &http.Transport{
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     30 * time.Second,
+		},
+		onRequest: onRequest,
+		sigs:      map[string]bool{},
+	}
+}
+
+func (t *tap) RoundTrip(req *http.Request) (*http.Response, error) {
+	action := header(req, "X-TC-Action")
+	if auth := header(req, "Authorization"); auth != "" {
+		t.remember(auth)
+		if _, sig, ok := strings.Cut(auth, "Signature="); ok {
+			t.remember(sig)
+		}
+	}
+	// SWAS puts the protocol parameters, the signature included, in the
+	// query; only API parameters go in the form body.
+	q := req.URL.Query()
+	if action == "" {
+		action = q.Get("Action")
+	}
+	if sig := q.Get("Signature"); sig != "" {
+		t.remember(sig)
+	}
+	if t.onRequest != nil && action != "" {
+		t.onRequest(action)
+	}
+	return t.base.RoundTrip(req)
+}
+
+// header reads a request header whatever the case of its key: the Tencent
+// SDK sets some of them without canonicalizing.
+func header(req *http.Request, name string) string {
+	if v := req.Header.Get(name); v != "" {
+		return v
+	}
+	for k, v := range req.Header {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+func (t *tap) remember(s string) {
+	s = strings.TrimSpace(s)
+	if len(s) < 8 {
+		return
+	}
+	t.mu.Lock()
+	t.sigs[s] = true
+	t.mu.Unlock()
+}
+
+func (t *tap) signatures() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.sigs))
+	for s := range t.sigs {
+		out = append(out, s)
+	}
+	return out
+}
+
+func clientOptions(cfg Config, tp *tap) []rollback.Option {
+	timeout := cfg.CallTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if cfg.Log != nil {
+		logger = slog.New(cfg.Log)
+	}
+	return []rollback.Option{
+		rollback.WithClock(cfg.Clock),
+		rollback.WithCallTimeout(timeout),
+		rollback.WithLogger(logger),
+		rollback.WithHTTPTransport(tp),
+	}
+}
+
+// --- SWAS ---
+
+type aliyunEnv struct {
+	srv *aliyuntest.Server
+	p   *aliyun.Client
+	tap *tap
+}
+
+// NewAliyun starts a SWAS emulator and a client of it. The emulator keeps
+// no snapshot quota, so that any number of safety snapshots fit.
+func NewAliyun(cfg Config) (Env, error) {
+	srv := aliyuntest.NewServer(
+		aliyuntest.WithClock(cfg.Clock),
+		aliyuntest.WithSnapshotQuota(-1),
+		aliyuntest.WithCredential(aliyuntest.Credential{AccessKeyID: aliyunKeyID, AccessKeySecret: aliyunSecret, SecurityToken: aliyunToken}),
+	)
+	tp := newTap(cfg.OnRequest)
+	p, err := aliyun.New(aliyun.Config{
+		Region: aliyuntest.DefaultRegion, Endpoint: srv.URL,
+		AccessKeyID: aliyunKeyID, AccessKeySecret: aliyunSecret, SecurityToken: aliyunToken,
+	}, clientOptions(cfg, tp)...)
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	return &aliyunEnv{srv: srv, p: p, tap: tp}, nil
+}
+
+func (e *aliyunEnv) Name() string                { return rollback.ProviderAliyun }
+func (e *aliyunEnv) Provider() rollback.Provider { return e.p }
+func (e *aliyunEnv) Region() string              { return aliyuntest.DefaultRegion }
+
+func (e *aliyunEnv) Request(tg Target) rollback.Request {
+	return rollback.Request{Region: e.Region(), DiskID: tg.DiskID, SnapshotID: tg.SnapshotID}
+}
+
+func (e *aliyunEnv) NewTarget(running bool) Target {
+	status := aliyuntest.StatusStopped
+	if running {
+		status = aliyuntest.StatusRunning
+	}
+	in := e.srv.AddInstance(aliyuntest.InstanceSpec{Status: status})
+	snap := e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+	return Target{InstanceID: in.ID, DiskID: in.SystemDiskID, SnapshotID: snap.ID}
+}
+
+func (e *aliyunEnv) AddFault(f emu.Fault)    { e.srv.AddFault(f) }
+func (e *aliyunEnv) ClearFaults()            { e.srv.ClearFaults() }
+func (e *aliyunEnv) FailNextRollbacks(n int) { e.srv.FailNextRollbacks(n) }
+func (e *aliyunEnv) Rollbacks(tg Target) int { return e.srv.RollbacksOf(tg.DiskID) }
+func (e *aliyunEnv) Journal() []emu.Entry    { return e.srv.Journal() }
+
+func (e *aliyunEnv) MakeBusy(tg Target, d time.Duration) {
+	e.srv.SetInstanceBusy(tg.InstanceID, aliyuntest.StatusUpgrading, d)
+}
+
+func (e *aliyunEnv) State(tg Target) rollback.InstanceState {
+	in, ok := e.srv.Instance(tg.InstanceID)
+	if !ok {
+		return rollback.InstanceUnknown
+	}
+	return map[string]rollback.InstanceState{
+		aliyuntest.StatusRunning: rollback.InstanceRunning, aliyuntest.StatusStopped: rollback.InstanceStopped,
+		aliyuntest.StatusStopping: rollback.InstanceStopping, aliyuntest.StatusStarting: rollback.InstanceStarting,
+		aliyuntest.StatusResetting: rollback.InstanceRollingBack, aliyuntest.StatusUpgrading: rollback.InstanceBusy,
+		aliyuntest.StatusPending: rollback.InstancePending,
+	}[in.Status]
+}
+
+func (e *aliyunEnv) Actions() Actions {
+	return Actions{
+		Rollback: aliyuntest.ActionResetDisk, Stop: aliyuntest.ActionStopInstance,
+		Start: aliyuntest.ActionStartInstance, Snapshot: aliyuntest.ActionCreateSnapshot,
+		ReadInstance: aliyuntest.ActionListInstances, ReadSnapshot: aliyuntest.ActionListSnapshots,
+	}
+}
+
+func (e *aliyunEnv) Secrets() []string    { return []string{aliyunKeyID, aliyunSecret, aliyunToken} }
+func (e *aliyunEnv) Signatures() []string { return e.tap.signatures() }
+
+func (e *aliyunEnv) Close() {
+	e.p.CloseIdleConnections()
+	e.tap.base.CloseIdleConnections()
+	e.srv.Close()
+}
+
+// --- Lighthouse ---
+
+type tencentEnv struct {
+	srv *tencenttest.Server
+	p   *tencent.Client
+	tap *tap
+}
+
+// NewTencent starts a Lighthouse emulator and a client of it.
+func NewTencent(cfg Config) (Env, error) {
+	srv := tencenttest.NewServer(
+		tencenttest.WithClock(cfg.Clock),
+		tencenttest.WithSessionCredentials(tencentID, tencentKey, tencentToken),
+	)
+	tp := newTap(cfg.OnRequest)
+	p, err := tencent.New(tencent.Config{
+		Region: tencenttest.DefaultRegion, Endpoint: srv.URL,
+		SecretID: tencentID, SecretKey: tencentKey, Token: tencentToken,
+	}, clientOptions(cfg, tp)...)
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	return &tencentEnv{srv: srv, p: p, tap: tp}, nil
+}
+
+func (e *tencentEnv) Name() string                { return rollback.ProviderTencent }
+func (e *tencentEnv) Provider() rollback.Provider { return e.p }
+func (e *tencentEnv) Region() string              { return tencenttest.DefaultRegion }
+
+func (e *tencentEnv) Request(tg Target) rollback.Request {
+	return rollback.Request{Region: e.Region(), InstanceID: tg.InstanceID, SnapshotID: tg.SnapshotID}
+}
+
+func (e *tencentEnv) NewTarget(running bool) Target {
+	state := tencenttest.StateStopped
+	if running {
+		state = tencenttest.StateRunning
+	}
+	in, err := e.srv.AddInstance(tencenttest.Instance{State: state})
+	if err != nil {
+		panic(err)
+	}
+	snap, err := e.srv.AddSnapshot(tencenttest.Snapshot{InstanceID: in.ID})
+	if err != nil {
+		panic(err)
+	}
+	return Target{InstanceID: in.ID, DiskID: in.DiskID, SnapshotID: snap.ID}
+}
+
+func (e *tencentEnv) AddFault(f emu.Fault)    { e.srv.AddFault(f) }
+func (e *tencentEnv) ClearFaults()            { e.srv.ClearFaults() }
+func (e *tencentEnv) FailNextRollbacks(n int) { e.srv.FailNextRollbacks(n) }
+func (e *tencentEnv) Rollbacks(tg Target) int { return e.srv.RollbacksOf(tg.InstanceID) }
+func (e *tencentEnv) Journal() []emu.Entry    { return e.srv.Journal().Entries() }
+
+func (e *tencentEnv) MakeBusy(tg Target, d time.Duration) {
+	if _, err := e.srv.SetBusy(tg.InstanceID, "ResetInstance", d); err != nil {
+		panic(err)
+	}
+}
+
+func (e *tencentEnv) State(tg Target) rollback.InstanceState {
+	in, ok := e.srv.Instance(tg.InstanceID)
+	if !ok {
+		return rollback.InstanceUnknown
+	}
+	if in.LatestOperationState == tencenttest.OperationOperating && in.LatestOperation == tencenttest.OpApplyInstanceSnapshot {
+		return rollback.InstanceRollingBack
+	}
+	return map[string]rollback.InstanceState{
+		tencenttest.StateRunning: rollback.InstanceRunning, tencenttest.StateStopped: rollback.InstanceStopped,
+		tencenttest.StateStopping: rollback.InstanceStopping, tencenttest.StateStarting: rollback.InstanceStarting,
+		tencenttest.StatePending: rollback.InstancePending,
+	}[in.State]
+}
+
+func (e *tencentEnv) Actions() Actions {
+	return Actions{
+		Rollback: "ApplyInstanceSnapshot", Stop: "StopInstances", Start: "StartInstances",
+		Snapshot: "CreateInstanceSnapshot", ReadInstance: "DescribeInstances", ReadSnapshot: "DescribeSnapshots",
+	}
+}
+
+func (e *tencentEnv) Secrets() []string    { return []string{tencentID, tencentKey, tencentToken} }
+func (e *tencentEnv) Signatures() []string { return e.tap.signatures() }
+
+func (e *tencentEnv) Close() {
+	e.p.Close()
+	e.tap.base.CloseIdleConnections()
+	e.srv.Close()
+}
