@@ -12,5 +12,5 @@
 //     cell is a table (matrixSpec) and the observed matrix is printed with
 //     -v.
 //
-//	go test -race -run FaultMatrix -v ./internal/chaos
+//     go test -race -run FaultMatrix -v ./internal/chaos
 package chaos
