@@ -1,0 +1,134 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+)
+
+// config is the parsed command line.
+type config struct {
+	file, format                string
+	stop, backup, start, dryRun bool
+	timeout                     time.Duration
+	concurrency                 int
+	keyPrefix, stateDir         string
+	jsonFile                    string
+	yes, verbose                bool
+	aliyunEndpoint              string
+	tencentEndpoint             string
+	international               bool
+
+	demo        bool
+	demoServers int
+	demoSpeed   float64
+}
+
+var errHelp = errors.New("help")
+
+const usageHead = `Usage:
+  fleet -demo [-demo-servers N]
+  fleet -file servers.csv -key-prefix NAME [-stop] [-backup] [-start] [flags]
+
+Rolls many disks back to snapshots: every row of the input is one rollback,
+run with the same checks and exactly-once guarantee as the rollback command.
+Everything written to those disks since their snapshots is lost.
+
+The input (-file, or "-" for stdin) is CSV with a header row, or a JSON array
+of objects, with these fields:
+
+  provider  aliyun or tencent
+  region    e.g. cn-hangzhou, ap-guangzhou
+  instance  SWAS server ID (optional: found from the disk), or lhins-...
+  disk      SWAS d-... (required on aliyun); Lighthouse: optional, system disk
+  snapshot  s-... or lhsnap-...
+  key       optional operation key of the row
+
+Every row is checked before anything is sent; bad rows are listed with their
+line numbers and nothing runs. Each row's operation key is its own key, or
+-key-prefix and the row's fields; progress is kept under that key in
+-state-dir, so running the same command again after an interruption skips
+the rows that are done, waits for those still running, and never rolls a
+disk back twice.
+
+SWAS allows 10 ResetDisk calls a minute per account: 200 SWAS servers take
+about 20 minutes however the work is split. An estimate is printed before
+anything starts, and on a terminal the command asks for confirmation.
+
+Credentials come only from the environment, never from flags:
+  aliyun:  ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET
+  tencent: TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY
+
+Flags:
+`
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("fleet", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // a mistake is reported once, by run
+	fs.StringVar(&c.file, "file", "", `the rows: a CSV or JSON file, or "-" for stdin`)
+	fs.StringVar(&c.format, "format", "auto", "input format: csv, json, or auto (from the file name or the first byte)")
+	fs.BoolVar(&c.stop, "stop", false, "stop running instances first")
+	fs.BoolVar(&c.backup, "backup", false, "snapshot each disk first, so every rollback can be undone")
+	fs.BoolVar(&c.start, "start", false, "start each instance when its rollback has finished")
+	fs.BoolVar(&c.dryRun, "dry-run", false, "check every row and print the plan; change nothing")
+	fs.DurationVar(&c.timeout, "timeout", 0, "give up after this long in all (default: twice the estimate, at least 1h)")
+	fs.IntVar(&c.concurrency, "concurrency", 100, "rollbacks in progress at once, per cloud (the rate limits pace the calls anyway)")
+	fs.StringVar(&c.keyPrefix, "key-prefix", "", "names this run (e.g. a ticket): run again with the same prefix to resume; required unless every row has a key")
+	fs.StringVar(&c.stateDir, "state-dir", "", "where progress is kept (default: the user cache directory)")
+	fs.StringVar(&c.jsonFile, "json", "", `also write a JSON report of every row to this file ("-": to stdout instead of the table)`)
+	fs.BoolVar(&c.yes, "yes", false, "do not ask for confirmation on a terminal")
+	fs.BoolVar(&c.verbose, "v", false, "log every call and poll (structured, on stderr)")
+	fs.StringVar(&c.aliyunEndpoint, "aliyun-endpoint", "", "SWAS API endpoint (default: each region's public HTTPS endpoint)")
+	fs.StringVar(&c.tencentEndpoint, "tencent-endpoint", "", "Lighthouse API endpoint (default: the public HTTPS endpoint)")
+	fs.BoolVar(&c.international, "international", false, "tencent: use the international site's API domain")
+	fs.BoolVar(&c.demo, "demo", false, "roll back a few hundred servers on both built-in emulators (no account needed)")
+	fs.IntVar(&c.demoServers, "demo-servers", 300, "demo only: how many servers, split across both clouds")
+	fs.Float64Var(&c.demoSpeed, "demo-speed", 500, "demo only: how many times faster than real time the emulators run")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, usageHead)
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			fmt.Fprintln(stderr)
+			fmt.Fprintln(stderr, exitCodeHelp)
+			return nil, errHelp
+		}
+		return nil, usageError(err.Error())
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("unexpected argument %q (use -file to name the input)", fs.Arg(0))
+	}
+	return c, c.check()
+}
+
+func (c *config) check() error {
+	switch {
+	case c.concurrency < 1:
+		return usagef("-concurrency must be at least 1")
+	case c.timeout < 0:
+		return usagef("-timeout must not be negative")
+	case c.format != "auto" && c.format != "csv" && c.format != "json":
+		return usagef("-format must be csv, json or auto, not %q", c.format)
+	}
+	if c.demo {
+		if c.file != "" {
+			return usagef("-demo makes its own servers; drop -file")
+		}
+		if c.demoServers < 2 || c.demoServers > 5000 {
+			return usagef("-demo-servers must be between 2 and 5000")
+		}
+		if c.demoSpeed <= 0 {
+			return usagef("-demo-speed must be positive")
+		}
+		return nil
+	}
+	if c.file == "" {
+		return usagef("missing -file (or -demo to try it on the emulators)")
+	}
+	return nil
+}
+
+func usagef(format string, args ...any) error { return usageError(fmt.Sprintf(format, args...)) }
