@@ -18,10 +18,10 @@ const (
 // geometrically from MinDelay (x1.5, capped at MaxDelay). When it knows when
 // the operation is likely to end (a duration learned from earlier waits, an
 // Expected hint, or an ETA from the progress the cloud reports), it skips
-// ahead to just before that moment in jumps of at most MaxDelay, polls
-// densely across the likely end, and backs off again if the operation runs
-// late. No expectation, right or wrong, makes it poll less often than
-// every MaxDelay. Every
+// ahead to just before that moment, polls densely across the likely end,
+// and backs off again if the operation runs late. A wrong expectation costs
+// at most MaxDelay of lag, or a sixth of the expected duration when that is
+// longer (see next). Every
 // delay is jittered by up to +-10% and trimmed so that the last poll falls
 // on the deadline.
 type pacer struct {
@@ -29,9 +29,9 @@ type pacer struct {
 	timeout  time.Duration
 	jitter   func() float64 // in [-1, 1)
 
-	// expected end of the operation, measured from the start of the wait,
-	// and the half-width of the window around it; zero when unknown.
-	expect, window time.Duration
+	// The window where the operation is likely to end, measured from the
+	// start of the wait; both zero when unknown.
+	lo, hi time.Duration
 
 	// origin is the clock time the wait began; with align > 0 every poll
 	// falls on a multiple of align on the clock, so that concurrent waits
@@ -52,25 +52,51 @@ func newPacer(o WaitOptions, est estimate) *pacer {
 		jitter: func() float64 { return rand.Float64()*2 - 1 },
 	}
 	if o.Expected > 0 {
-		est = estimate{expect: o.Expected, spread: o.Expected / 10}
+		est = estimate{lo: o.Expected * 9 / 10, hi: o.Expected * 11 / 10}
 	}
-	if est.expect > 0 {
-		p.setExpect(est.expect, est.spread)
+	if est.hi > 0 {
+		p.setWindow(est.lo, est.hi)
 	}
 	p.unknown = p.min
 	return p
 }
 
-func (p *pacer) setExpect(expect, spread time.Duration) {
-	p.expect = expect
-	p.window = max(spread, expect/20, p.min)
+// setWindow sets where the operation is likely to end, widened to at least
+// a tenth of its end and to MinDelay, so that a tight history still leaves
+// room for the next operation to vary.
+func (p *pacer) setWindow(lo, hi time.Duration) {
+	width := max(hi-lo, hi/10, p.min)
+	width += width / 4 // the history is a sample: the next one may fall outside it
+	mid := (lo + hi) / 2
+	p.lo, p.hi = max(mid-width/2, 0), mid+width/2
 }
 
 // observe feeds a progress percentage seen at elapsed time t.
 func (p *pacer) observe(t time.Duration, percent int) {
 	if eta, ok := p.progress.add(t, percent); ok {
-		p.setExpect(eta, max(eta-t, 0)/5)
+		spread := max(eta-t, 0) / 5
+		p.setWindow(eta-spread, eta+spread)
 	}
+}
+
+// step is the pause inside the window: about ten polls cover it, and at
+// least a 45th of the operation's length (a short window needs no more
+// polls than a long one). Short and medium operations poll no closer than
+// a twelfth of their length or a fifth of MaxDelay: their lag stays small
+// either way, and their calls are few to begin with.
+func (p *pacer) step() time.Duration {
+	return max((p.hi-p.lo)/10, p.hi/45, min(p.hi/12, p.max/5))
+}
+
+// first returns the pause before the first poll: none, unless the wait knows
+// the operation cannot have ended yet (its window starts later), and then
+// the first jump towards the window. Waits begin right after the operation
+// started, when an immediate read could only say "pending".
+func (p *pacer) first() time.Duration {
+	if p.lo <= 2*p.min {
+		return 0
+	}
+	return min(p.lo, max(p.max, p.lo/6))
 }
 
 // next returns the pause before the next poll, given the time elapsed since
@@ -80,19 +106,19 @@ func (p *pacer) next(t time.Duration) (d time.Duration, ok bool) {
 		return 0, false
 	}
 	p.polls++
-	step := max(p.window/3, p.min/4) // the pause inside the window
+	step := p.step()
 	switch {
-	case p.expect <= 0:
+	case p.hi <= 0:
 		d = p.unknown
 		p.unknown = min(p.unknown*3/2, p.max)
-	case t < p.expect-p.window:
-		// Jump towards the window, but never by more than MaxDelay (a wrong
-		// expectation must not make a wait slower than knowing nothing
-		// would), nor by less than a step (an ETA that keeps moving must not
-		// make the pacer spin).
-		remaining := p.expect - p.window - t
-		d = max(min(remaining, p.max), step)
-	case t <= p.expect+p.window:
+	case t < p.lo:
+		// Jump towards the window, never by less than a step (an ETA that
+		// keeps moving must not make the pacer spin), and never by more than
+		// MaxDelay or a sixth of the window's start, whichever is larger: a
+		// wrong expectation costs at most that much lag, and a long
+		// operation is not polled every MaxDelay for minutes on end.
+		d = max(min(p.lo-t, max(p.max, p.lo/6)), step)
+	case t <= p.hi+(p.hi-p.lo)/4:
 		d = step
 	default:
 		p.late++
@@ -180,10 +206,10 @@ func (l *Learner) Observe(kind string, d time.Duration) {
 	l.samples[kind] = s
 }
 
-type estimate struct{ expect, spread time.Duration }
+// estimate is where recent operations of a kind ended: between lo and hi
+// (their 5th and 95th percentiles).
+type estimate struct{ lo, hi time.Duration }
 
-// estimate returns the median duration of kind and half the spread between
-// its 10th and 90th percentiles.
 func (l *Learner) estimate(kind string) estimate {
 	if l == nil {
 		return estimate{}
@@ -195,6 +221,6 @@ func (l *Learner) estimate(kind string) estimate {
 		return estimate{}
 	}
 	slices.Sort(s)
-	q := func(f float64) time.Duration { return s[int(f*float64(len(s)-1))] }
-	return estimate{expect: q(0.5), spread: (q(0.9) - q(0.1)) / 2}
+	q := func(f float64) time.Duration { return s[int(f*float64(len(s)-1)+0.5)] }
+	return estimate{lo: q(0.05), hi: q(0.95)}
 }

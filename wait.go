@@ -128,11 +128,16 @@ func pollUntil[T any](ctx context.Context, o WaitOptions, what, kind string, rea
 	start := clk.Now()
 	pc := newPacer(o, o.Learner.estimate(kind))
 	pc.origin = start
+	if err := clock.Sleep(ctx, clk, pc.first()); err != nil {
+		var zero T
+		return zero, err
+	}
 	var (
 		zero     T
 		last     observation[T]
 		haveLast bool
 		lastErr  error
+		prev     time.Duration // when the operation was last seen pending
 	)
 	for attempt := 1; ; attempt++ {
 		obs, err := read(ctx)
@@ -160,10 +165,18 @@ func pollUntil[T any](ctx context.Context, o WaitOptions, what, kind string, rea
 		if err == nil {
 			switch obs.verdict {
 			case done:
-				if kind != "" {
-					o.Learner.Observe(kind, elapsed)
+				if kind != "" && elapsed > 0 {
+					// It ended between the last two polls (or, when the
+					// first poll came after a pause, between the start and
+					// now): learn the middle, not the moment we noticed, or
+					// every lag would be learned as part of the operation.
+					// A wait whose very first, immediate read finds it done
+					// learns nothing: it ended before the wait began.
+					o.Learner.Observe(kind, (prev+elapsed)/2)
 				}
 				return obs.value, nil
+			case pending:
+				prev = elapsed
 			case failed:
 				return obs.value, obs.err
 			}

@@ -138,8 +138,14 @@ func pollBatch[V any](ctx context.Context, o WaitOptions, kind, what string, ids
 	start := clk.Now()
 	pc := newPacer(o, o.Learner.estimate(kind))
 	pc.origin = start
+	if err := clock.Sleep(ctx, clk, pc.first()); err != nil {
+		return err
+	}
 	pendingIDs := ids
-	var lastErr error
+	var (
+		lastErr error
+		prev    time.Duration // the previous poll
+	)
 	for attempt := 1; len(pendingIDs) > 0; attempt++ {
 		readings, err := read(ctx, pendingIDs)
 		elapsed := clk.Now().Sub(start)
@@ -159,7 +165,9 @@ func pollBatch[V any](ctx context.Context, o WaitOptions, kind, what string, ids
 				case pending:
 					still = append(still, id)
 				case done:
-					o.Learner.Observe(kind, elapsed)
+					if elapsed > 0 {
+						o.Learner.Observe(kind, (prev+elapsed)/2) // see pollUntil
+					}
 				}
 			}
 			pendingIDs = still
@@ -170,6 +178,7 @@ func pollBatch[V any](ctx context.Context, o WaitOptions, kind, what string, ids
 		if len(pendingIDs) == 0 {
 			return nil
 		}
+		prev = elapsed
 		delay, ok := pc.next(elapsed)
 		if !ok {
 			for _, id := range pendingIDs {
