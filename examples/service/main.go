@@ -1,0 +1,252 @@
+// Command service serves safe rollbacks over HTTP, keyed by idempotency
+// keys: the rollbacksvc package wired to real clients, with graceful
+// shutdown. Try it without an account, against the built-in emulators:
+//
+//	go run ./examples/service -demo
+//
+// and send it the curl commands it prints. Real use (credentials only from
+// the environment; a cloud without them is not served):
+//
+//	service -addr 127.0.0.1:8080 -state-dir /var/lib/rollback-service
+//
+// API (see package rollbacksvc):
+//
+//	POST /rollbacks        Idempotency-Key: <key>
+//	                       {"provider","region","instance","disk","snapshot","stop","backup","start"}
+//	GET  /rollbacks/{key}  status; ?wait=30s waits for the end
+//
+// On SIGINT or SIGTERM it stops taking requests, cancels the running
+// rollbacks and waits for them; their checkpoints stay in -state-dir, and
+// the same requests sent to the next process resume them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/aliyun"
+	"github.com/cloudsnap/rollback/examples/service/rollbacksvc"
+	"github.com/cloudsnap/rollback/tencent"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr})
+	stop()
+	os.Exit(code)
+}
+
+// env is where the program writes; tests also learn its URL from ready.
+type env struct {
+	stdout, stderr io.Writer
+	ready          func(url string) // called once it listens
+}
+
+type config struct {
+	addr, stateDir                  string
+	aliyunEndpoint, tencentEndpoint string
+	verbose, demo                   bool
+	demoSpeed                       float64
+}
+
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+var errHelp = errors.New("help")
+
+const usageHead = `Usage:
+  service -demo
+  service [-addr 127.0.0.1:8080] [-state-dir DIR]
+
+Serves safe rollbacks over HTTP, keyed by idempotency keys:
+
+  POST /rollbacks        Idempotency-Key: <key>
+                         {"provider","region","instance","disk","snapshot","stop","backup","start"}
+  GET  /rollbacks/{key}  status; ?wait=30s waits for the end
+
+Credentials come only from the environment; a cloud without them is not
+served: ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY.
+
+Flags:
+`
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("service", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // a mistake gets one line, from run
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen on this address (keep it private: the API rolls disks back)")
+	fs.StringVar(&c.stateDir, "state-dir", "", "where operations' checkpoints are kept (default: the user cache directory)")
+	fs.StringVar(&c.aliyunEndpoint, "aliyun-endpoint", "", "SWAS API endpoint (default: each region's public HTTPS endpoint)")
+	fs.StringVar(&c.tencentEndpoint, "tencent-endpoint", "", "Lighthouse API endpoint (default: the public HTTPS endpoint)")
+	fs.BoolVar(&c.verbose, "v", false, "log every call and poll (structured, on stderr)")
+	fs.BoolVar(&c.demo, "demo", false, "serve against both clouds' emulators, in this process (no account needed)")
+	fs.Float64Var(&c.demoSpeed, "demo-speed", 100, "demo only: how many times faster than real time the emulators run")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, usageHead)
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return nil, errHelp
+		}
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.demoSpeed <= 0 {
+		return nil, errors.New("-demo-speed must be positive")
+	}
+	return c, nil
+}
+
+func run(ctx context.Context, args []string, e env) int {
+	c, err := parseFlags(args, e.stderr)
+	if err == errHelp {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "service: %v\nRun 'service -help' for usage.\n", err)
+		return exitUsage
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if c.verbose {
+		logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	cfg := rollbacksvc.Config{RunOptions: rollback.RunOptions{Logger: logger}}
+	if c.demo {
+		d, err := startDemo(c.demoSpeed, logger)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "service: %v\n", err)
+			return exitError
+		}
+		defer d.close()
+		cfg.Providers, cfg.RunOptions.Clock, cfg.Checkpoints = d.providers, d.clock, &rollback.MemoryCheckpoints{}
+		// Durations learned on a fast clock mean nothing to other waits.
+		cfg.RunOptions.Wait.Learner = &rollback.Learner{}
+		defer func() {
+			fmt.Fprintf(e.stdout, "Rollbacks applied: aliyun %d, tencent %d.\n", d.ali.Rollbacks(), d.tc.Rollbacks())
+		}()
+		fmt.Fprintf(e.stdout, "Demo: both clouds emulated in this process, running %gx faster than real time.\n", c.demoSpeed)
+	} else {
+		providers, err := clientsFromEnv(c, logger)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "service: %v\n", err)
+			return exitUsage
+		}
+		defer closeAll(providers)
+		dir, err := stateDir(c.stateDir)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "service: %v\n", err)
+			return exitUsage
+		}
+		cfg.Providers, cfg.Checkpoints = providers, rollback.FileCheckpoints{Dir: dir}
+	}
+	return serve(ctx, c, e, rollbacksvc.New(cfg))
+}
+
+// serve listens until ctx ends, then shuts down: the HTTP server first, so
+// no request is cut off, then the rollbacks.
+func serve(ctx context.Context, c *config, e env, svc *rollbacksvc.Service) int {
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "service: %v\n", err)
+		svc.Shutdown(context.Background())
+		return exitError
+	}
+	url := "http://" + ln.Addr().String()
+	srv := &http.Server{Handler: svc, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(e.stdout, "Serving on %s; Ctrl-C to stop.\n", url)
+	if c.demo {
+		printDemoRequests(e.stdout, url)
+	}
+	if e.ready != nil {
+		e.ready(url)
+	}
+
+	code := exitOK
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		fmt.Fprintf(e.stderr, "service: %v\n", err)
+		code = exitError
+	}
+	fmt.Fprintln(e.stdout, "Shutting down: cancelling running rollbacks; their checkpoints stay.")
+	stop, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(stop); err != nil {
+		fmt.Fprintf(e.stderr, "service: HTTP shutdown: %v\n", err)
+		code = exitError
+	}
+	if err := svc.Shutdown(stop); err != nil {
+		fmt.Fprintf(e.stderr, "service: rollbacks still running at exit: %v\n", err)
+		code = exitError
+	}
+	return code
+}
+
+// clientsFromEnv makes a client for each cloud whose credentials are in
+// the environment.
+func clientsFromEnv(c *config, logger *slog.Logger) (map[string]rollback.Provider, error) {
+	providers := map[string]rollback.Provider{}
+	opts := []rollback.Option{rollback.WithLogger(logger)}
+	if os.Getenv(aliyun.EnvAccessKeyID) != "" {
+		p, err := aliyun.New(aliyun.Config{Region: "cn-hangzhou", Endpoint: c.aliyunEndpoint}, opts...)
+		if err != nil {
+			return nil, err
+		}
+		providers[rollback.ProviderAliyun] = p
+	}
+	if os.Getenv(tencent.EnvSecretID) != "" {
+		p, err := tencent.New(tencent.Config{Region: "ap-guangzhou", Endpoint: c.tencentEndpoint}, opts...)
+		if err != nil {
+			closeAll(providers)
+			return nil, err
+		}
+		providers[rollback.ProviderTencent] = p
+	}
+	if len(providers) == 0 {
+		return nil, fmt.Errorf("no cloud credentials in the environment: set %s and %s, or %s and %s (or try -demo)",
+			aliyun.EnvAccessKeyID, aliyun.EnvAccessKeySecret, tencent.EnvSecretID, tencent.EnvSecretKey)
+	}
+	return providers, nil
+}
+
+func closeAll(providers map[string]rollback.Provider) {
+	for _, p := range providers {
+		switch p := p.(type) {
+		case *aliyun.Client:
+			p.CloseIdleConnections()
+		case *tencent.Client:
+			p.Close()
+		}
+	}
+}
+
+func stateDir(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no -state-dir and no user cache directory: %w", err)
+	}
+	return filepath.Join(base, "cloudsnap-rollback-service"), nil
+}
