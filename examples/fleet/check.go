@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cloudsnap/rollback"
@@ -26,10 +28,10 @@ var columnOf = map[string]string{
 // checkRows turns rows into requests, checking every row with its
 // provider's own rules (nothing is sent) and against the others: one
 // rollback per disk and per instance, one row per key. It reports every
-// problem at once.
-func checkRows(rows []row, clients map[string]rollback.Provider, keyPrefix string, needKeys bool) ([]rollback.Request, error) {
-	var bad badRows
-	if len(rows) == 0 {
+// problem at once, with those found before (prior), in line order.
+func checkRows(rows []row, prior badRows, clients map[string]rollback.Provider, keyPrefix string, needKeys bool) ([]rollback.Request, error) {
+	bad := slices.Clone(prior)
+	if len(rows) == 0 && len(bad) == 0 {
 		return nil, badRows{{0, "the input has no rows"}}
 	}
 	reqs := make([]rollback.Request, len(rows))
@@ -74,6 +76,10 @@ func checkRows(rows []row, clients map[string]rollback.Provider, keyPrefix strin
 			describeLines(keyless))})
 	}
 	if len(bad) > 0 {
+		// By line; problems of the whole input (line 0) last.
+		slices.SortStableFunc(bad, func(a, b rowError) int {
+			return cmp.Compare(uint(a.line-1), uint(b.line-1))
+		})
 		return nil, bad
 	}
 	return reqs, nil

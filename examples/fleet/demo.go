@@ -56,7 +56,7 @@ func runDemo(ctx context.Context, c *config, e env) int {
 	fmt.Fprintf(e.stdout, "Demo: %d servers on two emulated clouds in this process, running %gx faster than real time.\n", len(rows), c.demoSpeed)
 	fmt.Fprintln(e.stdout, "Every tenth server is running, so it is stopped first. Times are cloud time.")
 	fmt.Fprintln(e.stdout)
-	code := runRows(ctx, c, e, rows, clientConfigs{
+	code := runRows(ctx, c, e, rows, nil, clientConfigs{
 		aliyun: aliyun.Config{Region: demoAliyunRegions[0], Endpoint: ali.URL,
 			AccessKeyID: aliyuntest.DefaultAccessKeyID, AccessKeySecret: aliyuntest.DefaultAccessKeySecret},
 		tencent: tencent.Config{Region: demoTencentRegions[0], Endpoint: tc.URL,

@@ -33,6 +33,7 @@ type fleet struct {
 	c       *config
 	e       env
 	rows    []row
+	bad     badRows // found while reading the rows
 	clients map[string]rollback.Provider
 }
 
@@ -49,10 +50,11 @@ func runFile(ctx context.Context, c *config, e env) int {
 		in, name = f, c.file
 	}
 	rows, err := readRows(name, c.format, in)
-	if err != nil {
+	bad, _ := err.(badRows)
+	if err != nil && (bad == nil || len(rows) == 0) {
 		return fail(e.stderr, c, err)
 	}
-	return runRows(ctx, c, e, rows, clientConfigs{
+	return runRows(ctx, c, e, rows, bad, clientConfigs{
 		aliyun:  aliyun.Config{Region: "cn-hangzhou", Endpoint: c.aliyunEndpoint},
 		tencent: tencent.Config{Region: "ap-guangzhou", Endpoint: c.tencentEndpoint, International: c.international},
 	})
@@ -65,8 +67,9 @@ type clientConfigs struct {
 	tencent tencent.Config
 }
 
-// runRows makes the clients and runs the fleet.
-func runRows(ctx context.Context, c *config, e env, rows []row, cfgs clientConfigs) int {
+// runRows makes the clients and runs the fleet; bad are the input's
+// problems found so far, reported with the rows' own.
+func runRows(ctx context.Context, c *config, e env, rows []row, bad badRows, cfgs clientConfigs) int {
 	opts := e.clientOpts
 	if e.clock != nil {
 		opts = append(opts, rollback.WithClock(e.clock))
@@ -79,7 +82,7 @@ func runRows(ctx context.Context, c *config, e env, rows []row, cfgs clientConfi
 	if err != nil {
 		return fail(e.stderr, c, err)
 	}
-	return (&fleet{c: c, e: e, rows: rows, clients: clients}).run(ctx)
+	return (&fleet{c: c, e: e, rows: rows, bad: bad, clients: clients}).run(ctx)
 }
 
 // newClients makes one client per provider named in rows: every row of a
@@ -164,7 +167,7 @@ func closeClients(clients map[string]rollback.Provider) {
 
 func (f *fleet) run(ctx context.Context) int {
 	c, e := f.c, f.e
-	reqs, err := checkRows(f.rows, f.clients, c.keyPrefix, !c.dryRun)
+	reqs, err := checkRows(f.rows, f.bad, f.clients, c.keyPrefix, !c.dryRun)
 	if err != nil {
 		return fail(e.stderr, c, err)
 	}

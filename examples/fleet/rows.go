@@ -60,7 +60,9 @@ const maxInput = 256 << 20
 var columns = []string{"provider", "region", "instance", "disk", "snapshot", "key"}
 
 // readRows reads the rows of name (or of stdin, name "-") in format (csv,
-// json or auto). Malformed rows come back as badRows, all of them.
+// json or auto). Malformed rows come back as badRows, all of them, with
+// the rows that could be read, so that those are checked too and every
+// problem is reported at once.
 func readRows(name, format string, r io.Reader) ([]row, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxInput+1))
 	if err != nil {
@@ -134,7 +136,7 @@ func readCSV(data []byte) ([]row, error) {
 		rows = append(rows, r)
 	}
 	if len(bad) > 0 {
-		return nil, bad
+		return rows, bad
 	}
 	return rows, nil
 }
@@ -210,7 +212,7 @@ func readJSON(data []byte) ([]row, error) {
 			var se *json.SyntaxError
 			if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
 				// The decoder cannot go on after a syntax error.
-				return nil, append(bad, rowError{line, "bad JSON: " + err.Error()})
+				return rows, append(bad, rowError{line, "bad JSON: " + err.Error()})
 			}
 			bad = append(bad, rowError{line, strings.TrimPrefix(err.Error(), "json: ")})
 			continue
@@ -225,7 +227,7 @@ func readJSON(data []byte) ([]row, error) {
 		bad = append(bad, rowError{lineAt(data, int(dec.InputOffset())), "bad JSON: " + err.Error()})
 	}
 	if len(bad) > 0 {
-		return nil, bad
+		return rows, bad
 	}
 	return rows, nil
 }

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/clock"
+)
+
+func TestEstimateFollowsTheQuota(t *testing.T) {
+	c := &config{stop: true, concurrency: 100}
+	swas := newModel(rollback.ProviderAliyun, typicalTimes[rollback.ProviderAliyun], c)
+	// 10 ResetDisk calls a minute: 200 servers take about 20 minutes.
+	if d := swas.estimate(200); d < 20*time.Minute || d > 23*time.Minute {
+		t.Errorf("200 SWAS servers: %v", d)
+	}
+	if d := swas.estimate(1); d != swas.chain {
+		t.Errorf("one server: %v, want its steps %v", d, swas.chain)
+	}
+	lh := newModel(rollback.ProviderTencent, typicalTimes[rollback.ProviderTencent], c)
+	if d := lh.estimate(200); d > 5*time.Minute {
+		t.Errorf("200 Lighthouse servers: %v", d)
+	}
+	// Too few slots pace a batch too.
+	c.concurrency = 1
+	if one := newModel(rollback.ProviderTencent, typicalTimes[rollback.ProviderTencent], c); one.estimate(10) != 10*one.chain {
+		t.Errorf("10 servers one at a time: %v", one.estimate(10))
+	}
+	for d, want := range map[time.Duration]string{40 * time.Second: "40s", 16*time.Minute + 20*time.Second: "16m", 2*time.Hour + 3*time.Minute: "2h05m"} {
+		if got := fmtETA(d); got != want {
+			t.Errorf("fmtETA(%v) = %s, want %s", d, got, want)
+		}
+	}
+}
+
+func TestConfirm(t *testing.T) {
+	var prompt bytes.Buffer
+	if err := confirm(strings.NewReader("no\n"), &prompt, 3); err != errNotConfirmed {
+		t.Errorf("no: %v", err)
+	}
+	if !strings.Contains(prompt.String(), "these 3 disks") || !strings.Contains(prompt.String(), "Type yes") {
+		t.Errorf("prompt %q", prompt.String())
+	}
+	if err := confirm(strings.NewReader("yes\n"), &prompt, 3); err != nil {
+		t.Errorf("yes: %v", err)
+	}
+	if code, _ := classify(errNotConfirmed); code != exitNotConfirmed {
+		t.Errorf("exit %d", code)
+	}
+}
+
+func TestLiveLine(t *testing.T) {
+	var out bytes.Buffer
+	clk := clock.NewVirtual(time.Time{})
+	rows := []row{{Line: 2, Provider: "aliyun", Disk: "d-1"}, {Line: 3, Provider: "aliyun", Disk: "d-2"}, {Line: 4, Provider: "tencent", Instance: "lhins-1"}}
+	models := map[string]model{}
+	for _, p := range []string{"aliyun", "tencent"} {
+		models[p] = newModel(p, typicalTimes[p], &config{concurrency: 100})
+	}
+	p := newProgress(&out, clk, rows, models)
+	p.live = true // as on a terminal, without the ticker
+	p.event(0, rollback.Event{Kind: rollback.EventStepStarted, Step: rollback.StepRollback})
+	p.event(2, rollback.Event{Kind: rollback.EventStepStarted, Step: rollback.StepWaitRollback})
+	clk.Advance(3 * time.Minute)
+	p.done(2, rollback.BatchResult{Report: &rollback.Report{Duration: time.Minute}})
+	p.done(0, rollback.BatchResult{Err: &rollback.Error{Kind: rollback.ErrInstanceState, Message: "instance i-1 is running"}})
+	p.redraw()
+	p.close()
+	lines := strings.Split(out.String(), "\r")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	if want := "3m0s  1/3 done, 1 failed | queued 1 | ETA ~"; !strings.HasPrefix(last, want) {
+		t.Errorf("live line %q, want %q...", last, want)
+	}
+	// The failure stands above the live line; the success does not.
+	if !strings.Contains(out.String(), "line 2    aliyun  d-1  wrong state: instance in wrong state: instance i-1 is running\n") ||
+		strings.Contains(out.String(), "lhins-1  rolled back") {
+		t.Errorf("output %q", out.String())
+	}
+}
