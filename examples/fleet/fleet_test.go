@@ -166,6 +166,10 @@ func TestResumeAfterInterrupt(t *testing.T) {
 			t.Errorf("third run changed something: %s", en.Action)
 		}
 	}
+	// A dry run with the same keys knows that too.
+	if dry := fleetCmd(context.Background(), e, "", append(args, "-dry-run")...); dry.code != exitOK || !strings.Contains(dry.stdout, "24 already done") {
+		t.Errorf("dry run: exit %d\n%s", dry.code, dry.stdout)
+	}
 }
 
 func TestRowOutcomesAndExitCode(t *testing.T) {
