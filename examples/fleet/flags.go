@@ -86,7 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.international, "international", false, "tencent: use the international site's API domain")
 	fs.BoolVar(&c.demo, "demo", false, "roll back a few hundred servers on both built-in emulators (no account needed)")
 	fs.IntVar(&c.demoServers, "demo-servers", 300, "demo only: how many servers, split across both clouds")
-	fs.Float64Var(&c.demoSpeed, "demo-speed", 500, "demo only: how many times faster than real time the emulators run")
+	fs.Float64Var(&c.demoSpeed, "demo-speed", 300, "demo only: how many times faster than real time the emulators run")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, usageHead)
