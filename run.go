@@ -573,17 +573,23 @@ func (r *runner) finish(ctx context.Context, res *Result) error {
 		return err
 	}
 	if r.o.StartAfter {
-		if err := r.startInstance(ctx, res.InstanceID); err != nil {
+		if err := r.startInstance(ctx, res.InstanceID, out.Instance); err != nil {
 			return err
 		}
 	}
 	return r.save(ctx, PhaseDone, res)
 }
 
-func (r *runner) startInstance(ctx context.Context, id string) error {
+// startInstance starts the instance and waits until it runs. last is the
+// instance as the rollback wait left it: a Run resumed after a crash in
+// this step finds it starting or running already, and waits for that
+// instead of asking again (the cloud refuses to start a running instance).
+func (r *runner) startInstance(ctx context.Context, id string, last *Instance) error {
 	r.begin(StepStart, id)
-	if err := r.p.StartInstance(ctx, r.req.Region, id); err != nil {
-		return r.fail(StepStart, err)
+	if last == nil || (last.State != InstanceRunning && last.State != InstanceStarting) {
+		if err := r.p.StartInstance(ctx, r.req.Region, id); err != nil {
+			return r.fail(StepStart, err)
+		}
 	}
 	got, err := WaitInstance(ctx, r.read, r.req.Region, id, UntilRunning, r.waitOpts(r.o.StartTimeout, id))
 	if err != nil {
