@@ -57,10 +57,10 @@ func TestBadJSON(t *testing.T) {
 		{"syntax", "[\n{\"provider\":\"tencent\",}\n]", []string{"line 2: bad JSON"}},
 		{"empty array", "[]", []string{"the input has no rows"}},
 	}
-	_, _, e := clouds(t)
+	ali, tc, e := clouds(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := fleetCmd(context.Background(), e, tt.input, "-file", "-", "-dry-run")
+			r := fleetCmd(context.Background(), e, tt.input, append(endpoints(ali, tc), "-file", "-", "-dry-run")...)
 			if r.code != exitUsage {
 				t.Errorf("exit %d", r.code)
 			}
@@ -71,6 +71,7 @@ func TestBadJSON(t *testing.T) {
 			}
 		})
 	}
+	nothingSent(t, ali, tc)
 }
 
 func TestDuplicateKeysAndMissingPrefix(t *testing.T) {
