@@ -335,6 +335,13 @@ func waitRollback(ctx context.Context, p Inspector, region string, res *Result, 
 	}
 	what := fmt.Sprintf("rollback of instance %s to snapshot %s to finish", res.InstanceID, snapID)
 	tr := &rollbackTracker{res: res, resent: resent}
+	// Look once at the start: the pacer may put the first poll late, and a
+	// rollback that fails before it would leave nothing to tell it from one
+	// that never ran (SWAS records only successes). A failed read changes
+	// nothing; the polls read again.
+	if in, err := p.Instance(ctx, region, res.InstanceID); err == nil {
+		tr.judgeInstance(in)
+	}
 	return pollUntil(ctx, o, what, providerName(p)+"/rollback", func(ctx context.Context) (observation[*RollbackOutcome], error) {
 		in, err := p.Instance(ctx, region, res.InstanceID)
 		if err != nil {
