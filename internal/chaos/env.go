@@ -34,6 +34,22 @@ type Config struct {
 	// sends, before it is sent; tests use it to arm faults at the moment a
 	// given call goes out.
 	OnRequest func(action string)
+	// Durations of the emulated operations (zero fields: the emulator's
+	// defaults).
+	Durations Durations
+	// RateSlack raises the emulator's rate limits by a fifth over the
+	// cloud's, which the client still paces to. On a fast scaled clock the
+	// jitter of real-time delivery, multiplied by the clock's factor,
+	// bunches calls that left the client evenly spaced; the slack absorbs
+	// that, so a throttle means the client sent too fast.
+	RateSlack bool
+	// Options are more client options, applied last.
+	Options []rollback.Option
+}
+
+// Durations are how long the emulated operations take on the clock.
+type Durations struct {
+	Stop, Start, Rollback, Snapshot time.Duration
 }
 
 // Env is one provider client over its own emulator, with the knobs the
@@ -78,9 +94,23 @@ type Actions struct {
 	ReadInstance, ReadSnapshot string
 }
 
-// Fault kinds' native codes, per provider.
-type Codes struct {
-	Internal, Throttled, Busy string
+// ProviderActions are each provider's actions by role.
+var ProviderActions = map[string]Actions{
+	rollback.ProviderAliyun: {
+		Rollback: aliyuntest.ActionResetDisk, Stop: aliyuntest.ActionStopInstance,
+		Start: aliyuntest.ActionStartInstance, Snapshot: aliyuntest.ActionCreateSnapshot,
+		ReadInstance: aliyuntest.ActionListInstances, ReadSnapshot: aliyuntest.ActionListSnapshots,
+	},
+	rollback.ProviderTencent: {
+		Rollback: "ApplyInstanceSnapshot", Stop: "StopInstances", Start: "StartInstances",
+		Snapshot: "CreateInstanceSnapshot", ReadInstance: "DescribeInstances", ReadSnapshot: "DescribeSnapshots",
+	},
+}
+
+// IsRead reports whether action only reads state.
+func (a Actions) IsRead(action string) bool {
+	return action == a.ReadInstance || action == a.ReadSnapshot || action == aliyuntest.ActionListDisks ||
+		action == aliyuntest.ActionListInstanceStatus
 }
 
 // Credentials of the envs: non-default, with session tokens, so that the
@@ -182,12 +212,12 @@ func clientOptions(cfg Config, tp *tap) []rollback.Option {
 	if cfg.Log != nil {
 		logger = slog.New(cfg.Log)
 	}
-	return []rollback.Option{
+	return append([]rollback.Option{
 		rollback.WithClock(cfg.Clock),
 		rollback.WithCallTimeout(timeout),
 		rollback.WithLogger(logger),
 		rollback.WithHTTPTransport(tp),
-	}
+	}, cfg.Options...)
 }
 
 // --- SWAS ---
@@ -201,11 +231,19 @@ type aliyunEnv struct {
 // NewAliyun starts a SWAS emulator and a client of it. The emulator keeps
 // no snapshot quota, so that any number of safety snapshots fit.
 func NewAliyun(cfg Config) (Env, error) {
-	srv := aliyuntest.NewServer(
+	opts := []aliyuntest.Option{
 		aliyuntest.WithClock(cfg.Clock),
+		aliyuntest.WithDurations(aliyuntest.Durations{Stop: cfg.Durations.Stop, Start: cfg.Durations.Start,
+			Rollback: cfg.Durations.Rollback, Snapshot: cfg.Durations.Snapshot}),
 		aliyuntest.WithSnapshotQuota(-1),
 		aliyuntest.WithCredential(aliyuntest.Credential{AccessKeyID: aliyunKeyID, AccessKeySecret: aliyunSecret, SecurityToken: aliyunToken}),
-	)
+	}
+	if cfg.RateSlack {
+		for action, w := range aliyuntest.DefaultRateLimits() {
+			opts = append(opts, aliyuntest.WithRateLimit(action, aliyuntest.RateWindow{Limit: w.Limit * 6 / 5, Per: w.Per}))
+		}
+	}
+	srv := aliyuntest.NewServer(opts...)
 	tp := newTap(cfg.OnRequest)
 	p, err := aliyun.New(aliyun.Config{
 		Region: aliyuntest.DefaultRegion, Endpoint: srv.URL,
@@ -259,13 +297,7 @@ func (e *aliyunEnv) State(tg Target) rollback.InstanceState {
 	}[in.Status]
 }
 
-func (e *aliyunEnv) Actions() Actions {
-	return Actions{
-		Rollback: aliyuntest.ActionResetDisk, Stop: aliyuntest.ActionStopInstance,
-		Start: aliyuntest.ActionStartInstance, Snapshot: aliyuntest.ActionCreateSnapshot,
-		ReadInstance: aliyuntest.ActionListInstances, ReadSnapshot: aliyuntest.ActionListSnapshots,
-	}
-}
+func (e *aliyunEnv) Actions() Actions { return ProviderActions[rollback.ProviderAliyun] }
 
 func (e *aliyunEnv) Secrets() []string    { return []string{aliyunKeyID, aliyunSecret, aliyunToken} }
 func (e *aliyunEnv) Signatures() []string { return e.tap.signatures() }
@@ -286,10 +318,17 @@ type tencentEnv struct {
 
 // NewTencent starts a Lighthouse emulator and a client of it.
 func NewTencent(cfg Config) (Env, error) {
-	srv := tencenttest.NewServer(
+	opts := []tencenttest.Option{
 		tencenttest.WithClock(cfg.Clock),
+		tencenttest.WithDurations(tencenttest.Durations{Stop: cfg.Durations.Stop, Start: cfg.Durations.Start,
+			Rollback: cfg.Durations.Rollback, CreateSnapshot: cfg.Durations.Snapshot}),
 		tencenttest.WithSessionCredentials(tencentID, tencentKey, tencentToken),
-	)
+	}
+	if cfg.RateSlack {
+		w := tencenttest.DefaultRateLimit
+		opts = append(opts, tencenttest.WithRateLimit(w.Limit*6/5, w.Per))
+	}
+	srv := tencenttest.NewServer(opts...)
 	tp := newTap(cfg.OnRequest)
 	p, err := tencent.New(tencent.Config{
 		Region: tencenttest.DefaultRegion, Endpoint: srv.URL,
@@ -353,12 +392,7 @@ func (e *tencentEnv) State(tg Target) rollback.InstanceState {
 	}[in.State]
 }
 
-func (e *tencentEnv) Actions() Actions {
-	return Actions{
-		Rollback: "ApplyInstanceSnapshot", Stop: "StopInstances", Start: "StartInstances",
-		Snapshot: "CreateInstanceSnapshot", ReadInstance: "DescribeInstances", ReadSnapshot: "DescribeSnapshots",
-	}
-}
+func (e *tencentEnv) Actions() Actions { return ProviderActions[rollback.ProviderTencent] }
 
 func (e *tencentEnv) Secrets() []string    { return []string{tencentID, tencentKey, tencentToken} }
 func (e *tencentEnv) Signatures() []string { return e.tap.signatures() }

@@ -1,0 +1,150 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/internal/emu"
+)
+
+// Deterministic regression scenarios for what the matrix and the soak
+// found: each one failed before its fix, on an auto-advancing virtual clock.
+
+func newScenarioEnv(t *testing.T, provider string, clk clock.Clock, d Durations, hook *func(string), opts ...rollback.Option) Env {
+	t.Helper()
+	e, err := envs[provider](Config{Clock: clk, Durations: d, Options: opts, OnRequest: func(a string) {
+		if hook != nil && *hook != nil {
+			(*hook)(a)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
+// A SWAS rollback accepted late (its replies lost, adopted from state after
+// the retries), which then fails in the cloud, is ErrRollbackFailed. The
+// waiter, having learned how long rollbacks take, used to put its first
+// poll after the failed reset had ended, never saw it running, and said
+// ErrOutcomeUnknown.
+//
+// Made deterministic: one mutating call per 5s (the attempts go out at 0,
+// 5, 10, 15 and 20s), rollbacks of 30s, and waits that may skip up to a
+// minute ahead, so the learned first poll comes about 29s after the wait
+// begins at 20s: after the reset ended at 30s.
+func TestScenarioLateAcceptedRollbackFails(t *testing.T) {
+	clk := clock.NewAutoVirtual(time.Time{})
+	e := newScenarioEnv(t, "aliyun", clk, Durations{Rollback: 30 * time.Second}, nil, rollback.WithRateLimit(1, 5*time.Second))
+	opts := rollback.RunOptions{Clock: clk, Wait: rollback.WaitOptions{Learner: &rollback.Learner{}, MaxDelay: time.Minute}}
+	for range 3 { // the waits learn that a rollback takes 30s
+		if _, err := rollback.Run(context.Background(), e.Provider(), e.Request(e.NewTarget(false)), opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tg := e.NewTarget(false)
+	e.AddFault(emu.Fault{Action: e.Actions().Rollback, DropResponse: true, Times: -1})
+	e.FailNextRollbacks(1)
+	rep, err := rollback.Run(context.Background(), e.Provider(), e.Request(tg), opts)
+	if got := Observe(err, e.Rollbacks(tg)).String(); got != "wait-rollback:ErrRollbackFailed/1" {
+		t.Fatalf("got %s (%v), want wait-rollback:ErrRollbackFailed/1", got, err)
+	}
+	if rep.Result == nil || !rep.Result.Adopted {
+		t.Errorf("result %+v: want the rollback adopted from state", rep.Result)
+	}
+}
+
+// A Run with StartAfter that crashes once the start was sent, resumed with
+// the same key, waits for the start instead of sending it again (which the
+// cloud refuses: ErrInstanceState).
+func TestScenarioResumeAfterStartSent(t *testing.T) {
+	for _, provider := range []string{"aliyun", "tencent"} {
+		t.Run(provider, func(t *testing.T) {
+			clk := clock.NewAutoVirtual(time.Time{})
+			var hook func(string)
+			e := newScenarioEnv(t, provider, clk, Durations{}, &hook)
+			tg := e.NewTarget(false)
+			req := e.Request(tg)
+			req.OperationKey = "resume-after-start"
+			opts := rollback.RunOptions{StartAfter: true, Clock: clk, Checkpoints: &rollback.MemoryCheckpoints{},
+				Wait: rollback.WaitOptions{Learner: &rollback.Learner{}}}
+			ctx, cancel := context.WithCancel(context.Background())
+			started := false
+			hook = func(a string) {
+				if started {
+					cancel() // the next request after the start: crash
+				}
+				started = started || a == e.Actions().Start
+			}
+			if _, err := rollback.Run(ctx, e.Provider(), req, opts); Sentinel(err) != "Canceled" {
+				t.Fatalf("first run: %v, want it cancelled after the start", err)
+			}
+			hook = nil
+			rep, err := rollback.Run(context.Background(), e.Provider(), req, opts)
+			if got := Observe(err, e.Rollbacks(tg)).String(); got != "ok" {
+				t.Fatalf("resumed run: got %s (%v), want ok", got, err)
+			}
+			if e.State(tg) != rollback.InstanceRunning || !rep.Resumed {
+				t.Errorf("instance %s, resumed %v", e.State(tg), rep.Resumed)
+			}
+			starts := 0
+			for _, en := range e.Journal() {
+				if en.Action == e.Actions().Start {
+					starts++
+				}
+			}
+			if starts != 1 {
+				t.Errorf("%d start calls, want 1", starts)
+			}
+		})
+	}
+}
+
+// Known limitation, kept visible: on Lighthouse (no client token), a Run
+// resumed without checkpoints after the crashed Run had started the
+// instance cannot tell that rollback from an earlier one to the same
+// snapshot, and rolls back again, erasing what the instance wrote since it
+// started. With rollback.Checkpoints (or on SWAS, whose token the cloud
+// deduplicates) it is applied once. The test skips while the limitation
+// stands and passes once it is lifted.
+func TestResumeFromStateAfterStart(t *testing.T) {
+	for _, provider := range []string{"aliyun", "tencent"} {
+		for _, checkpoints := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/checkpoints=%v", provider, checkpoints), func(t *testing.T) {
+				clk := clock.NewAutoVirtual(time.Time{})
+				var hook func(string)
+				e := newScenarioEnv(t, provider, clk, Durations{}, &hook)
+				tg := e.NewTarget(false)
+				req := e.Request(tg)
+				req.OperationKey = "resume-from-state"
+				opts := rollback.RunOptions{StopIfRunning: true, StartAfter: true, Clock: clk, Wait: rollback.WaitOptions{Learner: &rollback.Learner{}}}
+				if checkpoints {
+					opts.Checkpoints = &rollback.MemoryCheckpoints{}
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				started := false
+				hook = func(a string) {
+					if started {
+						cancel()
+					}
+					started = started || a == e.Actions().Start
+				}
+				_, _ = rollback.Run(ctx, e.Provider(), req, opts)
+				hook = nil
+				_, err := rollback.Run(context.Background(), e.Provider(), req, opts)
+				n := e.Rollbacks(tg)
+				if n == 2 && provider == "tencent" && !checkpoints {
+					t.Skipf("known limitation: resumed from state after the start, Lighthouse rolled back twice (%v)", err)
+				}
+				if got := Observe(err, n).String(); got != "ok" {
+					t.Fatalf("got %s (%v), want ok", got, err)
+				}
+			})
+		}
+	}
+}
