@@ -60,7 +60,7 @@
 //
 // Result.Adopted is set when a reply proves that an earlier attempt landed
 // (SWAS answers a resent ClientToken with the first call's request ID, seen
-// again), or when the retries gave up on an ambiguous failure (lost
+// again), or when the call failed after an ambiguous attempt (lost
 // replies, timeouts) and the state shows the reset: the instance Resetting,
 // or the snapshot's RollbackTime past Result.Before's. If that state cannot
 // be read the error is rollback.ErrOutcomeUnknown. After a lost reply the

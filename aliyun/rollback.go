@@ -25,10 +25,11 @@ import (
 // refuses with IncorrectInstanceStatus.ResetDisk, which is ErrInstanceState
 // (rollback.Run stops the instance first when asked).
 //
-// When the retries give up on a failure that leaves open whether an
-// attempt landed (lost replies, timeouts, 5xx), Rollback reads the state: a
-// reset under way or finished since means success (Result.Adopted); an
-// unreadable state is ErrOutcomeUnknown; otherwise the error is returned.
+// When the call fails after an attempt that may have landed (lost replies,
+// timeouts, 5xx; then the retries gave up, or a resend was refused),
+// Rollback reads the state: a reset under way or finished since means
+// success (Result.Adopted); an unreadable state is ErrOutcomeUnknown;
+// otherwise the error is returned.
 //
 // The rollback runs on after Rollback returns; Result.Before is the
 // snapshot as read before the call, for the waiter to compare against.
@@ -72,6 +73,9 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 	// token with the first answer, request ID included, so seeing one
 	// again proves that an earlier attempt landed.
 	seen := make(map[string]bool)
+	// Whether an attempt failed in a way that may have applied it: then a
+	// later refusal may be caused by that attempt (the instance Resetting).
+	ambiguous := false
 	requestID, attempts, err := invoke.Call(ctx, c.inv, &c.pool, opResetDisk, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
 		if res.SentAt.IsZero() {
 			res.SentAt = c.clk.Now()
@@ -84,15 +88,18 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 			if id := replyID(resp, err); id != "" {
 				seen[id] = true
 			}
+			ambiguous = ambiguous || rollback.IsAmbiguous(c.mapError(opResetDisk, err))
 			return "", err
 		}
 		return resp.RequestId, nil
 	})
 	res.Attempts = attempts
-	if err != nil && rollback.IsAmbiguous(err) && ctx.Err() == nil {
-		// Gave up while an attempt may have landed: the token keeps a
-		// resend safe, but the caller must not be told "network error"
-		// about a rollback that is running. State decides.
+	if err != nil && (ambiguous || rollback.IsAmbiguous(err)) && ctx.Err() == nil {
+		// Failed after an attempt that may have landed (gave up, or a
+		// resend was refused, e.g. because the instance is now
+		// Resetting): the token keeps a resend safe, but the caller must
+		// not be told "network error" or "wrong state" about a rollback
+		// that is running. State decides.
 		landed, rerr := c.resetLanded(ctx, req.Region, instanceID, before)
 		switch {
 		case rerr != nil:
