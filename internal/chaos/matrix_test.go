@@ -160,6 +160,17 @@ var combined = []struct {
 		aliyun: "wait-rollback:ErrTimeout/1", tencent: "wait-rollback:ErrTimeout/1",
 	},
 	{
+		// The reply is lost, and the resend is refused as busy: with the
+		// rollback running, that refusal is likely caused by it.
+		name: "rollback reply lost, then the resend refused as busy",
+		arm: func(e Env, _ *func(string)) {
+			a := e.Actions()
+			e.AddFault(emu.Fault{Action: a.Rollback, DropResponse: true})
+			e.AddFault(emu.Fault{Action: a.Rollback, Nth: 2, Code: codes[e.Name()]["busy"].Code, Times: -1})
+		},
+		aliyun: "ok", tencent: "ok",
+	},
+	{
 		// One reply lost, and the reads made to resolve it fail twice:
 		// their own retries get through.
 		name: "rollback reply lost, then two reads fail",
