@@ -49,7 +49,7 @@ func RunBatch(ctx context.Context, p Provider, reqs []Request, opts RunOptions, 
 	opts = opts.withDefaults()
 	opts.Wait.Align = bo.Align
 	ctx, cancel := context.WithCancel(ctx)
-	co := newCoalescer(ctx, p, opts.Clock, bo.Align/4)
+	co := newCoalescer(ctx, p, opts.Clock, bo.Align/8)
 	defer co.wait()
 	defer cancel()
 
@@ -72,6 +72,11 @@ func RunBatch(ctx context.Context, p Provider, reqs []Request, opts RunOptions, 
 				defer func() { <-sem }()
 			case <-ctx.Done():
 				results[i] = BatchResult{Request: req, Err: ctx.Err()}
+				if bo.Done != nil {
+					callback.Lock()
+					bo.Done(i, results[i])
+					callback.Unlock()
+				}
 				return
 			}
 			o := opts

@@ -188,7 +188,8 @@ func (r *runner) run(ctx context.Context, req Request) error {
 	if r.cp != nil && r.cp.Phase == PhaseDone {
 		return r.alreadyDone(ctx)
 	}
-	if r.cp != nil && phaseAtLeast(r.cp.Phase, PhaseRollbackSent) && r.cp.Result != nil {
+	// A dry run never resumes: resuming waits, and may start the instance.
+	if r.cp != nil && !r.o.DryRun && phaseAtLeast(r.cp.Phase, PhaseRollbackSent) && r.cp.Result != nil {
 		return r.finish(ctx, r.cp.Result)
 	}
 	inst, snap, err := r.check(ctx)
@@ -287,26 +288,39 @@ func (r *runner) check(ctx context.Context) (*Instance, *Snapshot, error) {
 	if err := r.checkSnapshotReady(snap); err != nil {
 		return nil, nil, err
 	}
+	busy := inst.State.Transitional() || inst.Busy
+	if !busy {
+		if err := r.decide(inst); err != nil {
+			return nil, nil, err
+		}
+	}
 	r.end(EventStepFinished, fmt.Sprintf("snapshot %s (%s) of disk %s; instance %s is %s",
 		snap.ID, snap.State, req.DiskID, inst.ID, describeState(string(inst.State), inst.NativeState)), "")
-
+	if !busy {
+		return inst, snap, nil
+	}
 	inst, err = r.waitIdle(ctx, inst)
 	if err != nil {
 		return nil, nil, err
 	}
+	return inst, snap, nil
+}
+
+// decide says whether the instance, now settled, may be rolled back.
+func (r *runner) decide(inst *Instance) error {
 	switch inst.State {
 	case InstanceStopped:
+		return nil
 	case InstanceRunning:
-		if !r.o.StopIfRunning {
-			return nil, nil, &Error{Provider: inst.Provider, Kind: ErrInstanceState,
-				Message: fmt.Sprintf("instance %s is running", inst.ID),
-				Hint:    "stop it first, or let Run stop it with RunOptions.StopIfRunning (the rollback command: -stop)"}
+		if r.o.StopIfRunning {
+			return nil
 		}
-	default:
-		return nil, nil, &Error{Provider: inst.Provider, Kind: ErrInstanceState,
-			Message: fmt.Sprintf("instance %s is %s; a rollback needs it stopped", inst.ID, describeState(string(inst.State), inst.NativeState))}
+		return &Error{Provider: inst.Provider, Kind: ErrInstanceState,
+			Message: fmt.Sprintf("instance %s is running", inst.ID),
+			Hint:    "stop it first, or let Run stop it with RunOptions.StopIfRunning (the rollback command: -stop)"}
 	}
-	return inst, snap, nil
+	return &Error{Provider: inst.Provider, Kind: ErrInstanceState,
+		Message: fmt.Sprintf("instance %s is %s; a rollback needs it stopped", inst.ID, describeState(string(inst.State), inst.NativeState))}
 }
 
 // resolveIDs finds the instance of the disk when the request names only the
@@ -360,9 +374,11 @@ func (r *runner) checkSnapshotReady(snap *Snapshot) error {
 		Message: fmt.Sprintf("snapshot %s is %s and cannot be used", snap.ID, describeState(string(snap.State), snap.NativeState))}
 }
 
-// waitIdle waits out an operation in progress on the instance. A rollback
-// in progress when this Run resumes an operation is waited for as long as a
-// rollback may take: it is most likely this operation's own.
+// waitIdle waits out an operation in progress on the instance, then decides
+// whether the settled instance may be rolled back. A rollback in progress
+// when this Run resumes an operation is waited for as long as a rollback
+// may take: it is most likely this operation's own. A dry run does not wait
+// (and so cannot decide: the plan says so).
 func (r *runner) waitIdle(ctx context.Context, inst *Instance) (*Instance, error) {
 	if !inst.State.Transitional() && !inst.Busy {
 		return inst, nil
@@ -383,6 +399,9 @@ func (r *runner) waitIdle(ctx context.Context, inst *Instance) (*Instance, error
 				Message: fmt.Sprintf("instance %s stayed busy for %s", inst.ID, limit),
 				Hint:    "another operation is still running on it; try again later or raise RunOptions.BusyTimeout"}
 		}
+		return nil, r.fail(StepWaitIdle, err)
+	}
+	if err := r.decide(got); err != nil {
 		return nil, r.fail(StepWaitIdle, err)
 	}
 	r.end(EventStepFinished, "instance is "+describeState(string(got.State), got.NativeState), "")
@@ -416,6 +435,14 @@ func (r *runner) prepareAndRollback(ctx context.Context, inst *Instance, snap *S
 func (r *runner) plan(inst *Instance, needStop bool) []string {
 	req := r.req
 	var plan []string
+	if inst.State.Transitional() || inst.Busy {
+		// Only a dry run gets here with a busy instance.
+		plan = append(plan, fmt.Sprintf("wait until instance %s is idle (now %s), then check its state again",
+			inst.ID, describeState(string(inst.State), inst.NativeState)))
+		if r.o.StopIfRunning {
+			plan = append(plan, fmt.Sprintf("stop instance %s if it is running, and wait until it is stopped", inst.ID))
+		}
+	}
 	if needStop {
 		plan = append(plan, fmt.Sprintf("stop instance %s and wait until it is stopped", inst.ID))
 	}

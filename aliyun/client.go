@@ -75,8 +75,10 @@ const (
 )
 
 // DefaultRetryPolicy is the SWAS client's retry policy unless an Option
-// sets another: the library defaults with DefaultThrottleBaseDelay.
-var DefaultRetryPolicy = rollback.RetryPolicy{ThrottleBaseDelay: DefaultThrottleBaseDelay}
+// sets another: the library defaults with DefaultThrottleBaseDelay and 8
+// attempts, enough to outlast a one-minute quota window that another
+// process filled.
+var DefaultRetryPolicy = rollback.RetryPolicy{ThrottleBaseDelay: DefaultThrottleBaseDelay, MaxAttempts: 8}
 
 // New returns a Client. Region is required; credentials come from cfg or
 // the ALIBABA_CLOUD_* environment variables (else ErrUnauthenticated, with

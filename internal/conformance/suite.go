@@ -37,6 +37,8 @@ func RunSuite(t *testing.T, f Factory) {
 		{"OperationKeyReusedForAnotherRollback", keyReused},
 		{"DryRun", dryRun},
 		{"DryRunStillChecks", dryRunChecks},
+		{"DryRunNeverResumes", dryRunNeverResumes},
+		{"DryRunPlansAroundABusyInstance", dryRunBusy},
 		{"ProgressEventsAndReport", progressEvents},
 		{"BatchBatchesReads", batchBatchesReads},
 	}
@@ -131,6 +133,9 @@ func runningWithoutStop(t *testing.T, f Factory) {
 	}
 	if rep == nil || rep.InstanceBefore == nil || rep.InstanceBefore.State != rollback.InstanceRunning {
 		t.Errorf("report lacks the instance: %+v", rep)
+	}
+	if got := steps(rep); got != "check:failed" {
+		t.Errorf("steps %q, want the check recorded once, failed", got)
 	}
 }
 
@@ -519,5 +524,44 @@ func batchBatchesReads(t *testing.T, f Factory) {
 		e.Name(), n, reads, describes, float64(reads)/float64(describes), events)
 	if describes*3 > reads {
 		t.Errorf("%d describe calls for %d reads: reads are not batched", describes, reads)
+	}
+}
+
+func dryRunNeverResumes(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	req := e.Request(tg)
+	req.OperationKey = "dry-1"
+	o := opts(clk)
+	o.Checkpoints, o.NoWait = &rollback.MemoryCheckpoints{}, true
+	mustRun(t, e, req, o) // accepted, not waited for: the checkpoint says rollback-sent
+	o.NoWait, o.DryRun, o.StartAfter = false, true, true
+	start := clk.Now()
+	rep := mustRun(t, e, req, o)
+	if e.Calls(CallStart) != 0 || e.Calls(CallRollback) != 1 {
+		t.Errorf("a dry run changed something: %d starts, %d rollback calls", e.Calls(CallStart), e.Calls(CallRollback))
+	}
+	if waited := clk.Now().Sub(start); waited > time.Minute {
+		t.Errorf("a dry run waited %v", waited)
+	}
+	if !rep.DryRun || rep.Outcome != nil {
+		t.Errorf("report %+v", rep)
+	}
+}
+
+func dryRunBusy(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	e.MakeBusy(t, tg, time.Hour)
+	o := opts(clk)
+	o.DryRun = true
+	rep, err := rollback.Run(context.Background(), e.Provider(), e.Request(tg), o)
+	if err != nil {
+		t.Fatalf("a dry run refused a busy instance that a real run would wait for: %v", err)
+	}
+	if len(rep.Plan) == 0 || !strings.HasPrefix(rep.Plan[0], "wait until instance "+tg.InstanceID+" is idle") {
+		t.Errorf("plan %q", rep.Plan)
 	}
 }

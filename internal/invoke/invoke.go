@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/internal/ratelimit"
@@ -49,9 +50,14 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 		Logger:   log,
 	}
 	sent := 0
+	var queued time.Duration // waiting for rate-limit slots
+	cfg.Queued = func() time.Duration { return queued }
 	attempts, err = retry.Do(ctx, cfg, func(ctx context.Context, attempt int) error {
 		if in.Limits != nil && (in.Limited == nil || in.Limited(op)) {
-			if err := in.Limits.Wait(ctx, op); err != nil {
+			t0 := clk.Now()
+			err := in.Limits.Wait(ctx, op)
+			queued += clk.Now().Sub(t0)
+			if err != nil {
 				return err
 			}
 		}

@@ -6,9 +6,10 @@
 // any window of Per. Pacing calls evenly at exactly the quota is not enough:
 // the cloud counts arrivals, and network jitter moves an arrival by a few
 // milliseconds, enough for an eleventh call to land inside someone's minute.
-// So the limiter's window is Per plus a margin of 5%, which costs no
-// throughput over a run (the first Calls go at once) and absorbs jitter of
-// up to 3 seconds on a one-minute window.
+// So the limiter's window is Per plus a margin of 5%, and at least 100ms:
+// that costs almost no throughput over a run (the first Calls go at once)
+// and absorbs 3 seconds of jitter on a one-minute window, 100ms on a
+// one-second one.
 package ratelimit
 
 import (
@@ -19,8 +20,12 @@ import (
 	"github.com/cloudsnap/rollback/clock"
 )
 
-// marginFraction widens the window beyond the cloud's.
-const marginFraction = 20 // Per/20: 5%
+// The window is wider than the cloud's by Per/marginFraction, at least
+// minMargin.
+const (
+	marginFraction = 20 // 5%
+	minMargin      = 100 * time.Millisecond
+)
 
 // Limiter allows at most Calls calls in any window of Per (plus the margin).
 // A nil *Limiter never waits. Safe for concurrent use.
@@ -39,7 +44,7 @@ func New(calls int, per time.Duration, clk clock.Clock) *Limiter {
 	if calls <= 0 || per <= 0 {
 		return nil
 	}
-	return &Limiter{calls: calls, window: per + per/marginFraction, clk: clock.Or(clk)}
+	return &Limiter{calls: calls, window: per + max(per/marginFraction, minMargin), clk: clock.Or(clk)}
 }
 
 // Wait blocks until a call may go, or ctx ends. Callers are served in the

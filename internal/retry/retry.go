@@ -31,6 +31,10 @@ type Config struct {
 	// Jitter draws a delay in [0, bound); nil means uniform random. Tests
 	// pass a fixed function to make delays exact.
 	Jitter func(bound time.Duration) time.Duration
+	// Queued reports how long the attempts so far waited for a rate-limit
+	// slot; that time is not spent failing, so MaxElapsed leaves it out.
+	// nil means none.
+	Queued func() time.Duration
 }
 
 // Do calls fn until it succeeds, returns an error that is not worth retrying,
@@ -57,7 +61,13 @@ func Do(ctx context.Context, cfg Config, fn func(ctx context.Context, attempt in
 	// The back-off sequences start with the first attempt (MaxElapsed
 	// counts from there) but are only built once an attempt fails: most
 	// calls succeed at once.
-	start := clk.Now()
+	// MaxElapsed is measured on a clock that stands still while attempts
+	// queue for a rate-limit slot.
+	budget := clock.Clock(clk)
+	if cfg.Queued != nil {
+		budget = lessQueued{Clock: clk, queued: cfg.Queued}
+	}
+	start := budget.Now()
 	var transient, throttle *backoff.ExponentialBackOff
 
 	var last error
@@ -85,8 +95,8 @@ func Do(ctx context.Context, cfg Config, fn func(ctx context.Context, attempt in
 			return attempt, giveUp(err, attempt)
 		}
 		if transient == nil {
-			transient = newBackOff(p.BaseDelay, p, clk, start)
-			throttle = newBackOff(p.ThrottleBaseDelay, p, clk, start)
+			transient = newBackOff(p.BaseDelay, p, budget, start)
+			throttle = newBackOff(p.ThrottleBaseDelay, p, budget, start)
 		}
 		// Both sequences advance on every failure so that a throttle after
 		// three faults waits like a fourth failure would.
@@ -160,3 +170,11 @@ func giveUp(err error, attempts int) error {
 	}
 	return err
 }
+
+// lessQueued is a clock that leaves out the time spent queueing.
+type lessQueued struct {
+	clock.Clock
+	queued func() time.Duration
+}
+
+func (c lessQueued) Now() time.Time { return c.Clock.Now().Add(-c.queued()) }

@@ -223,3 +223,24 @@ func equal(a, b []time.Duration) bool {
 	}
 	return true
 }
+
+func TestQueueingDoesNotSpendTheBudget(t *testing.T) {
+	clk := clock.NewAutoVirtual(time.Time{})
+	p := rollback.RetryPolicy{MaxAttempts: 10, MaxElapsed: 10 * time.Second, BaseDelay: time.Second, MaxDelay: time.Second}
+	var queued time.Duration
+	n := 0
+	_, err := Do(context.Background(), Config{Policy: p, Clock: clk, Jitter: maxJitter, Queued: func() time.Duration { return queued }},
+		func(ctx context.Context, attempt int) error {
+			// Each attempt first queues a minute for a rate-limit slot.
+			_ = clock.Sleep(ctx, clk, time.Minute)
+			queued += time.Minute
+			n++
+			if n < 5 {
+				return errInternal
+			}
+			return nil
+		})
+	if err != nil || n != 5 {
+		t.Errorf("attempts %d, err %v: queueing spent the retry budget", n, err)
+	}
+}
