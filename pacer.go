@@ -1,10 +1,13 @@
 package rollback
 
 import (
+	"context"
 	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/cloudsnap/rollback/clock"
 )
 
 // Polling defaults (see WaitOptions).
@@ -30,8 +33,10 @@ type pacer struct {
 	jitter   func() float64 // in [-1, 1)
 
 	// The window where the operation is likely to end, measured from the
-	// start of the wait; both zero when unknown.
+	// start of the wait; both zero when unknown. raw is the learner's
+	// estimate it was made from.
 	lo, hi time.Duration
+	raw    estimate
 
 	// origin is the clock time the wait began; with align > 0 every poll
 	// falls on a multiple of align on the clock, so that concurrent waits
@@ -44,15 +49,26 @@ type pacer struct {
 	unknown time.Duration // current geometric delay
 
 	progress progressETA
+	// learned re-reads the learner's estimate; set while the window comes
+	// from it (not from Expected or progress), so that waits already under
+	// way learn from operations that end meanwhile: in a fleet, every wait
+	// starts before any operation has ended.
+	learned func() estimate
 }
 
-func newPacer(o WaitOptions, est estimate) *pacer {
+func newPacer(o WaitOptions, kind string) *pacer {
 	p := &pacer{
 		min: o.MinDelay, max: o.MaxDelay, timeout: o.Timeout, align: o.Align,
 		jitter: func() float64 { return rand.Float64()*2 - 1 },
 	}
-	if o.Expected > 0 {
+	var est estimate
+	switch {
+	case o.Expected > 0:
 		est = estimate{lo: o.Expected * 9 / 10, hi: o.Expected * 11 / 10}
+	case kind != "" && o.Learner != nil:
+		p.learned = func() estimate { return o.Learner.estimate(kind) }
+		est = p.learned()
+		p.raw = est
 	}
 	if est.hi > 0 {
 		p.setWindow(est.lo, est.hi)
@@ -74,9 +90,44 @@ func (p *pacer) setWindow(lo, hi time.Duration) {
 // observe feeds a progress percentage seen at elapsed time t.
 func (p *pacer) observe(t time.Duration, percent int) {
 	if eta, ok := p.progress.add(t, percent); ok {
+		p.learned = nil // the cloud's own progress knows better
 		spread := max(eta-t, 0) / 5
 		p.setWindow(eta-spread, eta+spread)
 	}
+}
+
+// relearn takes the learner's latest estimate, if the window comes from
+// it, and reports whether it changed.
+func (p *pacer) relearn() bool {
+	if p.learned == nil {
+		return false
+	}
+	est := p.learned()
+	if est.hi <= 0 || est == p.raw {
+		return false
+	}
+	p.raw = est
+	p.setWindow(est.lo, est.hi)
+	return true
+}
+
+// revise is called while sleeping towards a poll planned at elapsed time
+// planned; at elapsed time t it returns a new, earlier plan when the
+// learner has just learned something that makes the operation likely to be
+// ending already: the window's start, or now if that has passed.
+func (p *pacer) revise(t, planned time.Duration) time.Duration {
+	if !p.relearn() {
+		return planned
+	}
+	at := max(t, p.lo)
+	if p.align > 0 {
+		abs := p.origin.Add(at)
+		if grid := abs.Truncate(p.align); grid.Before(abs) {
+			abs = grid.Add(p.align)
+		}
+		at = abs.Sub(p.origin)
+	}
+	return min(planned, at)
 }
 
 // step is the pause inside the window: about ten polls cover it, and at
@@ -105,6 +156,7 @@ func (p *pacer) next(t time.Duration) (d time.Duration, ok bool) {
 	if t >= p.timeout {
 		return 0, false
 	}
+	p.relearn()
 	p.polls++
 	step := p.step()
 	switch {
@@ -176,12 +228,18 @@ func (e *progressETA) add(t time.Duration, percent int) (time.Duration, bool) {
 
 // Learner remembers how long operations took, by kind ("tencent/rollback"),
 // so that later waits in the same process poll densely where similar
-// operations ended before. It keeps the most recent samples of each kind. The
-// zero value is ready to use; safe for concurrent use.
+// operations ended before. A wait knows an operation's end only to within
+// its last two polls, so the Learner keeps each as an interval: early,
+// coarse waits teach a wide window, and precise ones narrow it. It keeps
+// the most recent samples of each kind. The zero value is ready to use;
+// safe for concurrent use.
 type Learner struct {
 	mu      sync.Mutex
-	samples map[string][]time.Duration
+	samples map[string][]span
 }
+
+// span is an interval in which an operation ended.
+type span struct{ lo, hi time.Duration }
 
 // learnerSamples is how many recent durations of each kind are kept.
 const learnerSamples = 32
@@ -190,26 +248,32 @@ const learnerSamples = 32
 var DefaultLearner = &Learner{}
 
 // Observe records that an operation of kind took d.
-func (l *Learner) Observe(kind string, d time.Duration) {
-	if l == nil || d <= 0 {
+func (l *Learner) Observe(kind string, d time.Duration) { l.ObserveRange(kind, d, d) }
+
+// ObserveRange records that an operation of kind ended between lo and hi
+// after it started (the last poll that saw it running, and the first that
+// saw it done).
+func (l *Learner) ObserveRange(kind string, lo, hi time.Duration) {
+	if l == nil || hi <= 0 || lo > hi {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.samples == nil {
-		l.samples = make(map[string][]time.Duration)
+		l.samples = make(map[string][]span)
 	}
-	s := append(l.samples[kind], d)
+	s := append(l.samples[kind], span{lo: max(lo, 0), hi: hi})
 	if len(s) > learnerSamples {
 		s = s[len(s)-learnerSamples:]
 	}
 	l.samples[kind] = s
 }
 
-// estimate is where recent operations of a kind ended: between lo and hi
-// (their 5th and 95th percentiles).
+// estimate is where recent operations of a kind ended: from lo to hi.
 type estimate struct{ lo, hi time.Duration }
 
+// estimate returns the 5th percentile of the samples' starts and the 95th
+// of their ends.
 func (l *Learner) estimate(kind string) estimate {
 	if l == nil {
 		return estimate{}
@@ -220,7 +284,36 @@ func (l *Learner) estimate(kind string) estimate {
 	if len(s) == 0 {
 		return estimate{}
 	}
-	slices.Sort(s)
-	q := func(f float64) time.Duration { return s[int(f*float64(len(s)-1)+0.5)] }
-	return estimate{lo: q(0.05), hi: q(0.95)}
+	los := make([]time.Duration, len(s))
+	his := make([]time.Duration, len(s))
+	for i, sp := range s {
+		los[i], his[i] = sp.lo, sp.hi
+	}
+	slices.Sort(los)
+	slices.Sort(his)
+	q := func(v []time.Duration, f float64) time.Duration { return v[int(f*float64(len(v)-1)+0.5)] }
+	return estimate{lo: q(los, 0.05), hi: q(his, 0.95)}
+}
+
+// sleepSlice bounds each sleep of a wait, so that a wait planned far ahead
+// notices what the learner learns meanwhile (see pacer.revise).
+func (p *pacer) sleepSlice() time.Duration { return max(p.max/4, p.min) }
+
+// sleep waits delay from elapsed time t (the wait began at start), in
+// slices, revising the plan between them; it returns early only when the
+// plan moves earlier, and ends with ctx.
+func (p *pacer) sleep(ctx context.Context, clk clock.Clock, start time.Time, t, delay time.Duration) error {
+	planned := t + delay
+	for {
+		now := clk.Now().Sub(start)
+		if now >= planned {
+			return nil
+		}
+		if err := clock.Sleep(ctx, clk, min(planned-now, p.sleepSlice())); err != nil {
+			return err
+		}
+		if p.learned != nil {
+			planned = p.revise(clk.Now().Sub(start), planned)
+		}
+	}
 }

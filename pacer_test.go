@@ -26,7 +26,10 @@ func simulate(p *pacer, end time.Duration, percentAt func(time.Duration) int) (p
 }
 
 func testPacer(o WaitOptions, est estimate) *pacer {
-	p := newPacer(o.withDefaults(), est)
+	p := newPacer(o.withDefaults(), "")
+	if est.hi > 0 {
+		p.setWindow(est.lo, est.hi)
+	}
 	p.jitter = func() float64 { return 0 }
 	return p
 }
@@ -134,7 +137,7 @@ func TestPacerLastPollOnTheDeadline(t *testing.T) {
 }
 
 func TestPacerJitterWithinTenPercent(t *testing.T) {
-	p := newPacer(WaitOptions{}.withDefaults(), estimate{})
+	p := newPacer(WaitOptions{}.withDefaults(), "")
 	for range 200 {
 		p.unknown = 4 * time.Second
 		d, _ := p.next(0)

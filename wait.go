@@ -126,7 +126,7 @@ func pollUntil[T any](ctx context.Context, o WaitOptions, what, kind string, rea
 	o = o.withDefaults()
 	clk := o.Clock
 	start := clk.Now()
-	pc := newPacer(o, o.Learner.estimate(kind))
+	pc := newPacer(o, kind)
 	pc.origin = start
 	if err := clock.Sleep(ctx, clk, pc.first()); err != nil {
 		var zero T
@@ -168,11 +168,12 @@ func pollUntil[T any](ctx context.Context, o WaitOptions, what, kind string, rea
 				if kind != "" && elapsed > 0 {
 					// It ended between the last two polls (or, when the
 					// first poll came after a pause, between the start and
-					// now): learn the middle, not the moment we noticed, or
-					// every lag would be learned as part of the operation.
-					// A wait whose very first, immediate read finds it done
-					// learns nothing: it ended before the wait began.
-					o.Learner.Observe(kind, (prev+elapsed)/2)
+					// now): learn that interval, not the moment we noticed,
+					// or every lag would be learned as part of the
+					// operation. A wait whose very first, immediate read
+					// finds it done learns nothing: it ended before the
+					// wait began.
+					o.Learner.ObserveRange(kind, prev, elapsed)
 				}
 				return obs.value, nil
 			case pending:
@@ -189,7 +190,7 @@ func pollUntil[T any](ctx context.Context, o WaitOptions, what, kind string, rea
 			}
 			return zero, te
 		}
-		if err := clock.Sleep(ctx, clk, delay); err != nil {
+		if err := pc.sleep(ctx, clk, start, elapsed, delay); err != nil {
 			return zero, interruptedWait(err, lastErr)
 		}
 	}

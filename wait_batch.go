@@ -136,7 +136,7 @@ func pollBatch[V any](ctx context.Context, o WaitOptions, kind, what string, ids
 	o = o.withDefaults()
 	clk := o.Clock
 	start := clk.Now()
-	pc := newPacer(o, o.Learner.estimate(kind))
+	pc := newPacer(o, kind)
 	pc.origin = start
 	if err := clock.Sleep(ctx, clk, pc.first()); err != nil {
 		return err
@@ -166,7 +166,7 @@ func pollBatch[V any](ctx context.Context, o WaitOptions, kind, what string, ids
 					still = append(still, id)
 				case done:
 					if elapsed > 0 {
-						o.Learner.Observe(kind, (prev+elapsed)/2) // see pollUntil
+						o.Learner.ObserveRange(kind, prev, elapsed) // see pollUntil
 					}
 				}
 			}
@@ -186,7 +186,7 @@ func pollBatch[V any](ctx context.Context, o WaitOptions, kind, what string, ids
 			}
 			return nil
 		}
-		if err := clock.Sleep(ctx, clk, delay); err != nil {
+		if err := pc.sleep(ctx, clk, start, elapsed, delay); err != nil {
 			return interruptedWait(err, lastErr)
 		}
 	}
