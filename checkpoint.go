@@ -42,6 +42,16 @@ type Checkpoint struct {
 	Updated          time.Time `json:"updated"`
 }
 
+// Matches reports whether req asks for the rollback this checkpoint
+// records: same region and snapshot, and the same instance and disk where
+// req names them (an earlier Run may have found IDs that req leaves out).
+// Run refuses an operation key whose checkpoint does not match.
+func (cp *Checkpoint) Matches(req Request) bool {
+	same := func(a, b string) bool { return b == "" || a == b }
+	return cp.Request.Region == req.Region && cp.Request.SnapshotID == req.SnapshotID &&
+		same(cp.Request.InstanceID, req.InstanceID) && same(cp.Request.DiskID, req.DiskID)
+}
+
 // Checkpointer stores Checkpoints by operation key. Implementations must be
 // safe for concurrent use by Runs of different keys.
 type Checkpointer interface {

@@ -209,6 +209,35 @@ func IsRetryable(err error) bool {
 	return false
 }
 
+// KindOf returns the sentinel that err stands for: the Kind of the
+// outermost *Error (as IsRetryable judges it), ErrTimeout for a wait that
+// timed out, or the context's error when the caller's context ended; nil
+// for an error this library does not classify. Programs that map errors to
+// exit codes or HTTP statuses switch on it.
+func KindOf(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *InterruptedError
+	if errors.As(err, &ie) {
+		return ie.Ctx
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Kind != nil {
+		return e.Kind
+	}
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		return ErrTimeout
+	}
+	for _, c := range []error{context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, c) {
+			return c
+		}
+	}
+	return nil
+}
+
 // IsAmbiguous reports whether err leaves open whether the call was applied.
 func IsAmbiguous(err error) bool {
 	var e *Error

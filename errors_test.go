@@ -166,3 +166,24 @@ func TestIsRetryableAttemptTimeout(t *testing.T) {
 		t.Error("an interrupted retry is retryable")
 	}
 }
+
+func TestKindOf(t *testing.T) {
+	notFound := &rollback.Error{Kind: rollback.ErrSnapshotNotFound}
+	tests := []struct {
+		err  error
+		want error
+	}{
+		{nil, nil},
+		{errors.New("plain"), nil},
+		{fmt.Errorf("step: %w", notFound), rollback.ErrSnapshotNotFound},
+		{&rollback.StepError{Step: rollback.StepWaitRollback, Err: &rollback.TimeoutError{What: "x"}}, rollback.ErrTimeout},
+		{&rollback.InterruptedError{Ctx: context.Canceled, Last: notFound}, context.Canceled},
+		{fmt.Errorf("x: %w", context.DeadlineExceeded), context.DeadlineExceeded},
+		{&rollback.Error{Kind: rollback.ErrOutcomeUnknown, Err: &rollback.Error{Kind: rollback.ErrNetwork}}, rollback.ErrOutcomeUnknown},
+	}
+	for _, tt := range tests {
+		if got := rollback.KindOf(tt.err); got != tt.want {
+			t.Errorf("KindOf(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}

@@ -238,7 +238,7 @@ func (r *runner) checkRequest(ctx context.Context, req Request) error {
 	if err != nil || cp == nil {
 		return err
 	}
-	if !sameTarget(cp.Request, req) {
+	if !cp.Matches(req) {
 		return invalid("OperationKey", "%q was used for another rollback (snapshot %s of instance %s in %s); use a new key",
 			clip(req.OperationKey+req.ClientToken), cp.Request.SnapshotID, cp.Request.InstanceID, cp.Request.Region)
 	}
@@ -248,14 +248,6 @@ func (r *runner) checkRequest(ctx context.Context, req Request) error {
 	r.before = cp.Before
 	r.rep.SafetySnapshotID = cp.SafetySnapshotID
 	return nil
-}
-
-// sameTarget reports whether two requests roll back the same thing; IDs
-// missing from the new request were found by the earlier Run.
-func sameTarget(old, cur Request) bool {
-	same := func(a, b string) bool { return b == "" || a == b }
-	return old.Region == cur.Region && old.SnapshotID == cur.SnapshotID &&
-		same(old.InstanceID, cur.InstanceID) && same(old.DiskID, cur.DiskID)
 }
 
 // check reads the snapshot and the instance and decides whether the

@@ -190,6 +190,13 @@ func stamp(err error, op string) error {
 	return err
 }
 
+// Close releases the client's idle connections, like tencent.Client.Close;
+// the client stays usable. It always returns nil.
+func (c *Client) Close() error {
+	c.CloseIdleConnections()
+	return nil
+}
+
 // CloseIdleConnections closes the idle keep-alive connections of the
 // client's HTTP transport (when it has any to close), e.g. before a test
 // checks for leaked goroutines. The client stays usable.
