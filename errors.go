@@ -111,13 +111,13 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("rollback: ")
-	if e.Provider != "" {
-		b.WriteString(e.Provider)
-		b.WriteByte(' ')
-	}
-	if e.Op != "" {
-		b.WriteString(e.Op)
-		b.WriteString(": ")
+	switch {
+	case e.Provider != "" && e.Op != "":
+		b.WriteString(e.Provider + " " + e.Op + ": ")
+	case e.Provider != "":
+		b.WriteString(e.Provider + ": ")
+	case e.Op != "":
+		b.WriteString(e.Op + ": ")
 	}
 	if e.Kind != nil {
 		b.WriteString(e.Kind.Error())
