@@ -190,7 +190,9 @@ func (r *runner) run(ctx context.Context, req Request) error {
 	}
 	// A dry run never resumes: resuming waits, and may start the instance.
 	if r.cp != nil && !r.o.DryRun && phaseAtLeast(r.cp.Phase, PhaseRollbackSent) && r.cp.Result != nil {
-		return r.finish(ctx, r.cp.Result)
+		// Nothing is resent: the wait compares against the checkpoint's
+		// baseline, and an old rollback time is no answer.
+		return r.finish(ctx, r.cp.Result, false)
 	}
 	inst, snap, err := r.check(ctx)
 	if err != nil {
@@ -200,7 +202,7 @@ func (r *runner) run(ctx context.Context, req Request) error {
 	if err != nil || res == nil {
 		return err
 	}
-	return r.finish(ctx, res)
+	return r.finish(ctx, res, r.resuming)
 }
 
 // checkRequest validates the request, resolves the token and loads the
@@ -572,8 +574,10 @@ func (r *runner) send(ctx context.Context) (*Result, error) {
 	return pr.RollbackWithPreflight(ctx, r.req, pf)
 }
 
-// finish waits for the rollback and starts the instance if asked.
-func (r *runner) finish(ctx context.Context, res *Result) error {
+// finish waits for the rollback and starts the instance if asked. resent
+// says that this Run sent the rollback with a token an earlier Run of the
+// operation may have used (see waitRollback).
+func (r *runner) finish(ctx context.Context, res *Result, resent bool) error {
 	r.rep.Result = res
 	if r.o.NoWait {
 		r.skip(StepWaitRollback, "not waiting (RunOptions.NoWait)")
@@ -581,7 +585,7 @@ func (r *runner) finish(ctx context.Context, res *Result) error {
 	}
 	r.begin(StepWaitRollback, res.InstanceID)
 	wo := r.waitOpts(r.o.RollbackTimeout, res.InstanceID)
-	out, err := waitRollback(ctx, r.read, r.req.Region, res, wo, r.resuming)
+	out, err := waitRollback(ctx, r.read, r.req.Region, res, wo, resent)
 	r.rep.Outcome = out
 	if err != nil {
 		return r.fail(StepWaitRollback, err)
