@@ -40,7 +40,8 @@ func newScenarioEnv(t *testing.T, provider string, clk clock.Clock, d Durations,
 // begins at 20s: after the reset ended at 30s.
 func TestScenarioLateAcceptedRollbackFails(t *testing.T) {
 	clk := clock.NewAutoVirtual(time.Time{})
-	e := newScenarioEnv(t, "aliyun", clk, Durations{Rollback: 30 * time.Second}, nil, rollback.WithRateLimit(1, 5*time.Second))
+	e := newScenarioEnv(t, "aliyun", clk, Durations{Rollback: 30 * time.Second}, nil,
+		rollback.WithRateLimit(1, 5*time.Second), rollback.WithMaxAttempts(5))
 	opts := rollback.RunOptions{Clock: clk, Wait: rollback.WaitOptions{Learner: &rollback.Learner{}, MaxDelay: time.Minute}}
 	for range 3 { // the waits learn that a rollback takes 30s
 		if _, err := rollback.Run(context.Background(), e.Provider(), e.Request(e.NewTarget(false)), opts); err != nil {
@@ -146,5 +147,45 @@ func TestResumeFromStateAfterStart(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A SWAS rollback accepted by a Run that then crashed, which fails in the
+// cloud before the resumed Run (same key, checkpoints) looks, is not
+// reported as a success. The snapshot had been rolled back to before, so
+// it carries an older RollbackTime; the resumed wait took that for the
+// answer of a resent, deduplicated token although nothing was resent.
+func TestScenarioResumedWaitAfterUnseenFailure(t *testing.T) {
+	clk := clock.NewAutoVirtual(time.Time{})
+	var hook func(string)
+	e := newScenarioEnv(t, "aliyun", clk, Durations{}, &hook)
+	tg := e.NewTarget(false)
+	opts := rollback.RunOptions{Clock: clk, Wait: rollback.WaitOptions{Learner: &rollback.Learner{}}}
+	if _, err := rollback.Run(context.Background(), e.Provider(), e.Request(tg), opts); err != nil {
+		t.Fatal(err) // an earlier rollback to the same snapshot
+	}
+	req := e.Request(tg)
+	req.OperationKey = "unseen-failure"
+	opts.Checkpoints = &rollback.MemoryCheckpoints{}
+	e.FailNextRollbacks(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	sent := false
+	hook = func(a string) {
+		if sent {
+			cancel() // crash once the rollback is accepted
+		}
+		sent = sent || a == e.Actions().Rollback
+	}
+	if _, err := rollback.Run(ctx, e.Provider(), req, opts); Sentinel(err) != "Canceled" {
+		t.Fatalf("first run: %v", err)
+	}
+	hook = nil
+	clk.Advance(10 * time.Minute) // the failed reset ends while no Run watches
+	_, err := rollback.Run(context.Background(), e.Provider(), req, opts)
+	if err == nil {
+		t.Fatalf("the resumed Run reported success for a rollback that failed")
+	}
+	if s := Sentinel(err); s != "ErrRollbackFailed" && s != "ErrOutcomeUnknown" {
+		t.Fatalf("resumed run: %v, want ErrRollbackFailed or ErrOutcomeUnknown", err)
 	}
 }

@@ -335,10 +335,10 @@ func judge(f runFacts) []string {
 	if f.readFaulted && f.ambiguousMut {
 		allowed["ErrOutcomeUnknown"] = true
 	}
-	if f.fromState && f.fired[failRollback] {
-		// The crashed Run's rollback failed in the cloud; the resumed Run
-		// has neither that Run's reply nor a checkpoint, and SWAS shows a
-		// failed reset exactly as one never made.
+	if f.resumed && f.fired[failRollback] {
+		// The crashed Run's rollback failed in the cloud while no Run
+		// watched, and SWAS shows a failed reset exactly as one never
+		// made: the resumed Run cannot tell.
 		allowed["ErrOutcomeUnknown"] = true
 	}
 	if f.running && !f.stop {
@@ -354,12 +354,19 @@ func judge(f runFacts) []string {
 	if accepted && !once {
 		bad = append(bad, fmt.Sprintf("the rollback was reported accepted, but %d applied", f.applied))
 	}
-	// (A resumed Run may fail before it finds the crashed one's rollback.)
-	if !accepted && f.applied == 1 && s != "ErrOutcomeUnknown" && !f.resumed {
+	// A resumed Run may fail before it finds the crashed one's rollback;
+	// and a rollback whose replies were lost and which then failed in the
+	// cloud leaves nothing to see on SWAS: the give-up is reported as what
+	// it is, ambiguous (Error.Ambiguous).
+	unseenFailure := f.fired[failRollback] && f.ambiguousMut && IsAmbiguousErr(f.err)
+	if !accepted && f.applied == 1 && s != "ErrOutcomeUnknown" && !f.resumed && !unseenFailure {
 		bad = append(bad, fmt.Sprintf("a rollback was applied, but Run reports %s before accepting it", s))
 	}
 	return bad
 }
+
+// IsAmbiguousErr is rollback.IsAmbiguous.
+func IsAmbiguousErr(err error) bool { return rollback.IsAmbiguous(err) }
 
 func keys(m map[string]bool) []string {
 	var out []string
