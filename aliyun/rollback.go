@@ -102,6 +102,10 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 		// that is running. State decides.
 		landed, rerr := c.resetLanded(ctx, req.Region, instanceID, before)
 		switch {
+		case rerr != nil && ctx.Err() != nil:
+			// The caller's context ended while reading: say so, and what
+			// is unknown.
+			return nil, &rollback.InterruptedError{Ctx: ctx.Err(), Last: c.outcomeUnknown(req, instanceID, before, err, rerr)}
 		case rerr != nil:
 			return nil, c.outcomeUnknown(req, instanceID, before, err, rerr)
 		case landed:
