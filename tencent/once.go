@@ -109,6 +109,10 @@ func (c *Client) once(ctx context.Context, m mutation) (outcome, error) {
 	// may be caused by it: state decides.
 	ok, id, rerr := m.landed(ctx)
 	switch {
+	case rerr != nil && ctx.Err() != nil:
+		// The caller's context ended while reading: say so, and what is
+		// unknown.
+		return out, &rollback.InterruptedError{Ctx: ctx.Err(), Last: c.outcomeUnknown(m, last, rerr)}
 	case rerr != nil:
 		return out, c.outcomeUnknown(m, last, rerr)
 	case ok:
