@@ -19,6 +19,11 @@ import (
 // Target is a seeded instance, its system disk and a ready snapshot of it.
 type Target struct {
 	InstanceID, DiskID, SnapshotID string
+
+	// An earlier rollback to the snapshot (NewRolledBackTarget): its
+	// RollbackTime (SWAS) or request ID (Lighthouse).
+	priorTime    time.Time
+	priorRequest string
 }
 
 // Config builds an Env.
@@ -65,13 +70,23 @@ type Env interface {
 	// NewTarget seeds an instance, running or stopped, with a ready
 	// snapshot of its system disk.
 	NewTarget(running bool) Target
+	// NewRolledBackTarget is NewTarget with a snapshot that an earlier
+	// operation rolled the disk back to, an hour ago; the instance has been
+	// started since.
+	NewRolledBackTarget(running bool) Target
 	AddFault(f emu.Fault)
 	ClearFaults()
 	FailNextRollbacks(n int)
 	// MakeBusy puts an operation in progress on the instance for d.
 	MakeBusy(tg Target, d time.Duration)
-	// Rollbacks counts the rollbacks the emulator applied to tg.
+	// Rollbacks counts the rollbacks the emulator applied to tg (accepted,
+	// whether they then succeeded or failed).
 	Rollbacks(tg Target) int
+	// RollbackSucceeded reports whether a rollback of tg to its snapshot
+	// has finished successfully since tg was seeded (SWAS: the snapshot's
+	// RollbackTime moved; Lighthouse: its latest operation is another
+	// rollback, and a successful one).
+	RollbackSucceeded(tg Target) bool
 	// State is the instance's state as the emulator sees it now,
 	// normalized (running, stopped, rolling-back, ...).
 	State(tg Target) rollback.InstanceState
@@ -264,14 +279,23 @@ func (e *aliyunEnv) Request(tg Target) rollback.Request {
 	return rollback.Request{Region: e.Region(), DiskID: tg.DiskID, SnapshotID: tg.SnapshotID}
 }
 
-func (e *aliyunEnv) NewTarget(running bool) Target {
+func (e *aliyunEnv) NewTarget(running bool) Target { return e.newTarget(running, false) }
+
+func (e *aliyunEnv) NewRolledBackTarget(running bool) Target { return e.newTarget(running, true) }
+
+func (e *aliyunEnv) newTarget(running, rolledBack bool) Target {
 	status := aliyuntest.StatusStopped
 	if running {
 		status = aliyuntest.StatusRunning
 	}
 	in := e.srv.AddInstance(aliyuntest.InstanceSpec{Status: status})
-	snap := e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
-	return Target{InstanceID: in.ID, DiskID: in.SystemDiskID, SnapshotID: snap.ID}
+	spec := aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}
+	if rolledBack {
+		now := e.srv.Clock().Now()
+		spec.CreatedAt, spec.RollbackTime = now.Add(-2*time.Hour), now.Add(-time.Hour)
+	}
+	snap := e.srv.AddSnapshot(spec)
+	return Target{InstanceID: in.ID, DiskID: in.SystemDiskID, SnapshotID: snap.ID, priorTime: spec.RollbackTime}
 }
 
 func (e *aliyunEnv) AddFault(f emu.Fault)    { e.srv.AddFault(f) }
@@ -279,6 +303,11 @@ func (e *aliyunEnv) ClearFaults()            { e.srv.ClearFaults() }
 func (e *aliyunEnv) FailNextRollbacks(n int) { e.srv.FailNextRollbacks(n) }
 func (e *aliyunEnv) Rollbacks(tg Target) int { return e.srv.RollbacksOf(tg.DiskID) }
 func (e *aliyunEnv) Journal() []emu.Entry    { return e.srv.Journal() }
+
+func (e *aliyunEnv) RollbackSucceeded(tg Target) bool {
+	s, ok := e.srv.Snapshot(tg.SnapshotID)
+	return ok && s.RollbackTime.After(tg.priorTime)
+}
 
 func (e *aliyunEnv) MakeBusy(tg Target, d time.Duration) {
 	e.srv.SetInstanceBusy(tg.InstanceID, aliyuntest.StatusUpgrading, d)
@@ -349,20 +378,33 @@ func (e *tencentEnv) Request(tg Target) rollback.Request {
 	return rollback.Request{Region: e.Region(), InstanceID: tg.InstanceID, SnapshotID: tg.SnapshotID}
 }
 
-func (e *tencentEnv) NewTarget(running bool) Target {
+func (e *tencentEnv) NewTarget(running bool) Target { return e.newTarget(running, false) }
+
+func (e *tencentEnv) NewRolledBackTarget(running bool) Target { return e.newTarget(running, true) }
+
+func (e *tencentEnv) newTarget(running, rolledBack bool) Target {
 	state := tencenttest.StateStopped
 	if running {
 		state = tencenttest.StateRunning
 	}
-	in, err := e.srv.AddInstance(tencenttest.Instance{State: state})
+	in := tencenttest.Instance{State: state}
+	sn := tencenttest.Snapshot{}
+	prior := ""
+	if rolledBack {
+		prior = emu.UUID()
+		in.LatestOperation, in.LatestOperationState, in.LatestOperationRequestID = tencenttest.OpStartInstances, tencenttest.OperationSuccess, emu.UUID()
+		sn.LatestOperation, sn.LatestOperationState, sn.LatestOperationRequestID = tencenttest.OpRollbackInstanceSnapshot, tencenttest.OperationSuccess, prior
+	}
+	in, err := e.srv.AddInstance(in)
 	if err != nil {
 		panic(err)
 	}
-	snap, err := e.srv.AddSnapshot(tencenttest.Snapshot{InstanceID: in.ID})
+	sn.InstanceID = in.ID
+	snap, err := e.srv.AddSnapshot(sn)
 	if err != nil {
 		panic(err)
 	}
-	return Target{InstanceID: in.ID, DiskID: in.DiskID, SnapshotID: snap.ID}
+	return Target{InstanceID: in.ID, DiskID: in.DiskID, SnapshotID: snap.ID, priorRequest: prior}
 }
 
 func (e *tencentEnv) AddFault(f emu.Fault)    { e.srv.AddFault(f) }
@@ -370,6 +412,12 @@ func (e *tencentEnv) ClearFaults()            { e.srv.ClearFaults() }
 func (e *tencentEnv) FailNextRollbacks(n int) { e.srv.FailNextRollbacks(n) }
 func (e *tencentEnv) Rollbacks(tg Target) int { return e.srv.RollbacksOf(tg.InstanceID) }
 func (e *tencentEnv) Journal() []emu.Entry    { return e.srv.Journal().Entries() }
+
+func (e *tencentEnv) RollbackSucceeded(tg Target) bool {
+	s, ok := e.srv.Snapshot(tg.SnapshotID)
+	return ok && s.LatestOperation == tencenttest.OpRollbackInstanceSnapshot &&
+		s.LatestOperationState == tencenttest.OperationSuccess && s.LatestOperationRequestID != tg.priorRequest
+}
 
 func (e *tencentEnv) MakeBusy(tg Target, d time.Duration) {
 	if _, err := e.srv.SetBusy(tg.InstanceID, "ResetInstance", d); err != nil {

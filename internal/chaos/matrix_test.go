@@ -384,6 +384,9 @@ func runCell(provider string, key cellKey, arm func(Env, *func(string))) cellRes
 	if res.got.Err == "" && res.state != rollback.InstanceRunning {
 		res.got.Step = "ok-but-" + rollback.Step(res.state)
 	}
+	if res.got.Err == "" && !e.RollbackSucceeded(tg) {
+		res.got.Step = "ok-but-the-rollback-failed"
+	}
 	return res
 }
 

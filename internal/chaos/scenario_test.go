@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -187,5 +188,37 @@ func TestScenarioResumedWaitAfterUnseenFailure(t *testing.T) {
 	}
 	if s := Sentinel(err); s != "ErrRollbackFailed" && s != "ErrOutcomeUnknown" {
 		t.Fatalf("resumed run: %v, want ErrRollbackFailed or ErrOutcomeUnknown", err)
+	}
+}
+
+// When the caller's context ends while the client reads the state to
+// resolve a failed, ambiguous rollback call, the error says the context
+// ended (and what is unknown), rather than only ErrOutcomeUnknown.
+func TestScenarioCancelDuringStateRead(t *testing.T) {
+	for _, provider := range []string{"aliyun", "tencent"} {
+		t.Run(provider, func(t *testing.T) {
+			clk := clock.NewAutoVirtual(time.Time{})
+			var hook func(string)
+			e := newScenarioEnv(t, provider, clk, Durations{}, &hook, rollback.WithMaxAttempts(3))
+			tg := e.NewTarget(false)
+			e.AddFault(emu.Fault{Action: e.Actions().Rollback, Reset: true, Times: -1})
+			ctx, cancel := context.WithCancel(context.Background())
+			sends := 0
+			hook = func(a string) {
+				if a == e.Actions().Rollback {
+					sends++
+				} else if sends == 3 {
+					cancel() // the read after the last attempt
+				}
+			}
+			_, err := rollback.Run(ctx, e.Provider(), e.Request(tg), rollback.RunOptions{Clock: clk,
+				Wait: rollback.WaitOptions{Learner: &rollback.Learner{}}})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("got %v, want an error matching context.Canceled", err)
+			}
+			if e.Rollbacks(tg) != 0 {
+				t.Fatalf("%d rollbacks applied", e.Rollbacks(tg))
+			}
+		})
 	}
 }

@@ -96,6 +96,7 @@ type soakPlan struct {
 	ID                  int
 	Provider            string
 	Running             bool // the target starts running
+	RolledBack          bool // its snapshot was rolled back to before
 	Stop, Safety, Start bool // RunOptions.StopIfRunning, SafetySnapshot, StartAfter
 	Busy                time.Duration
 	Key                 string // OperationKey
@@ -109,6 +110,9 @@ type soakPlan struct {
 func (p soakPlan) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "unit %d: %s, target %s", p.ID, p.Provider, map[bool]string{true: "running", false: "stopped"}[p.Running])
+	if p.RolledBack {
+		b.WriteString(" (its snapshot rolled back to before)")
+	}
 	fmt.Fprintf(&b, ", stop=%v safety=%v start=%v", p.Stop, p.Safety, p.Start)
 	if p.Busy > 0 {
 		fmt.Fprintf(&b, ", busy for %v", p.Busy)
@@ -202,6 +206,7 @@ func newSoakPlan(seed uint64, id int) soakPlan {
 	r := rand.New(rand.NewPCG(seed, uint64(id)))
 	p := soakPlan{ID: id, Provider: []string{"aliyun", "tencent"}[r.IntN(2)]}
 	p.Running = r.IntN(2) == 0
+	p.RolledBack = r.IntN(4) == 0
 	p.Stop = !p.Running || r.IntN(12) != 0 // now and then a running target Run may not stop
 	p.Safety = r.IntN(2) == 0
 	p.Start = r.IntN(2) == 0
@@ -256,6 +261,7 @@ type runFacts struct {
 	err           error
 	rep           *rollback.Report
 	applied       int
+	succeeded     bool // the cloud finished a rollback of the target successfully
 	state         rollback.InstanceState
 }
 
@@ -314,6 +320,9 @@ func judge(f runFacts) []string {
 		if !once {
 			bad = append(bad, fmt.Sprintf("success with %d rollbacks applied", f.applied))
 		}
+		if !f.succeeded {
+			bad = append(bad, "FALSE SUCCESS: the cloud's rollback did not succeed")
+		}
 		if f.state != want {
 			bad = append(bad, fmt.Sprintf("success, but the instance is %s, want %s", f.state, want))
 		}
@@ -358,15 +367,12 @@ func judge(f runFacts) []string {
 	// and a rollback whose replies were lost and which then failed in the
 	// cloud leaves nothing to see on SWAS: the give-up is reported as what
 	// it is, ambiguous (Error.Ambiguous).
-	unseenFailure := f.fired[failRollback] && f.ambiguousMut && IsAmbiguousErr(f.err)
+	unseenFailure := f.fired[failRollback] && f.ambiguousMut && rollback.IsAmbiguous(f.err)
 	if !accepted && f.applied == 1 && s != "ErrOutcomeUnknown" && !f.resumed && !unseenFailure {
 		bad = append(bad, fmt.Sprintf("a rollback was applied, but Run reports %s before accepting it", s))
 	}
 	return bad
 }
-
-// IsAmbiguousErr is rollback.IsAmbiguous.
-func IsAmbiguousErr(err error) bool { return rollback.IsAmbiguous(err) }
 
 func keys(m map[string]bool) []string {
 	var out []string
@@ -580,6 +586,9 @@ func (g *envGroup) runPlan(p soakPlan, st *soakStats) {
 		return
 	}
 	tg := e.NewTarget(p.Running)
+	if p.RolledBack {
+		tg = e.NewRolledBackTarget(p.Running)
+	}
 	if p.Busy > 0 {
 		e.MakeBusy(tg, p.Busy)
 	}
@@ -656,6 +665,7 @@ func (g *envGroup) runPlan(p soakPlan, st *soakStats) {
 	}
 	facts := runFacts{provider: p.Provider, running: p.Running, stop: p.Stop, start: p.Start, failRollback: p.FailRollback,
 		fired: fired, readFaulted: read, ambiguousMut: ambMut, err: err, rep: rep, applied: applied, state: e.State(tg),
+		succeeded: e.RollbackSucceeded(tg),
 		resumed: strings.HasPrefix(mode, "resume"), fromState: mode == "resume-from-state"}
 	if facts.resentAfterFailure() {
 		count["resent after a cloud failure"]++
@@ -810,7 +820,8 @@ func runBatchPlan(seed uint64, p batchPlan, st *soakStats) {
 			failed++
 		}
 		facts := runFacts{provider: p.Provider, running: p.Running[i], stop: p.Stop, start: p.Start, failRollback: p.FailRollbacks > 0,
-			fired: f, readFaulted: read, ambiguousMut: ambMut, err: r.Err, rep: r.Report, applied: applied, state: e.State(tgs[i])}
+			fired: f, readFaulted: read, ambiguousMut: ambMut, err: r.Err, rep: r.Report, applied: applied, state: e.State(tgs[i]),
+			succeeded: e.RollbackSucceeded(tgs[i])}
 		bad := judge(facts)
 		for _, s := range ErrorTexts(r.Err) {
 			scan(s)
