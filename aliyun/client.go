@@ -1,12 +1,14 @@
 package aliyun
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
 
@@ -120,6 +122,11 @@ func New(cfg Config, opts ...rollback.Option) (*Client, error) {
 		Limits:   rateLimits(o),
 		Limited:  func(op string) bool { return limited[op] },
 		MapError: c.mapError,
+		// The SDK panics on an error reply whose fields are not strings
+		// (a gateway's {"Code":500}): an unreadable reply, not a crash.
+		Recover: func(op string, v any) error {
+			return sdkerrors.NewClientError("SDK.JsonUnmarshalError", fmt.Sprintf("the SDK could not read the reply to %s: %v", op, v), nil)
+		},
 	}
 	return c, nil
 }

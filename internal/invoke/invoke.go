@@ -26,6 +26,12 @@ type Invoker struct {
 	// MapError turns an SDK error of op into a (redacted) *rollback.Error.
 	// It is not called for nil errors.
 	MapError func(op string, err error) error
+	// Recover, when set, turns a panic inside an attempt (the Alibaba SDK
+	// panics on some malformed replies) into the SDK-style error it
+	// returns, which then goes the way of any failed attempt: MapError,
+	// logs, retries. The SDK client of that attempt is not reused. When
+	// nil, panics go through.
+	Recover func(op string, v any) error
 }
 
 // Attempt sends one attempt of op with an SDK client leased for it. It
@@ -52,7 +58,7 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 	sent := 0
 	var queued time.Duration // waiting for rate-limit slots
 	cfg.Queued = func() time.Duration { return queued }
-	attempts, err = retry.Do(ctx, cfg, func(ctx context.Context, attempt int) error {
+	attempts, err = retry.Do(ctx, cfg, func(ctx context.Context, attempt int) (aerr error) {
 		if in.Limits != nil && (in.Limited == nil || in.Limited(op)) {
 			t0 := clk.Now()
 			err := in.Limits.Wait(ctx, op)
@@ -67,6 +73,17 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 		}
 		start := clk.Now()
 		sent++
+		defer func() {
+			if in.Recover == nil {
+				return
+			}
+			if v := recover(); v != nil {
+				aerr = in.MapError(op, in.Recover(op, v))
+				log.LogAttrs(ctx, slog.LevelWarn, "call failed: the SDK panicked",
+					slog.String("provider", in.Provider), slog.String("op", op),
+					slog.Int("attempt", attempt), slog.String("error", aerr.Error()))
+			}
+		}()
 		id, err := fn(ctx, attempt, client)
 		release()
 		if err == nil {
