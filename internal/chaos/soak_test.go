@@ -26,10 +26,10 @@ import (
 // unit (a sequential Run, or a RunBatch) draws from its own stream, so a
 // failure names its unit and the flags that replay it alone.
 //
-//	go test ./internal/chaos -run Soak -v                        # CI: 2,000 runs
-//	go test ./internal/chaos -run Soak -v -soak.runs=20000       # the long soak
-//	CHAOS_SOAK_RUNS=20000 go test ./internal/chaos -run Soak -v  # the same
-//	go test ./internal/chaos -run Soak -v -soak.seed=7 -soak.only=123
+//	go test -race -run Soak -v ./internal/chaos                      # CI: 2,000 runs
+//	go test -race -run Soak -v -timeout 30m ./internal/chaos -soak.runs=20000
+//	CHAOS_SOAK_RUNS=20000 go test -race -run Soak -v -timeout 30m ./internal/chaos
+//	go test -race -run Soak -v ./internal/chaos -soak.seed=7 -soak.only=123  # replay
 var (
 	soakRuns    = flag.Int("soak.runs", envInt("CHAOS_SOAK_RUNS", 2000), "Run executions in the chaos soak (env CHAOS_SOAK_RUNS)")
 	soakSeed    = flag.Uint64("soak.seed", uint64(envInt("CHAOS_SOAK_SEED", 1)), "seed of the soak's faults and timings (env CHAOS_SOAK_SEED)")
@@ -666,7 +666,7 @@ func (g *envGroup) runPlan(p soakPlan, st *soakStats) {
 	facts := runFacts{provider: p.Provider, running: p.Running, stop: p.Stop, start: p.Start, failRollback: p.FailRollback,
 		fired: fired, readFaulted: read, ambiguousMut: ambMut, err: err, rep: rep, applied: applied, state: e.State(tg),
 		succeeded: e.RollbackSucceeded(tg),
-		resumed: strings.HasPrefix(mode, "resume"), fromState: mode == "resume-from-state"}
+		resumed:   strings.HasPrefix(mode, "resume"), fromState: mode == "resume-from-state"}
 	if facts.resentAfterFailure() {
 		count["resent after a cloud failure"]++
 	}
@@ -869,7 +869,7 @@ func TestSoak(t *testing.T) {
 	start := time.Now()
 	st := newSoakStats()
 	seq, batches := soakUnits(seed, *soakRuns)
-	replay := fmt.Sprintf("go test ./internal/chaos -run Soak -v -soak.seed=%d -soak.runs=%d", seed, *soakRuns)
+	replay := fmt.Sprintf("go test -race -run Soak -v ./internal/chaos -soak.seed=%d -soak.runs=%d", seed, *soakRuns)
 
 	if only := *soakOnly; only >= 0 {
 		if only < seq {
