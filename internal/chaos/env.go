@@ -50,6 +50,10 @@ type Config struct {
 	RateSlack bool
 	// Options are more client options, applied last.
 	Options []rollback.Option
+	// DataDisk makes SWAS targets roll back a data disk instead of the
+	// system disk: its snapshots do not name the instance, so Run finds it
+	// with ListDisks. (Lighthouse rolls back only system disks.)
+	DataDisk bool
 }
 
 // Durations are how long the emulated operations take on the clock.
@@ -238,9 +242,10 @@ func clientOptions(cfg Config, tp *tap) []rollback.Option {
 // --- SWAS ---
 
 type aliyunEnv struct {
-	srv *aliyuntest.Server
-	p   *aliyun.Client
-	tap *tap
+	srv      *aliyuntest.Server
+	p        *aliyun.Client
+	tap      *tap
+	dataDisk bool
 }
 
 // NewAliyun starts a SWAS emulator and a client of it. The emulator keeps
@@ -268,7 +273,7 @@ func NewAliyun(cfg Config) (Env, error) {
 		srv.Close()
 		return nil, err
 	}
-	return &aliyunEnv{srv: srv, p: p, tap: tp}, nil
+	return &aliyunEnv{srv: srv, p: p, tap: tp, dataDisk: cfg.DataDisk}, nil
 }
 
 func (e *aliyunEnv) Name() string                { return rollback.ProviderAliyun }
@@ -288,14 +293,22 @@ func (e *aliyunEnv) newTarget(running, rolledBack bool) Target {
 	if running {
 		status = aliyuntest.StatusRunning
 	}
-	in := e.srv.AddInstance(aliyuntest.InstanceSpec{Status: status})
-	spec := aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}
+	is := aliyuntest.InstanceSpec{Status: status}
+	if e.dataDisk {
+		is.DataDiskIDs = []string{""}
+	}
+	in := e.srv.AddInstance(is)
+	disk := in.SystemDiskID
+	if e.dataDisk {
+		disk = in.DataDiskIDs[0]
+	}
+	spec := aliyuntest.SnapshotSpec{DiskID: disk}
 	if rolledBack {
 		now := e.srv.Clock().Now()
 		spec.CreatedAt, spec.RollbackTime = now.Add(-2*time.Hour), now.Add(-time.Hour)
 	}
 	snap := e.srv.AddSnapshot(spec)
-	return Target{InstanceID: in.ID, DiskID: in.SystemDiskID, SnapshotID: snap.ID, priorTime: spec.RollbackTime}
+	return Target{InstanceID: in.ID, DiskID: disk, SnapshotID: snap.ID, priorTime: spec.RollbackTime}
 }
 
 func (e *aliyunEnv) AddFault(f emu.Fault)    { e.srv.AddFault(f) }

@@ -97,6 +97,7 @@ type soakPlan struct {
 	Provider            string
 	Running             bool // the target starts running
 	RolledBack          bool // its snapshot was rolled back to before
+	DataDisk            bool // SWAS: roll back a data disk (Run finds the instance with ListDisks)
 	Stop, Safety, Start bool // RunOptions.StopIfRunning, SafetySnapshot, StartAfter
 	Busy                time.Duration
 	Key                 string // OperationKey
@@ -112,6 +113,9 @@ func (p soakPlan) String() string {
 	fmt.Fprintf(&b, "unit %d: %s, target %s", p.ID, p.Provider, map[bool]string{true: "running", false: "stopped"}[p.Running])
 	if p.RolledBack {
 		b.WriteString(" (its snapshot rolled back to before)")
+	}
+	if p.DataDisk {
+		b.WriteString(" (a data disk)")
 	}
 	fmt.Fprintf(&b, ", stop=%v safety=%v start=%v", p.Stop, p.Safety, p.Start)
 	if p.Busy > 0 {
@@ -207,6 +211,7 @@ func newSoakPlan(seed uint64, id int) soakPlan {
 	p := soakPlan{ID: id, Provider: []string{"aliyun", "tencent"}[r.IntN(2)]}
 	p.Running = r.IntN(2) == 0
 	p.RolledBack = r.IntN(4) == 0
+	p.DataDisk = p.Provider == "aliyun" && r.IntN(5) == 0
 	p.Stop = !p.Running || r.IntN(12) != 0 // now and then a running target Run may not stop
 	p.Safety = r.IntN(2) == 0
 	p.Start = r.IntN(2) == 0
@@ -537,8 +542,11 @@ func newEnvGroup(seed uint64, group int) *envGroup {
 	return g
 }
 
-func (g *envGroup) env(provider string, slow bool) (Env, error) {
+func (g *envGroup) env(provider string, slow, dataDisk bool) (Env, error) {
 	name := provider
+	if dataDisk {
+		name += "/data-disk"
+	}
 	timeout := soakCallTimeout
 	if slow {
 		name += "/slow"
@@ -547,7 +555,7 @@ func (g *envGroup) env(provider string, slow bool) (Env, error) {
 	if e, ok := g.envs[name]; ok {
 		return e, nil
 	}
-	e, err := envs[provider](Config{Clock: g.clk, CallTimeout: timeout, Log: g.logs, Durations: g.dur,
+	e, err := envs[provider](Config{Clock: g.clk, CallTimeout: timeout, Log: g.logs, Durations: g.dur, DataDisk: dataDisk,
 		OnRequest: func(a string) {
 			if g.hook != nil {
 				g.hook(a)
@@ -580,7 +588,7 @@ func (g *envGroup) close() {
 // runPlan runs one sequential unit and records it.
 func (g *envGroup) runPlan(p soakPlan, st *soakStats) {
 	what := p.String()
-	e, err := g.env(p.Provider, p.Slow)
+	e, err := g.env(p.Provider, p.Slow, p.DataDisk)
 	if err != nil {
 		st.record("error", p.Provider, nil, false, nil, err, 0, []string{"env: " + err.Error()}, nil, what)
 		return
