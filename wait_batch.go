@@ -195,48 +195,45 @@ func pollBatch[V any](ctx context.Context, o WaitOptions, kind, what string, ids
 
 // readInstances reads ids with BatchInspector, or one by one.
 func readInstances(ctx context.Context, p Inspector, region string, ids []string) (map[string]*Instance, error) {
-	out := make(map[string]*Instance, len(ids))
+	var batch func(context.Context, string, []string) ([]*Instance, error)
 	if b, ok := p.(BatchInspector); ok {
-		ins, err := b.Instances(ctx, region, ids)
-		if err != nil {
-			return nil, err
-		}
-		for _, in := range ins {
-			out[in.ID] = in
-		}
-		return out, nil
+		batch = b.Instances
 	}
-	for _, id := range ids {
-		in, err := p.Instance(ctx, region, id)
-		switch {
-		case err == nil:
-			out[id] = in
-		case isNotFound(err):
-		default:
-			return nil, err
-		}
-	}
-	return out, nil
+	return readMany(ctx, region, ids, batch, p.Instance, func(in *Instance) string { return in.ID })
 }
 
 // readSnapshots reads ids with BatchSnapshotInspector, or one by one.
 func readSnapshots(ctx context.Context, p Inspector, region string, ids []string) (map[string]*Snapshot, error) {
-	out := make(map[string]*Snapshot, len(ids))
+	var batch func(context.Context, string, []string) ([]*Snapshot, error)
 	if b, ok := p.(BatchSnapshotInspector); ok {
-		ss, err := b.Snapshots(ctx, region, ids)
+		batch = b.Snapshots
+	}
+	return readMany(ctx, region, ids, batch, p.Snapshot, func(s *Snapshot) string { return s.ID })
+}
+
+// readMany reads ids with one batched call when batch is set, else one by
+// one; resources that do not exist are absent from the result.
+func readMany[T any](ctx context.Context, region string, ids []string,
+	batch func(context.Context, string, []string) ([]T, error),
+	one func(context.Context, string, string) (T, error),
+	id func(T) string,
+) (map[string]T, error) {
+	out := make(map[string]T, len(ids))
+	if batch != nil {
+		items, err := batch(ctx, region, ids)
 		if err != nil {
 			return nil, err
 		}
-		for _, s := range ss {
-			out[s.ID] = s
+		for _, it := range items {
+			out[id(it)] = it
 		}
 		return out, nil
 	}
-	for _, id := range ids {
-		s, err := p.Snapshot(ctx, region, id)
+	for _, i := range ids {
+		it, err := one(ctx, region, i)
 		switch {
 		case err == nil:
-			out[id] = s
+			out[i] = it
 		case isNotFound(err):
 		default:
 			return nil, err

@@ -9,6 +9,7 @@ import (
 	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/internal/idset"
 	"github.com/cloudsnap/rollback/internal/invoke"
 )
 
@@ -68,21 +69,13 @@ func (c *Client) Instances(ctx context.Context, region string, instanceIDs []str
 	if err := rollback.CheckRegion(region); err != nil {
 		return nil, stamp(err, opListInstances)
 	}
-	ids := make([]string, 0, len(instanceIDs))
-	seen := make(map[string]bool, len(instanceIDs))
-	for _, id := range instanceIDs {
-		if err := rules.CheckInstance(opListInstances, region, id); err != nil {
-			return nil, err
-		}
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
+	ids, err := idset.Prepare(instanceIDs, func(id string) error { return rules.CheckInstance(opListInstances, region, id) })
+	if err != nil {
+		return nil, err
 	}
 	out := make([]*rollback.Instance, 0, len(ids))
-	for lo := 0; lo < len(ids); lo += maxBatch {
-		batch := ids[lo:min(lo+maxBatch, len(ids))]
-		ins, _, err := c.listInstances(ctx, region, batch)
+	for _, chunk := range idset.Chunks(ids, maxBatch) {
+		ins, _, err := c.listInstances(ctx, region, chunk)
 		if err != nil {
 			return nil, err
 		}
@@ -95,30 +88,45 @@ func (c *Client) Instances(ctx context.Context, region string, instanceIDs []str
 
 // listInstances lists the given instances (at most 100), all pages.
 func (c *Client) listInstances(ctx context.Context, region string, ids []string) ([]swas.Instance, string, error) {
+	return pages(ctx, c, opListInstances, func(sc *swas.Client, page int) ([]swas.Instance, int, string, error) {
+		req := swas.CreateListInstancesRequest()
+		c.target(req.RpcRequest, region)
+		req.InstanceIds = jsonIDs(ids...)
+		req.PageSize, req.PageNumber = requests.NewInteger(maxBatch), requests.NewInteger(page)
+		r, err := sc.ListInstances(req)
+		if err != nil {
+			return nil, 0, "", err
+		}
+		return r.Instances, r.TotalCount, r.RequestId, nil
+	})
+}
+
+// pages reads every page of a list call: page makes the call for one
+// page number and returns its items, the total count and the request ID.
+func pages[T any](ctx context.Context, c *Client, op string, page func(sc *swas.Client, number int) ([]T, int, string, error)) ([]T, string, error) {
 	var (
-		all   []swas.Instance
+		all   []T
 		reqID string
 	)
-	for page := 1; ; page++ {
-		var resp *swas.ListInstancesResponse
-		id, _, err := invoke.Call(ctx, c.inv, &c.pool, opListInstances, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
-			req := swas.CreateListInstancesRequest()
-			c.target(req.RpcRequest, region)
-			req.InstanceIds = jsonIDs(ids...)
-			req.PageSize, req.PageNumber = requests.NewInteger(maxBatch), requests.NewInteger(page)
-			r, err := sc.ListInstances(req)
-			if err != nil {
-				return "", err
-			}
-			resp = r
-			return r.RequestId, nil
+	for number := 1; ; number++ {
+		var (
+			items []T
+			total int
+		)
+		id, _, err := invoke.Call(ctx, c.inv, &c.pool, op, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
+			var (
+				rid string
+				err error
+			)
+			items, total, rid, err = page(sc, number)
+			return rid, err
 		})
 		if err != nil {
 			return nil, "", err
 		}
 		reqID = id
-		all = append(all, resp.Instances...)
-		if len(resp.Instances) == 0 || len(all) >= resp.TotalCount {
+		all = append(all, items...)
+		if len(items) == 0 || len(all) >= total {
 			return all, reqID, nil
 		}
 	}
@@ -148,26 +156,22 @@ func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []str
 	if err := rollback.CheckRegion(region); err != nil {
 		return nil, stamp(err, opListSnapshots)
 	}
-	ids := make([]string, 0, len(snapshotIDs))
-	seen := make(map[string]bool, len(snapshotIDs))
-	for _, id := range snapshotIDs {
-		if err := rules.CheckSnapshot(opListSnapshots, region, id); err != nil {
-			return nil, err
-		}
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
+	ids, err := idset.Prepare(snapshotIDs, func(id string) error { return rules.CheckSnapshot(opListSnapshots, region, id) })
+	if err != nil {
+		return nil, err
+	}
+	wanted := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		wanted[id] = true
 	}
 	out := make([]*rollback.Snapshot, 0, len(ids))
-	for lo := 0; lo < len(ids); lo += maxBatch {
-		batch := ids[lo:min(lo+maxBatch, len(ids))]
-		snaps, _, err := c.listSnapshots(ctx, region, batch)
+	for _, chunk := range idset.Chunks(ids, maxBatch) {
+		snaps, _, err := c.listSnapshots(ctx, region, chunk)
 		if err != nil {
 			return nil, err
 		}
 		for _, s := range snaps {
-			if seen[s.SnapshotId] {
+			if wanted[s.SnapshotId] {
 				out = append(out, toSnapshot(region, s))
 			}
 		}
@@ -177,33 +181,17 @@ func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []str
 
 // listSnapshots lists the given snapshots (at most 100), all pages.
 func (c *Client) listSnapshots(ctx context.Context, region string, ids []string) ([]swas.Snapshot, string, error) {
-	var (
-		all   []swas.Snapshot
-		reqID string
-	)
-	for page := 1; ; page++ {
-		var resp *swas.ListSnapshotsResponse
-		id, _, err := invoke.Call(ctx, c.inv, &c.pool, opListSnapshots, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
-			req := swas.CreateListSnapshotsRequest()
-			c.target(req.RpcRequest, region)
-			req.SnapshotIds = jsonIDs(ids...)
-			req.PageSize, req.PageNumber = requests.NewInteger(maxBatch), requests.NewInteger(page)
-			r, err := sc.ListSnapshots(req)
-			if err != nil {
-				return "", err
-			}
-			resp = r
-			return r.RequestId, nil
-		})
+	return pages(ctx, c, opListSnapshots, func(sc *swas.Client, page int) ([]swas.Snapshot, int, string, error) {
+		req := swas.CreateListSnapshotsRequest()
+		c.target(req.RpcRequest, region)
+		req.SnapshotIds = jsonIDs(ids...)
+		req.PageSize, req.PageNumber = requests.NewInteger(maxBatch), requests.NewInteger(page)
+		r, err := sc.ListSnapshots(req)
 		if err != nil {
-			return nil, "", err
+			return nil, 0, "", err
 		}
-		reqID = id
-		all = append(all, resp.Snapshots...)
-		if len(resp.Snapshots) == 0 || len(all) >= resp.TotalCount {
-			return all, reqID, nil
-		}
-	}
+		return r.Snapshots, r.TotalCount, r.RequestId, nil
+	})
 }
 
 // Disk reads one disk (ListDisks). A missing disk is ErrDiskNotFound.

@@ -9,6 +9,7 @@ import (
 	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/internal/idset"
 )
 
 // maxIDs is DescribeInstances' limit of IDs per call.
@@ -50,20 +51,12 @@ func (c *Client) Instances(ctx context.Context, region string, instanceIDs []str
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	seen := map[string]bool{}
-	for _, id := range instanceIDs {
-		if err := rules.CheckInstance(op, region, id); err != nil {
-			return nil, err
-		}
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
+	ids, err := idset.Prepare(instanceIDs, func(id string) error { return rules.CheckInstance(op, region, id) })
+	if err != nil {
+		return nil, err
 	}
 	found := make(map[string]*rollback.Instance, len(ids))
-	for start := 0; start < len(ids); start += maxIDs {
-		chunk := ids[start:min(start+maxIDs, len(ids))]
+	for _, chunk := range idset.Chunks(ids, maxIDs) {
 		ins, _, err := c.describeInstances(ctx, region, chunk)
 		if err != nil {
 			return nil, err
@@ -145,20 +138,12 @@ func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []str
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	seen := map[string]bool{}
-	for _, id := range snapshotIDs {
-		if err := rules.CheckSnapshot(op, region, id); err != nil {
-			return nil, err
-		}
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
+	ids, err := idset.Prepare(snapshotIDs, func(id string) error { return rules.CheckSnapshot(op, region, id) })
+	if err != nil {
+		return nil, err
 	}
 	var out []*rollback.Snapshot
-	for start := 0; start < len(ids); start += maxIDs {
-		chunk := ids[start:min(start+maxIDs, len(ids))]
+	for _, chunk := range idset.Chunks(ids, maxIDs) {
 		sns, _, err := c.describeSnapshots(ctx, region, func(req *lh.DescribeSnapshotsRequest) {
 			req.SnapshotIds = common.StringPtrs(chunk)
 		})
