@@ -52,7 +52,10 @@ type RunOptions struct {
 	// OperationKey, or its ClientToken when the caller set one), so that a
 	// Run after a crash resumes where the last one stopped. Without it Run
 	// still resumes from what the cloud shows: a rollback that is running is
-	// waited for, not resent.
+	// waited for, not resent. On Lighthouse, which has no client token, that
+	// is not enough once the crashed Run had started the instance again:
+	// its rollback is no longer the instance's latest operation, and the
+	// resumed Run rolls back a second time. Use Checkpoints there.
 	Checkpoints Checkpointer
 }
 
