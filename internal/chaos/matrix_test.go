@@ -28,6 +28,8 @@ import (
 //
 //	5xx         the cloud's internal error (SWAS InternalError, HTTP 500;
 //	            Lighthouse InternalError) instead of applying the call
+//	gateway-502 an HTML page with HTTP 502 from a gateway in front of the
+//	            API, instead of applying the call
 //	throttle    the rate-limit refusal (Throttling.User; RequestLimitExceeded)
 //	busy        the refusal for an operation in progress (SWAS has no such
 //	            code: IncorrectInstanceStatus, as for a transitional state;
@@ -48,36 +50,42 @@ var matrixSpec = map[string]string{
 	"aliyun": `
 # call          fault       once                        persistent
 ListSnapshots   5xx         ok                          check:ErrInternal/0
+ListSnapshots   gateway-502 ok                          check:ErrInternal/0
 ListSnapshots   throttle    ok                          check:ErrThrottled/0
 ListSnapshots   busy        check:ErrInstanceState/0    check:ErrInstanceState/0
 ListSnapshots   reset       ok                          check:ErrNetwork/0
 ListSnapshots   lost-reply  ok                          check:ErrNetwork/0
 ListSnapshots   slow-reply  ok                          check:ErrNetwork/0
 ListInstances   5xx         ok                          check:ErrInternal/0
+ListInstances   gateway-502 ok                          check:ErrInternal/0
 ListInstances   throttle    ok                          check:ErrThrottled/0
 ListInstances   busy        check:ErrInstanceState/0    check:ErrInstanceState/0
 ListInstances   reset       ok                          check:ErrNetwork/0
 ListInstances   lost-reply  ok                          check:ErrNetwork/0
 ListInstances   slow-reply  ok                          check:ErrNetwork/0
 StopInstance    5xx         ok                          stop:ErrInternal/0
+StopInstance    gateway-502 ok                          stop:ErrInternal/0
 StopInstance    throttle    ok                          stop:ErrThrottled/0
 StopInstance    busy        stop:ErrInstanceState/0     stop:ErrInstanceState/0
 StopInstance    reset       ok                          stop:ErrNetwork/0
 StopInstance    lost-reply  ok                          stop:ErrNetwork/0
 StopInstance    slow-reply  ok                          stop:ErrNetwork/0
 CreateSnapshot  5xx         ok                          safety-snapshot:ErrInternal/0
+CreateSnapshot  gateway-502 ok                          safety-snapshot:ErrInternal/0
 CreateSnapshot  throttle    ok                          safety-snapshot:ErrThrottled/0
 CreateSnapshot  busy        safety-snapshot:ErrInstanceState/0  safety-snapshot:ErrInstanceState/0
 CreateSnapshot  reset       ok                          safety-snapshot:ErrNetwork/0
 CreateSnapshot  lost-reply  ok                          safety-snapshot:ErrNetwork/0
 CreateSnapshot  slow-reply  ok                          safety-snapshot:ErrNetwork/0
 ResetDisk       5xx         ok                          rollback:ErrInternal/0
+ResetDisk       gateway-502 ok                          rollback:ErrInternal/0
 ResetDisk       throttle    ok                          rollback:ErrThrottled/0
 ResetDisk       busy        rollback:ErrInstanceState/0 rollback:ErrInstanceState/0
 ResetDisk       reset       ok                          rollback:ErrNetwork/0
 ResetDisk       lost-reply  ok                          ok
 ResetDisk       slow-reply  ok                          ok
 StartInstance   5xx         ok                          start:ErrInternal/1
+StartInstance   gateway-502 ok                          start:ErrInternal/1
 StartInstance   throttle    ok                          start:ErrThrottled/1
 StartInstance   busy        start:ErrInstanceState/1    start:ErrInstanceState/1
 StartInstance   reset       ok                          start:ErrNetwork/1
@@ -90,6 +98,7 @@ StartInstance   slow-reply  ok                          start:ErrNetwork/1
 	"aliyun/data-disk": `
 # call          fault       once                        persistent
 ListDisks       5xx         ok                          check:ErrInternal/0
+ListDisks       gateway-502 ok                          check:ErrInternal/0
 ListDisks       throttle    ok                          check:ErrThrottled/0
 ListDisks       busy        check:ErrInstanceState/0    check:ErrInstanceState/0
 ListDisks       reset       ok                          check:ErrNetwork/0
@@ -99,36 +108,42 @@ ListDisks       slow-reply  ok                          check:ErrNetwork/0
 	"tencent": `
 # call                  fault       once    persistent
 DescribeSnapshots       5xx         ok      check:ErrInternal/0
+DescribeSnapshots       gateway-502 ok      check:ErrInternal/0
 DescribeSnapshots       throttle    ok      check:ErrThrottled/0
 DescribeSnapshots       busy        ok      check:ErrBusy/0
 DescribeSnapshots       reset       ok      check:ErrNetwork/0
 DescribeSnapshots       lost-reply  ok      check:ErrNetwork/0
 DescribeSnapshots       slow-reply  ok      check:ErrNetwork/0
 DescribeInstances       5xx         ok      check:ErrInternal/0
+DescribeInstances       gateway-502 ok      check:ErrInternal/0
 DescribeInstances       throttle    ok      check:ErrThrottled/0
 DescribeInstances       busy        ok      check:ErrBusy/0
 DescribeInstances       reset       ok      check:ErrNetwork/0
 DescribeInstances       lost-reply  ok      check:ErrNetwork/0
 DescribeInstances       slow-reply  ok      check:ErrNetwork/0
 StopInstances           5xx         ok      stop:ErrInternal/0
+StopInstances           gateway-502 ok      stop:ErrInternal/0
 StopInstances           throttle    ok      stop:ErrThrottled/0
 StopInstances           busy        ok      stop:ErrBusy/0
 StopInstances           reset       ok      stop:ErrNetwork/0
 StopInstances           lost-reply  ok      ok
 StopInstances           slow-reply  ok      stop:ErrNetwork/0
 CreateInstanceSnapshot  5xx         ok      safety-snapshot:ErrInternal/0
+CreateInstanceSnapshot  gateway-502 ok      safety-snapshot:ErrInternal/0
 CreateInstanceSnapshot  throttle    ok      safety-snapshot:ErrThrottled/0
 CreateInstanceSnapshot  busy        ok      safety-snapshot:ErrBusy/0
 CreateInstanceSnapshot  reset       ok      safety-snapshot:ErrNetwork/0
 CreateInstanceSnapshot  lost-reply  ok      ok
 CreateInstanceSnapshot  slow-reply  ok      safety-snapshot:ErrNetwork/0
 ApplyInstanceSnapshot   5xx         ok      rollback:ErrInternal/0
+ApplyInstanceSnapshot   gateway-502 ok      rollback:ErrInternal/0
 ApplyInstanceSnapshot   throttle    ok      rollback:ErrThrottled/0
 ApplyInstanceSnapshot   busy        ok      rollback:ErrBusy/0
 ApplyInstanceSnapshot   reset       ok      rollback:ErrNetwork/0
 ApplyInstanceSnapshot   lost-reply  ok      ok
 ApplyInstanceSnapshot   slow-reply  ok      rollback:ErrNetwork/0
 StartInstances          5xx         ok      start:ErrInternal/1
+StartInstances          gateway-502 ok      start:ErrInternal/1
 StartInstances          throttle    ok      start:ErrThrottled/1
 StartInstances          busy        ok      start:ErrBusy/1
 StartInstances          reset       ok      start:ErrNetwork/1
@@ -219,7 +234,7 @@ func readsFailFrom(e Env, action string) func(string) {
 }
 
 // faultKinds in matrix order.
-var faultKinds = []string{"5xx", "throttle", "busy", "reset", "lost-reply", "slow-reply"}
+var faultKinds = []string{"5xx", "gateway-502", "throttle", "busy", "reset", "lost-reply", "slow-reply"}
 
 // codes are each provider's native codes of the coded fault kinds.
 var codes = map[string]map[string]emu.Fault{
@@ -246,6 +261,8 @@ const (
 func faultOf(provider, kind, action string, persistent bool) emu.Fault {
 	f := codes[cloudOf(provider)][kind]
 	switch kind {
+	case "gateway-502":
+		f.Body, f.HTTPStatus = "<html><body><h1>502 Bad Gateway</h1></body></html>", 502
 	case "reset":
 		f.Reset = true
 	case "lost-reply":

@@ -71,7 +71,7 @@ var soakKinds = []struct {
 	kind   string
 	weight int
 }{
-	{"5xx", 20}, {"throttle", 14}, {"busy", 12}, {"reset", 15}, {"lost-reply", 25}, {"slow-reply", 3}, {failRollback, 6},
+	{"5xx", 14}, {"gateway-502", 6}, {"throttle", 14}, {"busy", 12}, {"reset", 15}, {"lost-reply", 25}, {"slow-reply", 3}, {failRollback, 6},
 }
 
 // armedFault is one fault of a plan.
@@ -283,7 +283,7 @@ func (f runFacts) resentAfterFailure() bool {
 // kindSentinels are the sentinels a fault kind may surface as.
 func kindSentinels(provider, kind string) []string {
 	switch kind {
-	case "5xx":
+	case "5xx", "gateway-502":
 		return []string{"ErrInternal"}
 	case "throttle", serverThrottle:
 		return []string{"ErrThrottled"}
@@ -422,7 +422,7 @@ func firedFaults(entries []emu.Entry, armed []armedFault, a Actions) (fired map[
 		count[k]++
 		if a.IsRead(e.Action) {
 			read = true
-		} else if k == "5xx" || k == "reset" || k == "lost-reply" || k == "slow-reply" {
+		} else if k == "5xx" || k == "gateway-502" || k == "reset" || k == "lost-reply" || k == "slow-reply" {
 			ambiguousMut = true
 		}
 	}
