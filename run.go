@@ -55,7 +55,10 @@ type RunOptions struct {
 	// waited for, not resent. On Lighthouse, which has no client token, that
 	// is not enough once the crashed Run had started the instance again:
 	// its rollback is no longer the instance's latest operation, and the
-	// resumed Run rolls back a second time. Use Checkpoints there.
+	// resumed Run rolls back a second time. On SWAS, if the crashed Run's
+	// rollback failed while no Run watched, the resumed Run (whose resent
+	// token the cloud deduplicates) may take an earlier rollback time of the
+	// snapshot for its end and report success. Use Checkpoints.
 	Checkpoints Checkpointer
 }
 
