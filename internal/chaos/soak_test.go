@@ -234,6 +234,12 @@ func newSoakPlan(seed uint64, id int) soakPlan {
 	}
 	n := pickInt(r, weightedInt{0, 20}, weightedInt{1, 40}, weightedInt{2, 25}, weightedInt{3, 15})
 	p.Faults, p.FailRollback, p.Slow = drawFaults(r, p.Provider, n, false)
+	if p.Provider == "aliyun" && p.CrashAt > 0 && !p.Checkpoints && p.FailRollback {
+		// Known limitation (TestResumeFromStateAfterUnseenFailure): the
+		// resumed Run takes the snapshot's earlier RollbackTime for the end
+		// of the crashed Run's rollback, which failed unseen.
+		p.RolledBack = false
+	}
 	return p
 }
 
