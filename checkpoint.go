@@ -61,13 +61,45 @@ type Checkpointer interface {
 	Save(ctx context.Context, cp *Checkpoint) error
 }
 
-// MemoryCheckpoints keeps checkpoints in memory: enough to resume after a
-// failed Run within one process (a fleet tool retrying), not after a crash.
-// The zero value is ready to use.
+// MemoryCheckpoints keeps checkpoints in memory: enough to resume within
+// one process (a service handling a retried request, a fleet tool running
+// again), not after a crash. The zero value is ready to use and unbounded;
+// with Max set, the least recently saved checkpoints beyond Max are
+// dropped. Safe for concurrent use.
 type MemoryCheckpoints struct {
-	mu sync.Mutex
-	m  map[string]Checkpoint
+	Max int
+
+	mu    sync.Mutex
+	m     map[string]Checkpoint
+	order []string // keys, least recently saved first
 }
+
+// CheckpointHolder is a provider that keeps checkpoints for the Runs made
+// with it; both clients do, in memory, so that a second Run of the same
+// operation through the same client is settled from its checkpoint, never
+// from guesses about the cloud's state, and keys of unrelated clients (in
+// tests, say) never meet.
+type CheckpointHolder interface {
+	Checkpoints() Checkpointer
+}
+
+// DefaultCheckpoints is where Run keeps the checkpoints of keyed rollbacks
+// (Request.OperationKey or a caller's ClientToken) when neither RunOptions
+// nor the provider (CheckpointHolder) gives a store. It holds the last
+// 10,000.
+var DefaultCheckpoints = &MemoryCheckpoints{Max: 10000}
+
+// MemoryCheckpointsMax bounds the in-memory stores the clients keep.
+const MemoryCheckpointsMax = 10000
+
+// NoCheckpoints is a Checkpointer that keeps nothing: a Run with it resumes
+// only from what the cloud shows (see RunOptions.Checkpoints).
+var NoCheckpoints Checkpointer = noCheckpoints{}
+
+type noCheckpoints struct{}
+
+func (noCheckpoints) Load(context.Context, string) (*Checkpoint, error) { return nil, nil }
+func (noCheckpoints) Save(context.Context, *Checkpoint) error           { return nil }
 
 // Load implements Checkpointer.
 func (m *MemoryCheckpoints) Load(_ context.Context, key string) (*Checkpoint, error) {
@@ -87,7 +119,20 @@ func (m *MemoryCheckpoints) Save(_ context.Context, cp *Checkpoint) error {
 	if m.m == nil {
 		m.m = make(map[string]Checkpoint)
 	}
+	if _, ok := m.m[cp.Key]; ok {
+		for i, k := range m.order {
+			if k == cp.Key {
+				m.order = append(m.order[:i], m.order[i+1:]...)
+				break
+			}
+		}
+	}
 	m.m[cp.Key] = *cp
+	m.order = append(m.order, cp.Key)
+	for m.Max > 0 && len(m.order) > m.Max {
+		delete(m.m, m.order[0])
+		m.order = m.order[1:]
+	}
 	return nil
 }
 

@@ -49,16 +49,22 @@ type RunOptions struct {
 	Logger   *slog.Logger
 
 	// Checkpoints records progress under the operation key (the request's
-	// OperationKey, or its ClientToken when the caller set one), so that a
-	// Run after a crash resumes where the last one stopped. Without it Run
-	// still resumes from what the cloud shows: a rollback that is running is
-	// waited for, not resent. On Lighthouse, which has no client token, that
-	// is not enough once the crashed Run had started the instance again:
-	// its rollback is no longer the instance's latest operation, and the
-	// resumed Run rolls back a second time. On SWAS, if the crashed Run's
-	// rollback failed while no Run watched, the resumed Run (whose resent
-	// token the cloud deduplicates) may take an earlier rollback time of the
-	// snapshot for its end and report success. Use Checkpoints.
+	// OperationKey, or its ClientToken when the caller set one), so that
+	// another Run of the same operation resumes where the last one stopped:
+	// what is done is skipped, a rollback already sent is waited for, never
+	// resent. nil means the provider's own in-memory store (both clients
+	// keep one; see CheckpointHolder), which lasts as long as the client; to
+	// resume after a crash, give a store that outlives the process
+	// (FileCheckpoints).
+	//
+	// A Run that finds no checkpoint (NoCheckpoints, or a new process)
+	// resumes from what the cloud shows, which cannot always tell: a
+	// rollback still running is waited for; on SWAS a resent token is
+	// deduplicated, but whether the earlier rollback succeeded is then
+	// unknown (ErrOutcomeUnknown); on Lighthouse, which has no token, a
+	// rollback is recognised as done only while it is the instance's latest
+	// operation: once the instance has been started since, it would be sent
+	// again.
 	Checkpoints Checkpointer
 }
 
@@ -160,6 +166,12 @@ func Run(ctx context.Context, p Provider, req Request, opts RunOptions) (*Report
 // runWith is Run with reads and waits going through read.
 func runWith(ctx context.Context, p Provider, read Inspector, req Request, opts RunOptions) (*Report, error) {
 	r := &runner{p: p, read: read, o: opts.withDefaults()}
+	if r.o.Checkpoints == nil {
+		r.o.Checkpoints = DefaultCheckpoints
+		if h, ok := p.(CheckpointHolder); ok {
+			r.o.Checkpoints = h.Checkpoints()
+		}
+	}
 	r.clk = r.o.Clock
 	r.start = r.clk.Now()
 	r.rep = &Report{Provider: providerName(p), DryRun: r.o.DryRun, Started: r.start}
@@ -179,10 +191,12 @@ type runner struct {
 	rep   *Report
 
 	req      Request
-	key      string // checkpoint key; "" when the rollback has no stable name
-	resuming bool   // the token names an operation that may have run before
-	cp       *Checkpoint
-	before   *Snapshot // baseline for the rollback wait
+	key      string      // checkpoint key; "" when the rollback has no stable name
+	keyGiven string      // the caller's key or token it comes from, for messages
+	resuming bool        // the token names an operation that may have run before
+	cp       *Checkpoint // this Run's checkpoint, saved as it goes
+	loaded   *Checkpoint // an earlier Run's, as loaded at the start; nil if none
+	before   *Snapshot   // baseline for the rollback wait
 	step     Step
 	stepT0   time.Time
 }
@@ -228,9 +242,9 @@ func (r *runner) checkRequest(ctx context.Context, req Request) error {
 	}
 	switch {
 	case req.OperationKey != "":
-		r.key, r.resuming = req.OperationKey, true
+		r.key, r.keyGiven, r.resuming = req.OperationKey, req.OperationKey, true
 	case req.ClientToken != "":
-		r.key, r.resuming = "token:"+req.ClientToken, true
+		r.key, r.keyGiven, r.resuming = "token:"+req.ClientToken, req.ClientToken, true
 	}
 	token, err := ResolveToken(req)
 	if err != nil {
@@ -247,10 +261,14 @@ func (r *runner) checkRequest(ctx context.Context, req Request) error {
 		return err
 	}
 	if !cp.Matches(req) {
-		return invalid("OperationKey", "%q was used for another rollback (snapshot %s of instance %s in %s); use a new key",
-			clip(req.OperationKey+req.ClientToken), cp.Request.SnapshotID, cp.Request.InstanceID, cp.Request.Region)
+		field, key := "OperationKey", r.keyGiven
+		if req.OperationKey == "" {
+			field = "ClientToken"
+		}
+		return invalid(field, "%q was used for another rollback (snapshot %s of instance %s in %s); use a new one",
+			clip(key), cp.Request.SnapshotID, cp.Request.InstanceID, cp.Request.Region)
 	}
-	r.cp, r.rep.Resumed = cp, true
+	r.cp, r.loaded, r.rep.Resumed = cp, cp, true
 	r.req = cp.Request
 	r.rep.Request = cp.Request
 	r.before = cp.Before
@@ -554,7 +572,7 @@ func (r *runner) landedEarlier(inst *Instance, snap *Snapshot) *Result {
 		iop.State == OperationFailed {
 		return nil
 	}
-	if r.cp != nil && r.cp.Before != nil && r.cp.Before.LatestOperation.RequestID == sop.RequestID {
+	if l := r.loaded; l != nil && l.Before != nil && l.Before.LatestOperation.RequestID == sop.RequestID {
 		return nil // that rollback predates this operation
 	}
 	return &Result{Provider: inst.Provider, RequestID: iop.RequestID, ClientToken: r.req.ClientToken,

@@ -438,12 +438,15 @@ func (t *rollbackTracker) judgeSnapshot(s *Snapshot) (verdict, error, string) {
 			Hint:    "the disk may be unchanged or partly restored: check the instance before retrying"}, ""
 	}
 	t.quietPolls++
-	if t.quietPolls >= quietLimit && t.resent && !s.LastRollbackAt.IsZero() {
+	if t.quietPolls >= quietLimit && t.resent {
 		// The cloud accepted a token it had seen before and applied nothing
-		// new: the earlier call with this token was the one applied, and
-		// the settled instance and the recorded rollback time say it ended.
-		return done, nil, "the cloud deduplicated the resent token; the earlier rollback finished at " +
-			s.LastRollbackAt.UTC().Format(time.RFC3339)
+		// new: an earlier Run's call with this token was the one applied.
+		// Whether it succeeded cannot be read: the snapshot's rollback time
+		// may be that rollback's or an older one's.
+		return failed, &Error{Provider: s.Provider, Kind: ErrOutcomeUnknown, RequestID: t.res.RequestID,
+			Message: fmt.Sprintf("the cloud deduplicated this operation's token: an earlier run already rolled instance %s back to snapshot %s, and whether that rollback succeeded cannot be told without its checkpoint (the snapshot was last rolled back to at %s)",
+				t.res.InstanceID, s.ID, s.LastRollbackAt.UTC().Format(time.RFC3339)),
+			Hint: "check the instance's disk; to resume after a crash, keep checkpoints that outlive the process (RunOptions.Checkpoints)"}, ""
 	}
 	if t.quietPolls >= quietLimit {
 		return failed, &Error{Provider: s.Provider, Kind: ErrOutcomeUnknown, RequestID: t.res.RequestID,

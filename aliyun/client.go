@@ -31,9 +31,11 @@ type Client struct {
 	creds           credentials.CredentialsProvider
 	transport       http.RoundTripper
 	opts            rollback.Options
-	clk             clock.Clock
-	redactor        *redact.Redactor
-	inv             *invoke.Invoker
+
+	checkpoints rollback.MemoryCheckpoints // Runs through this client; see Checkpoints
+	clk         clock.Clock
+	redactor    *redact.Redactor
+	inv         *invoke.Invoker
 	// The SDK client is not safe for concurrent use, so each call in
 	// flight borrows one of its own.
 	pool sdkhttp.Pool[*swas.Client]
@@ -46,6 +48,7 @@ var (
 	_ rollback.DiskInspector          = (*Client)(nil)
 	_ rollback.PreflightRoller        = (*Client)(nil)
 	_ rollback.RequestValidator       = (*Client)(nil)
+	_ rollback.CheckpointHolder       = (*Client)(nil)
 	_ rollback.Namer                  = (*Client)(nil)
 )
 
@@ -103,6 +106,7 @@ func New(cfg Config, opts ...rollback.Option) (*Client, error) {
 			strings.TrimPrefix(err.Error(), "Endpoint "))
 	}
 	c := &Client{
+		checkpoints:     rollback.MemoryCheckpoints{Max: rollback.MemoryCheckpointsMax},
 		region:          cfg.Region,
 		endpoint:        ep,
 		defaultEndpoint: strings.TrimSpace(cfg.Endpoint) == "",
@@ -203,6 +207,11 @@ func (c *Client) Close() error {
 	c.CloseIdleConnections()
 	return nil
 }
+
+// Checkpoints returns the client's in-memory store of Run checkpoints
+// (rollback.CheckpointHolder): Runs through this client that name the same
+// operation share it.
+func (c *Client) Checkpoints() rollback.Checkpointer { return &c.checkpoints }
 
 // CloseIdleConnections closes the idle keep-alive connections of the
 // client's HTTP transport (when it has any to close), e.g. before a test

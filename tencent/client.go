@@ -29,9 +29,11 @@ type Client struct {
 	endpoint        sdkhttp.Endpoint
 	cred            *common.Credential
 	transport       http.RoundTripper
-	opts            rollback.Options
-	red             *redact.Redactor
-	inv             *invoke.Invoker
+
+	checkpoints rollback.MemoryCheckpoints // Runs through this client; see Checkpoints
+	opts        rollback.Options
+	red         *redact.Redactor
+	inv         *invoke.Invoker
 
 	mu    sync.Mutex
 	pools map[string]*sdkhttp.Pool[*lh.Client] // per region: the SDK binds a client to one
@@ -43,6 +45,7 @@ var (
 	_ rollback.BatchSnapshotInspector = (*Client)(nil)
 	_ rollback.PreflightRoller        = (*Client)(nil)
 	_ rollback.RequestValidator       = (*Client)(nil)
+	_ rollback.CheckpointHolder       = (*Client)(nil)
 	_ rollback.Namer                  = (*Client)(nil)
 )
 
@@ -63,6 +66,7 @@ var DefaultRateLimit = rollback.RateLimit{Calls: 20, Per: time.Second}
 func New(cfg Config, opts ...rollback.Option) (*Client, error) {
 	o := rollback.ResolveOptions(opts...)
 	c := &Client{
+		checkpoints:     rollback.MemoryCheckpoints{Max: rollback.MemoryCheckpointsMax},
 		region:          cfg.Region,
 		regions:         newRegionSet(cfg),
 		allowForcedStop: cfg.AllowForcedStop,
@@ -176,6 +180,11 @@ func str(p *string) string {
 	}
 	return *p
 }
+
+// Checkpoints returns the client's in-memory store of Run checkpoints
+// (rollback.CheckpointHolder): Runs through this client that name the same
+// operation share it.
+func (c *Client) Checkpoints() rollback.Checkpointer { return &c.checkpoints }
 
 // Close releases idle connections of the client's own transport (not one
 // given with rollback.WithHTTPTransport). The Client stays usable.

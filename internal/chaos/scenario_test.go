@@ -125,6 +125,7 @@ func TestResumeFromStateAfterStart(t *testing.T) {
 				req := e.Request(tg)
 				req.OperationKey = "resume-from-state"
 				opts := rollback.RunOptions{StopIfRunning: true, StartAfter: true, Clock: clk, Wait: rollback.WaitOptions{Learner: &rollback.Learner{}}}
+				opts.Checkpoints = rollback.NoCheckpoints // as from a new process
 				if checkpoints {
 					opts.Checkpoints = &rollback.MemoryCheckpoints{}
 				}
@@ -143,7 +144,13 @@ func TestResumeFromStateAfterStart(t *testing.T) {
 				if n == 2 && provider == "tencent" && !checkpoints {
 					t.Skipf("known limitation: resumed from state after the start, Lighthouse rolled back twice (%v)", err)
 				}
-				if got := Observe(err, n).String(); got != "ok" {
+				got := Observe(err, n).String()
+				// From state alone, SWAS sees its token deduplicated and
+				// cannot prove the earlier rollback succeeded: it says so.
+				if !checkpoints && provider == "aliyun" && got == "wait-rollback:ErrOutcomeUnknown/1" {
+					return
+				}
+				if got != "ok" {
 					t.Fatalf("got %s (%v), want ok", got, err)
 				}
 			})
@@ -240,7 +247,10 @@ func TestResumeFromStateAfterUnseenFailure(t *testing.T) {
 	tg := e.NewRolledBackTarget(false)
 	req := e.Request(tg)
 	req.OperationKey = "unseen-failure-from-state"
-	opts := rollback.RunOptions{Clock: clk, Wait: rollback.WaitOptions{Learner: &rollback.Learner{}}}
+	// No checkpoint at all, as in a new process: the client's own
+	// in-memory store would settle it.
+	opts := rollback.RunOptions{Clock: clk, Wait: rollback.WaitOptions{Learner: &rollback.Learner{}},
+		Checkpoints: rollback.NoCheckpoints}
 	e.FailNextRollbacks(1)
 	ctx, cancel := context.WithCancel(context.Background())
 	sent := false

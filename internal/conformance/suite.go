@@ -32,8 +32,10 @@ func RunSuite(t *testing.T, f Factory) {
 		{"LostResponseAppliesOnce", lostResponse},
 		{"ResumeWithCheckpointAfterAccept", resumeCheckpointAfterAccept},
 		{"ResumeWithCheckpointWhileSending", resumeCheckpointWhileSending},
-		{"ResumeFromStateWhileRollingBack", resumeFromStateRunning},
-		{"ResumeFromStateAfterDone", resumeFromStateDone},
+		{"ResumeInProcessWhileRollingBack", resumeFromStateRunning},
+		{"ResumeInProcessAfterDone", resumeFromStateDone},
+		{"ResumeFromStateWhileRollingBack", resumeNoCheckpointsRunning},
+		{"ResumeFromStateAfterDoneNeverGuesses", resumeNoCheckpointsDone},
 		{"OperationKeyReusedForAnotherRollback", keyReused},
 		{"DryRun", dryRun},
 		{"DryRunStillChecks", dryRunChecks},
@@ -563,5 +565,42 @@ func dryRunBusy(t *testing.T, f Factory) {
 	}
 	if len(rep.Plan) == 0 || !strings.HasPrefix(rep.Plan[0], "wait until instance "+tg.InstanceID+" is idle") {
 		t.Errorf("plan %q", rep.Plan)
+	}
+}
+
+// Without any checkpoint (a new process), a Run resumes from what the cloud
+// shows.
+
+func resumeNoCheckpointsRunning(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	req := e.Request(tg)
+	req.OperationKey = "ticket-5"
+	o := opts(clk)
+	o.Checkpoints = rollback.NoCheckpoints
+	crashAfterAccept(t, e, req, o)
+	rep := mustRun(t, e, req, o) // the rollback is still running: waited for
+	wantRollbacks(t, e, tg, 1)
+	if rep.InstanceAfter == nil || rep.InstanceAfter.State != rollback.InstanceStopped {
+		t.Errorf("instance after %+v", rep.InstanceAfter)
+	}
+}
+
+func resumeNoCheckpointsDone(t *testing.T, f Factory) {
+	clk := auto()
+	e := f(t, clk)
+	tg := e.NewTarget(t, false)
+	req := e.Request(tg)
+	req.OperationKey = "ticket-6"
+	o := opts(clk)
+	o.Checkpoints = rollback.NoCheckpoints
+	mustRun(t, e, req, o)
+	// The same operation again, as from a new process: it must not roll
+	// back twice, and may only succeed if it can prove the first one did.
+	_, err := rollback.Run(context.Background(), e.Provider(), req, o)
+	wantRollbacks(t, e, tg, 1)
+	if err != nil && !errors.Is(err, rollback.ErrOutcomeUnknown) {
+		t.Errorf("err = %v, want success or ErrOutcomeUnknown", err)
 	}
 }
