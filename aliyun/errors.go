@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"strings"
 	"unicode/utf8"
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
@@ -105,7 +106,23 @@ func (c *Client) mapError(op string, err error) error {
 		e.Err = c.redactor.Error(err)
 		e.Message = clip(e.Err.Error())
 	}
+	fitHint(e)
 	return e
+}
+
+// fitHint makes the table's hint true of the call that failed: reads carry
+// no ClientToken and no quota, and a caller of StopInstance or StartInstance
+// never sees the token the client sends on its behalf.
+func fitHint(e *rollback.Error) {
+	read := strings.HasPrefix(e.Op, "List")
+	switch {
+	case e.Ambiguous && read:
+		e.Hint = "no reply arrived; reads change nothing and are safe to retry"
+	case e.Ambiguous && e.Op != opResetDisk:
+		e.Hint = "the call may or may not have been applied; the client resends it with the same ClientToken, so it cannot apply twice"
+	case errors.Is(e, rollback.ErrThrottled) && read:
+		e.Hint = "SWAS is limiting this account's calls; the client backs off and retries"
+	}
 }
 
 func (c *Client) apply(e *rollback.Error, code string, status int) {

@@ -130,7 +130,7 @@ func BenchmarkWaiters(b *testing.B) {
 			all := map[string]waitStats{}
 			for i := 0; i < b.N; i++ {
 				for _, st := range strategies() {
-					all[st.name] = measureWaits(b, st, d, 40, uint64(i)+1)
+					all[st.name] = measureWaits(b, st, d, 100, uint64(i)+1)
 				}
 			}
 			for _, st := range strategies() {
