@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/cloudsnap/rollback/internal/testkit"
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 
@@ -150,27 +150,6 @@ func FuzzValidateRequest(f *testing.F) {
 	})
 }
 
-// replyTransport answers every request with one canned reply, without a
-// network.
-type replyTransport struct {
-	status int
-	header string // Content-Type
-	body   string
-}
-
-func (rt replyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		req.Body.Close()
-	}
-	h := http.Header{}
-	if rt.header != "" {
-		h.Set("Content-Type", rt.header)
-	}
-	return &http.Response{StatusCode: rt.status, Status: http.StatusText(rt.status), Header: h,
-		Body: io.NopCloser(strings.NewReader(rt.body)), ContentLength: int64(len(rt.body)), Request: req,
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}, nil
-}
-
 // FuzzReply: whatever the endpoint answers (any status, content type and
 // body: a gateway's page, JSON of the wrong shape, a truncated reply), a
 // call returns a result or a *rollback.Error with a sentinel; it never
@@ -198,7 +177,7 @@ func FuzzReply(f *testing.F) {
 			status = 200 + (status%800+800)%800
 		}
 		c, err := New(Config{Region: "cn-hangzhou", Endpoint: "http://127.0.0.1:9", AccessKeyID: fuzzKeyID, AccessKeySecret: fuzzSecret},
-			rollback.WithHTTPTransport(replyTransport{status, ct, body}), rollback.WithMaxAttempts(1))
+			rollback.WithHTTPTransport(testkit.ReplyTransport{Status: status, ContentType: ct, Body: body}), rollback.WithMaxAttempts(1))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,16 +1,16 @@
 package aliyun_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudsnap/rollback/internal/testkit"
 
 	"go.uber.org/goleak"
 
@@ -30,31 +30,13 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is an emulator and a client sharing an auto-advancing virtual clock,
 // with one Stopped instance and a ready snapshot of its system disk.
 type env struct {
 	srv  *aliyuntest.Server
 	clk  *clock.Virtual
 	c    *aliyun.Client
-	logs *syncBuffer
+	logs *testkit.SyncBuffer
 	in   aliyuntest.InstanceSpec
 	snap aliyuntest.SnapshotSpec
 	ctx  context.Context
@@ -65,7 +47,7 @@ func newEnv(t *testing.T, srvOpts []aliyuntest.Option, opts ...rollback.Option) 
 	clk := clock.NewAutoVirtual(time.Time{})
 	srv := aliyuntest.NewServer(append([]aliyuntest.Option{aliyuntest.WithClock(clk)}, srvOpts...)...)
 	t.Cleanup(srv.Close)
-	e := &env{srv: srv, clk: clk, logs: &syncBuffer{}, ctx: context.Background()}
+	e := &env{srv: srv, clk: clk, logs: &testkit.SyncBuffer{}, ctx: context.Background()}
 	e.c = e.client(t, aliyun.Config{}, opts...)
 	e.in = srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
 	e.snap = srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: e.in.SystemDiskID})

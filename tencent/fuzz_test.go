@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/cloudsnap/rollback/internal/testkit"
 
 	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 
@@ -160,27 +161,6 @@ func containsString(ss []string, s string) bool {
 	return false
 }
 
-// replyTransport answers every request with one canned reply, without a
-// network.
-type replyTransport struct {
-	status int
-	header string // Content-Type
-	body   string
-}
-
-func (rt replyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		req.Body.Close()
-	}
-	h := http.Header{}
-	if rt.header != "" {
-		h.Set("Content-Type", rt.header)
-	}
-	return &http.Response{StatusCode: rt.status, Status: http.StatusText(rt.status), Header: h,
-		Body: io.NopCloser(strings.NewReader(rt.body)), ContentLength: int64(len(rt.body)), Request: req,
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}, nil
-}
-
 // FuzzReply: whatever the endpoint answers (any status, content type and
 // body: a gateway's page, JSON of the wrong shape, a truncated reply), a
 // call returns a result or a *rollback.Error with a sentinel; it never
@@ -209,7 +189,7 @@ func FuzzReply(f *testing.F) {
 			status = 200 + (status%800+800)%800
 		}
 		c, err := New(Config{Region: "ap-guangzhou", Endpoint: "http://127.0.0.1:9", SecretID: fuzzSecretID, SecretKey: fuzzSecretKey},
-			rollback.WithHTTPTransport(replyTransport{status, ct, body}), rollback.WithMaxAttempts(1))
+			rollback.WithHTTPTransport(testkit.ReplyTransport{Status: status, ContentType: ct, Body: body}), rollback.WithMaxAttempts(1))
 		if err != nil {
 			t.Fatal(err)
 		}

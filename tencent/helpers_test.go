@@ -1,13 +1,13 @@
 package tencent_test
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudsnap/rollback/internal/testkit"
 
 	"go.uber.org/goleak"
 
@@ -26,24 +26,6 @@ const (
 	testToken = "fixtureSessionToken0000000001"
 )
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // fixture is an emulator and a client sharing an auto-advancing virtual
 // clock, with the client's logs captured.
 type fixture struct {
@@ -51,7 +33,7 @@ type fixture struct {
 	srv  *tencenttest.Server
 	clk  *clock.Virtual
 	c    *tencent.Client
-	logs *syncBuffer
+	logs *testkit.SyncBuffer
 	errs []error
 }
 
@@ -64,7 +46,7 @@ type fixtureOpts struct {
 func newFixture(t *testing.T, fo fixtureOpts) *fixture {
 	t.Helper()
 	clk := clock.NewAutoVirtual(time.Time{})
-	f := &fixture{t: t, clk: clk, logs: &syncBuffer{}}
+	f := &fixture{t: t, clk: clk, logs: &testkit.SyncBuffer{}}
 	f.srv = tencenttest.NewServer(append([]tencenttest.Option{
 		tencenttest.WithClock(clk),
 		tencenttest.WithSessionCredentials(testID, testKey, testToken),

@@ -1,39 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/examples/service/rollbacksvc"
+	"github.com/cloudsnap/rollback/internal/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// syncBuffer is written by the program while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestDemoServesAndShutsDown runs the program in-process as a user would:
 // -demo, one of the printed requests twice, then SIGINT (a cancelled
@@ -41,7 +22,7 @@ func (s *syncBuffer) String() string {
 func TestDemoServesAndShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testkit.SyncBuffer
 	ready := make(chan string, 1)
 	exited := make(chan int, 1)
 	go func() {
@@ -115,7 +96,7 @@ func TestUsageAndCredentials(t *testing.T) {
 		{[]string{"-help"}, exitOK, "Idempotency-Key"},
 		{[]string{"-addr", "127.0.0.1:0"}, exitUsage, "no cloud credentials in the environment"},
 	} {
-		var stdout, stderr syncBuffer
+		var stdout, stderr testkit.SyncBuffer
 		if code := run(context.Background(), tt.args, env{stdout: &stdout, stderr: &stderr}); code != tt.code || !strings.Contains(stderr.String(), tt.say) {
 			t.Errorf("%v: exit %d: %s", tt.args, code, stderr.String())
 		}
