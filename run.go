@@ -550,7 +550,10 @@ func (r *runner) rollback(ctx context.Context, inst *Instance, snap *Snapshot) (
 		res.Before = r.before // the baseline from before anything changed
 	}
 	r.rep.Result = res
-	detail := fmt.Sprintf("accepted after %d call(s)", res.Attempts)
+	detail := "accepted after 1 call"
+	if res.Attempts != 1 {
+		detail = fmt.Sprintf("accepted after %d calls", res.Attempts)
+	}
 	if res.Adopted {
 		detail += "; an earlier attempt had landed"
 	}
