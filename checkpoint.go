@@ -181,7 +181,7 @@ func (f FileCheckpoints) Save(_ context.Context, cp *Checkpoint) error {
 		return fmt.Errorf("rollback: writing checkpoint: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(b); err == nil {
+	if _, err = tmp.Write(b); err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {

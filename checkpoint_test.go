@@ -61,3 +61,29 @@ func TestStepErrorMessage(t *testing.T) {
 		t.Errorf("Error() = %q", got)
 	}
 }
+
+func TestFileCheckpointsSaveReportsFailure(t *testing.T) {
+	dir := t.TempDir()
+	store := rollback.FileCheckpoints{Dir: dir}
+	cp := &rollback.Checkpoint{Key: "k"}
+	if err := store.Save(context.Background(), cp); err != nil {
+		t.Fatal(err)
+	}
+	// Put a non-empty directory where the checkpoint file goes: the temporary
+	// file is written, then the rename fails, and Save must say so.
+	entries, _ := os.ReadDir(dir)
+	target := filepath.Join(dir, entries[0].Name())
+	if err := os.Remove(target); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(target, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Save(context.Background(), cp); err == nil {
+		t.Error("Save reported success but the checkpoint was not written")
+	}
+	left, _ := os.ReadDir(dir)
+	if len(left) != 1 {
+		t.Errorf("temporary files left behind: %v", left)
+	}
+}

@@ -259,6 +259,3 @@ func uniq(ids []string) []string {
 	}
 	return out
 }
-
-// since is the elapsed time on clk; a small helper for reports.
-func since(clk clock.Clock, t time.Time) time.Duration { return clk.Now().Sub(t) }

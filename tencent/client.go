@@ -107,9 +107,11 @@ func New(cfg Config, opts ...rollback.Option) (*Client, error) {
 	// Build the default region's first SDK client now, so that the SDK's
 	// change to the log flags (restored at once) happens while the host
 	// program is still setting up, not in the middle of its work.
-	if err := c.pool(cfg.Region).Do(context.Background(), func(*lh.Client) error { return nil }); err != nil {
+	_, release, err := c.pool(cfg.Region).Lease(context.Background())
+	if err != nil {
 		return nil, err
 	}
+	release()
 	return c, nil
 }
 

@@ -47,7 +47,7 @@ type Binder = http2.Transport
 // timeout fired, as opposed to the caller's context ending.
 var ErrAttemptTimeout = http2.ErrAttemptTimeout
 
-// Pool hands out SDK clients for exclusive use during one call. Clients are
+// Pool hands out SDK clients for exclusive use during one call (Lease). Clients are
 // made on demand and kept for reuse; the pool never blocks.
 type Pool[C any] struct {
 	// New makes a client over the given Binder.
@@ -62,20 +62,11 @@ type pooled[C any] struct {
 	binder *Binder
 }
 
-// Do runs fn with a client bound to ctx.
-func (p *Pool[C]) Do(ctx context.Context, fn func(C) error) error {
-	c, release, err := p.Lease(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	return fn(c)
-}
-
 // Lease returns a client bound to ctx for exclusive use, and the function
-// that gives it back. Callers on a hot path use it instead of Do: an SDK
-// that reads its own stack (the Alibaba SDK derives every request's nonce
-// from runtime.Stack) pays for every frame between the caller and the call.
+// that gives it back. It hands the client out rather than calling back
+// into the caller: an SDK that reads its own stack (the Alibaba SDK derives
+// every request's nonce from runtime.Stack) pays for every frame between
+// the caller and the call.
 func (p *Pool[C]) Lease(ctx context.Context) (C, func(), error) {
 	c, err := p.get()
 	if err != nil {

@@ -131,13 +131,16 @@ func TestPoolGivesExclusiveClients(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 50 {
-				_ = p.Do(context.Background(), func(c *int32) error {
-					if !atomic.CompareAndSwapInt32(c, 0, 1) {
-						t.Error("client shared between two calls")
-					}
-					atomic.StoreInt32(c, 0)
-					return nil
-				})
+				c, release, err := p.Lease(context.Background())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !atomic.CompareAndSwapInt32(c, 0, 1) {
+					t.Error("client shared between two calls")
+				}
+				atomic.StoreInt32(c, 0)
+				release()
 			}
 		}()
 	}
@@ -150,7 +153,7 @@ func TestPoolGivesExclusiveClients(t *testing.T) {
 func TestPoolPropagatesNewError(t *testing.T) {
 	boom := errors.New("boom")
 	p := &Pool[int]{New: func(*Binder) (int, error) { return 0, boom }}
-	if err := p.Do(context.Background(), func(int) error { return nil }); err != boom {
+	if _, _, err := p.Lease(context.Background()); err != boom {
 		t.Errorf("err = %v", err)
 	}
 }
