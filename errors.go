@@ -31,6 +31,7 @@ func newKind(msg string, parent *kind) *kind { return &kind{msg: msg, parent: pa
 
 var (
 	errNotFound = newKind("not found", nil)
+	errBusy     = newKind("resource busy", nil)
 
 	// ErrInvalidArgument: bad input, caught before any call where possible.
 	ErrInvalidArgument error = newKind("invalid argument", nil)
@@ -52,7 +53,7 @@ var (
 	// the disk changed size since.
 	ErrSnapshotMismatch error = newKind("snapshot does not belong to this disk", nil)
 	// ErrBusy: another operation is in progress; worth waiting.
-	ErrBusy error = newKind("resource busy", nil)
+	ErrBusy error = errBusy
 	// ErrThrottled: a rate limit was hit; worth waiting longer.
 	ErrThrottled error = newKind("throttled", nil)
 	// ErrQuotaExceeded: an account quota is used up (e.g. snapshots per
@@ -76,6 +77,18 @@ var (
 	// ErrTimeout: a wait ran past its limit; errors.As to *TimeoutError for
 	// the last state seen.
 	ErrTimeout error = newKind("timed out", nil)
+
+	// ErrKeyHeld: another Run holds the operation key (its lease has not
+	// ended). It is also ErrBusy: run again once that Run has finished, and
+	// the new Run resumes from its checkpoint.
+	ErrKeyHeld error = newKind("operation key held by another run", errBusy)
+	// ErrCheckpointConflict: a checkpoint write was refused because it
+	// would move the operation's phase backwards or because another Run
+	// now holds the key. Nothing was written.
+	ErrCheckpointConflict error = newKind("checkpoint conflict", nil)
+	// ErrCheckpointCorrupt: a stored checkpoint cannot be read (not JSON, an
+	// unknown version, another key). Run sends nothing for that key.
+	ErrCheckpointCorrupt error = newKind("checkpoint unreadable", nil)
 )
 
 // Error is every error a provider returns. errors.Is matches it to its

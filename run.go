@@ -2,9 +2,11 @@ package rollback
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -66,7 +68,19 @@ type RunOptions struct {
 	// operation: once the instance has been started since, it would be sent
 	// again.
 	Checkpoints Checkpointer
+	// LeaseTTL is how long this Run's claim on its operation key lasts
+	// unless renewed (0: DefaultLeaseTTL). A keyed Run claims its key in the
+	// store before anything else and renews the claim with every checkpoint
+	// and every poll; another Run of the same key meanwhile fails at once
+	// with ErrKeyHeld and changes nothing. A Run that crashed holds its key
+	// until the claim ends.
+	LeaseTTL time.Duration
 }
+
+// DefaultLeaseTTL is RunOptions.LeaseTTL's default: long enough that a Run
+// queued behind a rate limit keeps its claim, short enough that a crashed
+// Run's key is free again within minutes.
+const DefaultLeaseTTL = 5 * time.Minute
 
 // Default step limits of RunOptions.
 const (
@@ -88,6 +102,7 @@ func (o RunOptions) withDefaults() RunOptions {
 	def(&o.StartTimeout, DefaultStartTimeout)
 	def(&o.SnapshotTimeout, DefaultSnapshotTimeout)
 	def(&o.RollbackTimeout, DefaultRollbackTimeout)
+	def(&o.LeaseTTL, DefaultLeaseTTL)
 	if o.Clock == nil {
 		o.Clock = o.Wait.Clock
 	}
@@ -176,7 +191,17 @@ func runWith(ctx context.Context, p Provider, read Inspector, req Request, opts 
 	r.start = r.clk.Now()
 	r.rep = &Report{Provider: providerName(p), DryRun: r.o.DryRun, Started: r.start}
 	ctx = ContextWithRetryHook(ctx, r.onRetry)
+	r.ctx = ctx
 	err := r.run(ctx, req)
+	if r.owner != "" {
+		// The claim ends with the Run, whatever happened; the checkpoint
+		// stays. A cancelled ctx must not keep the key held.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if rerr := r.o.Checkpoints.Release(rctx, r.key, r.owner); rerr != nil && err == nil {
+			err = fmt.Errorf("rollback: releasing the operation key: %w", rerr)
+		}
+		cancel()
+	}
 	r.rep.Duration = r.clk.Now().Sub(r.start)
 	return r.rep, err
 }
@@ -199,6 +224,11 @@ type runner struct {
 	before   *Snapshot   // baseline for the rollback wait
 	step     Step
 	stepT0   time.Time
+
+	ctx     context.Context // the Run's, for renewing the claim from callbacks
+	owner   string          // this Run's claim on key; "" when it holds none
+	renewed time.Time       // when the claim was last renewed
+	lost    error           // the claim was lost (another Run took the key over)
 }
 
 func (r *runner) run(ctx context.Context, req Request) error {
@@ -256,8 +286,8 @@ func (r *runner) checkRequest(ctx context.Context, req Request) error {
 	if r.key == "" || r.o.Checkpoints == nil {
 		return nil
 	}
-	cp, err := r.o.Checkpoints.Load(ctx, r.key)
-	if err != nil || cp == nil {
+	cp, err := r.claim(ctx)
+	if err != nil || cp == nil || cp.Phase == "" {
 		return err
 	}
 	if !cp.Matches(req) {
@@ -268,7 +298,7 @@ func (r *runner) checkRequest(ctx context.Context, req Request) error {
 		return invalid(field, "%q was used for another rollback (snapshot %s of instance %s in %s); use a new one",
 			clip(key), cp.Request.SnapshotID, cp.Request.InstanceID, cp.Request.Region)
 	}
-	r.cp, r.loaded, r.rep.Resumed = cp, cp, true
+	r.cp, r.loaded, r.rep.Resumed = cp, cloneCheckpoint(cp), true
 	r.req = cp.Request
 	r.rep.Request = cp.Request
 	r.before = cp.Before
@@ -540,10 +570,9 @@ func (r *runner) rollback(ctx context.Context, inst *Instance, snap *Snapshot) (
 	}
 	res, err := r.send(ctx)
 	if err != nil {
-		if !IsAmbiguous(err) && !errors.Is(err, ErrOutcomeUnknown) && ctx.Err() == nil {
-			// Definitely not applied: a resumed Run starts over.
-			_ = r.save(ctx, PhaseChecked, nil)
-		}
+		// The checkpoint stays at rollback-sending even when the call was
+		// refused: phases never move back, and a resumed Run decides from
+		// the recorded baseline whether anything landed.
 		return nil, r.fail(StepRollback, err)
 	}
 	if r.before != nil {
@@ -669,6 +698,7 @@ func (r *runner) waitOpts(limit time.Duration, resource string) WaitOptions {
 	user := wo.OnPoll
 	step := r.step
 	wo.OnPoll = func(p Poll) {
+		r.renew()
 		if user != nil {
 			user(p)
 		}
@@ -678,27 +708,88 @@ func (r *runner) waitOpts(limit time.Duration, resource string) WaitOptions {
 	return wo
 }
 
-// save records a checkpoint, when the Run has a key and a store.
+// claim takes the operation key for this Run and returns its checkpoint
+// (nil when none). A dry run changes nothing, so it only reads.
+func (r *runner) claim(ctx context.Context) (*Checkpoint, error) {
+	if r.o.DryRun {
+		return r.o.Checkpoints.Load(ctx, r.key)
+	}
+	owner := newOwner()
+	now := r.clk.Now()
+	cp, err := r.o.Checkpoints.Acquire(ctx, r.key, Lease{Owner: owner, Now: now, TTL: r.o.LeaseTTL})
+	if err != nil {
+		return nil, err
+	}
+	r.owner, r.renewed = owner, now
+	return cp, nil
+}
+
+// save records a checkpoint, when the Run has a key and a store, and
+// renews the Run's claim. Phases only move forward: a resumed Run that
+// repeats a step keeps the later phase.
 func (r *runner) save(ctx context.Context, phase Phase, res *Result) error {
 	if r.key == "" || r.o.Checkpoints == nil {
 		return nil
 	}
+	if r.lost != nil {
+		return r.lost
+	}
 	if r.cp == nil {
 		r.cp = &Checkpoint{Key: r.key}
 	}
-	r.cp.Request, r.cp.Phase, r.cp.Before = r.req, phase, r.before
+	if PhaseBefore(r.cp.Phase, phase) || r.cp.Phase == "" {
+		r.cp.Phase = phase
+	}
+	r.cp.Request, r.cp.Before = r.req, r.before
 	if res != nil {
 		r.cp.Result = res
 	}
 	r.cp.SafetySnapshotID = r.rep.SafetySnapshotID
-	r.cp.Updated = r.clk.Now()
+	now := r.clk.Now()
+	r.cp.Updated, r.cp.Owner = now, r.owner
+	if r.owner != "" {
+		r.cp.LeaseUntil = now.Add(r.o.LeaseTTL)
+	}
 	if err := r.o.Checkpoints.Save(ctx, r.cp); err != nil {
+		if errors.Is(err, ErrKeyHeld) {
+			r.lost = err
+		}
 		return fmt.Errorf("rollback: saving checkpoint: %w", err)
 	}
+	r.renewed = now
 	return nil
 }
 
+// renew extends the Run's claim while it waits, once a quarter of the
+// lease has passed. A claim found lost is remembered: the next step's save
+// fails with it, before anything more is sent.
+func (r *runner) renew() {
+	if r.owner == "" || r.lost != nil || r.clk.Now().Sub(r.renewed) < r.o.LeaseTTL/4 {
+		return
+	}
+	var err error
+	if r.cp == nil || r.cp.Phase == "" {
+		_, err = r.o.Checkpoints.Acquire(r.ctx, r.key, Lease{Owner: r.owner, Now: r.clk.Now(), TTL: r.o.LeaseTTL})
+	} else {
+		err = r.save(r.ctx, r.cp.Phase, nil)
+	}
+	if err != nil && errors.Is(err, ErrKeyHeld) {
+		r.lost = err
+	}
+	r.renewed = r.clk.Now() // a failed renewal is not retried on every poll
+}
+
+// newOwner names a Run's claim: host and process for people reading a
+// checkpoint, and a random part so that two Runs never share a name.
+func newOwner() string {
+	host, _ := os.Hostname()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
+}
+
 func (r *runner) onRetry(ev RetryEvent) {
+	r.renew()
 	r.emit(Event{Kind: EventRetry, Step: r.step, Attempt: ev.Attempt, Delay: ev.Delay, Err: ev.Err,
 		Message: "retrying " + ev.Op})
 }
