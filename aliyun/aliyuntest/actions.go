@@ -255,7 +255,7 @@ func (s *Server) filteredInstances(c *call) ([]*instance, *apiError) {
 		switch {
 		case in.region != c.region,
 			want != nil && !want[in.id],
-			c.params["Status"] != "" && !strings.EqualFold(c.params["Status"], in.status),
+			c.params["Status"] != "" && !strings.EqualFold(c.params["Status"], s.state.instanceStatus(in)),
 			c.params["InstanceName"] != "" && c.params["InstanceName"] != in.name:
 			continue
 		}
@@ -283,7 +283,7 @@ func (s *Server) listInstanceStatus(c *call) (any, *apiError) {
 	}
 	items := make([]statusJSON, 0, len(ins))
 	for _, in := range ins {
-		items = append(items, statusJSON{InstanceId: in.id, Status: in.status})
+		items = append(items, statusJSON{InstanceId: in.id, Status: s.state.instanceStatus(in)})
 	}
 	return paged(c, "InstanceStatuses", items)
 }
@@ -338,7 +338,7 @@ func (s *Server) instanceJSON(in *instance) instanceJSON {
 	j := instanceJSON{
 		InstanceId:      in.id,
 		InstanceName:    in.name,
-		Status:          in.status,
+		Status:          s.state.instanceStatus(in),
 		RegionId:        in.region,
 		CreationTime:    formatTime(in.created),
 		ExpiredTime:     formatTime(in.created.AddDate(1, 0, 0)),
@@ -350,7 +350,7 @@ func (s *Server) instanceJSON(in *instance) instanceJSON {
 		InnerIpAddress:  fmt.Sprintf("172.16.%d.%d", in.seq/250%250, in.seq%250+1),
 		Disks:           []diskJSON{},
 	}
-	if in.status == StatusDisabled {
+	if j.Status == StatusDisabled {
 		j.BusinessStatus, j.DisableReason = "Expired", "EXPIRED"
 	}
 	for _, id := range append([]string{in.systemDisk}, in.dataDisks...) {
@@ -369,7 +369,7 @@ func (s *Server) diskJSON(d *disk) diskJSON {
 		Category:       "ESSD",
 		Device:         "/dev/xvda",
 		Size:           d.sizeGB,
-		Status:         d.status,
+		Status:         s.state.diskStatus(d),
 		InstanceId:     d.instanceID,
 		RegionId:       d.region,
 		CreationTime:   formatTime(d.created),
@@ -385,16 +385,17 @@ func (s *Server) diskJSON(d *disk) diskJSON {
 }
 
 func (s *Server) snapshotJSON(sn *snapshot, now time.Time) snapshotJSON {
+	v := s.state.snapshotShown(sn, now)
 	j := snapshotJSON{
 		SnapshotId:     sn.id,
 		SnapshotName:   sn.name,
-		Status:         sn.status,
-		Progress:       fmt.Sprintf("%d%%", sn.progress(now)),
+		Status:         v.status,
+		Progress:       fmt.Sprintf("%d%%", v.progress),
 		SourceDiskId:   sn.diskID,
 		SourceDiskType: sn.diskType(),
 		RegionId:       sn.region,
 		CreationTime:   formatTime(sn.created),
-		RollbackTime:   formatTime(sn.rollbackTime),
+		RollbackTime:   formatTime(v.rollback),
 	}
 	// SWAS reports the instance only for system-disk snapshots.
 	if sn.system {

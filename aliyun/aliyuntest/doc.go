@@ -107,6 +107,20 @@
 // reply.
 // Rollbacks and RollbacksOf count accepted ResetDisk calls.
 //
+// # Other actors, hooks, read lag, forgotten tokens
+//
+// Before and After run a function at the n-th request of an action (before
+// it is handled, or after it changed state and before the reply leaves), on
+// the request's goroutine. ActorStartInstance, ActorStopInstance,
+// ActorCreateSnapshot and ActorResetDisk change state as someone else using
+// the same account would, through the same action code, journaled with
+// Entry.Actor OtherActor (Calls does not count them). WithReadLag /
+// SetReadLag make the List actions show the Status of changed instances and
+// disks and the Status, Progress and RollbackTime of changed snapshots as
+// they were before the change, for the lag after it (see SetReadLag).
+// WithTokenWindow / SetTokenWindow make the server forget a ClientToken a
+// while after its first accepted use.
+//
 // # Error codes
 //
 // From the SWAS documentation: 404 InvalidDiskId.NotFound, 404
