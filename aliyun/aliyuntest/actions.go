@@ -23,6 +23,9 @@ var handlers = map[string]handler{
 	ActionStartInstance:      (*Server).startInstance,
 	ActionCreateSnapshot:     (*Server).createSnapshot,
 	ActionDeleteSnapshot:     (*Server).deleteSnapshot,
+	ActionTagResources:       (*Server).tagResources,
+	ActionListTagResources:   (*Server).listTagResources,
+	ActionUntagResources:     (*Server).untagResources,
 }
 
 type requestIDOnly struct{ RequestId string }
@@ -155,6 +158,7 @@ func (s *Server) deleteSnapshot(c *call) (any, *apiError) {
 		return nil, errorWithMessage("IncorrectSnapshotStatus", "The snapshot is still being created.")
 	}
 	delete(s.state.snapshots, id)
+	delete(s.state.tags, "snapshot/"+id)
 	c.applied = true
 	return requestIDOnly{c.requestID}, nil
 }
@@ -176,6 +180,7 @@ type instanceJSON struct {
 	InnerIpAddress  string
 	DisableReason   string `json:",omitempty"`
 	Disks           []diskJSON
+	Tags            []tagPair
 }
 
 type diskJSON struct {
@@ -191,6 +196,7 @@ type diskJSON struct {
 	RegionId       string
 	CreationTime   string
 	DiskChargeType string
+	Tags           []tagPair
 }
 
 type snapshotJSON struct {
@@ -205,6 +211,7 @@ type snapshotJSON struct {
 	CreationTime   string
 	RollbackTime   string `json:",omitempty"`
 	Remark         string
+	Tags           []tagPair
 }
 
 type statusJSON struct {
@@ -349,6 +356,7 @@ func (s *Server) instanceJSON(in *instance) instanceJSON {
 		PublicIpAddress: fmt.Sprintf("47.96.%d.%d", in.seq/250%250, in.seq%250+1),
 		InnerIpAddress:  fmt.Sprintf("172.16.%d.%d", in.seq/250%250, in.seq%250+1),
 		Disks:           []diskJSON{},
+		Tags:            s.state.tagsJSON("instance/" + in.id),
 	}
 	if j.Status == StatusDisabled {
 		j.BusinessStatus, j.DisableReason = "Expired", "EXPIRED"
@@ -374,6 +382,7 @@ func (s *Server) diskJSON(d *disk) diskJSON {
 		RegionId:       d.region,
 		CreationTime:   formatTime(d.created),
 		DiskChargeType: "PrePaid",
+		Tags:           s.state.tagsJSON("disk/" + d.id),
 	}
 	if !d.system {
 		j.Device = "/dev/xvdb"
@@ -396,6 +405,7 @@ func (s *Server) snapshotJSON(sn *snapshot, now time.Time) snapshotJSON {
 		RegionId:       sn.region,
 		CreationTime:   formatTime(sn.created),
 		RollbackTime:   formatTime(v.rollback),
+		Tags:           s.state.tagsJSON("snapshot/" + sn.id),
 	}
 	// SWAS reports the instance only for system-disk snapshots.
 	if sn.system {

@@ -42,6 +42,19 @@
 // snapshots, as on SWAS. Every resource belongs to one region; asking
 // another region does not find it.
 //
+// TagResources, ListTagResources and UntagResources follow swas-open's SDK
+// models: ResourceType (instance, snapshot, disk; customimage, command and
+// firewallrule are accepted but hold nothing), ResourceId.N (at most 50,
+// each existing in the region, else 404 InvalidResourceId.NotFound),
+// Tag.N.Key/Value (at most 20; keys 1 to 64 characters, not starting with
+// aliyun or acs:; values at most 64) and TagKey.N or All=true to remove.
+// A resource holds at most 20 tags (400 QuotaExceed.TagsPerResource,
+// chosen here). ListTagResources needs ResourceId.N or Tag.N (400
+// MissingParameter.ResourceIdOrTag), lists one pair per resource and tag
+// ({"TagResources":{"TagResource":[...]}}), 50 a page with NextToken. List
+// replies carry each resource's Tags. Tag calls take ClientTokens like the
+// other mutating calls.
+//
 // # State
 //
 // State changes are deadlines on the server's clock (WithClock; the wall

@@ -43,6 +43,9 @@ type state struct {
 	// holds the hidden ones by resource key (see view).
 	readLag time.Duration
 	lags    map[string][]lagView
+	// tags are the resources' tags by "instance/<id>", "disk/<id>",
+	// "snapshot/<id>".
+	tags map[string]map[string]string
 }
 
 type instance struct {
@@ -93,6 +96,7 @@ func newState() *state {
 		snapshots:       make(map[string]*snapshot),
 		rollbacksByDisk: make(map[string]int),
 		lags:            make(map[string][]lagView),
+		tags:            make(map[string]map[string]string),
 	}
 }
 

@@ -125,6 +125,9 @@ func (s *Server) regionOf(id string) string {
 	if d := s.state.disks[id]; d != nil {
 		return d.region
 	}
+	if sn := s.state.snapshots[id]; sn != nil {
+		return sn.region
+	}
 	return s.region
 }
 
@@ -262,4 +265,19 @@ func (st *state) snapshotShown(sn *snapshot, now time.Time) view {
 		return v
 	}
 	return view{status: sn.status, progress: sn.progress(now), rollback: sn.rollbackTime}
+}
+
+// ActorUntag removes tag keys from a resource (typ instance, disk or
+// snapshot) as another actor would (UntagResources' rules), e.g. someone
+// cleaning up a marker. With no keys it removes every tag.
+func (s *Server) ActorUntag(typ, id string, keys ...string) (string, error) {
+	p := map[string]string{"ResourceType": typ, "ResourceId.1": id}
+	for i, k := range keys {
+		p[fmt.Sprintf("TagKey.%d", i+1)] = k
+	}
+	if len(keys) == 0 {
+		p["All"] = "true"
+	}
+	_, rid, err := s.actor(ActionUntagResources, s.regionOf(id), p)
+	return rid, err
 }
