@@ -23,6 +23,9 @@ var handlers = map[string]handler{
 	ActionStartInstance:      (*Server).startInstance,
 	ActionCreateSnapshot:     (*Server).createSnapshot,
 	ActionDeleteSnapshot:     (*Server).deleteSnapshot,
+	ActionTagResources:       (*Server).tagResources,
+	ActionListTagResources:   (*Server).listTagResources,
+	ActionUntagResources:     (*Server).untagResources,
 }
 
 type requestIDOnly struct{ RequestId string }
@@ -155,6 +158,7 @@ func (s *Server) deleteSnapshot(c *call) (any, *apiError) {
 		return nil, errorWithMessage("IncorrectSnapshotStatus", "The snapshot is still being created.")
 	}
 	delete(s.state.snapshots, id)
+	delete(s.state.tags, "snapshot/"+id)
 	c.applied = true
 	return requestIDOnly{c.requestID}, nil
 }
@@ -176,6 +180,7 @@ type instanceJSON struct {
 	InnerIpAddress  string
 	DisableReason   string `json:",omitempty"`
 	Disks           []diskJSON
+	Tags            []tagPair
 }
 
 type diskJSON struct {
@@ -191,6 +196,7 @@ type diskJSON struct {
 	RegionId       string
 	CreationTime   string
 	DiskChargeType string
+	Tags           []tagPair
 }
 
 type snapshotJSON struct {
@@ -205,6 +211,7 @@ type snapshotJSON struct {
 	CreationTime   string
 	RollbackTime   string `json:",omitempty"`
 	Remark         string
+	Tags           []tagPair
 }
 
 type statusJSON struct {
@@ -255,7 +262,7 @@ func (s *Server) filteredInstances(c *call) ([]*instance, *apiError) {
 		switch {
 		case in.region != c.region,
 			want != nil && !want[in.id],
-			c.params["Status"] != "" && !strings.EqualFold(c.params["Status"], in.status),
+			c.params["Status"] != "" && !strings.EqualFold(c.params["Status"], s.state.instanceStatus(in)),
 			c.params["InstanceName"] != "" && c.params["InstanceName"] != in.name:
 			continue
 		}
@@ -283,7 +290,7 @@ func (s *Server) listInstanceStatus(c *call) (any, *apiError) {
 	}
 	items := make([]statusJSON, 0, len(ins))
 	for _, in := range ins {
-		items = append(items, statusJSON{InstanceId: in.id, Status: in.status})
+		items = append(items, statusJSON{InstanceId: in.id, Status: s.state.instanceStatus(in)})
 	}
 	return paged(c, "InstanceStatuses", items)
 }
@@ -338,7 +345,7 @@ func (s *Server) instanceJSON(in *instance) instanceJSON {
 	j := instanceJSON{
 		InstanceId:      in.id,
 		InstanceName:    in.name,
-		Status:          in.status,
+		Status:          s.state.instanceStatus(in),
 		RegionId:        in.region,
 		CreationTime:    formatTime(in.created),
 		ExpiredTime:     formatTime(in.created.AddDate(1, 0, 0)),
@@ -349,8 +356,9 @@ func (s *Server) instanceJSON(in *instance) instanceJSON {
 		PublicIpAddress: fmt.Sprintf("47.96.%d.%d", in.seq/250%250, in.seq%250+1),
 		InnerIpAddress:  fmt.Sprintf("172.16.%d.%d", in.seq/250%250, in.seq%250+1),
 		Disks:           []diskJSON{},
+		Tags:            s.state.tagsJSON("instance/" + in.id),
 	}
-	if in.status == StatusDisabled {
+	if j.Status == StatusDisabled {
 		j.BusinessStatus, j.DisableReason = "Expired", "EXPIRED"
 	}
 	for _, id := range append([]string{in.systemDisk}, in.dataDisks...) {
@@ -369,11 +377,12 @@ func (s *Server) diskJSON(d *disk) diskJSON {
 		Category:       "ESSD",
 		Device:         "/dev/xvda",
 		Size:           d.sizeGB,
-		Status:         d.status,
+		Status:         s.state.diskStatus(d),
 		InstanceId:     d.instanceID,
 		RegionId:       d.region,
 		CreationTime:   formatTime(d.created),
 		DiskChargeType: "PrePaid",
+		Tags:           s.state.tagsJSON("disk/" + d.id),
 	}
 	if !d.system {
 		j.Device = "/dev/xvdb"
@@ -385,16 +394,18 @@ func (s *Server) diskJSON(d *disk) diskJSON {
 }
 
 func (s *Server) snapshotJSON(sn *snapshot, now time.Time) snapshotJSON {
+	v := s.state.snapshotShown(sn, now)
 	j := snapshotJSON{
 		SnapshotId:     sn.id,
 		SnapshotName:   sn.name,
-		Status:         sn.status,
-		Progress:       fmt.Sprintf("%d%%", sn.progress(now)),
+		Status:         v.status,
+		Progress:       fmt.Sprintf("%d%%", v.progress),
 		SourceDiskId:   sn.diskID,
 		SourceDiskType: sn.diskType(),
 		RegionId:       sn.region,
 		CreationTime:   formatTime(sn.created),
-		RollbackTime:   formatTime(sn.rollbackTime),
+		RollbackTime:   formatTime(v.rollback),
+		Tags:           s.state.tagsJSON("snapshot/" + sn.id),
 	}
 	// SWAS reports the instance only for system-disk snapshots.
 	if sn.system {

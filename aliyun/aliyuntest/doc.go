@@ -42,6 +42,19 @@
 // snapshots, as on SWAS. Every resource belongs to one region; asking
 // another region does not find it.
 //
+// TagResources, ListTagResources and UntagResources follow swas-open's SDK
+// models: ResourceType (instance, snapshot, disk; customimage, command and
+// firewallrule are accepted but hold nothing), ResourceId.N (at most 50,
+// each existing in the region, else 404 InvalidResourceId.NotFound),
+// Tag.N.Key/Value (at most 20; keys 1 to 64 characters, not starting with
+// aliyun or acs:; values at most 64) and TagKey.N or All=true to remove.
+// A resource holds at most 20 tags (400 QuotaExceed.TagsPerResource,
+// chosen here). ListTagResources needs ResourceId.N or Tag.N (400
+// MissingParameter.ResourceIdOrTag), lists one pair per resource and tag
+// ({"TagResources":{"TagResource":[...]}}), 50 a page with NextToken. List
+// replies carry each resource's Tags. Tag calls take ClientTokens like the
+// other mutating calls.
+//
 // # State
 //
 // State changes are deadlines on the server's clock (WithClock; the wall
@@ -106,6 +119,20 @@
 // HTTPStatus 200 and a Body answers with that body as a success: a canned
 // reply.
 // Rollbacks and RollbacksOf count accepted ResetDisk calls.
+//
+// # Other actors, hooks, read lag, forgotten tokens
+//
+// Before and After run a function at the n-th request of an action (before
+// it is handled, or after it changed state and before the reply leaves), on
+// the request's goroutine. ActorStartInstance, ActorStopInstance,
+// ActorCreateSnapshot and ActorResetDisk change state as someone else using
+// the same account would, through the same action code, journaled with
+// Entry.Actor OtherActor (Calls does not count them). WithReadLag /
+// SetReadLag make the List actions show the Status of changed instances and
+// disks and the Status, Progress and RollbackTime of changed snapshots as
+// they were before the change, for the lag after it (see SetReadLag).
+// WithTokenWindow / SetTokenWindow make the server forget a ClientToken a
+// while after its first accepted use.
 //
 // # Error codes
 //

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/cloudsnap/rollback/internal/emu"
 )
@@ -29,6 +30,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.requestID = requestID
+
+	n := s.hooks.Count(c.action)
+	s.hooks.RunBefore(c.action, n)
+	hw := s.hooks.AfterWriter(w, c.action, n)
+	defer hw.Done()
+	w = hw
 
 	f, faulted := s.faults.Next(c.action)
 	if faulted {
@@ -116,6 +123,7 @@ type idemRecord struct {
 	fingerprint string
 	requestID   string
 	body        []byte
+	first       time.Time // server clock when it was accepted
 }
 
 // process runs the action under the state lock, deduplicating by
@@ -138,6 +146,9 @@ func (s *Server) process(c *call) result {
 		}
 		key = c.accessKey + "\x00" + c.action + "\x00" + token
 		fp = fingerprint(c)
+		if rec := s.idem[key]; rec != nil && s.tokenWindow > 0 && !c.now.Before(rec.first.Add(s.tokenWindow)) {
+			delete(s.idem, key) // forgotten: the call is new
+		}
 		if rec := s.idem[key]; rec != nil {
 			if rec.fingerprint != fp {
 				return fail(errorFor("IdempotentParameterMismatch"))
@@ -145,7 +156,7 @@ func (s *Server) process(c *call) result {
 			return result{http.StatusOK, "", rec.requestID, rec.body}
 		}
 	}
-	reply, aerr := handlers[c.action](s, c)
+	reply, aerr := s.run(c)
 	if aerr != nil {
 		return fail(aerr)
 	}
@@ -154,7 +165,7 @@ func (s *Server) process(c *call) result {
 		return fail(errorFor("InternalError"))
 	}
 	if token != "" && c.applied {
-		s.idem[key] = &idemRecord{fingerprint: fp, requestID: c.requestID, body: body}
+		s.idem[key] = &idemRecord{fingerprint: fp, requestID: c.requestID, body: body, first: c.now}
 	}
 	return result{http.StatusOK, "", c.requestID, body}
 }

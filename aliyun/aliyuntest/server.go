@@ -116,6 +116,8 @@ type config struct {
 	rateLimits  map[string]RateWindow
 	quota       int
 	clockSkewOK bool
+	readLag     time.Duration
+	tokenWindow time.Duration
 }
 
 // WithClock runs the server's state machines on c (nil: the wall clock).
@@ -176,6 +178,7 @@ type Server struct {
 	limiter    emu.RateLimiter
 	faults     emu.Faults
 	journal    emu.Journal
+	hooks      emu.Hooks
 
 	mu    sync.Mutex
 	state *state
@@ -185,6 +188,8 @@ type Server struct {
 	nonceOrder []seenNonce
 	// idem holds accepted calls by access key, action and ClientToken.
 	idem map[string]*idemRecord
+	// tokenWindow is how long a ClientToken is remembered (0: forever).
+	tokenWindow time.Duration
 }
 
 // NewHandler returns a Server that is not listening: mount it on your own
@@ -215,7 +220,10 @@ func NewHandler(opts ...Option) *Server {
 		nonces:     make(map[string]time.Time),
 		idem:       make(map[string]*idemRecord),
 		state:      newState(),
+
+		tokenWindow: cfg.tokenWindow,
 	}
+	s.state.readLag = cfg.readLag
 	s.limiter.Clock = s.clk
 	for _, c := range cfg.creds {
 		s.creds[c.AccessKeyID] = c

@@ -36,6 +36,16 @@ type state struct {
 	rollbacks       int
 	rollbacksByDisk map[string]int
 	failRollbacks   int
+
+	// now is the time of the last settle: reads are answered as of it.
+	now time.Time
+	// readLag hides changes from reads for this long (SetReadLag); lags
+	// holds the hidden ones by resource key (see view).
+	readLag time.Duration
+	lags    map[string][]lagView
+	// tags are the resources' tags by "instance/<id>", "disk/<id>",
+	// "snapshot/<id>".
+	tags map[string]map[string]string
 }
 
 type instance struct {
@@ -85,6 +95,8 @@ func newState() *state {
 		disks:           make(map[string]*disk),
 		snapshots:       make(map[string]*snapshot),
 		rollbacksByDisk: make(map[string]int),
+		lags:            make(map[string][]lagView),
+		tags:            make(map[string]map[string]string),
 	}
 }
 
@@ -92,6 +104,7 @@ func (st *state) next() int { st.seq++; return st.seq }
 
 // settle applies every change due by now, oldest first.
 func (st *state) settle(now time.Time) {
+	st.now = now
 	var due []*instance
 	for _, in := range st.instances {
 		if in.trans != nil && !now.Before(in.trans.until) {
@@ -102,7 +115,11 @@ func (st *state) settle(now time.Time) {
 	for _, in := range due {
 		t := in.trans
 		in.trans = nil
+		// The end of an operation is a change too: with a read lag, reads
+		// see it (a rollback's RollbackTime above all) lag later.
+		before := st.views(t.until)
 		t.finish(t.until)
+		st.hide(before, t.until)
 	}
 	for _, sn := range st.snapshots {
 		if sn.status == SnapshotProgressing && !now.Before(sn.done) {

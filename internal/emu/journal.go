@@ -20,7 +20,16 @@ type Entry struct {
 	RequestID  string
 	Fault      string // the injected fault, if any (Fault.String)
 	Applied    bool   // the call changed emulator state
+	// Actor is empty for a request received over HTTP, and names the other
+	// actor (OtherActor) for a change made through an emulator's Actor*
+	// methods: someone else using the same account, not the client under
+	// test.
+	Actor string
 }
+
+// OtherActor is the Entry.Actor of changes made by the emulators' Actor*
+// methods.
+const OtherActor = "other"
 
 // Journal records requests. The zero value is ready to use and safe for
 // concurrent use.
@@ -45,13 +54,14 @@ func (j *Journal) Entries() []Entry {
 	return append([]Entry(nil), j.entries...)
 }
 
-// Count returns how many requests of action were received ("" counts all).
+// Count returns how many requests of action were received over HTTP (""
+// counts all); other actors' changes are not counted.
 func (j *Journal) Count(action string) int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	n := 0
 	for _, e := range j.entries {
-		if action == "" || e.Action == action {
+		if e.Actor == "" && (action == "" || e.Action == action) {
 			n++
 		}
 	}

@@ -39,7 +39,7 @@ func (s *Server) dispatch(action, region, rid string, p params) (map[string]any,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return a.fn(s, region, rid, p)
+	return s.apply(a.fn, region, rid, p)
 }
 
 // ID shapes: the prefix and then lower-case letters and digits.

@@ -74,4 +74,17 @@
 // records every request with its parameters (never credentials or
 // signatures) and whether it was applied; Rollbacks and RollbacksOf count
 // applied rollbacks.
+//
+// # Other actors, hooks, read lag
+//
+// Before and After run a function at the n-th request of an action (before
+// it is handled, or after it changed state and before the reply leaves), on
+// the request's goroutine. ActorStartInstance, ActorStopInstance,
+// ActorCreateSnapshot and ActorApplySnapshot change state as someone else
+// using the same account would, through the same action code, journaled
+// with Entry.Actor OtherActor. WithReadLag / SetReadLag make
+// DescribeInstances and DescribeSnapshots show InstanceState,
+// SnapshotState, Percent and the LatestOperation* fields of a changed
+// resource as they were before the change, for the lag after it (see
+// SetReadLag for exactly what lags).
 package tencenttest

@@ -308,7 +308,7 @@ func nullable(s string) any {
 
 // json is the DescribeInstances shape of v20200324.Instance.
 func (in *instance) json(now time.Time) map[string]any {
-	v := in.public(now)
+	v := in.shown(now)
 	return map[string]any{
 		"InstanceId":               v.ID,
 		"BundleId":                 "bundle_gen_01",
@@ -340,7 +340,7 @@ func (in *instance) json(now time.Time) map[string]any {
 // json is the DescribeSnapshots shape of v20200324.Snapshot, plus the
 // InstanceId that later API versions return (v1.0.162 ignores it).
 func (sn *snapshot) json(now time.Time) map[string]any {
-	v := sn.public(now)
+	v := sn.shown(now)
 	return map[string]any{
 		"SnapshotId":               v.ID,
 		"DiskUsage":                "SYSTEM_DISK",

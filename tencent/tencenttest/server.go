@@ -148,6 +148,7 @@ type Server struct {
 	limiter emu.RateLimiter
 	faults  emu.Faults
 	journal emu.Journal
+	hooks   emu.Hooks
 
 	mu            sync.Mutex
 	seq           int
@@ -156,6 +157,7 @@ type Server struct {
 	failRollbacks int
 	rollbacks     int
 	rollbacksOf   map[string]int
+	readLag       time.Duration // see SetReadLag
 }
 
 // New returns an emulator that is not listening: use it as an http.Handler,
@@ -283,6 +285,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(e)
 		return
 	}
+
+	n := s.hooks.Count(entry.Action)
+	s.hooks.RunBefore(entry.Action, n)
+	hw := s.hooks.AfterWriter(w, entry.Action, n)
+	defer hw.Done()
+	w = hw
 
 	f, faulted := s.faults.Next(entry.Action)
 	if faulted {

@@ -61,6 +61,18 @@ type activity struct {
 	failed     bool    // the operation ends FAILED instead of SUCCESS
 	// startPercent is where Percent starts (snapshots).
 	startPercent int64
+	// lag is the read lag in effect when the operation began: its end is
+	// shown to reads this much later (see WithReadLag).
+	lag time.Duration
+}
+
+// lagView is what reads show of a resource until a change made at at
+// becomes visible at until: the fields as they were just before it.
+type lagView struct {
+	at, until time.Time
+	state     string
+	op        operation
+	percent   int64 // snapshots only
 }
 
 // resource is what instances and snapshots share: a state, the latest
@@ -69,12 +81,18 @@ type resource struct {
 	state string
 	op    operation
 	act   *activity
+	lags  []lagView // changes not yet visible to reads
 }
 
 // settle folds a finished activity into the stored state.
 func (r *resource) settle(now time.Time) {
 	if r.act == nil || now.Before(r.act.end) {
 		return
+	}
+	if r.act.lag > 0 {
+		// Reads go on showing the operation running until end+lag.
+		st, op := r.viewAt(r.act.end.Add(-time.Nanosecond))
+		r.lags = append(r.lags, lagView{at: r.act.end, until: r.act.end.Add(r.act.lag), state: st, op: op, percent: 99})
 	}
 	if r.act.final != "" {
 		r.state = r.act.final
@@ -92,10 +110,15 @@ func (r *resource) view(now time.Time) (string, operation) {
 	if r.act == nil {
 		return r.state, r.op
 	}
+	return r.viewAt(now)
+}
+
+// viewAt is the view at t while the activity runs (t before its end).
+func (r *resource) viewAt(t time.Time) (string, operation) {
 	op := r.op
 	op.state = OperationOperating
 	for _, p := range r.act.phases {
-		if now.Before(p.until) {
+		if t.Before(p.until) {
 			return p.state, op
 		}
 	}
@@ -103,6 +126,31 @@ func (r *resource) view(now time.Time) (string, operation) {
 		return r.act.final, op
 	}
 	return r.state, op
+}
+
+// lagged returns the view reads show at now instead of the real one, if a
+// change is still hidden by the read lag: the oldest such change wins, so
+// reads show the fields from before it.
+func (r *resource) lagged(now time.Time) (lagView, bool) {
+	r.settle(now)
+	kept := r.lags[:0]
+	for _, l := range r.lags {
+		if now.Before(l.until) {
+			kept = append(kept, l)
+		}
+	}
+	r.lags = kept
+	if len(kept) == 0 {
+		r.lags = nil
+		return lagView{}, false
+	}
+	first := kept[0]
+	for _, l := range kept[1:] {
+		if l.at.Before(first.at) {
+			first = l
+		}
+	}
+	return first, true
 }
 
 // busy reports an operation in progress at now.
