@@ -75,6 +75,14 @@ type RunOptions struct {
 	// with ErrKeyHeld and changes nothing. A Run that crashed holds its key
 	// until the claim ends.
 	LeaseTTL time.Duration
+	// AcceptRepeatRisk lets a keyed Run go ahead when its checkpoint may
+	// have been lost and nothing can rule out that an earlier Run of the
+	// same key already rolled back: its store does not outlive the process
+	// (the in-memory default), the provider leaves no mark, and the snapshot
+	// was rolled back to before. Without it such a Run changes nothing and
+	// returns ErrOutcomeUnknown. A Run with a store that outlives the
+	// process (FileCheckpoints, a database) never needs it.
+	AcceptRepeatRisk bool
 }
 
 // DefaultLeaseTTL is RunOptions.LeaseTTL's default: long enough that a Run
@@ -247,6 +255,16 @@ func (r *runner) run(ctx context.Context, req Request) error {
 	inst, snap, err := r.check(ctx)
 	if err != nil {
 		return r.fail(StepCheck, err)
+	}
+	if res, err := r.guardLostCheckpoint(ctx, inst, snap); err != nil || res != nil {
+		if err != nil {
+			return r.fail(StepCheck, err)
+		}
+		r.skip(StepRollback, "this operation's mark shows an earlier Run of it already rolled back; not resent")
+		if err := r.save(ctx, PhaseRollbackSent, res); err != nil {
+			return r.fail(StepRollback, err)
+		}
+		return r.finish(ctx, res, false)
 	}
 	res, err := r.prepareAndRollback(ctx, inst, snap)
 	if err != nil || res == nil {
@@ -568,6 +586,9 @@ func (r *runner) rollback(ctx context.Context, inst *Instance, snap *Snapshot) (
 	if err := r.save(ctx, PhaseRollbackSending, nil); err != nil {
 		return nil, r.fail(StepRollback, err)
 	}
+	if err := r.markBeforeSend(ctx); err != nil {
+		return nil, r.fail(StepRollback, err)
+	}
 	res, err := r.send(ctx)
 	if err != nil {
 		// The checkpoint stays at rollback-sending even when the call was
@@ -656,7 +677,11 @@ func (r *runner) finish(ctx context.Context, res *Result, resent bool) error {
 			return err
 		}
 	}
-	return r.save(ctx, PhaseDone, res)
+	if err := r.save(ctx, PhaseDone, res); err != nil {
+		return err
+	}
+	r.clearMark(ctx)
+	return nil
 }
 
 // startInstance starts the instance and waits until it runs. last is the

@@ -35,8 +35,8 @@
 // # Scenarios
 //
 // The Scenario tests are deterministic reproductions of what the matrix
-// and the soak found, one per fix. TestResumeFromStateAfterStart keeps a
-// known limitation visible: it skips while Lighthouse, resumed without
-// checkpoints after the crashed Run had started the instance, rolls back
-// again.
+// and the soak found, one per fix. TestResumeFromStateAfterStart holds the
+// lost-checkpoint rule: resumed without checkpoints after the crashed Run
+// had started the instance, SWAS proves its rollback from its mark and
+// Lighthouse refuses with ErrOutcomeUnknown; neither rolls back again.
 package chaos

@@ -225,13 +225,6 @@ func newSoakPlan(seed uint64, id int) soakPlan {
 			p.CrashAt = 1 + r.IntN(45)
 		}
 	}
-	if p.Provider == "tencent" && p.CrashAt > 0 && !p.Checkpoints {
-		// Known limitation (TestResumeFromStateAfterStart): without a
-		// checkpoint or a client token, a Run resumed after the crashed
-		// one started the instance cannot tell its own rollback from an
-		// earlier one, and rolls back again.
-		p.Start = false
-	}
 	n := pickInt(r, weightedInt{0, 20}, weightedInt{1, 40}, weightedInt{2, 25}, weightedInt{3, 15})
 	p.Faults, p.FailRollback, p.Slow = drawFaults(r, p.Provider, n, false)
 	if p.Provider == "aliyun" && p.CrashAt > 0 && !p.Checkpoints && p.FailRollback {
@@ -269,12 +262,17 @@ type runFacts struct {
 	ambiguousMut  bool // an ambiguous fault (5xx, reset, lost or slow reply) fired on a mutation
 	batch         bool // an item of RunBatch (on a scaled clock)
 	resumed       bool // a Run resumed after a crashed one (the facts are the resumed Run's)
-	fromState     bool // resumed without checkpoints: only the cloud's state to go by
-	err           error
-	rep           *rollback.Report
-	applied       int
-	succeeded     bool // the cloud finished a rollback of the target successfully
-	state         rollback.InstanceState
+	// cannotTell: a keyed Lighthouse Run with no checkpoint that outlives
+	// the process, on a snapshot rolled back to before (by another
+	// operation, or by its own crashed Run): with no mark to read, it must
+	// refuse with ErrOutcomeUnknown rather than risk a second rollback.
+	cannotTell bool
+	fromState  bool // resumed without checkpoints: only the cloud's state to go by
+	err        error
+	rep        *rollback.Report
+	applied    int
+	succeeded  bool // the cloud finished a rollback of the target successfully
+	state      rollback.InstanceState
 }
 
 // resentAfterFailure says whether a second rollback is the documented
@@ -371,6 +369,9 @@ func judge(f runFacts) []string {
 	}
 	if f.running && !f.stop {
 		allowed["ErrInstanceState"] = true
+	}
+	if f.cannotTell {
+		allowed["ErrOutcomeUnknown"] = true
 	}
 	if !allowed[s] {
 		bad = append(bad, fmt.Sprintf("sentinel %s not caused by the faults that fired %v", s, keys(f.fired)))
@@ -644,7 +645,11 @@ func (g *envGroup) runPlan(p soakPlan, st *soakStats) {
 	opts.Wait = g.wait
 	opts.Wait.Learner = g.learner
 	if p.Checkpoints {
-		opts.Checkpoints = &rollback.MemoryCheckpoints{}
+		// In memory, but standing for a store that outlives the process:
+		// the soak's "crash" keeps the process.
+		opts.Checkpoints = durableMemory{&rollback.MemoryCheckpoints{}}
+	} else if p.Key != "" {
+		opts.Checkpoints = rollback.NoCheckpoints
 	}
 
 	mode := "run"
@@ -688,7 +693,8 @@ func (g *envGroup) runPlan(p soakPlan, st *soakStats) {
 	facts := runFacts{provider: p.Provider, running: p.Running, stop: p.Stop, start: p.Start, failRollback: p.FailRollback,
 		fired: fired, readFaulted: read, ambiguousMut: ambMut, err: err, rep: rep, applied: applied, state: e.State(tg),
 		succeeded: e.RollbackSucceeded(tg),
-		resumed:   strings.HasPrefix(mode, "resume"), fromState: mode == "resume-from-state"}
+		resumed:   strings.HasPrefix(mode, "resume"), fromState: mode == "resume-from-state",
+		cannotTell: p.Provider == rollback.ProviderTencent && p.Key != "" && !p.Checkpoints && (p.RolledBack || p.CrashAt > 0)}
 	if facts.resentAfterFailure() {
 		count["resent after a cloud failure"]++
 	}
@@ -980,3 +986,10 @@ func unitOf(s string) string {
 	fmt.Sscanf(s, "unit %d", &id)
 	return strconv.Itoa(id)
 }
+
+// durableMemory is a MemoryCheckpoints that Run takes for a store that
+// outlives the process (it does not report itself Volatile).
+type durableMemory struct{ *rollback.MemoryCheckpoints }
+
+// Volatile implements Run's optional check: this store counts as durable.
+func (durableMemory) Volatile() bool { return false }

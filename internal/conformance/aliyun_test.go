@@ -86,3 +86,12 @@ func (e *aliyunEnv) Calls(kind string) int {
 	}[kind]
 	return e.srv.Calls(action)
 }
+
+func (e *aliyunEnv) ForgetTokens() { e.srv.SetTokenWindow(time.Nanosecond) }
+
+func (e *aliyunEnv) OtherActorStart(t *testing.T, tg Target) {
+	t.Helper()
+	if err := e.srv.ActorStartInstance(tg.InstanceID); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -59,6 +59,13 @@ type Env interface {
 	Rollbacks(tg Target) int
 	// Calls counts calls of a kind received by the emulator.
 	Calls(kind string) int
+	// ForgetTokens makes the emulator forget every client token it has
+	// seen (a no-op for clouds without tokens), as the cloud does after a
+	// while.
+	ForgetTokens()
+	// OtherActorStart starts the instance as someone else would (the
+	// console, another tool).
+	OtherActorStart(t *testing.T, tg Target)
 }
 
 // Factory builds an Env on a fresh emulator with the given clock; opts go

@@ -47,6 +47,11 @@ func RunSuite(t *testing.T, f Factory) {
 		{"OverlappingRunAcrossProcesses", overlappingProcesses},
 		{"CrashedRunHoldsKeyUntilLeaseEnds", crashedOwner},
 		{"CorruptCheckpointSendsNothing", corruptCheckpoint},
+		{"LostCheckpointAfterStartNeverRollsBackTwice", lostCheckpointAfterStart},
+		{"LostCheckpointAfterCrashWhileSending", lostCheckpointWhileSending},
+		{"NewKeyOnSnapshotNeverRolledBackTo", newKeyFreshSnapshot},
+		{"NewKeyOnSnapshotRolledBackToBefore", newKeyUsedSnapshot},
+		{"DurableStoreTrustsAMissingCheckpoint", durableStoreNewKey},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, f) })

@@ -100,3 +100,12 @@ func (e *tencentEnv) Calls(kind string) int {
 	}[kind]
 	return e.srv.Journal().Count(action)
 }
+
+func (e *tencentEnv) ForgetTokens() {} // Lighthouse has no tokens
+
+func (e *tencentEnv) OtherActorStart(t *testing.T, tg Target) {
+	t.Helper()
+	if err := e.srv.ActorStartInstance(tg.InstanceID); err != nil {
+		t.Fatal(err)
+	}
+}

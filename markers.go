@@ -1,0 +1,153 @@
+package rollback
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+)
+
+// Lost checkpoints. A keyed Run whose store does not outlive the process
+// (the in-memory default, NoCheckpoints) finds no checkpoint after a crash
+// or in a new pod, and a fresh key looks exactly like a lost one. Such a
+// Run must still never roll back twice, so before anything changes it
+// proves that no earlier Run of its key sent a rollback that may have
+// landed: with a mark the provider left on the cloud resource
+// (OperationMarker), or from the snapshot never having been rolled back to
+// at all. When neither can tell, it refuses with ErrOutcomeUnknown
+// (RunOptions.AcceptRepeatRisk overrides).
+
+// OperationMarker is a provider that can leave a mark on the cloud resource
+// before the first rollback call of a keyed operation and read it back.
+// Run uses it only when its checkpoints would not outlive the process: the
+// mark is then what tells a Run that lost its checkpoint whether its key
+// got as far as sending.
+type OperationMarker interface {
+	// MarkOperation records on req's resource that the operation key is
+	// about to send its rollback, with the baseline snapshot read before
+	// it (what OperationMark gives back).
+	MarkOperation(ctx context.Context, req Request, key string, before *Snapshot) error
+	// OperationMark returns the baseline recorded for key, or nil and no
+	// error when the resource carries no mark of key.
+	OperationMark(ctx context.Context, req Request, key string) (*Snapshot, error)
+	// ClearOperationMark removes key's mark once the operation is done.
+	ClearOperationMark(ctx context.Context, req Request, key string) error
+}
+
+// MarkName is the name a provider gives the mark of an operation key (a
+// tag key, say): a fixed prefix and a hash of the key, so that the key
+// itself, which may name a ticket or a customer, never leaves the process.
+func MarkName(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "cloudsnap-rollback-" + hex.EncodeToString(sum[:10])
+}
+
+// volatile reports whether a store loses its checkpoints with the process.
+// Stores that say nothing are taken to be durable (files, databases).
+func volatile(c Checkpointer) bool {
+	v, ok := c.(interface{ Volatile() bool })
+	return ok && v.Volatile()
+}
+
+// Volatile reports that MemoryCheckpoints does not outlive the process.
+func (*MemoryCheckpoints) Volatile() bool { return true }
+
+// Volatile reports that NoCheckpoints keeps nothing.
+func (noCheckpoints) Volatile() bool { return true }
+
+// rolledBackSince reports whether now shows a rollback to the snapshot that
+// before did not: a newer rollback time (SWAS), or a rollback operation
+// with another request ID (Lighthouse). It names the snapshot, so another
+// snapshot's rollback never counts.
+func rolledBackSince(before, now *Snapshot) bool {
+	if before == nil || now == nil || before.ID != now.ID {
+		return false
+	}
+	if !now.LastRollbackAt.IsZero() && now.LastRollbackAt.After(before.LastRollbackAt) {
+		return true
+	}
+	op := now.LatestOperation
+	return op.Kind == OpRollback && op.RequestID != "" && op.RequestID != before.LatestOperation.RequestID
+}
+
+// everRolledBack reports whether snap shows any rollback to it at all.
+func everRolledBack(snap *Snapshot) bool {
+	return !snap.LastRollbackAt.IsZero() || snap.LatestOperation.Kind == OpRollback
+}
+
+// marker returns the provider's OperationMarker when this Run leaves a mark before sending: a keyed Run
+// with a store that will not survive it, on a provider that can.
+func (r *runner) marker() OperationMarker {
+	if !r.resuming || r.key == "" || !volatile(r.o.Checkpoints) {
+		return nil
+	}
+	m, _ := r.p.(OperationMarker)
+	return m
+}
+
+// guardLostCheckpoint runs before anything changes, for a keyed Run that
+// found no checkpoint in a store that would not have kept one. It returns
+// a Result when the provider's mark and the snapshot prove that an earlier
+// Run of the key already rolled back (nothing is to be sent), an error
+// when the Run must not go on, and nil, nil when it may.
+func (r *runner) guardLostCheckpoint(ctx context.Context, inst *Instance, snap *Snapshot) (*Result, error) {
+	if !r.resuming || r.loaded != nil || r.o.DryRun || !volatile(r.o.Checkpoints) {
+		return nil, nil
+	}
+	if r.landedEarlier(inst, snap) != nil {
+		return nil, nil // the rollback step adopts it: nothing has run on the instance since
+	}
+	if m := r.marker(); m != nil {
+		before, err := m.OperationMark(ctx, r.req, r.key)
+		if err != nil {
+			return nil, fmt.Errorf("rollback: reading this operation's mark, which tells whether an earlier Run of it sent a rollback: %w", err)
+		}
+		if before == nil {
+			return nil, nil // no earlier Run of this key got as far as sending
+		}
+		r.before = before
+		if rolledBackSince(before, snap) {
+			return &Result{Provider: snap.Provider, RequestID: snap.LatestOperation.RequestID, ClientToken: r.req.ClientToken,
+				Adopted: true, InstanceID: inst.ID, DiskID: r.req.DiskID, Before: before}, nil
+		}
+		return nil, nil // marked, nothing landed: the send below repeats it (same token)
+	}
+	if !everRolledBack(snap) || r.o.AcceptRepeatRisk {
+		return nil, nil
+	}
+	last := "at an unknown time"
+	if !snap.LastRollbackAt.IsZero() {
+		last = "at " + snap.LastRollbackAt.UTC().Format(time.RFC3339)
+	} else if id := snap.LatestOperation.RequestID; id != "" {
+		last = "by request " + id
+	}
+	return nil, &Error{Provider: snap.Provider, Kind: ErrOutcomeUnknown,
+		Message: fmt.Sprintf("operation %q has no checkpoint here, and snapshot %s was already rolled back to (%s): that may have been an earlier Run of this operation, whose checkpoint was lost with its process",
+			clip(r.keyGiven), snap.ID, last),
+		Hint: "nothing was changed; check the instance: if this operation already rolled it back, you are done. Keep checkpoints where they outlive the process (RunOptions.Checkpoints: FileCheckpoints or a database) so this never needs asking, or, if you are sure this operation never ran, set RunOptions.AcceptRepeatRisk"}
+}
+
+// markBeforeSend leaves this Run's mark before its first rollback call.
+// Without it a Run that lost its checkpoint could not tell; so a mark that
+// cannot be written stops the Run before it sends.
+func (r *runner) markBeforeSend(ctx context.Context) error {
+	m := r.marker()
+	if m == nil {
+		return nil
+	}
+	if err := m.MarkOperation(ctx, r.req, r.key, r.before); err != nil {
+		return fmt.Errorf("rollback: marking the operation before sending, so that a Run that loses its checkpoint cannot roll back twice (nothing was sent; allow tagging, or keep checkpoints that outlive the process): %w", err)
+	}
+	return nil
+}
+
+// clearMark removes the mark of a finished operation; the checkpoint
+// store remembers it from now on, and a mark left behind costs only a tag.
+func (r *runner) clearMark(ctx context.Context) {
+	if m := r.marker(); m != nil {
+		if err := m.ClearOperationMark(ctx, r.req, r.key); err != nil {
+			r.o.Logger.WarnContext(ctx, "could not remove the operation's mark", "key", clip(r.keyGiven), "error", err)
+		}
+	}
+}
