@@ -1,0 +1,108 @@
+package rollback
+
+import (
+	"context"
+	"time"
+)
+
+// Verdict is what a reading of the cloud proves about this operation's
+// rollback since its baseline (see Evidence).
+type Verdict int
+
+// Verdicts. Only OursLanded may be taken for success, and only
+// NothingLanded permits a resend; CannotTell permits neither.
+const (
+	// NothingLanded: the cloud positively shows that no rollback to the
+	// snapshot has landed since the baseline, read at least the read grace
+	// after the last attempt that may have landed.
+	NothingLanded Verdict = iota
+	// OursLanded: the cloud shows a rollback that names the operation's
+	// snapshot and is newer than the baseline.
+	OursLanded
+	// CannotTell: something that may be this rollback, or that changed the
+	// target although it is not provably ours (another actor's rollback of
+	// another snapshot, a reset under way that names no snapshot), is all
+	// the cloud shows. Neither success nor a resend is safe: the outcome is
+	// ErrOutcomeUnknown.
+	CannotTell
+	// Settling: a change that may be this rollback is under way and names
+	// no snapshot yet (SWAS: the instance Resetting, with no new
+	// RollbackTime). Only a single reading says so; a witness reads again
+	// until it settles, and WitnessRollback never returns it. A change that
+	// settles without evidence of ours (a reset that failed, or was
+	// another's) is CannotTell.
+	Settling
+)
+
+func (v Verdict) String() string {
+	switch v {
+	case NothingLanded:
+		return "nothing landed"
+	case OursLanded:
+		return "ours landed"
+	case CannotTell:
+		return "cannot tell"
+	case Settling:
+		return "settling"
+	}
+	return "verdict(?)"
+}
+
+// Evidence is a witness's reading.
+type Evidence struct {
+	Verdict Verdict
+	// RequestID is the request that started the landed rollback, when the
+	// cloud reports one (Lighthouse); empty otherwise (SWAS records only a
+	// rollback time).
+	RequestID string
+	// Detail says what was seen, for messages and reports.
+	Detail string
+}
+
+// RollbackWitness is a provider that can tell, from the cloud alone,
+// whether an operation's rollback has landed since a baseline. Both
+// clients implement it; Run consults it before it resends anything for a
+// checkpoint at PhaseRollbackSending or later, whatever the instance has
+// done since (been started, stopped or snapshotted by someone else).
+//
+// Contract. before is the snapshot as read before the operation's first
+// rollback call (Checkpoint.Before, Result.Before). The verdict is
+//   - OursLanded only on evidence that names req's snapshot and is newer
+//     than before: on Lighthouse the snapshot's own
+//     RollbackInstanceSnapshot operation with a request ID other than
+//     before's (the instance's ApplyInstanceSnapshot counts only when its
+//     request ID is the snapshot's); on SWAS the snapshot's RollbackTime
+//     later than before's;
+//   - NothingLanded only on a reading made at least the provider's read
+//     grace (Options.ReadGrace) after since, the time of the last call that
+//     may have landed; WitnessRollback waits on the provider's clock until
+//     then if it must;
+//   - CannotTell otherwise, also for a change that may have been ours and
+//     settled without evidence (a SWAS reset that failed). Someone else's
+//     rollback of another snapshot is never OursLanded.
+//
+// A change still under way (Settling) is read again, every read grace,
+// for up to DefaultRollbackTimeout.
+//
+// A rollback to the same snapshot by another actor after the baseline
+// cannot be told from ours (Lighthouse has no client token, SWAS records
+// only a time); it is taken as ours, and leaves the disk where the
+// operation wanted it.
+type RollbackWitness interface {
+	WitnessRollback(ctx context.Context, req Request, before *Snapshot, since time.Time) (Evidence, error)
+}
+
+// DefaultReadGrace is how long after a call that may have landed a
+// provider client waits before it trusts a reading that shows nothing:
+// clouds' reads can lag their writes. A resend (and a verdict of
+// NothingLanded) needs a reading made at least this long after the last
+// ambiguous attempt. Resends are rare and a rollback takes minutes, so the
+// wait costs little; a cloud whose reads lag longer than the grace could
+// still be resent to on Lighthouse (SWAS resends carry the same token).
+const DefaultReadGrace = 10 * time.Second
+
+// WithReadGrace sets the client's read grace (0: DefaultReadGrace): after
+// an attempt that may have landed, the client reads state for proof only
+// once d has passed, and resends only if that reading shows nothing
+// landed. Raise it for a cloud (or a proxy cache) whose reads lag more.
+func WithReadGrace(d time.Duration) Option { return func(o *Options) { o.ReadGrace = d } }
