@@ -163,3 +163,71 @@ func operationName(provider, token string) string {
 	}
 	return "operation " + token
 }
+
+// Preconditions are the checks made before a rollback is sent, one set
+// for every provider: a provider's Rollback runs them before the first
+// attempt (and, where the cloud would act on a changed instance, before
+// every resend). The zero value refuses a running instance.
+type Preconditions struct {
+	Provider, Op string
+	// AllowRunning lets a running instance through (Lighthouse with
+	// AllowForcedStop: the cloud forces it off).
+	AllowRunning bool
+	// RunningHint says what to do about a refused running instance;
+	// StateHint about any other state that is not stopped.
+	RunningHint, StateHint string
+}
+
+func (p Preconditions) refuse(kind error, field, msg, hint string) *Error {
+	if hint != "" {
+		hint += "; "
+	}
+	return &Error{Provider: p.Provider, Op: p.Op, Kind: kind, Field: field, Message: msg, Hint: hint + "nothing was sent"}
+}
+
+// CheckSnapshot refuses a snapshot that is not ready (ErrSnapshotState)
+// or that was not taken from diskID or instanceID (ErrSnapshotMismatch);
+// an empty ID, on either side, is not compared.
+func (p Preconditions) CheckSnapshot(snap *Snapshot, diskID, instanceID string) error {
+	switch snap.State {
+	case SnapshotReady:
+	case SnapshotCreating:
+		return p.refuse(ErrSnapshotState, "", fmt.Sprintf("snapshot %s is still being created (%d%%)", snap.ID, snap.Progress),
+			"wait until it is ready (rollback.WaitSnapshot)")
+	default:
+		return p.refuse(ErrSnapshotState, "", fmt.Sprintf("snapshot %s is %s, not ready", snap.ID, describeState(string(snap.State), snap.NativeState)),
+			"wait until it is created, or its rollback ends")
+	}
+	if snap.DiskID != "" && diskID != "" && snap.DiskID != diskID {
+		return p.refuse(ErrSnapshotMismatch, "SnapshotID", fmt.Sprintf("snapshot %s was taken from disk %s, not %s", snap.ID, snap.DiskID, diskID),
+			"pick a snapshot of this disk")
+	}
+	if snap.InstanceID != "" && instanceID != "" && snap.InstanceID != instanceID {
+		return p.refuse(ErrSnapshotMismatch, "SnapshotID", fmt.Sprintf("snapshot %s belongs to instance %s, not %s", snap.ID, snap.InstanceID, instanceID),
+			"pick a snapshot of this instance")
+	}
+	return nil
+}
+
+// CheckInstance refuses an instance with an operation in progress
+// (ErrBusy, worth waiting) or in a state a rollback must not meet
+// (ErrInstanceState): anything but stopped, or running when AllowRunning.
+func (p Preconditions) CheckInstance(inst *Instance) error {
+	if inst.Busy || inst.State.Transitional() {
+		msg := fmt.Sprintf("instance %s is %s", inst.ID, describeState(string(inst.State), inst.NativeState))
+		if lo := inst.LatestOperation; lo.State == OperationRunning {
+			msg += fmt.Sprintf(" with %s %s (request %s)", lo.Name, lo.NativeState, lo.RequestID)
+		}
+		return p.refuse(ErrBusy, "", msg, "wait until the operation ends")
+	}
+	switch inst.State {
+	case InstanceStopped:
+		return nil
+	case InstanceRunning:
+		if p.AllowRunning {
+			return nil
+		}
+		return p.refuse(ErrInstanceState, "", fmt.Sprintf("instance %s is running (%s)", inst.ID, inst.NativeState), p.RunningHint)
+	}
+	return p.refuse(ErrInstanceState, "", fmt.Sprintf("instance %s is %s; a rollback needs it stopped", inst.ID, describeState(string(inst.State), inst.NativeState)), p.StateHint)
+}

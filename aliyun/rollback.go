@@ -195,19 +195,15 @@ func (c *Client) ValidateRequest(req rollback.Request) error {
 	return rules.Check(opResetDisk, req)
 }
 
-// checkSnapshot refuses a snapshot that is not ready or not of the disk.
+// checkSnapshot refuses a snapshot that is not ready or not of the disk
+// (rollback's shared checks). SWAS itself refuses an instance that is not
+// Stopped (IncorrectInstanceStatus.ResetDisk) and never forces one off, so
+// the instance is not read here.
 func checkSnapshot(s *rollback.Snapshot, req rollback.Request) error {
-	if s.State != rollback.SnapshotReady {
-		return &rollback.Error{
-			Provider: rollback.ProviderAliyun, Op: opResetDisk, Kind: rollback.ErrSnapshotState,
-			Message: "snapshot " + s.ID + " is " + s.NativeState + ", not Accomplished",
-			Hint:    "wait until the snapshot is ready; nothing was sent",
-		}
+	if s.DiskID == "" {
+		return mismatch("snapshot " + s.ID + " names no source disk, so it cannot be shown to be of " + req.DiskID)
 	}
-	if s.DiskID != req.DiskID {
-		return mismatch("snapshot " + s.ID + " was taken from disk " + s.DiskID + ", not " + req.DiskID)
-	}
-	return nil
+	return rollback.Preconditions{Provider: rollback.ProviderAliyun, Op: opResetDisk}.CheckSnapshot(s, req.DiskID, "")
 }
 
 // instanceOf returns the instance of req.DiskID. A system-disk snapshot

@@ -170,10 +170,9 @@ func (c *Client) preflight(ctx context.Context, op string, req rollback.Request,
 			return nil, nil, err
 		}
 	}
-	if snap.State != rollback.SnapshotReady {
-		return nil, nil, refuse(rollback.ErrSnapshotState, "",
-			fmt.Sprintf("snapshot %s is %s, not NORMAL", snap.ID, snap.NativeState),
-			"wait until it is created, or its rollback ends")
+	pre := c.preconditions(op)
+	if err := pre.CheckSnapshot(snap, "", ""); err != nil { // ready: before reading more
+		return nil, nil, err
 	}
 	inst := pf.Instance
 	if inst == nil || inst.ID != req.InstanceID {
@@ -186,10 +185,13 @@ func (c *Client) preflight(ctx context.Context, op string, req rollback.Request,
 			fmt.Sprintf("DiskID %s is not the system disk %s of instance %s", req.DiskID, inst.SystemDiskID, inst.ID),
 			"Lighthouse rolls back only the system disk; leave DiskID empty or set it to the system disk")
 	}
-	if snap.DiskID != inst.SystemDiskID || (snap.InstanceID != "" && snap.InstanceID != inst.ID) {
+	if snap.DiskID == "" || inst.SystemDiskID == "" {
 		return nil, nil, refuse(rollback.ErrSnapshotMismatch, "SnapshotID",
-			fmt.Sprintf("snapshot %s is of disk %s, not of the system disk %s of instance %s", snap.ID, snap.DiskID, inst.SystemDiskID, inst.ID),
+			fmt.Sprintf("snapshot %s (of disk %q) cannot be shown to be of the system disk %q of instance %s", snap.ID, snap.DiskID, inst.SystemDiskID, inst.ID),
 			"pick a snapshot of this instance (DescribeSnapshots with the instance-id filter)")
+	}
+	if err := pre.CheckSnapshot(snap, inst.SystemDiskID, inst.ID); err != nil {
+		return nil, nil, err
 	}
 	if err := c.checkInstance(op, inst); err != nil {
 		return nil, nil, err
@@ -197,34 +199,19 @@ func (c *Client) preflight(ctx context.Context, op string, req rollback.Request,
 	return snap, inst, nil
 }
 
+// preconditions are rollback's shared checks with Lighthouse's hints.
+func (c *Client) preconditions(op string) rollback.Preconditions {
+	return rollback.Preconditions{Provider: rollback.ProviderTencent, Op: op, AllowRunning: c.allowForcedStop,
+		RunningHint: "Lighthouse would shut it down without asking: stop it first (rollback.Run can, when asked), or set tencent.Config.AllowForcedStop to let the cloud force it off",
+		StateHint:   hintState}
+}
+
 // checkInstance refuses an instance the rollback must not be sent to: one
 // with an operation in progress (ErrBusy, worth waiting), or one that is
 // not STOPPED (RUNNING is allowed with Config.AllowForcedStop). It runs
 // before the first attempt and again before every resend.
 func (c *Client) checkInstance(op string, inst *rollback.Instance) error {
-	refuse := func(kind error, msg, hint string) error {
-		return &rollback.Error{Provider: rollback.ProviderTencent, Op: op, Kind: kind,
-			Message: msg, Hint: hint + "; nothing was sent"}
-	}
-	if inst.Busy {
-		lo := inst.LatestOperation
-		return refuse(rollback.ErrBusy,
-			fmt.Sprintf("instance %s is %s with %s %s (request %s)", inst.ID, inst.NativeState, lo.Name, lo.NativeState, lo.RequestID),
-			"wait until the operation ends")
-	}
-	switch inst.State {
-	case rollback.InstanceStopped:
-	case rollback.InstanceRunning:
-		if !c.allowForcedStop {
-			return refuse(rollback.ErrInstanceState,
-				fmt.Sprintf("instance %s is RUNNING; Lighthouse would shut it down without asking", inst.ID),
-				"stop it first (rollback.Run can, when asked), or set tencent.Config.AllowForcedStop to let the cloud force it off")
-		}
-	default:
-		return refuse(rollback.ErrInstanceState,
-			fmt.Sprintf("instance %s is %s; a rollback needs STOPPED (or RUNNING)", inst.ID, inst.NativeState), hintState)
-	}
-	return nil
+	return c.preconditions(op).CheckInstance(inst)
 }
 
 // judgeRollback reads the snapshot, then the instance, and judges them
