@@ -122,7 +122,6 @@ func (r *runner) witnessEarlier(ctx context.Context) (*Result, error) {
 	if !ok || cp == nil || cp.Before == nil {
 		return nil, nil
 	}
-	r.begin(StepRollback, r.req.DiskID)
 	ev, err := w.WitnessRollback(ctx, r.req, cp.Before, cp.Updated)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -138,10 +137,12 @@ func (r *runner) witnessEarlier(ctx context.Context) (*Result, error) {
 		res := &Result{Provider: cp.Before.Provider, RequestID: ev.RequestID, ClientToken: r.req.ClientToken,
 			Adopted: true, InstanceID: r.req.InstanceID, DiskID: r.req.DiskID, Before: cp.Before}
 		r.rep.Result = res
+		r.begin(StepRollback, r.req.DiskID)
 		r.end(EventStepSkipped, "an earlier run of this operation already rolled back ("+ev.Detail+"); not resent", res.RequestID)
 		return res, r.save(ctx, PhaseRollbackSent, res)
 	case NothingLanded:
-		r.end(EventStepFinished, "no rollback to snapshot "+r.req.SnapshotID+" since the earlier run's baseline; checking again before sending", "")
+		// The Run checks and sends as a first one would; the rollback
+		// step records what it does.
 		return nil, nil
 	}
 	detail := ev.Detail

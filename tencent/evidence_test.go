@@ -212,52 +212,70 @@ func TestEmptyReplyToReadIsInternal(t *testing.T) {
 }
 
 // A Run crashes once the apply is on the wire (checkpoint rollback-sending);
-// the rollback lands, and someone starts the instance. The resumed Run
-// (same key, same store, StopIfRunning) adopts the landed rollback from the
-// recorded baseline: it neither stops the instance nor rolls back again.
-func TestResumeAfterCrashWhileOthersStartIt(t *testing.T) {
-	h := &testkit.Hooks{}
-	f := hooked(t, h, fixtureOpts{emu: []tencenttest.Option{tencenttest.WithDurations(tencenttest.Durations{Rollback: time.Second})}})
-	in, sn := f.stopped()
-	ctx, crash := context.WithCancel(context.Background())
-	h.After = func(action string, n int, _ *http.Request, resp *http.Response, err error) (*http.Response, error) {
-		if action == "ApplyInstanceSnapshot" && n == 1 {
-			crash()
-			if resp != nil {
-				testkit.ReadBody(resp)
+// the rollback lands, and someone starts the instance, or snapshots it. The
+// resumed Run (same key, same store, StopIfRunning) adopts the landed
+// rollback from the recorded baseline: it neither stops the instance nor
+// rolls back again.
+func TestResumeAfterCrashWhileOthersAct(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		act   func(f *fixture, c *tencent.Client, in tencenttest.Instance) error
+		state string
+	}{
+		{"start", func(f *fixture, c *tencent.Client, in tencenttest.Instance) error {
+			return c.StartInstance(context.Background(), "", in.ID)
+		}, tencenttest.StateRunning},
+		{"snapshot", func(f *fixture, c *tencent.Client, in tencenttest.Instance) error {
+			_, err := c.CreateSnapshot(context.Background(), "", in.ID, "", "someone-elses")
+			return err
+		}, tencenttest.StateStopped},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &testkit.Hooks{}
+			f := hooked(t, h, fixtureOpts{emu: []tencenttest.Option{tencenttest.WithDurations(tencenttest.Durations{Rollback: time.Second})}})
+			in, sn := f.stopped()
+			ctx, crash := context.WithCancel(context.Background())
+			defer crash()
+			h.After = func(action string, n int, _ *http.Request, resp *http.Response, err error) (*http.Response, error) {
+				if action == "ApplyInstanceSnapshot" && n == 1 {
+					crash()
+					if resp != nil {
+						testkit.ReadBody(resp)
+					}
+					return nil, context.Canceled
+				}
+				return resp, err
 			}
-			return nil, context.Canceled
-		}
-		return resp, err
-	}
-	cps := &rollback.MemoryCheckpoints{}
-	r := req(in, sn)
-	r.OperationKey = "crash-then-start"
-	opts := rollback.RunOptions{Clock: f.clk, Checkpoints: cps, StopIfRunning: true}
-	if _, err := rollback.Run(ctx, f.c, r, opts); err == nil {
-		t.Fatal("the crashed Run succeeded")
-	}
-	if cp, _ := cps.Load(context.Background(), r.OperationKey); cp == nil || cp.Phase != rollback.PhaseRollbackSending {
-		t.Fatalf("checkpoint after the crash = %+v", cp)
-	}
-	f.clk.Advance(time.Minute) // the rollback ends
-	if err := f.other().StartInstance(context.Background(), "", in.ID); err != nil {
-		t.Fatal(err)
-	}
-	f.clk.Advance(time.Minute) // and the instance runs
-	rep, err := rollback.Run(context.Background(), f.c, r, opts)
-	if f.note(err) != nil {
-		t.Fatal(err)
-	}
-	got, _ := f.srv.Instance(in.ID)
-	if n := f.srv.RollbacksOf(in.ID); n != 1 || got.State != tencenttest.StateRunning {
-		t.Errorf("%d rollbacks applied, instance %s; want 1 and RUNNING", n, got.State)
-	}
-	if f.srv.Journal().Count("StopInstances") != 0 {
-		t.Error("the resumed Run stopped the instance")
-	}
-	if rep.Result == nil || !rep.Result.Adopted {
-		t.Errorf("result = %+v", rep.Result)
+			cps := &rollback.MemoryCheckpoints{}
+			r := req(in, sn)
+			r.OperationKey = "crash-then-" + tc.name
+			opts := rollback.RunOptions{Clock: f.clk, Checkpoints: cps, StopIfRunning: true}
+			if _, err := rollback.Run(ctx, f.c, r, opts); err == nil {
+				t.Fatal("the crashed Run succeeded")
+			}
+			if cp, _ := cps.Load(context.Background(), r.OperationKey); cp == nil || cp.Phase != rollback.PhaseRollbackSending {
+				t.Fatalf("checkpoint after the crash = %+v", cp)
+			}
+			f.clk.Advance(time.Minute) // the rollback ends
+			if err := tc.act(f, f.other(), in); err != nil {
+				t.Fatal(err)
+			}
+			f.clk.Advance(5 * time.Minute) // and the other actor's operation too
+			rep, err := rollback.Run(context.Background(), f.c, r, opts)
+			if f.note(err) != nil {
+				t.Fatal(err)
+			}
+			got, _ := f.srv.Instance(in.ID)
+			if n := f.srv.RollbacksOf(in.ID); n != 1 || got.State != tc.state {
+				t.Errorf("%d rollbacks applied, instance %s; want 1 and %s", n, got.State, tc.state)
+			}
+			if f.srv.Journal().Count("StopInstances") != 0 {
+				t.Error("the resumed Run stopped the instance")
+			}
+			if rep.Result == nil || !rep.Result.Adopted {
+				t.Errorf("result = %+v", rep.Result)
+			}
+		})
 	}
 }
 

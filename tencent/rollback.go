@@ -74,7 +74,7 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 		log = log.With(
 			slog.String("provider", rollback.ProviderTencent), slog.String("op", op),
 			slog.String("region", region), slog.String("instance", req.InstanceID),
-			slog.String("snapshot", req.SnapshotID), slog.String("token", token))
+			slog.String("snapshot", req.SnapshotID), slog.String("operation", token))
 	}
 
 	res := &rollback.Result{
