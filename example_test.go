@@ -89,7 +89,7 @@ func ExampleRun_dryRun() {
 	}
 	// Output:
 	// 1. stop instance lhins-web00001 and wait until it is stopped
-	// 2. roll back disk lhdisk-web00001 of instance lhins-web00001 to snapshot lhsnap-nightly1 (token rb-421839ab9fbd2a4b3fe77b89c4f27d886b8252f7)
+	// 2. roll back disk lhdisk-web00001 of instance lhins-web00001 to snapshot lhsnap-nightly1 (operation rb-421839ab9fbd2a4b3fe77b89c4f27d886b8252f7)
 	// 3. wait until the rollback has finished
 }
 

@@ -71,6 +71,29 @@ func rolledBackSince(before, now *Snapshot) bool {
 	return op.Kind == OpRollback && op.RequestID != "" && op.RequestID != before.LatestOperation.RequestID
 }
 
+// landedSinceMark judges the cloud against the baseline in the operation's
+// mark: through the provider's witness when it has one (the evidence rules
+// in evidence.go), else from snap alone.
+func (r *runner) landedSinceMark(ctx context.Context, before, snap *Snapshot) (bool, string, error) {
+	w, ok := r.p.(RollbackWitness)
+	if !ok {
+		return rolledBackSince(before, snap), snap.LatestOperation.RequestID, nil
+	}
+	ev, err := w.WitnessRollback(ctx, r.req, before, time.Time{})
+	if err != nil {
+		return false, "", fmt.Errorf("rollback: an earlier Run of this operation sent its rollback (its mark is on the disk), and the state could not be read to tell whether it landed: %w", err)
+	}
+	switch ev.Verdict {
+	case OursLanded:
+		return true, ev.RequestID, nil
+	case NothingLanded:
+		return false, "", nil
+	}
+	return false, "", &Error{Provider: snap.Provider, Kind: ErrOutcomeUnknown, Ambiguous: true,
+		Message: fmt.Sprintf("an earlier Run of operation %q sent its rollback (its mark is on the disk), and the state cannot tell whether it landed: %s", clip(r.keyGiven), ev.Detail),
+		Hint:    "check the instance's disk before acting again; nothing was sent"}
+}
+
 // everRolledBack reports whether snap shows any rollback to it at all.
 func everRolledBack(snap *Snapshot) bool {
 	return !snap.LastRollbackAt.IsZero() || snap.LatestOperation.Kind == OpRollback
@@ -107,11 +130,12 @@ func (r *runner) guardLostCheckpoint(ctx context.Context, inst *Instance, snap *
 			return nil, nil // no earlier Run of this key got as far as sending
 		}
 		r.before = before
-		if rolledBackSince(before, snap) {
-			return &Result{Provider: snap.Provider, RequestID: snap.LatestOperation.RequestID, ClientToken: r.req.ClientToken,
-				Adopted: true, InstanceID: inst.ID, DiskID: r.req.DiskID, Before: before}, nil
+		landed, requestID, err := r.landedSinceMark(ctx, before, snap)
+		if err != nil || !landed {
+			return nil, err // marked, nothing landed: the send below repeats it (same token)
 		}
-		return nil, nil // marked, nothing landed: the send below repeats it (same token)
+		return &Result{Provider: snap.Provider, RequestID: requestID, ClientToken: r.req.ClientToken,
+			Adopted: true, InstanceID: inst.ID, DiskID: r.req.DiskID, Before: before}, nil
 	}
 	if !everRolledBack(snap) || r.o.AcceptRepeatRisk {
 		return nil, nil

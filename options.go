@@ -36,6 +36,10 @@ type Options struct {
 	AllowInsecureHTTP bool
 	// OnRetry is called before each retry sleep.
 	OnRetry func(RetryEvent)
+	// ReadGrace is how long after an attempt that may have landed the
+	// client waits before trusting a reading that shows nothing (0:
+	// DefaultReadGrace; see WithReadGrace).
+	ReadGrace time.Duration
 }
 
 // RateLimit is a client-side limit: at most Calls calls per Per, with bursts
@@ -125,6 +129,9 @@ func ResolveOptions(opts ...Option) Options {
 	o.Clock = clock.Or(o.Clock)
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = DefaultCallTimeout
+	}
+	if o.ReadGrace <= 0 {
+		o.ReadGrace = DefaultReadGrace
 	}
 	return o
 }

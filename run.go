@@ -252,6 +252,18 @@ func (r *runner) run(ctx context.Context, req Request) error {
 		// baseline, and an old rollback time is no answer.
 		return r.finish(ctx, r.cp.Result, false)
 	}
+	if r.cp != nil && !r.o.DryRun && phaseAtLeast(r.cp.Phase, PhaseRollbackSending) {
+		// The rollback may be on the wire or landed: decide from the
+		// recorded baseline before anything else, whatever the instance
+		// has done since (started, stopped, snapshotted).
+		res, err := r.witnessEarlier(ctx)
+		if err != nil {
+			return r.fail(StepRollback, err)
+		}
+		if res != nil {
+			return r.finish(ctx, res, false)
+		}
+	}
 	inst, snap, err := r.check(ctx)
 	if err != nil {
 		return r.fail(StepCheck, err)
@@ -519,7 +531,7 @@ func (r *runner) plan(inst *Instance, needStop bool) []string {
 			plan = append(plan, fmt.Sprintf("snapshot disk %s as %q and wait until the snapshot is ready", req.DiskID, r.safetyName()))
 		}
 	}
-	plan = append(plan, fmt.Sprintf("roll back disk %s of instance %s to snapshot %s (token %s)", req.DiskID, inst.ID, req.SnapshotID, req.ClientToken))
+	plan = append(plan, fmt.Sprintf("roll back disk %s of instance %s to snapshot %s (%s)", req.DiskID, inst.ID, req.SnapshotID, operationName(inst.Provider, req.ClientToken)))
 	if !r.o.NoWait {
 		plan = append(plan, "wait until the rollback has finished")
 	}
@@ -591,9 +603,9 @@ func (r *runner) rollback(ctx context.Context, inst *Instance, snap *Snapshot) (
 	}
 	res, err := r.send(ctx)
 	if err != nil {
-		// The checkpoint stays at rollback-sending even when the call was
-		// refused: phases never move back, and a resumed Run decides from
-		// the recorded baseline whether anything landed.
+		// The checkpoint stays at rollback-sending, whatever the error
+		// says: phases never move back, and a resumed Run asks the
+		// provider's witness (witnessEarlier) before it resends.
 		return nil, r.fail(StepRollback, err)
 	}
 	if r.before != nil {
@@ -611,13 +623,14 @@ func (r *runner) rollback(ctx context.Context, inst *Instance, snap *Snapshot) (
 	return res, r.save(ctx, PhaseRollbackSent, res)
 }
 
-// landedEarlier recognises, when resuming, a rollback of this operation
-// that the cloud already shows: the instance's latest operation is a
-// rollback to this very snapshot (Lighthouse reports both), so nothing has
-// run on the instance since. With a checkpoint the rollback must also be
-// newer than the baseline recorded before the first attempt.
+// landedEarlier recognises, when resuming without a checkpoint, a rollback
+// of this operation that the cloud already shows: the instance's latest
+// operation is a rollback to this very snapshot (Lighthouse reports both),
+// so nothing has run on the instance since.
 func (r *runner) landedEarlier(inst *Instance, snap *Snapshot) *Result {
-	if !r.resuming {
+	if !r.resuming || r.loaded != nil {
+		// With a checkpoint, a rollback that may have been sent was
+		// settled by witnessEarlier; before rollback-sending, none was.
 		return nil
 	}
 	iop, sop := inst.LatestOperation, snap.LatestOperation

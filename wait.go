@@ -443,9 +443,13 @@ func (t *rollbackTracker) judgeSnapshot(s *Snapshot) (verdict, error, string) {
 		// new: an earlier Run's call with this token was the one applied.
 		// Whether it succeeded cannot be read: the snapshot's rollback time
 		// may be that rollback's or an older one's.
+		why := "the cloud applied nothing new for this operation"
+		if s.Provider == ProviderAliyun {
+			why = "the cloud deduplicated this operation's client token"
+		}
 		return failed, &Error{Provider: s.Provider, Kind: ErrOutcomeUnknown, RequestID: t.res.RequestID,
-			Message: fmt.Sprintf("the cloud deduplicated this operation's token: an earlier run already rolled instance %s back to snapshot %s, and whether that rollback succeeded cannot be told without its checkpoint (the snapshot was last rolled back to at %s)",
-				t.res.InstanceID, s.ID, s.LastRollbackAt.UTC().Format(time.RFC3339)),
+			Message: fmt.Sprintf("%s: an earlier run already rolled instance %s back to snapshot %s, and whether that rollback succeeded cannot be told without its checkpoint (the snapshot was last rolled back to at %s)",
+				why, t.res.InstanceID, s.ID, s.LastRollbackAt.UTC().Format(time.RFC3339)),
 			Hint: "check the instance's disk; to resume after a crash, keep checkpoints that outlive the process (RunOptions.Checkpoints)"}, ""
 	}
 	if t.quietPolls >= quietLimit {

@@ -47,6 +47,7 @@ var (
 	_ rollback.BatchSnapshotInspector = (*Client)(nil)
 	_ rollback.DiskInspector          = (*Client)(nil)
 	_ rollback.PreflightRoller        = (*Client)(nil)
+	_ rollback.RollbackWitness        = (*Client)(nil)
 	_ rollback.RequestValidator       = (*Client)(nil)
 	_ rollback.CheckpointHolder       = (*Client)(nil)
 	_ rollback.Namer                  = (*Client)(nil)

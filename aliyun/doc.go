@@ -58,14 +58,25 @@
 // rollback has finished when the instance leaves Resetting; it succeeded
 // when the snapshot's RollbackTime moved past Result.Before's.
 //
-// Result.Adopted is set when a reply proves that an earlier attempt landed
-// (SWAS answers a resent ClientToken with the first call's request ID, seen
-// again), or when the call failed after an ambiguous attempt (lost
-// replies, timeouts) and the state shows the reset: the instance Resetting,
-// or the snapshot's RollbackTime past Result.Before's. If that state cannot
-// be read the error is rollback.ErrOutcomeUnknown. After a lost reply the
-// resend's answer cannot be told from a first application; the ClientToken
-// still makes it exactly once.
+// ResetDisk goes through the library's exactly-once engine
+// (internal/once) with SWAS's evidence. Result.Adopted is set when a reply
+// proves that an earlier attempt landed (SWAS answers a resent ClientToken
+// with the first call's request ID, seen again), or when the call failed
+// after an ambiguous attempt (lost replies, timeouts, an empty reply) and
+// the state, read at once and again after the read grace
+// (rollback.WithReadGrace), shows the snapshot's RollbackTime past
+// Result.Before's. A reset under way (Resetting) names no snapshot: it is
+// waited out and judged when it ends, and one that ends without a new
+// RollbackTime (it failed, or was another's) is rollback.ErrOutcomeUnknown,
+// as is state that cannot be read. After a lost reply the resend's answer
+// cannot be told from a first application; the ClientToken still makes it
+// exactly once while the cloud remembers the token. The Client is a
+// rollback.RollbackWitness: rollback.Run asks it before resuming an
+// operation whose reset may have been sent, so a resume never relies on
+// the cloud still honouring an old token.
+//
+// Reads check their replies: an empty reply is rollback.ErrInternal, never
+// "not found", and only the IDs asked for are returned.
 //
 // The SDK prints signed request URLs to stdout when the DEBUG environment
 // variable contains "sdk"; leave it unset in production.

@@ -74,6 +74,10 @@ const maxMessage = 512
 // mapError turns whatever the SDK returned into a *rollback.Error whose
 // texts, and every error in its chain, carry no credential or signature.
 func (c *Client) mapError(op string, err error) error {
+	var re *rollback.Error
+	if errors.As(err, &re) {
+		return err // already ours (the engine's verdicts, a nested read)
+	}
 	e := &rollback.Error{Provider: rollback.ProviderAliyun, Op: op}
 	var (
 		se *sdkerrors.ServerError
@@ -105,6 +109,10 @@ func (c *Client) mapError(op string, err error) error {
 		e.Kind = rollback.ErrInternal
 		e.Err = c.redactor.Error(err)
 		e.Message = clip(e.Err.Error())
+	}
+	var withID requestIDError
+	if e.RequestID == "" && errors.As(err, &withID) {
+		e.RequestID = withID.id
 	}
 	fitHint(e)
 	return e

@@ -41,10 +41,16 @@ func (c *Client) Instance(ctx context.Context, region, instanceID string) (*roll
 	if err != nil {
 		return nil, err
 	}
-	if len(ins) == 0 {
+	var in *rollback.Instance
+	for _, x := range ins {
+		if x.InstanceId == instanceID { // never another instance the reply lists
+			in = toInstance(region, x)
+			break
+		}
+	}
+	if in == nil {
 		return nil, notFound(opListInstances, rollback.ErrInstanceNotFound, reqID, "instance %s does not exist in %s", instanceID, region)
 	}
-	in := toInstance(region, ins[0])
 	if in.SystemDiskID == "" {
 		disks, _, err := c.listDisks(ctx, region, func(r *swas.ListDisksRequest) {
 			r.InstanceId, r.DiskType = instanceID, "system"
@@ -73,6 +79,10 @@ func (c *Client) Instances(ctx context.Context, region string, instanceIDs []str
 	if err != nil {
 		return nil, err
 	}
+	wanted := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		wanted[id] = true
+	}
 	out := make([]*rollback.Instance, 0, len(ids))
 	for _, chunk := range idset.Chunks(ids, maxBatch) {
 		ins, _, err := c.listInstances(ctx, region, chunk)
@@ -80,7 +90,10 @@ func (c *Client) Instances(ctx context.Context, region string, instanceIDs []str
 			return nil, err
 		}
 		for _, in := range ins {
-			out = append(out, toInstance(region, in))
+			if wanted[in.InstanceId] { // only the instances asked for, each once
+				out = append(out, toInstance(region, in))
+				delete(wanted, in.InstanceId)
+			}
 		}
 	}
 	return out, nil
@@ -119,6 +132,9 @@ func pages[T any](ctx context.Context, c *Client, op string, page func(sc *swas.
 				err error
 			)
 			items, total, rid, err = page(sc, number)
+			if err == nil && rid == "" {
+				return "", emptyReply(op)
+			}
 			return rid, err
 		})
 		if err != nil {
@@ -173,6 +189,7 @@ func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []str
 		for _, s := range snaps {
 			if wanted[s.SnapshotId] {
 				out = append(out, toSnapshot(region, s))
+				delete(wanted, s.SnapshotId)
 			}
 		}
 	}
@@ -224,6 +241,9 @@ func (c *Client) listDisks(ctx context.Context, region string, filter func(*swas
 		if err != nil {
 			return "", err
 		}
+		if r.RequestId == "" {
+			return "", emptyReply(opListDisks)
+		}
 		resp = r
 		return r.RequestId, nil
 	})
@@ -243,4 +263,12 @@ func notFound(op string, kind error, requestID, format string, args ...any) erro
 		RequestID: requestID,
 		Hint:      "check the ID and the region",
 	}
+}
+
+// emptyReply is the error for a read whose reply names no request (an
+// empty or "{}" body): not "not found", which only a real reply can say.
+func emptyReply(op string) error {
+	return &rollback.Error{Provider: rollback.ProviderAliyun, Op: op, Kind: rollback.ErrInternal,
+		Message: "the cloud answered with an empty reply (no RequestId)",
+		Hint:    "a proxy or gateway may be answering instead of the API; retry later"}
 }

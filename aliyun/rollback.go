@@ -5,12 +5,14 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/internal/invoke"
+	"github.com/cloudsnap/rollback/internal/once"
 )
 
 // Rollback rolls req.DiskID back to req.SnapshotID with ResetDisk, exactly
@@ -25,11 +27,16 @@ import (
 // refuses with IncorrectInstanceStatus.ResetDisk, which is ErrInstanceState
 // (rollback.Run stops the instance first when asked).
 //
-// When the call fails after an attempt that may have landed (lost replies,
-// timeouts, 5xx; then the retries gave up, or a resend was refused),
-// Rollback reads the state: a reset under way or finished since means
-// success (Result.Adopted); an unreadable state is ErrOutcomeUnknown;
-// otherwise the error is returned.
+// Exactly once: every attempt carries the token, so resends within the
+// call are safe. When the call fails after an attempt that may have landed
+// (lost replies, timeouts, 5xx, an empty reply; then the retries gave up,
+// or a resend was refused), Rollback reads the state at least the read
+// grace (rollback.WithReadGrace) after that attempt: the snapshot's
+// RollbackTime later than before means success (Result.Adopted); a reset
+// under way is waited out and judged when it ends (one that ends with no
+// new RollbackTime failed or was another's: a reset names no snapshot);
+// that, or an unreadable state, is ErrOutcomeUnknown; otherwise the error
+// is returned.
 //
 // The rollback runs on after Rollback returns; Result.Before is the
 // snapshot as read before the call, for the waiter to compare against.
@@ -69,103 +76,116 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 		DiskID:      req.DiskID,
 		Before:      before,
 	}
-	// Request IDs of replies to earlier attempts. SWAS answers a resent
-	// token with the first answer, request ID included, so seeing one
-	// again proves that an earlier attempt landed.
-	seen := make(map[string]bool)
-	// Whether an attempt failed in a way that may have applied it: then a
-	// later refusal may be caused by that attempt (the instance Resetting).
-	ambiguous := false
-	requestID, attempts, err := invoke.Call(ctx, c.inv, &c.pool, opResetDisk, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
-		if res.SentAt.IsZero() {
-			res.SentAt = c.clk.Now()
-		}
-		r := swas.CreateResetDiskRequest()
-		c.target(r.RpcRequest, req.Region)
-		r.DiskId, r.SnapshotId, r.ClientToken = req.DiskID, req.SnapshotID, token
-		resp, err := sc.ResetDisk(r)
-		if err != nil {
-			if id := replyID(resp, err); id != "" {
-				seen[id] = true
-			}
-			ambiguous = ambiguous || rollback.IsAmbiguous(c.mapError(opResetDisk, err))
-			return "", err
-		}
-		return resp.RequestId, nil
-	})
-	res.Attempts = attempts
-	if err != nil && (ambiguous || rollback.IsAmbiguous(err)) && ctx.Err() == nil {
-		// Failed after an attempt that may have landed (gave up, or a
-		// resend was refused, e.g. because the instance is now
-		// Resetting): the token keeps a resend safe, but the caller must
-		// not be told "network error" or "wrong state" about a rollback
-		// that is running. State decides.
-		landed, rerr := c.resetLanded(ctx, req.Region, instanceID, before)
-		switch {
-		case rerr != nil && ctx.Err() != nil:
-			// The caller's context ended while reading: say so, and what
-			// is unknown.
-			return nil, &rollback.InterruptedError{Ctx: ctx.Err(), Last: c.outcomeUnknown(req, instanceID, before, err, rerr)}
-		case rerr != nil:
-			return nil, c.outcomeUnknown(req, instanceID, before, err, rerr)
-		case landed:
-			c.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "adopted an earlier attempt",
-				slog.String("provider", rollback.ProviderAliyun), slog.String("op", opResetDisk),
-				slog.String("disk", req.DiskID), slog.String("client_token", token), slog.Int("attempts", attempts))
-			res.Adopted = true
-			return res, nil
-		}
+	call := func(ctx context.Context, op string, fn func(context.Context, int, *swas.Client) (string, error)) (string, int, error) {
+		return invoke.Call(ctx, c.inv, &c.pool, op, fn)
 	}
+	// SWAS deduplicates the token, so resends within the call need no
+	// proof; a call that gives up after an attempt that may have landed
+	// (or a resend refused because the instance is now Resetting) is
+	// settled by the witness. The engine also recognises the cloud
+	// answering a resent token with the first answer (the same request
+	// ID as an earlier reply).
+	out, err := once.Do(ctx, c.engine(), call, once.Mutation[*swas.Client]{
+		Op:           opResetDisk,
+		Deduplicated: true,
+		Send: func(_ context.Context, sc *swas.Client) (string, error) {
+			if res.SentAt.IsZero() {
+				res.SentAt = c.clk.Now()
+			}
+			r := swas.CreateResetDiskRequest()
+			c.target(r.RpcRequest, req.Region)
+			r.DiskId, r.SnapshotId, r.ClientToken = req.DiskID, req.SnapshotID, token
+			resp, err := sc.ResetDisk(r)
+			if err != nil {
+				if id := replyID(resp, err); id != "" {
+					return "", requestIDError{err, id}
+				}
+				return "", err
+			}
+			return resp.RequestId, nil
+		},
+		Witness: func(ctx context.Context) (rollback.Evidence, error) {
+			return c.judgeReset(ctx, req.Region, instanceID, before)
+		},
+		What: func() string { return "rollback of disk " + req.DiskID + " to " + req.SnapshotID },
+		HowToCheck: func() string {
+			return "ListSnapshots for " + req.SnapshotID + ": a RollbackTime later than " +
+				before.LastRollbackAt.UTC().Format("2006-01-02T15:04:05Z") + " means it was applied (ListInstances for " + instanceID +
+				" shows Resetting while a reset runs); resending with the same ClientToken (or OperationKey) is safe while the cloud remembers the token, a new one is not"
+		},
+	})
+	res.Attempts = out.Sent
 	if err != nil {
 		return nil, err
 	}
-	res.RequestID = requestID
-	res.Adopted = seen[requestID]
+	res.RequestID, res.Adopted = out.RequestID, out.Adopted
 	c.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "rollback accepted",
 		slog.String("provider", rollback.ProviderAliyun), slog.String("region", req.Region),
 		slog.String("instance", instanceID), slog.String("disk", req.DiskID),
-		slog.String("snapshot", req.SnapshotID), slog.String("request_id", requestID),
-		slog.String("client_token", token), slog.Int("attempts", attempts), slog.Bool("adopted", res.Adopted))
+		slog.String("snapshot", req.SnapshotID), slog.String("request_id", res.RequestID),
+		slog.String("client_token", token), slog.Int("attempts", res.Attempts), slog.Bool("adopted", res.Adopted))
 	return res, nil
 }
 
-// resetLanded reports whether a ResetDisk of the disk has been applied
-// since before was read: the instance is Resetting, or the snapshot records
-// a rollback newer than before's (it finished meanwhile). The instance is
-// read first, so that a reset ending between the two reads is still seen.
-func (c *Client) resetLanded(ctx context.Context, region, instanceID string, before *rollback.Snapshot) (bool, error) {
+func (c *Client) engine() once.Engine {
+	return once.Engine{Provider: rollback.ProviderAliyun, Clock: c.clk, Grace: c.opts.ReadGrace,
+		MapError: c.mapError, Logger: c.opts.Logger}
+}
+
+// requestIDError is an SDK error whose reply carried a request ID the SDK
+// error itself may not (an unreadable body with the x-acs-request-id
+// header), so that the engine can recognise a resent token's first answer.
+type requestIDError struct {
+	error
+	id string
+}
+
+func (e requestIDError) Unwrap() error { return e.error }
+
+// judgeReset reads the instance, then the snapshot, and judges them
+// against before (rollback.RollbackWitness's rules): the snapshot's
+// RollbackTime later than before's is ours; an instance Resetting with no
+// such time is a reset that names no snapshot yet (Settling: read again
+// until it ends); otherwise nothing landed. The instance is read
+// first, so that a reset ending between the two reads is still seen.
+func (c *Client) judgeReset(ctx context.Context, region, instanceID string, before *rollback.Snapshot) (rollback.Evidence, error) {
 	in, err := c.Instance(ctx, region, instanceID)
 	if err != nil {
-		return false, err
-	}
-	if in.State == rollback.InstanceRollingBack {
-		return true, nil
+		return rollback.Evidence{}, err
 	}
 	s, err := c.Snapshot(ctx, region, before.ID)
 	if err != nil {
-		return false, err
+		return rollback.Evidence{}, err
 	}
-	return !s.LastRollbackAt.IsZero() && s.LastRollbackAt.After(before.LastRollbackAt), nil
+	if !s.LastRollbackAt.IsZero() && s.LastRollbackAt.After(before.LastRollbackAt) {
+		return rollback.Evidence{Verdict: rollback.OursLanded,
+			Detail: "snapshot " + s.ID + " was last rolled back to at " + s.LastRollbackAt.UTC().Format(time.RFC3339)}, nil
+	}
+	if in.State == rollback.InstanceRollingBack {
+		return rollback.Evidence{Verdict: rollback.Settling,
+			Detail: "instance " + in.ID + " was Resetting, and snapshot " + s.ID + " recorded no rollback since the baseline: a reset that may be this one or another"}, nil
+	}
+	return rollback.Evidence{Verdict: rollback.NothingLanded}, nil
 }
 
-// outcomeUnknown says that a ResetDisk may have been applied and the state
-// could not be read to tell. Its Err is the last attempt's (redacted) SDK
-// error, so that it matches no retryable sentinel.
-func (c *Client) outcomeUnknown(req rollback.Request, instanceID string, before *rollback.Snapshot, last, readErr error) error {
-	e := &rollback.Error{
-		Provider: rollback.ProviderAliyun, Op: opResetDisk, Kind: rollback.ErrOutcomeUnknown, Ambiguous: true,
-		Message: "the rollback of disk " + req.DiskID + " to " + req.SnapshotID +
-			" may have been applied: no reply confirmed it, and the state could not be read to tell (" +
-			clip(c.redactor.String(readErr.Error())) + ")",
-		Hint: "resending with the same ClientToken (or OperationKey) is safe, a new one is not: first check ListInstances for " +
-			instanceID + " (Resetting means it was applied) or ListSnapshots for " + req.SnapshotID +
-			" (a RollbackTime later than " + before.LastRollbackAt.UTC().Format("2006-01-02T15:04:05Z") + ")",
+// WitnessRollback implements rollback.RollbackWitness: whether a reset to
+// req's snapshot has landed since before was read, judged from the
+// snapshot's RollbackTime, and read at least the client's read grace after
+// since.
+func (c *Client) WitnessRollback(ctx context.Context, req rollback.Request, before *rollback.Snapshot, since time.Time) (rollback.Evidence, error) {
+	if err := c.ValidateRequest(req); err != nil {
+		return rollback.Evidence{}, err
 	}
-	var le *rollback.Error
-	if errors.As(last, &le) {
-		e.Code, e.RequestID, e.HTTPStatus, e.Err = le.Code, le.RequestID, le.HTTPStatus, le.Err
+	if before == nil || before.ID != req.SnapshotID {
+		return rollback.Evidence{}, rollback.InvalidArgument(rollback.ProviderAliyun, opResetDisk, "before", "must be snapshot %s as read before the first rollback call", req.SnapshotID)
 	}
-	return e
+	instanceID, err := c.instanceOf(ctx, req, before)
+	if err != nil {
+		return rollback.Evidence{}, err
+	}
+	return once.Prove(ctx, c.clk, c.opts.ReadGrace, since, func(ctx context.Context) (rollback.Evidence, error) {
+		return c.judgeReset(ctx, req.Region, instanceID, before)
+	})
 }
 
 // ValidateRequest checks req against SWAS's rules (region, "d-" disk and
@@ -175,19 +195,15 @@ func (c *Client) ValidateRequest(req rollback.Request) error {
 	return rules.Check(opResetDisk, req)
 }
 
-// checkSnapshot refuses a snapshot that is not ready or not of the disk.
+// checkSnapshot refuses a snapshot that is not ready or not of the disk
+// (rollback's shared checks). SWAS itself refuses an instance that is not
+// Stopped (IncorrectInstanceStatus.ResetDisk) and never forces one off, so
+// the instance is not read here.
 func checkSnapshot(s *rollback.Snapshot, req rollback.Request) error {
-	if s.State != rollback.SnapshotReady {
-		return &rollback.Error{
-			Provider: rollback.ProviderAliyun, Op: opResetDisk, Kind: rollback.ErrSnapshotState,
-			Message: "snapshot " + s.ID + " is " + s.NativeState + ", not Accomplished",
-			Hint:    "wait until the snapshot is ready; nothing was sent",
-		}
+	if s.DiskID == "" {
+		return mismatch("snapshot " + s.ID + " names no source disk, so it cannot be shown to be of " + req.DiskID)
 	}
-	if s.DiskID != req.DiskID {
-		return mismatch("snapshot " + s.ID + " was taken from disk " + s.DiskID + ", not " + req.DiskID)
-	}
-	return nil
+	return rollback.Preconditions{Provider: rollback.ProviderAliyun, Op: opResetDisk}.CheckSnapshot(s, req.DiskID, "")
 }
 
 // instanceOf returns the instance of req.DiskID. A system-disk snapshot

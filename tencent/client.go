@@ -44,6 +44,7 @@ var (
 	_ rollback.BatchInspector         = (*Client)(nil)
 	_ rollback.BatchSnapshotInspector = (*Client)(nil)
 	_ rollback.PreflightRoller        = (*Client)(nil)
+	_ rollback.RollbackWitness        = (*Client)(nil)
 	_ rollback.RequestValidator       = (*Client)(nil)
 	_ rollback.CheckpointHolder       = (*Client)(nil)
 	_ rollback.Namer                  = (*Client)(nil)

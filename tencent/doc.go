@@ -21,18 +21,26 @@
 // # Exactly once without a token
 //
 // ApplyInstanceSnapshot has no client token, so a resend after a lost reply
-// could roll back twice. Rollback reads the snapshot and the instance
-// before sending and records their LatestOperation, LatestOperationState and
-// LatestOperationRequestId. After any failure that leaves open whether the
-// call was applied (a network error other than a failure to connect, a 5xx,
-// InternalError, an unreadable reply), and after a busy reply that may be
-// caused by such an earlier attempt, it reads them again before sending
-// anything: a new RollbackInstanceSnapshot operation on the snapshot (or
-// ApplyInstanceSnapshot on the instance) means the call landed, and Rollback
-// succeeds with that request ID and Result.Adopted; no change means a resend
-// is safe; unreadable state gives ErrOutcomeUnknown, whose message says what
-// to check. StopInstance, StartInstance and CreateSnapshot use the same
-// scheme with their own evidence (the instance's state; a new snapshot).
+// could roll back twice. Every mutating call goes through the library's
+// exactly-once engine (internal/once) with Lighthouse's evidence. Rollback
+// reads the snapshot and the instance before sending and records their
+// LatestOperation and LatestOperationRequestId. After any failure that
+// leaves open whether the call was applied (a network error other than a
+// failure to connect, a 5xx, InternalError, an unreadable or empty reply),
+// and after a busy reply that may be caused by such an earlier attempt, it
+// sends nothing until it has read them again, at once and once the read
+// grace (rollback.WithReadGrace) has passed: a RollbackInstanceSnapshot
+// operation on the snapshot with a new request ID means the call landed,
+// and Rollback succeeds with that request ID and Result.Adopted; an
+// ApplyInstanceSnapshot on the instance that the snapshot does not name is
+// someone else's rollback, ErrOutcomeUnknown; only no change permits a
+// resend, and the instance is checked again before it (RUNNING is refused
+// unless Config.AllowForcedStop). Unreadable state gives
+// ErrOutcomeUnknown, whose message says what to check. StopInstance,
+// StartInstance and CreateSnapshot use the same engine with their own
+// evidence (the instance's state; a new snapshot). The Client is a
+// rollback.RollbackWitness, which rollback.Run asks before it resumes an
+// operation whose rollback may have been sent.
 //
 // Rollback also refuses, before sending anything: a snapshot that is not
 // NORMAL (ErrSnapshotState) or not of the instance's system disk

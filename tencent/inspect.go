@@ -85,8 +85,8 @@ func (c *Client) describeInstances(ctx context.Context, region string, ids []str
 		if err != nil {
 			return "", err
 		}
-		if resp.Response == nil {
-			return "", nil
+		if resp.Response == nil || resp.Response.RequestId == nil {
+			return "", emptyReply("DescribeInstances")
 		}
 		out = out[:0]
 		for _, in := range resp.Response.InstanceSet {
@@ -142,6 +142,10 @@ func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []str
 	if err != nil {
 		return nil, err
 	}
+	wanted := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		wanted[id] = true
+	}
 	var out []*rollback.Snapshot
 	for _, chunk := range idset.Chunks(ids, maxIDs) {
 		sns, _, err := c.describeSnapshots(ctx, region, func(req *lh.DescribeSnapshotsRequest) {
@@ -150,7 +154,12 @@ func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []str
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, sns...)
+		for _, sn := range sns {
+			if wanted[sn.ID] { // a reply listing others proves nothing about them
+				out = append(out, sn)
+				delete(wanted, sn.ID)
+			}
+		}
 	}
 	return out, nil
 }
@@ -185,8 +194,8 @@ func (c *Client) describeSnapshots(ctx context.Context, region string, set func(
 			if err := sc.Send(req, resp); err != nil {
 				return "", err
 			}
-			if resp.Response == nil {
-				return "", nil
+			if resp.Response == nil || resp.Response.RequestId == nil {
+				return "", emptyReply("DescribeSnapshots")
 			}
 			page = page[:0]
 			for _, sn := range resp.Response.SnapshotSet {
@@ -209,4 +218,13 @@ func (c *Client) describeSnapshots(ctx context.Context, region string, set func(
 			return out, rid, nil
 		}
 	}
+}
+
+// emptyReply is the error for a read whose reply lists nothing and names
+// no request (an empty or "{}" body): not "not found", which only a real
+// reply can say.
+func emptyReply(op string) error {
+	return &rollback.Error{Provider: rollback.ProviderTencent, Op: op, Kind: rollback.ErrInternal,
+		Message: "the cloud answered with an empty reply (no Response, no RequestId)",
+		Hint:    "a proxy or gateway may be answering instead of the API; retry later"}
 }

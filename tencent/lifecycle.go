@@ -63,7 +63,7 @@ func (c *Client) startStop(ctx context.Context, op, region, instanceID, opName s
 			}
 			return str(rid), nil
 		},
-		landed: func(ctx context.Context) (bool, string, error) {
+		witness: stateWitness(func(ctx context.Context) (bool, string, error) {
 			in, err := c.Instance(ctx, region, instanceID)
 			if err != nil {
 				return false, "", err
@@ -73,9 +73,9 @@ func (c *Client) startStop(ctx context.Context, op, region, instanceID, opName s
 				rid = in.LatestOperation.RequestID
 			}
 			return in.State == via || in.State == to, rid, nil
-		},
+		}),
 		what: func() string { return fmt.Sprintf("%s of %s", op, instanceID) },
-		check: func() string {
+		how: func() string {
 			return fmt.Sprintf("read DescribeInstances for %s: %s means it was applied", instanceID, map[string]string{"StopInstances": "STOPPING or STOPPED", "StartInstances": "STARTING or RUNNING"}[op])
 		},
 	})
@@ -148,7 +148,7 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 			snapshotID = str(resp.Response.SnapshotId)
 			return str(resp.Response.RequestId), nil
 		},
-		landed: func(ctx context.Context) (bool, string, error) {
+		witness: stateWitness(func(ctx context.Context) (bool, string, error) {
 			now, _, err := c.describeSnapshots(ctx, region, ofInstance)
 			if err != nil {
 				return false, "", err
@@ -160,9 +160,9 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 				}
 			}
 			return false, "", nil
-		},
+		}),
 		what: func() string { return fmt.Sprintf("snapshot of %s", instanceID) },
-		check: func() string {
+		how: func() string {
 			return fmt.Sprintf("list the snapshots of %s (DescribeSnapshots, filter instance-id) for a new one named %q", instanceID, name)
 		},
 	})

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/internal/once"
 )
 
 // Rollback rolls the instance's system disk back to the snapshot with
@@ -20,15 +22,21 @@ import (
 // progress), and records both resources' LatestOperation. req.DiskID, when
 // set, must be the instance's system disk (else ErrInvalidArgument).
 //
-// ApplyInstanceSnapshot has no client token. When an attempt fails in a way
-// that leaves open whether it was applied (a lost reply, a timeout, a 5xx),
-// Rollback reads both resources again before any resend: a new
-// RollbackInstanceSnapshot operation on the snapshot (or
-// ApplyInstanceSnapshot on the instance) means the call landed, and Rollback
-// returns success with that operation's request ID and Result.Adopted set;
-// no change means a resend is safe; if the state cannot be read, the error
-// is ErrOutcomeUnknown and says what to check. A second rollback is never
-// sent while the first may have been applied.
+// ApplyInstanceSnapshot has no client token, so exactly-once comes from
+// evidence (internal/once). When an attempt fails in a way that leaves open
+// whether it was applied (a lost reply, a timeout, a 5xx, an empty reply),
+// Rollback sends nothing more until it has read the snapshot and the
+// instance at least the read grace (rollback.WithReadGrace) after that
+// attempt: a RollbackInstanceSnapshot operation on the snapshot with a
+// request ID the baseline did not have means the call landed (success with
+// that request ID, Result.Adopted); another rollback on the instance that
+// the snapshot does not name is ErrOutcomeUnknown, never success; only a
+// reading that shows neither permits a resend. Before every resend the
+// instance is checked again (a RUNNING instance is refused unless
+// Config.AllowForcedStop, a busy one waited for). A refusal as busy after
+// an ambiguous attempt may be our own rollback running: that error stays
+// ambiguous. If the state cannot be read, the error is ErrOutcomeUnknown
+// and says what to check.
 //
 // The client token (rollback.ResolveToken) is not sent; it names the
 // operation in the Result and the logs.
@@ -66,7 +74,7 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 		log = log.With(
 			slog.String("provider", rollback.ProviderTencent), slog.String("op", op),
 			slog.String("region", region), slog.String("instance", req.InstanceID),
-			slog.String("snapshot", req.SnapshotID), slog.String("token", token))
+			slog.String("snapshot", req.SnapshotID), slog.String("operation", token))
 	}
 
 	res := &rollback.Result{
@@ -74,39 +82,55 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 		InstanceID: req.InstanceID, DiskID: inst.SystemDiskID, Before: snap,
 		SentAt: c.opts.Clock.Now(),
 	}
-	base := baseline{snap: snap.LatestOperation, inst: inst.LatestOperation}
+	base := baseline{snap: snap.LatestOperation, inst: inst.LatestOperation, haveInst: true}
 	log.LogAttrs(ctx, slog.LevelInfo, "rollback starting",
 		slog.String("instance_state", inst.NativeState),
 		slog.String("baseline_snapshot_request", base.snap.RequestID),
 		slog.String("baseline_instance_request", base.inst.RequestID))
 
+	var seen *rollback.Instance // the instance as the last witness read it
 	out, err := c.once(ctx, mutation{
 		op: op, region: region,
 		send: func(sc *lh.Client) (string, error) {
 			r := lh.NewApplyInstanceSnapshotRequest()
 			r.InstanceId, r.SnapshotId = common.StringPtr(req.InstanceID), common.StringPtr(req.SnapshotID)
 			resp, err := sc.ApplyInstanceSnapshot(r)
-			if err != nil {
+			if err != nil || resp.Response == nil {
 				return "", err
-			}
-			if resp.Response == nil {
-				return "", nil
 			}
 			return str(resp.Response.RequestId), nil
 		},
-		landed: func(ctx context.Context) (bool, string, error) { return c.rollbackLanded(ctx, req, base) },
-		what:   func() string { return fmt.Sprintf("rollback of %s to %s", req.InstanceID, req.SnapshotID) },
-		check: func() string {
-			return fmt.Sprintf("read DescribeSnapshots for %s (or DescribeInstances for %s); a LatestOperation RollbackInstanceSnapshot (ApplyInstanceSnapshot) with a request ID other than %q (%q) means the rollback was applied",
-				req.SnapshotID, req.InstanceID, base.snap.RequestID, base.inst.RequestID)
+		witness: func(ctx context.Context) (rollback.Evidence, error) {
+			ev, in, err := c.judgeRollback(ctx, req, base)
+			seen = in
+			return ev, err
+		},
+		check: func(ctx context.Context) error {
+			// Before every resend: the instance may have been started (or
+			// become busy) since the last look, and the cloud would force
+			// a RUNNING instance off without asking.
+			in := seen
+			seen = nil
+			if in == nil {
+				var err error
+				if in, err = c.Instance(ctx, region, req.InstanceID); err != nil {
+					return err
+				}
+			}
+			return c.checkInstance(op, in)
+		},
+		what: func() string { return fmt.Sprintf("rollback of %s to %s", req.InstanceID, req.SnapshotID) },
+		how: func() string {
+			return fmt.Sprintf("read DescribeSnapshots for %s; a LatestOperation RollbackInstanceSnapshot with a request ID other than %q means a rollback to it was applied (DescribeInstances for %s shows ApplyInstanceSnapshot with the same request ID)",
+				req.SnapshotID, base.snap.RequestID, req.InstanceID)
 		},
 	})
-	res.Attempts = out.sent
+	res.Attempts = out.Sent
 	if err != nil {
-		log.LogAttrs(ctx, slog.LevelWarn, "rollback failed", slog.Int("attempts", out.sent), slog.String("error", err.Error()))
+		log.LogAttrs(ctx, slog.LevelWarn, "rollback failed", slog.Int("attempts", out.Sent), slog.String("error", err.Error()))
 		return nil, err
 	}
-	res.RequestID, res.Adopted = out.requestID, out.adopted
+	res.RequestID, res.Adopted = out.RequestID, out.Adopted
 	log.LogAttrs(ctx, slog.LevelInfo, "rollback accepted",
 		slog.String("request_id", res.RequestID), slog.Int("attempts", res.Attempts), slog.Bool("adopted", res.Adopted))
 	return res, nil
@@ -127,8 +151,10 @@ func (c *Client) ValidateRequest(req rollback.Request) error {
 }
 
 // baseline is the resources' LatestOperation before the first attempt.
+// A baseline from a checkpoint has only the snapshot's (haveInst false).
 type baseline struct {
 	snap, inst rollback.Operation
+	haveInst   bool
 }
 
 // preflight reads (unless pf has them) and checks the snapshot and the
@@ -144,10 +170,9 @@ func (c *Client) preflight(ctx context.Context, op string, req rollback.Request,
 			return nil, nil, err
 		}
 	}
-	if snap.State != rollback.SnapshotReady {
-		return nil, nil, refuse(rollback.ErrSnapshotState, "",
-			fmt.Sprintf("snapshot %s is %s, not NORMAL", snap.ID, snap.NativeState),
-			"wait until it is created, or its rollback ends")
+	pre := c.preconditions(op)
+	if err := pre.CheckSnapshot(snap, "", ""); err != nil { // ready: before reading more
+		return nil, nil, err
 	}
 	inst := pf.Instance
 	if inst == nil || inst.ID != req.InstanceID {
@@ -160,49 +185,83 @@ func (c *Client) preflight(ctx context.Context, op string, req rollback.Request,
 			fmt.Sprintf("DiskID %s is not the system disk %s of instance %s", req.DiskID, inst.SystemDiskID, inst.ID),
 			"Lighthouse rolls back only the system disk; leave DiskID empty or set it to the system disk")
 	}
-	if snap.DiskID != inst.SystemDiskID || (snap.InstanceID != "" && snap.InstanceID != inst.ID) {
+	if snap.DiskID == "" || inst.SystemDiskID == "" {
 		return nil, nil, refuse(rollback.ErrSnapshotMismatch, "SnapshotID",
-			fmt.Sprintf("snapshot %s is of disk %s, not of the system disk %s of instance %s", snap.ID, snap.DiskID, inst.SystemDiskID, inst.ID),
+			fmt.Sprintf("snapshot %s (of disk %q) cannot be shown to be of the system disk %q of instance %s", snap.ID, snap.DiskID, inst.SystemDiskID, inst.ID),
 			"pick a snapshot of this instance (DescribeSnapshots with the instance-id filter)")
 	}
-	if inst.Busy {
-		lo := inst.LatestOperation
-		return nil, nil, refuse(rollback.ErrBusy, "",
-			fmt.Sprintf("instance %s is %s with %s %s (request %s)", inst.ID, inst.NativeState, lo.Name, lo.NativeState, lo.RequestID),
-			"wait until the operation ends")
+	if err := pre.CheckSnapshot(snap, inst.SystemDiskID, inst.ID); err != nil {
+		return nil, nil, err
 	}
-	switch inst.State {
-	case rollback.InstanceStopped:
-	case rollback.InstanceRunning:
-		if !c.allowForcedStop {
-			return nil, nil, refuse(rollback.ErrInstanceState, "",
-				fmt.Sprintf("instance %s is RUNNING; Lighthouse would shut it down without asking", inst.ID),
-				"stop it first (rollback.Run can, when asked), or set tencent.Config.AllowForcedStop to let the cloud force it off")
-		}
-	default:
-		return nil, nil, refuse(rollback.ErrInstanceState, "",
-			fmt.Sprintf("instance %s is %s; a rollback needs STOPPED (or RUNNING)", inst.ID, inst.NativeState), hintState)
+	if err := c.checkInstance(op, inst); err != nil {
+		return nil, nil, err
 	}
 	return snap, inst, nil
 }
 
-// rollbackLanded reports whether a rollback was started since the baseline:
-// the snapshot's (or the instance's) latest operation is a rollback with a
-// request ID the baseline did not have.
-func (c *Client) rollbackLanded(ctx context.Context, req rollback.Request, base baseline) (bool, string, error) {
+// preconditions are rollback's shared checks with Lighthouse's hints.
+func (c *Client) preconditions(op string) rollback.Preconditions {
+	return rollback.Preconditions{Provider: rollback.ProviderTencent, Op: op, AllowRunning: c.allowForcedStop,
+		RunningHint: "Lighthouse would shut it down without asking: stop it first (rollback.Run can, when asked), or set tencent.Config.AllowForcedStop to let the cloud force it off",
+		StateHint:   hintState}
+}
+
+// checkInstance refuses an instance the rollback must not be sent to: one
+// with an operation in progress (ErrBusy, worth waiting), or one that is
+// not STOPPED (RUNNING is allowed with Config.AllowForcedStop). It runs
+// before the first attempt and again before every resend.
+func (c *Client) checkInstance(op string, inst *rollback.Instance) error {
+	return c.preconditions(op).CheckInstance(inst)
+}
+
+// judgeRollback reads the snapshot, then the instance, and judges them
+// against the baseline (rollback.RollbackWitness's rules): a
+// RollbackInstanceSnapshot on the snapshot with a request ID the baseline
+// did not have is ours; an ApplyInstanceSnapshot on the instance that the
+// snapshot does not name, newer than the baseline, is someone else's
+// rollback (CannotTell); otherwise nothing landed. It also returns the
+// instance as read (nil when it was not).
+func (c *Client) judgeRollback(ctx context.Context, req rollback.Request, base baseline) (rollback.Evidence, *rollback.Instance, error) {
 	snap, err := c.Snapshot(ctx, req.Region, req.SnapshotID)
 	if err != nil {
-		return false, "", err
+		return rollback.Evidence{}, nil, err
 	}
 	if lo := snap.LatestOperation; lo.Name == opRollback && lo.RequestID != "" && lo.RequestID != base.snap.RequestID {
-		return true, lo.RequestID, nil
+		return rollback.Evidence{Verdict: rollback.OursLanded, RequestID: lo.RequestID,
+			Detail: fmt.Sprintf("snapshot %s reports %s %s (request %s)", snap.ID, lo.Name, lo.NativeState, lo.RequestID)}, nil, nil
 	}
 	inst, err := c.Instance(ctx, req.Region, req.InstanceID)
 	if err != nil {
-		return false, "", err
+		return rollback.Evidence{}, nil, err
 	}
-	if lo := inst.LatestOperation; lo.Name == opApply && lo.RequestID != "" && lo.RequestID != base.inst.RequestID {
-		return true, lo.RequestID, nil
+	if lo := inst.LatestOperation; base.haveInst && lo.Name == opApply && lo.RequestID != "" && lo.RequestID != base.inst.RequestID {
+		return rollback.Evidence{Verdict: rollback.CannotTell, RequestID: lo.RequestID,
+			Detail: fmt.Sprintf("instance %s reports %s %s (request %s), which snapshot %s does not name: another rollback, not this one",
+				inst.ID, lo.Name, lo.NativeState, lo.RequestID, snap.ID)}, inst, nil
 	}
-	return false, "", nil
+	return rollback.Evidence{Verdict: rollback.NothingLanded}, inst, nil
+}
+
+// WitnessRollback implements rollback.RollbackWitness: whether a rollback
+// to req's snapshot has landed since before was read, judged from the
+// snapshot's LatestOperation, and read at least the client's read grace
+// after since.
+func (c *Client) WitnessRollback(ctx context.Context, req rollback.Request, before *rollback.Snapshot, since time.Time) (rollback.Evidence, error) {
+	const op = "ApplyInstanceSnapshot"
+	region, err := c.resolveRegion(op, req.Region)
+	if err != nil {
+		return rollback.Evidence{}, err
+	}
+	req.Region = region
+	if err := rules.Check(op, req); err != nil {
+		return rollback.Evidence{}, err
+	}
+	if before == nil || before.ID != req.SnapshotID {
+		return rollback.Evidence{}, rollback.InvalidArgument(rollback.ProviderTencent, op, "before", "must be snapshot %s as read before the first rollback call", req.SnapshotID)
+	}
+	base := baseline{snap: before.LatestOperation}
+	return once.Prove(ctx, c.opts.Clock, c.opts.ReadGrace, since, func(ctx context.Context) (rollback.Evidence, error) {
+		ev, _, err := c.judgeRollback(ctx, req, base)
+		return ev, err
+	})
 }

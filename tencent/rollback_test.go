@@ -173,9 +173,10 @@ func TestRollbackResetBeforeApplyIsResent(t *testing.T) {
 	if res.Adopted || res.Attempts != 2 || f.srv.Rollbacks() != 1 {
 		t.Errorf("result = %+v, rollbacks %d", res, f.srv.Rollbacks())
 	}
-	// Between the two sends, state was read.
+	// Between the two sends, state was read at once and again once the
+	// read grace had passed (reads may lag the write).
 	got := strings.Join(f.actions(), ",")
-	want := "DescribeSnapshots,DescribeInstances,ApplyInstanceSnapshot,DescribeSnapshots,DescribeInstances,ApplyInstanceSnapshot"
+	want := "DescribeSnapshots,DescribeInstances,ApplyInstanceSnapshot,DescribeSnapshots,DescribeInstances,DescribeSnapshots,DescribeInstances,ApplyInstanceSnapshot"
 	if got != want {
 		t.Errorf("calls = %s\nwant    %s", got, want)
 	}

@@ -36,7 +36,11 @@ func writeText(w io.Writer, rep *rollback.Report) {
 		if r.Adopted {
 			calls += ", an earlier attempt had landed"
 		}
-		fmt.Fprintf(w, "  request ID:      %s (token %s, %s)\n", r.RequestID, r.ClientToken, calls)
+		name := "operation" // Lighthouse sends no token: it only names the operation
+		if rep.Provider == "aliyun" {
+			name = "client token"
+		}
+		fmt.Fprintf(w, "  request ID:      %s (%s %s, %s)\n", r.RequestID, name, r.ClientToken, calls)
 	}
 	if rep.SafetySnapshotID != "" {
 		fmt.Fprintf(w, "  safety snapshot: %s (roll back to it to undo)\n", rep.SafetySnapshotID)

@@ -361,6 +361,12 @@ func judge(f runFacts) []string {
 		// cannot tell.
 		allowed["ErrOutcomeUnknown"] = true
 	}
+	if f.provider == rollback.ProviderAliyun && f.fired[failRollback] && f.ambiguousMut {
+		// A SWAS reset whose replies were lost and which then failed
+		// leaves no evidence that names the snapshot (a failed reset
+		// records no RollbackTime): whether it was ours cannot be told.
+		allowed["ErrOutcomeUnknown"] = true
+	}
 	if f.resumed && f.fired[failRollback] {
 		// The crashed Run's rollback failed in the cloud while no Run
 		// watched, and SWAS shows a failed reset exactly as one never
