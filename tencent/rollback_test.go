@@ -73,8 +73,8 @@ func TestRollbackPreflightRefusals(t *testing.T) {
 		{"snapshot of another instance", req(in, otherSnap), rollback.ErrSnapshotMismatch},
 		{"launch failed", req(failed, failedSnap), rollback.ErrInstanceState},
 		{"DiskID not the system disk", rollback.Request{Region: "ap-guangzhou", InstanceID: in.ID, SnapshotID: sn.ID, DiskID: other.DiskID}, rollback.ErrInvalidArgument},
-		{"no such snapshot", rollback.Request{InstanceID: in.ID, SnapshotID: "lhsnap-nothere1"}, rollback.ErrSnapshotNotFound},
-		{"no such instance", rollback.Request{InstanceID: "lhins-nothere1", SnapshotID: sn.ID}, rollback.ErrInstanceNotFound},
+		{"no such snapshot", rollback.Request{Region: "ap-guangzhou", InstanceID: in.ID, SnapshotID: "lhsnap-nothere1"}, rollback.ErrSnapshotNotFound},
+		{"no such instance", rollback.Request{Region: "ap-guangzhou", InstanceID: "lhins-nothere1", SnapshotID: sn.ID}, rollback.ErrInstanceNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

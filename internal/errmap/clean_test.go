@@ -1,9 +1,12 @@
 package errmap
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/cloudsnap/rollback"
 )
 
 func TestCleanMessageRedactsOnlyWhatIsKept(t *testing.T) {
@@ -41,4 +44,25 @@ func TestCleanMessageRedactsOnlyWhatIsKept(t *testing.T) {
 	if got := Clip(strings.Repeat("é", 400)); !utf8.ValidString(got) || len(got) > MaxMessage+3 {
 		t.Errorf("Clip cut a character: %q", got)
 	}
+}
+
+// README's error table says what Transport does with a TLS failure.
+func TestREADMESaysWhatTLSFailuresAre(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := Transport(nil, "tls: failed to verify certificate: x509: certificate signed by unknown authority")
+	if rule.Kind != rollback.ErrInvalidArgument {
+		t.Fatalf("an untrusted certificate is %v", rule.Kind)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "| `ErrInvalidArgument`") {
+			if !strings.Contains(line, "untrusted TLS certificate") {
+				t.Errorf("README's ErrInvalidArgument row does not mention an untrusted TLS certificate:\n%s", line)
+			}
+			return
+		}
+	}
+	t.Error("README has no ErrInvalidArgument row")
 }
