@@ -322,7 +322,7 @@ func TestRollbackCancelledDuringSlowCall(t *testing.T) {
 	start := time.Now()
 	_, err := f.c.Rollback(ctx, req(in, sn))
 	f.note(err)
-	if elapsed := time.Since(start); elapsed > 2*time.Second {
+	if elapsed := time.Since(start); elapsed > 10*time.Second { // under the 20s reply; generous for a loaded machine
 		t.Errorf("returned after %s", elapsed)
 	}
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, rollback.ErrOutcomeUnknown) {
@@ -371,7 +371,7 @@ func TestRollbackReplySlowerThanTheTimeout(t *testing.T) {
 	}
 	// The emulator drops a call its client gave up on, so state shows no
 	// rollback and the resend is the one applied.
-	if res.Attempts != 2 || res.Adopted || f.srv.Rollbacks() != 1 || time.Since(start) > 3*time.Second {
+	if res.Attempts != 2 || res.Adopted || f.srv.Rollbacks() != 1 || time.Since(start) > 4500*time.Millisecond { // under the 5s reply
 		t.Errorf("result = %+v after %s", res, time.Since(start))
 	}
 	if !strings.Contains(f.logs.String(), "HTTP attempt timed out") {
