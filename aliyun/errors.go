@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 
@@ -67,10 +66,6 @@ var codes = errmap.Table{
 	},
 }
 
-// maxMessage bounds a message taken from a reply (a gateway's HTML page can
-// be long).
-const maxMessage = 512
-
 // mapError turns whatever the SDK returned into a *rollback.Error whose
 // texts, and every error in its chain, carry no credential or signature.
 func (c *Client) mapError(op string, err error) error {
@@ -87,12 +82,12 @@ func (c *Client) mapError(op string, err error) error {
 	switch {
 	case errors.As(err, &se):
 		e.Code, e.HTTPStatus, e.RequestID = se.ErrorCode(), se.HttpStatus(), se.RequestId()
-		e.Message = clip(c.redactor.String(se.Message()))
+		e.Message = errmap.CleanMessage(se.Message(), c.redactor.String)
 		e.Err = c.cleanServerError(se)
 		c.apply(e, e.Code, e.HTTPStatus)
 	case errors.As(err, &ce):
 		e.Code = ce.ErrorCode()
-		e.Message = clip(c.redactor.String(ce.Message()))
+		e.Message = errmap.CleanMessage(ce.Message(), c.redactor.String)
 		origin := c.cleanTransport(ce.OriginError())
 		e.Err = sdkerrors.NewClientError(e.Code, e.Message, origin)
 		c.apply(e, e.Code, ce.HttpStatus())
@@ -108,7 +103,7 @@ func (c *Client) mapError(op string, err error) error {
 		// Local failures (building the SDK client or the request).
 		e.Kind = rollback.ErrInternal
 		e.Err = c.redactor.Error(err)
-		e.Message = clip(e.Err.Error())
+		e.Message = errmap.CleanMessage(err.Error(), c.redactor.String)
 	}
 	var withID requestIDError
 	if e.RequestID == "" && errors.As(err, &withID) {
@@ -147,7 +142,7 @@ func (c *Client) cleanServerError(se *sdkerrors.ServerError) error {
 		"RequestId": se.RequestId(),
 		"HostId":    se.HostId(),
 		"Code":      se.ErrorCode(),
-		"Message":   se.Message(),
+		"Message":   errmap.CleanMessage(se.Message(), c.redactor.String),
 		"Recommend": se.Recommend(),
 	}
 	if d := se.AccessDeniedDetail(); d != nil {
@@ -155,7 +150,7 @@ func (c *Client) cleanServerError(se *sdkerrors.ServerError) error {
 	}
 	raw, err := json.Marshal(fields)
 	if err != nil {
-		return redactedText(c.redactor.String(se.Error()))
+		return redactedText(errmap.CleanMessage(se.Error(), c.redactor.String))
 	}
 	return sdkerrors.NewServerError(se.HttpStatus(), c.redactor.String(string(raw)), "")
 }
@@ -191,13 +186,5 @@ type redactedText string
 
 func (e redactedText) Error() string { return string(e) }
 
-func clip(s string) string {
-	if len(s) <= maxMessage {
-		return s
-	}
-	cut := maxMessage
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
-}
+// clip cuts a message as every message is cut (errmap.Clip).
+func clip(s string) string { return errmap.Clip(s) }

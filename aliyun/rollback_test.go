@@ -319,7 +319,7 @@ func TestCancelDuringSlowCall(t *testing.T) {
 	defer stop.Stop()
 	start := time.Now()
 	_, err := e.c.Rollback(ctx, e.request())
-	if elapsed := time.Since(start); elapsed > 600*time.Millisecond {
+	if elapsed := time.Since(start); elapsed > 4*time.Second { // under the 5s reply; generous for a loaded machine
 		t.Errorf("returned after %v", elapsed)
 	}
 	if !errors.Is(err, context.Canceled) {

@@ -120,8 +120,17 @@ func New(cfg Config, opts ...rollback.Option) (*Client, error) {
 func (c *Client) Name() string { return rollback.ProviderTencent }
 
 // resolveRegion returns region, or the default region when empty, after
-// checking it is allowed.
+// checking it is allowed. A rollback.Request must name its region, as on
+// SWAS and in rollback.Run: a rollback is never aimed at a region by
+// default (opApply is the op of the calls that take a Request).
 func (c *Client) resolveRegion(op, region string) (string, error) {
+	if region == "" && op == opApply {
+		err := rollback.CheckRegion(region)
+		if e, ok := err.(*rollback.Error); ok {
+			e.Provider, e.Op = rollback.ProviderTencent, op
+		}
+		return "", err
+	}
 	if region == "" {
 		region = c.region
 	}

@@ -10,8 +10,9 @@ import (
 
 // Config says where and as whom a Client calls Lighthouse.
 type Config struct {
-	// Region is the default region of calls whose region is empty, e.g.
-	// "ap-guangzhou". Required; it must be one of Regions() unless
+	// Region is the default region of read and lifecycle calls whose
+	// region is empty, e.g. "ap-guangzhou" (a rollback.Request must name
+	// its region, as on SWAS). Required; it must be one of Regions() unless
 	// AllowedRegions or AllowUnknownRegion says otherwise.
 	Region string
 	// Endpoint overrides the API host: "http://127.0.0.1:8080" for an

@@ -89,13 +89,15 @@ func (c *Client) mapError(op string, err error) error {
 	if !errors.As(err, &se) {
 		// Not from the SDK's call path (client construction): nothing sent.
 		return &rollback.Error{Provider: rollback.ProviderTencent, Op: op, Kind: rollback.ErrInternal,
-			Message: c.red.String(err.Error()), Err: c.red.Error(err)}
+			Message: errmap.CleanMessage(err.Error(), c.red.String), Err: c.red.Error(err)}
 	}
 	return classify(op, se, c.red.String)
 }
 
-// classify maps one SDK error; clean removes secrets from text.
-func classify(op string, se *sdkerrors.TencentCloudSDKError, clean func(string) string) *rollback.Error {
+// classify maps one SDK error; redact removes secrets from text. Messages
+// are cut as on SWAS (errmap.CleanMessage), redacting only what is kept.
+func classify(op string, se *sdkerrors.TencentCloudSDKError, redact func(string) string) *rollback.Error {
+	clean := func(s string) string { return errmap.CleanMessage(s, redact) }
 	sdkErr := &sdkerrors.TencentCloudSDKError{Code: se.Code, Message: clean(se.Message), RequestId: se.RequestId}
 	e := &rollback.Error{
 		Provider: rollback.ProviderTencent, Op: op,

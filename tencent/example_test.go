@@ -34,7 +34,7 @@ func Example() {
 	defer c.Close()
 
 	ctx := context.Background()
-	res, err := c.Rollback(ctx, rollback.Request{InstanceID: in.ID, SnapshotID: sn.ID, OperationKey: "ticket-1234"})
+	res, err := c.Rollback(ctx, rollback.Request{Region: "ap-guangzhou", InstanceID: in.ID, SnapshotID: sn.ID, OperationKey: "ticket-1234"})
 	if err != nil {
 		fmt.Println(err)
 		return

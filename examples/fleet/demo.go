@@ -53,9 +53,14 @@ func runDemo(ctx context.Context, c *config, e env) int {
 	defer os.RemoveAll(dir)
 	c.stateDir = dir
 
-	fmt.Fprintf(e.stdout, "Demo: %d servers on two emulated clouds in this process, running %gx faster than real time.\n", len(rows), c.demoSpeed)
-	fmt.Fprintln(e.stdout, "Every tenth server is running, so it is stopped first. Times are cloud time.")
-	fmt.Fprintln(e.stdout)
+	// With -json -, stdout carries the JSON document and nothing else.
+	text := e.stdout
+	if c.jsonFile == "-" {
+		text = e.stderr
+	}
+	fmt.Fprintf(text, "Demo: %d servers on two emulated clouds in this process, running %gx faster than real time.\n", len(rows), c.demoSpeed)
+	fmt.Fprintln(text, "Every tenth server is running, so it is stopped first. Times are cloud time.")
+	fmt.Fprintln(text)
 	code := runRows(ctx, c, e, rows, nil, clientConfigs{
 		aliyun: aliyun.Config{Region: demoAliyunRegions[0], Endpoint: ali.URL,
 			AccessKeyID: aliyuntest.DefaultAccessKeyID, AccessKeySecret: aliyuntest.DefaultAccessKeySecret},
@@ -75,9 +80,9 @@ func runDemo(ctx context.Context, c *config, e env) int {
 			once++
 		}
 	}
-	fmt.Fprintf(e.stdout, "Rollbacks applied: aliyun %d of %d servers, tencent %d of %d; %d servers rolled back exactly once. Wall time %s.\n",
+	fmt.Fprintf(text, "Rollbacks applied: aliyun %d of %d servers, tencent %d of %d; %d servers rolled back exactly once. Wall time %s.\n",
 		ali.Rollbacks(), nAli, tc.Rollbacks(), nTc, once, time.Since(wallStart).Round(10*time.Millisecond))
-	fmt.Fprintln(e.stdout, "Next: 'go run ./examples/fleet -help' for real use; credentials come from the environment.")
+	fmt.Fprintln(text, "Next: 'go run ./examples/fleet -help' for real use; credentials come from the environment.")
 	return code
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -60,8 +61,7 @@ func TestLiveLine(t *testing.T) {
 	for _, p := range []string{"aliyun", "tencent"} {
 		models[p] = newModel(p, typicalTimes[p], &config{concurrency: 100})
 	}
-	p := newProgress(&out, clk, rows, models)
-	p.live = true // as on a terminal, without the ticker
+	p := newProgressTicks(&out, true, clk, rows, models, nil) // as on a terminal, without the ticker
 	p.event(0, rollback.Event{Kind: rollback.EventStepStarted, Step: rollback.StepRollback})
 	p.event(2, rollback.Event{Kind: rollback.EventStepStarted, Step: rollback.StepWaitRollback})
 	clk.Advance(3 * time.Minute)
@@ -71,12 +71,50 @@ func TestLiveLine(t *testing.T) {
 	p.close()
 	lines := strings.Split(out.String(), "\r")
 	last := strings.TrimSpace(lines[len(lines)-1])
-	if want := "3m0s  1/3 done, 1 failed | queued 1 | ETA ~"; !strings.HasPrefix(last, want) {
+	if want := "3m0s  1/3 done, 1 failed, 0 running | queued 1 | ETA ~"; !strings.HasPrefix(last, want) {
 		t.Errorf("live line %q, want %q...", last, want)
 	}
 	// The failure stands above the live line; the success does not.
 	if !strings.Contains(out.String(), "line 2    aliyun  d-1  wrong state: instance in wrong state: instance i-1 is running\n") ||
 		strings.Contains(out.String(), "lhins-1  rolled back") {
 		t.Errorf("output %q", out.String())
+	}
+}
+
+// Without a terminal, a fleet prints a summary line per tick and its
+// failures, not a line per event of each row (issue 16 item 7).
+func TestPlainSummary(t *testing.T) {
+	var out bytes.Buffer
+	clk := clock.NewVirtual(time.Time{})
+	var rows []row
+	for i := range 100 {
+		rows = append(rows, row{Line: i + 2, Provider: "tencent", Instance: fmt.Sprintf("lhins-%08d", i)})
+	}
+	models := map[string]model{"tencent": newModel("tencent", typicalTimes["tencent"], &config{concurrency: 100})}
+	p := newProgressTicks(&out, false, clk, rows, models, nil)
+	for i := range rows {
+		for _, s := range []rollback.Step{rollback.StepCheck, rollback.StepRollback, rollback.StepWaitRollback} {
+			p.event(i, rollback.Event{Kind: rollback.EventStepStarted, Step: s})
+			p.event(i, rollback.Event{Kind: rollback.EventState, Step: s, State: "stopped"})
+			p.event(i, rollback.Event{Kind: rollback.EventStepFinished, Step: s})
+		}
+		if i < 60 {
+			p.done(i, rollback.BatchResult{Report: &rollback.Report{}})
+		}
+	}
+	p.done(60, rollback.BatchResult{Err: &rollback.Error{Kind: rollback.ErrInstanceState, Message: "instance is running"}})
+	if got := out.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "wrong state") {
+		t.Fatalf("before a tick, want only the failure:\n%s", got)
+	}
+	out.Reset()
+	clk.Advance(5 * time.Minute)
+	p.tick()
+	if got := out.String(); !strings.HasPrefix(got, "    5m0s  60/100 done, 1 failed, 39 running | wait-rollback 39 | ETA ~") || strings.Count(got, "\n") != 1 {
+		t.Errorf("summary line %q", got)
+	}
+	out.Reset()
+	p.close()
+	if got := out.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "60/100 done") {
+		t.Errorf("final line %q", got)
 	}
 }

@@ -1,42 +1,26 @@
 package main
 
 import (
-	"context"
-	"errors"
-
-	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/internal/cli"
 )
 
-// Exit codes: the rollback command's, with the same meanings, so scripts
-// can treat both alike.
+// Exit codes: one table for rollback and fleet (internal/cli).
 const (
-	exitOK           = 0
-	exitError        = 1
-	exitUsage        = 2
-	exitNotFound     = 3
-	exitWrongState   = 4
-	exitBusy         = 5
-	exitFailed       = 6
-	exitUnknown      = 7
-	exitTimeout      = 8
-	exitAuth         = 9
-	exitInterrupted  = 10
-	exitNotConfirmed = 11
+	exitOK           = cli.ExitOK
+	exitError        = cli.ExitError
+	exitUsage        = cli.ExitUsage
+	exitNotFound     = cli.ExitNotFound
+	exitWrongState   = cli.ExitWrongState
+	exitBusy         = cli.ExitBusy
+	exitFailed       = cli.ExitFailed
+	exitUnknown      = cli.ExitUnknown
+	exitTimeout      = cli.ExitTimeout
+	exitAuth         = cli.ExitAuth
+	exitInterrupted  = cli.ExitInterrupted
+	exitNotConfirmed = cli.ExitNotConfirmed
 )
 
-const exitCodeHelp = `Exit codes:
-   0  every row done (or, with -dry-run, every check passed)
-   1  other error
-   2  bad usage or bad rows (nothing was sent)
-   3  not found: instance, disk or snapshot
-   4  wrong state: instance running (use -stop), snapshot not ready or of another disk
-   5  throttled or busy: try again later
-   6  rollback failed: the cloud reported a failure; check the instance
-   7  outcome unknown: a rollback may or may not have happened; check before acting
-   8  timeout: a wait or -timeout ran out; the operation may still finish
-   9  authentication or permission denied
-  10  interrupted: run the same command again to resume
-  11  not confirmed
+const exitCodeHelp = cli.ExitCodeHelp + `
 
 When rows end differently, the exit code is the most severe of theirs, in
 this order: 7, 6 (a disk in doubt), 8, 10 (an operation may still be
@@ -60,53 +44,25 @@ func worst(codes ...int) int {
 	return w
 }
 
-// classes map errors to exit codes, first match wins. A row cut short by
-// the fleet's context is interrupted (or timed out) whatever its last
-// provider error was, an unknown outcome included: every row has an
-// operation key, so running the command again settles it from the
-// checkpoint and the cloud's state.
-var classes = []struct {
-	code  int
-	name  string // the row's outcome in the summary
-	kinds []error
-}{
-	{exitInterrupted, "interrupted", []error{context.Canceled}},
-	{exitTimeout, "timed out", []error{context.DeadlineExceeded}},
-	{exitUnknown, "outcome unknown", []error{rollback.ErrOutcomeUnknown}},
-	{exitFailed, "rollback failed", []error{rollback.ErrRollbackFailed}},
-	{exitTimeout, "timed out", []error{rollback.ErrTimeout}},
-	{exitAuth, "denied", []error{rollback.ErrUnauthenticated, rollback.ErrPermissionDenied}},
-	{exitUsage, "invalid", []error{rollback.ErrInvalidArgument}},
-	{exitNotFound, "not found", []error{rollback.ErrNotFound}},
-	{exitWrongState, "wrong state", []error{rollback.ErrInstanceState, rollback.ErrSnapshotState, rollback.ErrSnapshotMismatch}},
-	{exitBusy, "busy", []error{rollback.ErrBusy, rollback.ErrThrottled}},
+// outcomeNames name a row's outcome in the summary, by exit code.
+var outcomeNames = map[int]string{
+	exitOK: "done", exitError: "failed", exitUsage: "invalid", exitNotFound: "not found",
+	exitWrongState: "wrong state", exitBusy: "busy", exitFailed: "rollback failed",
+	exitUnknown: "outcome unknown", exitTimeout: "timed out", exitAuth: "denied",
+	exitInterrupted: "interrupted", exitNotConfirmed: "not confirmed",
 }
 
-// classify returns err's exit code and a short name for it.
+// classify returns err's exit code and a short name for it. Every row has
+// an operation key, so a row cut short by the fleet's context is
+// interrupted (or timed out) whatever its last provider error was, an
+// unknown outcome included: running the command again settles it from the
+// checkpoint and the cloud's state.
 func classify(err error) (int, string) {
-	if err == nil {
-		return exitOK, "done"
-	}
-	var ue usageError
-	if errors.As(err, &ue) {
-		return exitUsage, "invalid"
-	}
-	if errors.Is(err, errNotConfirmed) {
-		return exitNotConfirmed, "not confirmed"
-	}
-	for _, c := range classes {
-		for _, k := range c.kinds {
-			if errors.Is(err, k) {
-				return c.code, c.name
-			}
-		}
-	}
-	return exitError, "failed"
+	code := cli.ExitCode(err, true)
+	return code, outcomeNames[code]
 }
 
 // usageError is a mistake in the flags or the input.
-type usageError string
+type usageError = cli.UsageError
 
-func (e usageError) Error() string { return string(e) }
-
-var errNotConfirmed = errors.New("not confirmed")
+var errNotConfirmed = cli.ErrNotConfirmed

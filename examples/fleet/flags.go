@@ -16,7 +16,7 @@ type config struct {
 	concurrency                 int
 	keyPrefix, stateDir         string
 	jsonFile                    string
-	yes, verbose                bool
+	yes, verbose, version       bool
 	aliyunEndpoint              string
 	tencentEndpoint             string
 	international               bool
@@ -26,7 +26,11 @@ type config struct {
 	demoSpeed   float64
 }
 
-var errHelp = errors.New("help")
+// errHelp and errVersion end a run that printed what was asked.
+var (
+	errHelp    = errors.New("help")
+	errVersion = errors.New("version")
+)
 
 const usageHead = `Usage:
   fleet -demo [-demo-servers N]
@@ -55,7 +59,9 @@ disk back twice.
 
 SWAS allows 10 ResetDisk calls a minute per account: 200 SWAS servers take
 about 20 minutes however the work is split. An estimate is printed before
-anything starts, and on a terminal the command asks for confirmation.
+anything starts, and on a terminal the command asks for confirmation; when
+standard input is not a terminal (a pipe, a file, /dev/null), a run needs
+-yes.
 
 Credentials come only from the environment, never from flags:
   aliyun:  ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET
@@ -79,7 +85,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.keyPrefix, "key-prefix", "", "names this run (e.g. a ticket): run again with the same prefix to resume; required unless every row has a key")
 	fs.StringVar(&c.stateDir, "state-dir", "", "where progress is kept (default: the user cache directory)")
 	fs.StringVar(&c.jsonFile, "json", "", `also write a JSON report of every row to this file ("-": to stdout instead of the table)`)
-	fs.BoolVar(&c.yes, "yes", false, "do not ask for confirmation on a terminal")
+	fs.BoolVar(&c.yes, "yes", false, "roll back without asking for confirmation (required when stdin is not a terminal)")
+	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.BoolVar(&c.verbose, "v", false, "log every call and poll (structured, on stderr)")
 	fs.StringVar(&c.aliyunEndpoint, "aliyun-endpoint", "", "SWAS API endpoint (default: each region's public HTTPS endpoint)")
 	fs.StringVar(&c.tencentEndpoint, "tencent-endpoint", "", "Lighthouse API endpoint (default: the public HTTPS endpoint)")
@@ -96,10 +103,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			fmt.Fprintln(stderr, exitCodeHelp)
 			return nil, errHelp
 		}
-		return nil, usageError(err.Error())
+		return c, usageError(err.Error())
+	}
+	if c.version {
+		return c, errVersion
 	}
 	if fs.NArg() > 0 {
-		return nil, usagef("unexpected argument %q (use -file to name the input)", fs.Arg(0))
+		return c, usagef("unexpected argument %q (use -file to name the input)", fs.Arg(0))
 	}
 	return c, c.check()
 }

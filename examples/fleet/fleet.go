@@ -13,6 +13,7 @@ import (
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/aliyun"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/internal/cli"
 	"github.com/cloudsnap/rollback/tencent"
 )
 
@@ -169,18 +170,22 @@ func (f *fleet) run(ctx context.Context) int {
 	c, e := f.c, f.e
 	reqs, err := checkRows(f.rows, f.bad, f.clients, c.keyPrefix, !c.dryRun)
 	if err != nil {
-		return fail(e.stderr, c, err)
+		return f.fail(err)
 	}
 	clk := clock.Or(e.clock)
 	models := modelsFor(c, e, f.rows)
 	eta := describePlan(e.stderr, c, f.rows, models, f.realTime)
-	if !c.dryRun && !c.yes && isTerminal(e.stdin) {
+	if !c.dryRun && !c.yes && !isTerminal(e.stdin) {
+		// A pipe or /dev/null cannot say yes.
+		return f.fail(fmt.Errorf("%w: standard input is not a terminal, so nobody can confirm; add -yes to roll back without asking, or -dry-run to only check", errNotConfirmed))
+	}
+	if !c.dryRun && !c.yes {
 		if c.file == "-" {
 			fmt.Fprintln(e.stderr, "The rows came from the terminal, so there is no answer to read: add -yes.")
-			return fail(e.stderr, c, errNotConfirmed)
+			return f.fail(errNotConfirmed)
 		}
 		if err := confirm(e.stdin, e.stderr, len(f.rows)); err != nil {
-			return fail(e.stderr, c, err)
+			return f.fail(err)
 		}
 	}
 	opts := rollback.RunOptions{StopIfRunning: c.stop, SafetySnapshot: c.backup, StartAfter: c.start, DryRun: c.dryRun,
@@ -320,6 +325,16 @@ func stateDir(flagDir string) (string, error) {
 
 func debugLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// fail reports an error that ends the run before any row ran, in the
+// JSON report too.
+func (f *fleet) fail(err error) int {
+	code := fail(f.e.stderr, f.c, err)
+	if f.c.jsonFile != "" {
+		_ = writeJSONTo(f.c.jsonFile, f.e.stdout, report{Header: cli.NewHeader("fleet", code, err)})
+	}
+	return code
 }
 
 // fail reports an error that ends the run before any row ran.

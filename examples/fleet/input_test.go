@@ -138,7 +138,7 @@ func TestUsage(t *testing.T) {
 		}
 	}
 	r := fleetCmd(context.Background(), env{}, "", "-help")
-	if r.code != exitOK || !strings.Contains(r.stderr, "Exit codes:") || !strings.Contains(r.stderr, "most severe") {
+	if r.code != exitOK || !strings.Contains(r.stderr, "Exit codes") || !strings.Contains(r.stderr, "most severe") {
 		t.Errorf("-help: exit %d\n%s", r.code, r.stderr)
 	}
 }

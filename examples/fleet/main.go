@@ -24,9 +24,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/cloudsnap/rollback/internal/cli"
 )
 
 func main() {
@@ -39,11 +42,20 @@ func main() {
 // run is the whole command, apart from main so tests can drive it.
 func run(ctx context.Context, args []string, e env) int {
 	c, err := parseFlags(args, e.stderr)
-	if err == errHelp {
+	switch {
+	case err == errHelp:
 		return exitOK
-	}
-	if err != nil {
-		return fail(e.stderr, &config{}, err)
+	case err == errVersion:
+		fmt.Fprintln(e.stdout, cli.VersionLine("fleet"))
+		return exitOK
+	case err != nil:
+		if c == nil {
+			c = &config{}
+		}
+		if c.jsonFile != "" {
+			_ = writeJSONTo(c.jsonFile, e.stdout, report{Header: cli.NewHeader("fleet", exitUsage, err)})
+		}
+		return fail(e.stderr, c, err)
 	}
 	if c.demo {
 		return runDemo(ctx, c, e)

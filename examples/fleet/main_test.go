@@ -13,10 +13,21 @@ import (
 
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/internal/cli/clitest"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	clitest.Cleanup()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // result is what one in-process run of the command printed and returned.
 type result struct {
@@ -29,7 +40,9 @@ type result struct {
 func fleetCmd(ctx context.Context, e env, stdin string, args ...string) result {
 	var out, errOut bytes.Buffer
 	e.stdin, e.stdout, e.stderr = strings.NewReader(stdin), &out, &errOut
-	code := run(ctx, args, e)
+	// stdin is not a terminal: runs need -yes (cli_test.go runs the built
+	// command without it).
+	code := run(ctx, append([]string{"-yes"}, args...), e)
 	return result{code, out.String(), errOut.String()}
 }
 

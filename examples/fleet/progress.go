@@ -3,18 +3,20 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/internal/cli"
 )
 
 // progress shows the fleet on stderr: on a terminal, one summary line
 // rewritten in place (rows by step, elapsed, ETA) with failures printed
-// above it; elsewhere, a line per step and state change of each row.
+// above it; elsewhere (a log, CI) the same summary as a line of its own
+// every plainEvery, and failures as they happen: a line per event of each
+// row was thousands of lines for a fleet.
 type progress struct {
 	mu     sync.Mutex
 	w      io.Writer
@@ -25,7 +27,6 @@ type progress struct {
 	models map[string]model
 
 	step      []rollback.Step // each row's current step; "" until it starts
-	state     []string        // each row's last state, to print changes only
 	over      []bool          // each row has ended
 	ended     int
 	failed    int
@@ -34,52 +35,74 @@ type progress struct {
 	drawn     time.Time      // wall time of the last redraw
 
 	quit, exited chan struct{}
+	stopTicker   func()
 }
 
+// plainEvery is how often the summary line is printed when stderr is not a
+// terminal; on a terminal the live line is redrawn every second.
+const plainEvery = 10 * time.Second
+
 func newProgress(w io.Writer, clk clock.Clock, rows []row, models map[string]model) *progress {
-	p := &progress{w: w, live: isTerminal(w), clk: clk, start: clk.Now(), rows: rows, models: models,
-		step: make([]rollback.Step, len(rows)), state: make([]string, len(rows)), over: make([]bool, len(rows)), remaining: map[string]int{}}
-	for _, r := range rows {
-		p.remaining[r.Provider]++
+	live := isTerminal(w)
+	every := time.Second
+	if !live {
+		every = plainEvery
 	}
-	if p.live {
-		// Rate-limit waits send no events for minutes: keep the clock moving.
-		p.quit, p.exited = make(chan struct{}), make(chan struct{})
-		go p.tick()
-	}
+	t := time.NewTicker(every)
+	p := newProgressTicks(w, live, clk, rows, models, t.C)
+	p.stopTicker = t.Stop
 	return p
 }
 
-func isTerminal(f any) bool {
-	file, ok := f.(*os.File)
-	if !ok {
-		return false
+// newProgressTicks is newProgress with its ticks given (tests drive them).
+func newProgressTicks(w io.Writer, live bool, clk clock.Clock, rows []row, models map[string]model, ticks <-chan time.Time) *progress {
+	p := &progress{w: w, live: live, clk: clk, start: clk.Now(), rows: rows, models: models,
+		step: make([]rollback.Step, len(rows)), over: make([]bool, len(rows)), remaining: map[string]int{}}
+	for _, r := range rows {
+		p.remaining[r.Provider]++
 	}
-	info, err := file.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
+	// Rate-limit waits send no events for minutes: keep the clock moving,
+	// and say how the fleet is doing even when nothing happens.
+	p.quit, p.exited = make(chan struct{}), make(chan struct{})
+	go p.tickLoop(ticks)
+	return p
 }
 
-func (p *progress) tick() {
+var isTerminal = cli.IsTerminal
+
+func (p *progress) tickLoop(ticks <-chan time.Time) {
 	defer close(p.exited)
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
 	for {
 		select {
 		case <-p.quit:
 			return
-		case <-t.C:
-			p.mu.Lock()
-			p.redraw()
-			p.mu.Unlock()
+		case <-ticks:
+			p.tick()
 		}
 	}
 }
 
-// close stops the ticker and ends the live line.
+// tick redraws the live line, or prints the summary as a line.
+func (p *progress) tick() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.live {
+		p.redraw()
+		return
+	}
+	fmt.Fprintln(p.w, p.summaryLine())
+}
+
+// close stops the ticker and ends the live line; elsewhere it prints the
+// last summary.
 func (p *progress) close() {
 	if p.quit != nil {
 		close(p.quit)
 		<-p.exited
+		p.quit = nil
+	}
+	if p.stopTicker != nil {
+		p.stopTicker()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -87,33 +110,17 @@ func (p *progress) close() {
 		fmt.Fprintln(p.w)
 		p.width = 0
 	}
+	if !p.live {
+		fmt.Fprintln(p.w, p.summaryLine())
+	}
 }
 
-// event takes row i's Run events.
+// event takes row i's Run events: they move the row between steps.
 func (p *progress) event(i int, ev rollback.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch ev.Kind {
-	case rollback.EventStepStarted:
-		p.step[i], p.state[i] = ev.Step, ""
-		p.plain(i, string(ev.Step)+" started")
-	case rollback.EventStepFinished, rollback.EventStepSkipped:
-		word := "done"
-		if ev.Kind == rollback.EventStepSkipped {
-			word = "skipped"
-		}
-		p.plain(i, fmt.Sprintf("%s %s in %s", ev.Step, word, fmtDur(ev.StepElapsed)))
-	case rollback.EventState:
-		state := ev.State
-		if ev.Err != nil {
-			state = "read failed, retrying"
-		}
-		if state != p.state[i] {
-			p.state[i] = state
-			p.plain(i, fmt.Sprintf("%s: %s", ev.Step, state))
-		}
-	case rollback.EventRetry:
-		p.plain(i, fmt.Sprintf("%s: retry %d in %s: %v", ev.Step, ev.Attempt, fmtDur(ev.Delay), ev.Err))
+	if ev.Kind == rollback.EventStepStarted {
+		p.step[i] = ev.Step
 	}
 	p.maybeRedraw()
 }
@@ -129,17 +136,8 @@ func (p *progress) done(i int, res rollback.BatchResult) {
 	if res.Err != nil {
 		p.failed++
 		p.stand(i, fmt.Sprintf("%s: %s", o.name, oneLine(res.Err)))
-	} else {
-		p.plain(i, o.name+" in "+fmtDur(o.duration))
 	}
 	p.maybeRedraw()
-}
-
-// plain prints a row's line in plain mode.
-func (p *progress) plain(i int, msg string) {
-	if !p.live {
-		p.stand(i, msg)
-	}
 }
 
 // stand prints a line that stays, above the live line if there is one.
@@ -161,14 +159,22 @@ func (p *progress) maybeRedraw() {
 	}
 }
 
-// redraw rewrites the live line: "3m12s  120/300 done, 2 failed | rollback 90, wait-rollback 80 | ETA ~8m".
+// redraw rewrites the live line.
 func (p *progress) redraw() {
 	if !p.live {
 		return
 	}
 	p.drawn = time.Now()
+	line := p.summaryLine()
+	fmt.Fprintf(p.w, "\r%-*s", p.width, line)
+	p.width = len(line)
+}
+
+// summaryLine says how the fleet is doing:
+// "3m12s  120/300 done, 2 failed, 178 running | rollback 90, wait-rollback 80, queued 8 | ETA ~8m".
+func (p *progress) summaryLine() string {
 	counts := map[rollback.Step]int{}
-	queued := 0
+	queued, running := 0, 0
 	for i, s := range p.step {
 		switch {
 		case p.over[i]:
@@ -176,6 +182,7 @@ func (p *progress) redraw() {
 			queued++
 		default:
 			counts[s]++
+			running++
 		}
 	}
 	var parts []string
@@ -192,29 +199,17 @@ func (p *progress) redraw() {
 	for prov, n := range p.remaining {
 		eta = max(eta, p.models[prov].estimate(n))
 	}
-	line := fmt.Sprintf("%8s  %d/%d done", fmtDur(p.clk.Now().Sub(p.start)), p.ended-p.failed, len(p.rows))
-	if p.failed > 0 {
-		line += fmt.Sprintf(", %d failed", p.failed)
-	}
+	line := fmt.Sprintf("%8s  %d/%d done, %d failed, %d running", fmtDur(p.clk.Now().Sub(p.start)), p.ended-p.failed, len(p.rows), p.failed, running)
 	if len(parts) > 0 {
 		line += " | " + strings.Join(parts, ", ")
 	}
-	if eta > 0 {
+	if eta > 0 && p.ended < len(p.rows) {
 		line += " | ETA ~" + fmtETA(eta)
 	}
-	fmt.Fprintf(p.w, "\r%-*s", p.width, line)
-	p.width = len(line)
+	return line
 }
 
-func fmtDur(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
-	case d < time.Minute:
-		return d.Round(100 * time.Millisecond).String()
-	}
-	return d.Round(time.Second).String()
-}
+var fmtDur = cli.FmtDur
 
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(trimPrefix(err.Error())), " ")

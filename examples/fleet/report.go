@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/internal/cli"
 )
 
 // outcome is how one row ended, for the table and the report.
@@ -154,59 +155,50 @@ func advice(code int, c *config) string {
 	return ""
 }
 
-// report is the -json output.
+// report is the -json output: README.md, "JSON output".
 type report struct {
-	OK       bool           `json:"ok"`
-	ExitCode int            `json:"exit_code"`
-	DryRun   bool           `json:"dry_run"`
-	Started  time.Time      `json:"started"`
-	Duration time.Duration  `json:"duration"`
-	Counts   map[string]int `json:"counts"`
-	Rows     []reportRow    `json:"rows"`
+	cli.Header
+	DryRun          bool           `json:"dry_run"`
+	Started         time.Time      `json:"started"`
+	DurationSeconds float64        `json:"duration_seconds"`
+	Counts          map[string]int `json:"counts"` // rows by outcome
+	Rows            []reportRow    `json:"rows"`
 }
 
 type reportRow struct {
 	row
-	Outcome  string           `json:"outcome"`
-	Detail   string           `json:"detail,omitempty"` // the request ID, the plan, or the error
-	ExitCode int              `json:"exit_code"`
-	Error    *reportError     `json:"error,omitempty"`
-	Report   *rollback.Report `json:"report,omitempty"`
-}
-
-type reportError struct {
-	Message   string `json:"message"`
-	Kind      string `json:"kind,omitempty"`
-	Code      string `json:"code,omitempty"`
-	RequestID string `json:"request_id,omitempty"`
-	Field     string `json:"field,omitempty"`
+	Outcome  string      `json:"outcome"`
+	Detail   string      `json:"detail,omitempty"` // the request ID, the plan, or the error
+	ExitCode int         `json:"exit_code"`
+	Error    *cli.Error  `json:"error,omitempty"`
+	Report   *cli.Report `json:"report,omitempty"`
 }
 
 func (s *summary) report(keys []string) report {
-	out := report{OK: s.code == exitOK, ExitCode: s.code, DryRun: s.dryRun, Started: s.started, Duration: s.elapsed, Counts: map[string]int{}}
+	out := report{Header: cli.NewHeader("fleet", s.code, nil), DryRun: s.dryRun, Started: s.started,
+		DurationSeconds: cli.Seconds(s.elapsed), Counts: map[string]int{}, Rows: []reportRow{}}
 	for i, r := range s.rows {
 		o := s.outcomes[i]
 		out.Counts[o.name]++
 		r.Key = keys[i]
-		rr := reportRow{row: r, Outcome: o.name, Detail: o.detail, ExitCode: o.code, Report: s.results[i].Report}
-		if err := s.results[i].Err; err != nil {
-			rr.Error = &reportError{Message: err.Error()}
-			var e *rollback.Error
-			if errors.As(err, &e) {
-				rr.Error.Code, rr.Error.RequestID, rr.Error.Field = e.Code, e.RequestID, e.Field
-				if e.Kind != nil {
-					rr.Error.Kind = e.Kind.Error()
-				}
-			}
+		rep := cli.ReportOf(s.results[i].Report)
+		if rep != nil && rep.Provider != rollback.ProviderAliyun {
+			rep.ClientToken = "" // Lighthouse has no client token
 		}
-		out.Rows = append(out.Rows, rr)
+		out.Rows = append(out.Rows, reportRow{row: r, Outcome: o.name, Detail: o.detail, ExitCode: o.code,
+			Error: cli.ErrorOf(s.results[i].Err), Report: rep})
 	}
 	return out
 }
 
 // writeReport writes the JSON report to name, or to stdout for "-".
 func (s *summary) writeReport(name string, stdout io.Writer, keys []string) error {
-	b, err := json.MarshalIndent(s.report(keys), "", "  ")
+	return writeJSONTo(name, stdout, s.report(keys))
+}
+
+// writeJSONTo writes v to the file name, or to stdout for "-".
+func writeJSONTo(name string, stdout io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/aliyun"
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/internal/cli"
 	"github.com/cloudsnap/rollback/tencent"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
@@ -21,6 +23,8 @@ type demoTarget struct {
 	req  rollback.Request
 	rep  *rollback.Report
 	err  error
+	// applied counts the rollbacks the emulator applied.
+	applied func() int
 }
 
 // runDemo starts both emulators in this process, seeds a few servers with
@@ -56,14 +60,30 @@ func runDemo(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 		return fail(stdout, stderr, c, nil, err)
 	}
 
-	fmt.Fprintf(stdout, "Demo: two emulated clouds in this process, running %gx faster than real time.\n\n", c.scale)
+	// With -json, stdout carries the JSON document and nothing else: the
+	// narration goes to stderr with the progress.
+	text := stdout
+	if c.jsonOut {
+		text = stderr
+	}
+	fmt.Fprintf(text, "Demo: two emulated clouds in this process, running %gx faster than real time.\n\n", c.scale)
 	targets := []*demoTarget{seedAliyun(ali, aliClient), seedTencent(tc, tcClient)}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var reports []*cli.Report
 	for _, t := range targets {
-		fmt.Fprintf(stdout, "%s: roll back %s to %s: stop it, snapshot its disk first, roll back, wait, start it again.\n",
-			t.name, describeTarget(t.req), t.req.SnapshotID)
-		pr := newProgress(stderr, "["+t.name+"] ")
+		if c.provider != "" && c.provider != t.name {
+			continue
+		}
+		verb := "roll back"
+		if c.dryRun {
+			verb = "dry run: check rolling back"
+		}
+		fmt.Fprintf(text, "%s: %s %s to %s: stop it, snapshot its disk first, roll back, wait, start it again.\n",
+			t.name, verb, describeTarget(t.req), t.req.SnapshotID)
+		pr := newProgress(stderr, fmt.Sprintf("%-10s", "["+t.name+"]"), clk.Now)
 		t.rep, t.err = rollback.Run(ctx, t.p, t.req, rollback.RunOptions{
-			StopIfRunning: true, SafetySnapshot: true, StartAfter: true,
+			StopIfRunning: true, SafetySnapshot: true, StartAfter: true, DryRun: c.dryRun,
 			Clock: clk, Progress: pr.event, Wait: rollback.WaitOptions{Learner: learner},
 		})
 		pr.done()
@@ -71,13 +91,27 @@ func runDemo(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 			return fail(stdout, stderr, c, t.rep, t.err)
 		}
 		if c.jsonOut {
-			writeJSON(stdout, t.rep, nil)
-		} else {
-			writeText(stdout, t.rep)
+			reports = append(reports, jsonReport(t.rep))
+			continue
 		}
+		writeText(stdout, t.rep)
 		fmt.Fprintln(stdout)
 	}
-	fmt.Fprintf(stdout, "Rollbacks applied: aliyun %d, tencent %d (exactly one each).\n", ali.Rollbacks(), tc.Rollbacks())
+	if c.jsonOut {
+		_ = cli.WriteJSON(stdout, jsonResult{Header: cli.NewHeader("rollback", exitOK, nil), Reports: reports})
+		return exitOK
+	}
+	var applied []string
+	for _, t := range targets {
+		if c.provider == "" || c.provider == t.name {
+			applied = append(applied, fmt.Sprintf("%s %d", t.name, t.applied()))
+		}
+	}
+	note := "exactly one each"
+	if c.dryRun {
+		note = "a dry run changes nothing"
+	}
+	fmt.Fprintf(stdout, "Rollbacks applied: %s (%s).\n", strings.Join(applied, ", "), note)
 	fmt.Fprintln(stdout, "Next: 'go run ./examples/rollback -help' for real use; credentials come from the environment.")
 	return exitOK
 }
@@ -104,7 +138,7 @@ func seedAliyun(srv *aliyuntest.Server, p rollback.Provider) *demoTarget {
 			first = rollback.Request{Region: aliyuntest.DefaultRegion, DiskID: in.SystemDiskID, SnapshotID: snap.ID}
 		}
 	}
-	return &demoTarget{name: "aliyun", p: p, req: first}
+	return &demoTarget{name: "aliyun", p: p, req: first, applied: srv.Rollbacks}
 }
 
 // seedTencent creates three running Lighthouse instances with a snapshot
@@ -124,5 +158,5 @@ func seedTencent(srv *tencenttest.Server, p rollback.Provider) *demoTarget {
 			first = rollback.Request{Region: tencenttest.DefaultRegion, InstanceID: in.ID, SnapshotID: snap.ID}
 		}
 	}
-	return &demoTarget{name: "tencent", p: p, req: first}
+	return &demoTarget{name: "tencent", p: p, req: first, applied: srv.Rollbacks}
 }

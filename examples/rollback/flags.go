@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/cloudsnap/rollback/internal/cli"
 )
 
 // config is the parsed command line.
@@ -19,14 +21,18 @@ type config struct {
 	endpoint, token, key        string
 	stateDir                    string
 	international, jsonOut, yes bool
-	verbose                     bool
+	verbose, version            bool
 	scale                       float64 // demo only: clock speed-up
 }
 
-var errHelp = errors.New("help")
+// errHelp and errVersion end a run that printed what was asked.
+var (
+	errHelp    = errors.New("help")
+	errVersion = errors.New("version")
+)
 
 const usageHead = `Usage:
-  rollback -demo
+  rollback -demo [-provider aliyun|tencent] [-dry-run] [-json]
   rollback -provider aliyun|tencent -region REGION [-instance ID] [-disk ID] -snapshot ID [flags]
 
 Rolls a disk back to a snapshot. Everything written to the disk since the
@@ -34,6 +40,9 @@ snapshot is lost. Before changing anything it checks that the snapshot exists,
 is ready and belongs to this disk, and that the instance is stopped (or stops
 it, with -stop). A rollback is sent exactly once, even across retries and, with
 -key, across restarts of this command.
+
+It asks for confirmation on a terminal. When standard input is not a
+terminal (a pipe, a file, /dev/null), a rollback needs -yes.
 
   aliyun  (Simple Application Server): -disk is required; -instance is found
           from the disk when omitted.
@@ -69,7 +78,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.key, "key", "", "operation key: run again with the same key after a crash to resume, never rolling back twice")
 	fs.StringVar(&c.stateDir, "state-dir", "", "where -key checkpoints are kept (default: the user cache directory)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON on stdout")
-	fs.BoolVar(&c.yes, "yes", false, "do not ask for confirmation on a terminal")
+	fs.BoolVar(&c.yes, "yes", false, "roll back without asking for confirmation (required when stdin is not a terminal)")
+	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.BoolVar(&c.verbose, "v", false, "log every call and poll (structured, on stderr)")
 	fs.Float64Var(&c.scale, "demo-speed", 100, "demo only: how many times faster than real time the emulators run")
 	fs.Usage = func() {} // a mistake gets one line (see run); -help gets the page
@@ -79,21 +89,60 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 			fmt.Fprintln(stderr)
-			fmt.Fprintln(stderr, exitCodeHelp)
+			fmt.Fprintln(stderr, cli.ExitCodeHelp)
 			return nil, errHelp
 		}
-		return nil, usagef("%v", err)
+		return c, usagef("%v", err)
+	}
+	if c.version {
+		return c, errVersion
 	}
 	if fs.NArg() > 0 {
-		return nil, usagef("unexpected argument %q (flags come before nothing else)", fs.Arg(0))
+		return c, usagef("unexpected argument %q: this command takes only flags (-help lists them)", fs.Arg(0))
 	}
 	if c.demo {
-		if c.scale <= 0 {
-			return nil, usagef("-demo-speed must be positive")
-		}
-		return c, nil
+		return c, c.checkDemo(fs)
 	}
 	return c, c.check()
+}
+
+// demoFlags are the flags the demo honours; it makes its own servers, so
+// any other flag would be silently ignored: it is refused instead.
+var demoFlags = map[string]bool{"demo": true, "demo-speed": true, "provider": true, "dry-run": true,
+	"json": true, "v": true, "timeout": true, "yes": true}
+
+func (c *config) checkDemo(fs *flag.FlagSet) error {
+	var bad []string
+	fs.Visit(func(f *flag.Flag) {
+		if !demoFlags[f.Name] {
+			bad = append(bad, "-"+f.Name)
+		}
+	})
+	switch {
+	case len(bad) > 0:
+		return usagef("-demo makes its own servers and ignores %s: drop it", strings.Join(bad, ", "))
+	case c.provider != "" && c.provider != "aliyun" && c.provider != "tencent":
+		return usagef("-provider must be aliyun or tencent, not %q", c.provider)
+	case c.scale <= 0:
+		return usagef("-demo-speed must be positive")
+	case c.timeout <= 0:
+		return usagef("-timeout must be positive")
+	}
+	return nil
+}
+
+// jsonRequested reports whether args ask for -json, so that even a
+// command line that does not parse gets its error as JSON.
+func jsonRequested(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-json", "--json", "-json=true", "--json=true", "-json=1", "--json=1", "-json=t", "--json=t":
+			return true
+		}
+	}
+	return false
 }
 
 // check catches what can be caught before any call: the library checks

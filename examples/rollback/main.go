@@ -25,6 +25,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/cloudsnap/rollback/internal/cli"
 )
 
 func main() {
@@ -37,9 +39,15 @@ func main() {
 // run is the whole command, separated from main so tests can drive it.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg, err := parseFlags(args, stderr)
-	if err != nil {
-		if err == errHelp {
-			return exitOK
+	switch {
+	case err == errHelp:
+		return exitOK
+	case err == errVersion:
+		fmt.Fprintln(stdout, cli.VersionLine("rollback"))
+		return exitOK
+	case err != nil:
+		if jsonRequested(args) {
+			_ = cli.WriteJSON(stdout, jsonResult{Header: cli.NewHeader("rollback", exitUsage, err)})
 		}
 		fmt.Fprintf(stderr, "rollback: %v\n", err)
 		fmt.Fprintln(stderr, "Run 'rollback -help' for usage.")

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,10 +13,21 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
+	"github.com/cloudsnap/rollback/internal/cli/clitest"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	clitest.Cleanup()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // runCmd runs the command in-process and returns its exit code and output.
 func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -43,7 +56,7 @@ func TestDemo(t *testing.T) {
 
 func TestHelpListsExitCodes(t *testing.T) {
 	code, _, errOut := runCmd(t, "", "-help")
-	if code != exitOK || !strings.Contains(errOut, "Exit codes:") || !strings.Contains(errOut, "-dry-run") {
+	if code != exitOK || !strings.Contains(errOut, "Exit codes") || !strings.Contains(errOut, "-dry-run") {
 		t.Fatalf("exit %d:\n%s", code, errOut)
 	}
 }
@@ -112,7 +125,7 @@ func TestRealRunAgainstEmulators(t *testing.T) {
 	a := ali.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusRunning})
 	as := ali.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: a.SystemDiskID})
 	code, out, errOut := runCmd(t, "", "-provider", "aliyun", "-region", "cn-hangzhou", "-endpoint", ali.URL,
-		"-disk", a.SystemDiskID, "-snapshot", as.ID, "-stop", "-start", "-key", "t-1", "-state-dir", t.TempDir())
+		"-disk", a.SystemDiskID, "-snapshot", as.ID, "-stop", "-start", "-key", "t-1", "-state-dir", t.TempDir(), "-yes")
 	if code != exitOK || !strings.Contains(out, "Rolled back disk "+a.SystemDiskID) || !strings.Contains(out, "running -> running") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -123,9 +136,9 @@ func TestRealRunAgainstEmulators(t *testing.T) {
 	in, _ := tc.AddInstance(tencenttest.Instance{State: "STOPPED"})
 	sn, _ := tc.AddSnapshot(tencenttest.Snapshot{InstanceID: in.ID})
 	code, out, _ = runCmd(t, "", "-provider", "tencent", "-region", "ap-guangzhou", "-endpoint", tc.URL,
-		"-instance", in.ID, "-snapshot", sn.ID, "-json")
+		"-instance", in.ID, "-snapshot", sn.ID, "-json", "-yes")
 	var res jsonResult
-	if err := json.Unmarshal([]byte(out), &res); err != nil || code != exitOK || !res.OK || res.Report.Result.RequestID == "" {
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != exitOK || !res.OK || res.Report.RequestID == "" {
 		t.Fatalf("exit %d, json %v: %s", code, err, out)
 	}
 }
@@ -137,7 +150,7 @@ func TestExitCodes(t *testing.T) {
 	stopped, _ := tc.AddInstance(tencenttest.Instance{State: "STOPPED"})
 	ss, _ := tc.AddSnapshot(tencenttest.Snapshot{InstanceID: stopped.ID})
 	tcArgs := func(inst, snap string, more ...string) []string {
-		return append([]string{"-provider", "tencent", "-region", "ap-guangzhou", "-endpoint", tc.URL, "-instance", inst, "-snapshot", snap}, more...)
+		return append([]string{"-provider", "tencent", "-region", "ap-guangzhou", "-endpoint", tc.URL, "-instance", inst, "-snapshot", snap, "-yes"}, more...)
 	}
 	a := ali.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
 
@@ -152,12 +165,15 @@ func TestExitCodes(t *testing.T) {
 		{"snapshot not found", tcArgs(stopped.ID, "lhsnap-nothere"), exitNotFound, "snapshot not found"},
 		{"dry run", tcArgs(running.ID, rs.ID, "-dry-run", "-stop"), exitOK, ""},
 		{"aliyun disk not found", []string{"-provider", "aliyun", "-region", "cn-hangzhou", "-endpoint", ali.URL,
-			"-disk", "d-nothere0000000000000", "-snapshot", "s-nothere0000000000000"}, exitNotFound, ""},
+			"-disk", "d-nothere0000000000000", "-snapshot", "s-nothere0000000000000", "-yes"}, exitNotFound, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, out, errOut := runCmd(t, "", tt.args...)
 			if code != tt.code || !strings.Contains(errOut+out, tt.say) {
+				t.Errorf("exit %d (want %d)\nstdout %s\nstderr %s", code, tt.code, out, errOut)
+			}
+			if tt.code == exitWrongState && tt.say != "add -stop" && strings.Contains(errOut, "-stop") {
 				t.Errorf("exit %d (want %d)\nstdout %s\nstderr %s", code, tt.code, out, errOut)
 			}
 		})
@@ -198,13 +214,13 @@ func TestConfirm(t *testing.T) {
 	req := requestFor(c)
 	req.InstanceID, req.SnapshotID = in.ID, sn.ID
 	var prompt bytes.Buffer
-	if err := confirm(context.Background(), p, req, defaultRunOptions(c), strings.NewReader("no\n"), &prompt); err != errNotConfirmed {
+	if err := confirm(context.Background(), p, req, defaultRunOptions(c), nil, strings.NewReader("no\n"), &prompt); err != errNotConfirmed {
 		t.Errorf("answer no: %v", err)
 	}
 	if !strings.Contains(prompt.String(), "will be lost") || !strings.Contains(prompt.String(), "1. roll back disk") {
 		t.Errorf("prompt:\n%s", prompt.String())
 	}
-	if err := confirm(context.Background(), p, req, defaultRunOptions(c), strings.NewReader("yes\n"), &prompt); err != nil {
+	if err := confirm(context.Background(), p, req, defaultRunOptions(c), nil, strings.NewReader("yes\n"), &prompt); err != nil {
 		t.Errorf("answer yes: %v", err)
 	}
 	if tc.Rollbacks() != 0 {

@@ -1,13 +1,12 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/internal/cli"
 )
 
 func writeText(w io.Writer, rep *rollback.Report) {
@@ -19,14 +18,17 @@ func writeText(w io.Writer, rep *rollback.Report) {
 		}
 		return
 	}
-	verb := "Rolled back"
-	if rep.Outcome == nil {
-		verb = "Started rolling back"
-	}
-	fmt.Fprintf(w, "%s disk %s of instance %s to snapshot %s (%s, %s) in %s.\n",
-		verb, req.DiskID, req.InstanceID, req.SnapshotID, rep.Provider, req.Region, fmtDur(rep.Duration))
-	if rep.Resumed {
-		fmt.Fprintln(w, "  resumed an earlier run of this operation")
+	switch {
+	case rep.Resumed && rep.Outcome == nil:
+		// Nothing was done now: an earlier run with this key finished it.
+		fmt.Fprintf(w, "Already rolled back: disk %s of instance %s to snapshot %s (%s, %s), by an earlier run with this key.\n",
+			req.DiskID, req.InstanceID, req.SnapshotID, rep.Provider, req.Region)
+	default:
+		fmt.Fprintf(w, "Rolled back disk %s of instance %s to snapshot %s (%s, %s) in %s.\n",
+			req.DiskID, req.InstanceID, req.SnapshotID, rep.Provider, req.Region, fmtDur(rep.Duration))
+		if rep.Resumed {
+			fmt.Fprintln(w, "  resumed an earlier run of this operation")
+		}
 	}
 	if r := rep.Result; r != nil {
 		calls := fmt.Sprintf("%d call", r.Attempts)
@@ -36,11 +38,12 @@ func writeText(w io.Writer, rep *rollback.Report) {
 		if r.Adopted {
 			calls += ", an earlier attempt had landed"
 		}
-		name := "operation" // Lighthouse sends no token: it only names the operation
-		if rep.Provider == "aliyun" {
-			name = "client token"
+		// Lighthouse has no client token: its exactly-once rests on reading
+		// state, so naming a token there would mislead.
+		if hasToken(rep.Provider) && r.ClientToken != "" {
+			calls = "token " + r.ClientToken + ", " + calls
 		}
-		fmt.Fprintf(w, "  request ID:      %s (%s %s, %s)\n", r.RequestID, name, r.ClientToken, calls)
+		fmt.Fprintf(w, "  request ID:      %s (%s)\n", r.RequestID, calls)
 	}
 	if rep.SafetySnapshotID != "" {
 		fmt.Fprintf(w, "  safety snapshot: %s (roll back to it to undo)\n", rep.SafetySnapshotID)
@@ -57,36 +60,26 @@ func writeText(w io.Writer, rep *rollback.Report) {
 	}
 }
 
-// jsonResult is the -json output.
+func hasToken(provider string) bool { return provider == rollback.ProviderAliyun }
+
+// jsonResult is the -json output: README.md, "JSON output".
 type jsonResult struct {
-	OK       bool             `json:"ok"`
-	ExitCode int              `json:"exit_code"`
-	Error    *jsonError       `json:"error,omitempty"`
-	Report   *rollback.Report `json:"report,omitempty"`
+	cli.Header
+	Report  *cli.Report   `json:"report,omitempty"`
+	Reports []*cli.Report `json:"reports,omitempty"` // -demo: one per cloud
 }
 
-type jsonError struct {
-	Message   string `json:"message"`
-	Kind      string `json:"kind,omitempty"`
-	Code      string `json:"code,omitempty"`
-	RequestID string `json:"request_id,omitempty"`
-	Field     string `json:"field,omitempty"`
-}
-
-func writeJSON(w io.Writer, rep *rollback.Report, err error) {
-	out := jsonResult{OK: err == nil, ExitCode: exitCode(err), Report: rep}
-	if err != nil {
-		je := &jsonError{Message: err.Error()}
-		var re *rollback.Error
-		if errors.As(err, &re) {
-			if re.Kind != nil {
-				je.Kind = re.Kind.Error()
-			}
-			je.Code, je.RequestID, je.Field = re.Code, re.RequestID, re.Field
-		}
-		out.Error = je
+// jsonReport is rep for -json, without the token Lighthouse does not have.
+func jsonReport(rep *rollback.Report) *cli.Report {
+	r := cli.ReportOf(rep)
+	if r != nil && !hasToken(r.Provider) {
+		r.ClientToken = ""
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(out)
+	return r
 }
+
+func writeJSON(w io.Writer, c *config, rep *rollback.Report, err error) {
+	_ = cli.WriteJSON(w, jsonResult{Header: cli.NewHeader("rollback", c.exitCode(err), err), Report: jsonReport(rep)})
+}
+
+var fmtDur = cli.FmtDur

@@ -3,15 +3,17 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/aliyun"
+	"github.com/cloudsnap/rollback/internal/cli"
 	"github.com/cloudsnap/rollback/tencent"
 )
 
@@ -20,7 +22,10 @@ import (
 func runReal(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io.Writer) int {
 	var clientOpts []rollback.Option
 	if c.verbose {
-		clientOpts = append(clientOpts, rollback.WithLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+		// The client logs every call and retry. Run's own events are not
+		// logged as well: progress shows them, and a retry printed by
+		// progress, the client and Run said one thing three times.
+		clientOpts = append(clientOpts, rollback.WithLogger(cli.Logger(stderr)))
 	}
 	p, err := newProvider(c, clientOpts)
 	if err != nil {
@@ -40,26 +45,36 @@ func runReal(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io.
 		}
 		opts.Checkpoints = rollback.FileCheckpoints{Dir: dir}
 	}
+	// Nothing is sent before this point; a destructive run needs someone
+	// to say yes, and a pipe or /dev/null cannot.
+	interactive := cli.IsTerminal(stdin)
+	if !c.dryRun && !c.yes && !interactive {
+		return fail(stdout, stderr, c, nil, errNoTerminal)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	pr := newProgress(stderr, "", time.Now)
+	pr.deadline = time.Now().Add(c.timeout)
+	pr.retries = !c.verbose
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	pr.run(tick.C)
+	defer pr.done()
 
-	if !c.dryRun && !c.yes && isTerminal(stdin) {
-		if err := confirm(ctx, p, req, opts, stdin, stderr); err != nil {
+	if !c.dryRun && !c.yes {
+		if err := confirm(ctx, p, req, opts, pr.note, stdin, stderr); err != nil {
+			pr.done()
 			return fail(stdout, stderr, c, nil, err)
 		}
 	}
-	pr := newProgress(stderr, "")
 	opts.Progress = pr.event
-	if c.verbose {
-		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
 	rep, err := rollback.Run(ctx, p, req, opts)
 	pr.done()
 	if err != nil {
 		return fail(stdout, stderr, c, rep, err)
 	}
 	if c.jsonOut {
-		writeJSON(stdout, rep, nil)
+		writeJSON(stdout, c, rep, nil)
 	} else {
 		writeText(stdout, rep)
 	}
@@ -97,9 +112,9 @@ func stateDir(flagDir string) (string, error) {
 }
 
 // confirm shows the plan of a dry run and asks for "yes".
-func confirm(ctx context.Context, p rollback.Provider, req rollback.Request, opts rollback.RunOptions, stdin io.Reader, stderr io.Writer) error {
+func confirm(ctx context.Context, p rollback.Provider, req rollback.Request, opts rollback.RunOptions, note func(rollback.Event), stdin io.Reader, stderr io.Writer) error {
 	dry := opts
-	dry.DryRun, dry.Checkpoints = true, nil
+	dry.DryRun, dry.Checkpoints, dry.Progress = true, nil, note
 	rep, err := rollback.Run(ctx, p, req, dry)
 	if err != nil {
 		return err
@@ -120,12 +135,12 @@ func confirm(ctx context.Context, p rollback.Provider, req rollback.Request, opt
 // fail reports err (and whatever the run did before it) and returns the
 // exit code.
 func fail(stdout, stderr io.Writer, c *config, rep *rollback.Report, err error) int {
-	code := exitCode(err)
+	code := c.exitCode(err)
 	if c.jsonOut {
-		writeJSON(stdout, rep, err)
+		writeJSON(stdout, c, rep, err)
 	}
 	fmt.Fprintf(stderr, "rollback: %s\n", strings.TrimPrefix(err.Error(), "rollback: "))
-	if hint := advice(code, c); hint != "" {
+	if hint := advice(code, c, err); hint != "" {
 		fmt.Fprintln(stderr, hint)
 	}
 	if code == exitUsage {
@@ -134,11 +149,13 @@ func fail(stdout, stderr io.Writer, c *config, rep *rollback.Report, err error) 
 	return code
 }
 
-// advice says what to do next, by exit code.
-func advice(code int, c *config) string {
+// advice says what to do next, by exit code and error.
+func advice(code int, c *config, err error) string {
 	switch code {
 	case exitWrongState:
-		if !c.stop {
+		// Only a running instance is cured by -stop; a snapshot of another
+		// disk, or one not ready, is not.
+		if !c.stop && errors.Is(err, rollback.ErrInstanceState) {
 			return "If the instance is running, add -stop to stop it first."
 		}
 	case exitBusy:
@@ -148,7 +165,10 @@ func advice(code int, c *config) string {
 	case exitFailed:
 		return "Check the instance; with -backup, the safety snapshot restores the disk as it was."
 	case exitTimeout, exitInterrupted:
-		if c.key != "" {
+		switch {
+		case c.dryRun:
+			return "Nothing was changed: this was a dry run."
+		case c.key != "":
 			return "The operation may still be running: run the same command again to resume it."
 		}
 		return "The operation may still be running: check the instance before acting again."

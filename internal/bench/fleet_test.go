@@ -231,11 +231,13 @@ func TestFleetTargets(t *testing.T) {
 		if r.throttledFinal > 0 {
 			t.Errorf("%s: %d throttling errors reached the caller", f.cloud, r.throttledFinal)
 		}
+		if !strict {
+			// How many reads a call serves depends on scheduling: only
+			// an idle machine (strict) may be held to it.
+			continue
+		}
 		if r.describes*3 > r.reads {
 			t.Errorf("%s: %d describe calls for %d reads: not batched", f.cloud, r.describes, r.reads)
-		}
-		if !strict {
-			continue
 		}
 		if r.ratio > 1.10 {
 			t.Errorf("%s: makespan %.3f x the bound", f.cloud, r.ratio)

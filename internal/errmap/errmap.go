@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/cloudsnap/rollback"
 )
@@ -142,4 +143,43 @@ func Transport(err error, text string) Rule {
 		return Rule{Kind: rollback.ErrNetwork, Hint: "could not connect; nothing was sent"}
 	}
 	return Rule{Kind: rollback.ErrNetwork, Ambiguous: true, Hint: "no reply arrived; the call may have been applied"}
+}
+
+// MaxMessage bounds a message taken from a reply, on both providers (a
+// gateway's HTML page can be long).
+const MaxMessage = 512
+
+// redactSlack is kept past MaxMessage while redacting, and longer than any
+// secret: a secret cut in half by the prefix is not recognised, so the
+// redacted prefix's last redactSlack bytes are dropped.
+const redactSlack = 1024
+
+// CleanMessage returns s without secrets (clean removes them) and cut to
+// MaxMessage bytes, "..." marking a cut. Only a prefix of s is redacted,
+// so a huge message costs no more than a short one.
+func CleanMessage(s string, clean func(string) string) string {
+	for n := MaxMessage + 2*redactSlack; ; n *= 2 {
+		if n >= len(s) {
+			return Clip(clean(s))
+		}
+		red := clean(s[:n])
+		// Masks shorten what precedes the cut, never what follows it: a
+		// secret split by the cut lies within the last redactSlack bytes.
+		if keep := len(red) - redactSlack; keep > MaxMessage {
+			return Clip(red[:keep])
+		}
+	}
+}
+
+// Clip cuts s to MaxMessage bytes on a character boundary, marking the cut
+// with "...".
+func Clip(s string) string {
+	if len(s) <= MaxMessage {
+		return s
+	}
+	cut := MaxMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

@@ -35,7 +35,11 @@ type Limiter struct {
 	clk    clock.Clock
 
 	mu   sync.Mutex
-	sent []time.Time // the last calls' slots (some maybe in the future), oldest first
+	sent []time.Time // slots still in the window (some maybe in the future), oldest first
+
+	// Tests observe reservations here, under mu, so that they can check
+	// the slots themselves rather than when goroutines happened to run.
+	onReserve, onRelease func(time.Time)
 }
 
 // New returns a limiter allowing calls per per on clk; nil when calls <= 0
@@ -51,7 +55,9 @@ func New(calls int, per time.Duration, clk clock.Clock) *Limiter {
 // order they arrive: each reserves the next free slot at once and sleeps
 // until it, so no caller starves behind later ones. A caller whose context
 // ends gives its slot back if nobody queued behind it; otherwise the slot
-// stays used, which errs on the safe side.
+// stays used, which errs on the safe side. Either way every call that went
+// stays counted until it leaves the window: a slot given back never lets a
+// later call jump it.
 func (l *Limiter) Wait(ctx context.Context) error {
 	if l == nil {
 		return ctx.Err()
@@ -61,6 +67,15 @@ func (l *Limiter) Wait(ctx context.Context) error {
 	}
 	l.mu.Lock()
 	now := l.clk.Now()
+	// Forget only calls that have left the window: they no longer bound
+	// any slot. (Keeping just the last `calls` entries was not enough: once
+	// a cancelled caller handed its slot back, the oldest call still in the
+	// window had been forgotten, and the next caller went at once.)
+	drop := 0
+	for drop < len(l.sent) && !l.sent[drop].Add(l.window).After(now) {
+		drop++
+	}
+	l.sent = append(l.sent[:0], l.sent[drop:]...)
 	at := now
 	if n := len(l.sent); n >= l.calls {
 		// The slot frees when the call `calls` places back leaves the window.
@@ -69,8 +84,8 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		}
 	}
 	l.sent = append(l.sent, at)
-	if n := len(l.sent); n > l.calls {
-		l.sent = append(l.sent[:0], l.sent[n-l.calls:]...)
+	if l.onReserve != nil {
+		l.onReserve(at)
 	}
 	l.mu.Unlock()
 	err := clock.Sleep(ctx, l.clk, at.Sub(now))
@@ -78,6 +93,9 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		l.mu.Lock()
 		if n := len(l.sent); n > 0 && l.sent[n-1].Equal(at) {
 			l.sent = l.sent[:n-1]
+			if l.onRelease != nil {
+				l.onRelease(at)
+			}
 		}
 		l.mu.Unlock()
 	}

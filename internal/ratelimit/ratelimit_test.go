@@ -49,32 +49,108 @@ func TestBurstThenWindowWithMargin(t *testing.T) {
 	}
 }
 
+// slots records the slots a limiter hands out, minus those given back.
+// The slots are what the limiter decides; when goroutines then run is the
+// scheduler's business, so asserting on slots holds on a loaded machine.
+type slots struct {
+	mu    sync.Mutex
+	times []time.Time
+	got   chan time.Time // if set, receives each reservation
+}
+
+func (s *slots) watch(l *Limiter) {
+	l.onReserve = func(at time.Time) {
+		s.mu.Lock()
+		s.times = append(s.times, at)
+		s.mu.Unlock()
+		if s.got != nil {
+			s.got <- at
+		}
+	}
+	l.onRelease = func(at time.Time) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for i := len(s.times) - 1; i >= 0; i-- {
+			if s.times[i].Equal(at) {
+				s.times = append(s.times[:i], s.times[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+func (s *slots) sorted() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ts := append([]time.Time(nil), s.times...)
+	sortTimes(ts)
+	return ts
+}
+
 func TestConcurrentCallersNeverExceed(t *testing.T) {
-	// A modest speed-up: the test records times after Wait returns, and at
-	// high factors its own scheduling delay would dominate what it measures.
-	clk := clock.NewScaled(10)
+	clk := clock.NewScaled(50)
 	l := New(20, time.Second, clk)
-	var (
-		mu    sync.Mutex
-		times []time.Time
-		wg    sync.WaitGroup
-	)
-	for range 16 {
+	var rec slots
+	rec.watch(l)
+	var wg sync.WaitGroup
+	for g := range 16 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range 5 {
-				_ = l.Wait(context.Background())
-				mu.Lock()
-				times = append(times, clk.Now())
-				mu.Unlock()
+			for i := range 5 {
+				ctx, cancel := context.WithCancel(context.Background())
+				if (g+i)%4 == 0 {
+					cancel() // some callers give up while they wait
+				}
+				_ = l.Wait(ctx)
+				cancel()
 			}
 		}()
 	}
 	wg.Wait()
-	sortTimes(times)
-	if n := maxInWindow(times, time.Second); n > 20 {
-		t.Errorf("%d calls within one second", n)
+	if n := maxInWindow(rec.sorted(), time.Second); n > 20 {
+		t.Errorf("%d slots within one second", n)
+	}
+}
+
+// A caller that gives up while it waits hands its slot back, but the calls
+// already made stay counted: the next caller still waits for the oldest to
+// leave the window (issue 16 item 9: it used to go at once and be throttled).
+func TestCancelledWaitKeepsWindow(t *testing.T) {
+	clk := clock.NewVirtual(time.Time{})
+	start := clk.Now()
+	l := New(10, time.Minute, clk)
+	rec := slots{got: make(chan time.Time, 1)}
+	rec.watch(l)
+	for range 10 {
+		if err := l.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		<-rec.got
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- l.Wait(ctx) }()
+	if at := <-rec.got; at.Sub(start) != 63*time.Second {
+		t.Fatalf("11th call's slot at %v, want 63s", at.Sub(start))
+	}
+	clk.BlockUntil(1)
+	cancel()
+	if err := <-errc; err != context.Canceled {
+		t.Fatalf("cancelled Wait = %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- l.Wait(context.Background()) }()
+	if at := <-rec.got; at.Sub(start) != 63*time.Second {
+		t.Fatalf("12th call's slot at %v, want 63s: it jumped the window", at.Sub(start))
+	}
+	clk.BlockUntil(1)
+	clk.Advance(63 * time.Second)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := maxInWindow(rec.sorted(), time.Minute+3*time.Second-time.Nanosecond); n > 10 {
+		t.Errorf("%d calls within 63s", n)
 	}
 }
 

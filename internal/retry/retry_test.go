@@ -159,12 +159,10 @@ func TestContextEndsDuringSleep(t *testing.T) {
 		done <- err
 	}()
 	clk.BlockUntil(1)
-	start := time.Now()
 	cancel()
+	// The manual clock never ends the sleep: Do returning at all proves it
+	// noticed the cancellation (timing it would test the scheduler).
 	err := <-done
-	if time.Since(start) > 100*time.Millisecond {
-		t.Errorf("took %v to notice cancellation", time.Since(start))
-	}
 	var ie *rollback.InterruptedError
 	if !errors.As(err, &ie) || !errors.Is(err, context.Canceled) || !errors.Is(err, rollback.ErrThrottled) {
 		t.Fatalf("err = %v, want InterruptedError matching Canceled and ErrThrottled", err)

@@ -77,7 +77,9 @@ func TestBinderCancelsInFlightRequest(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
-	if d := time.Since(start); d > 500*time.Millisecond {
+	// The server never answers on its own: returning at all proves the
+	// cancellation; the bound only catches a stall, not a busy machine.
+	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("cancellation took %v", d)
 	}
 }

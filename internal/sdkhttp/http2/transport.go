@@ -59,13 +59,43 @@ func (b *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	limit := int64(MaxBody)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		limit = MaxErrorBody
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel, left: limit}
 	return resp, nil
 }
+
+// The SDKs read a whole reply into memory, and put an error reply's body
+// into the error's text: a gateway answering with 50 MB made a 52 MB error
+// string and seconds of redaction per attempt. Bodies are cut here, before
+// the SDK sees them. An error reply says all it has to say (the cloud's
+// envelope is a few hundred bytes) in the first MaxErrorBody; a success
+// (a Describe of 100 instances is tens of kilobytes) in MaxBody. A cut
+// body reads as if it ended there: JSON cut short fails to parse, which
+// the providers report as the fault it is.
+const (
+	MaxErrorBody = 64 << 10
+	MaxBody      = 16 << 20
+)
 
 type cancelOnClose struct {
 	io.ReadCloser
 	cancel context.CancelFunc
+	left   int64 // bytes still allowed
+}
+
+func (c *cancelOnClose) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.ReadCloser.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 func (c *cancelOnClose) Close() error {

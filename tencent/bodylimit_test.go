@@ -1,0 +1,40 @@
+package tencent_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/internal/errmap"
+	"github.com/cloudsnap/rollback/internal/testkit"
+	"github.com/cloudsnap/rollback/tencent"
+)
+
+// A 50 MB 502 from a gateway: the client reads a bounded prefix, and the
+// error's message is cut as on SWAS (issue 16 item 8).
+func TestHugeErrorBody(t *testing.T) {
+	const size = 50 << 20
+	url, written := testkit.HugeBody(t, 502, "<html>Bad Gateway "+strings.Repeat("é", 400), size)
+	c, err := tencent.New(tencent.Config{Region: "ap-guangzhou", Endpoint: url, SecretID: "AKIDbodylimit", SecretKey: "secretbodylimit"},
+		rollback.WithMaxAttempts(1), rollback.WithoutRateLimit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Instance(context.Background(), "ap-guangzhou", "lhins-1a2b3c4d")
+	var re *rollback.Error
+	if !errors.As(err, &re) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(re.Message) > errmap.MaxMessage+3 || !strings.Contains(re.Message, "<html>Bad Gateway") {
+		t.Errorf("message of %d bytes: %.80q...", len(re.Message), re.Message)
+	}
+	if n := len(err.Error()); n > 8<<10 {
+		t.Errorf("error text of %d bytes", n)
+	}
+	if n := written.Load(); n >= size {
+		t.Errorf("the whole %d-byte body was read", n)
+	}
+}
