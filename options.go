@@ -36,6 +36,8 @@ type Options struct {
 	AllowInsecureHTTP bool
 	// OnRetry is called before each retry sleep.
 	OnRetry func(RetryEvent)
+	// Hooks observe every API call (WithHooks; the zero value: none).
+	Hooks Hooks
 }
 
 // RateLimit is a client-side limit: at most Calls calls per Per, with bursts

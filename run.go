@@ -66,6 +66,10 @@ type RunOptions struct {
 	// operation: once the instance has been started since, it would be sent
 	// again.
 	Checkpoints Checkpointer
+
+	// Hooks observe the Run and its steps (see Hooks; the zero value:
+	// none). The calls are observed through the client's WithHooks.
+	Hooks Hooks
 }
 
 // Default step limits of RunOptions.
@@ -175,9 +179,10 @@ func runWith(ctx context.Context, p Provider, read Inspector, req Request, opts 
 	r.clk = r.o.Clock
 	r.start = r.clk.Now()
 	r.rep = &Report{Provider: providerName(p), DryRun: r.o.DryRun, Started: r.start}
-	ctx = ContextWithRetryHook(ctx, r.onRetry)
+	ctx = ContextWithRetryHook(r.hookRunStart(ctx, req), r.onRetry)
 	err := r.run(ctx, req)
 	r.rep.Duration = r.clk.Now().Sub(r.start)
+	r.hookRunEnd(err)
 	return r.rep, err
 }
 
@@ -199,6 +204,10 @@ type runner struct {
 	before   *Snapshot   // baseline for the rollback wait
 	step     Step
 	stepT0   time.Time
+
+	ctx      context.Context // as RunStart returned it, for the hooks
+	runInfo  *RunInfo        // nil when no Run or step hook is set
+	stepInfo *StepInfo       // the step open in the hooks
 }
 
 func (r *runner) run(ctx context.Context, req Request) error {
@@ -724,6 +733,7 @@ func (r *runner) emit(ev Event) {
 func (r *runner) begin(step Step, resource string) {
 	r.step, r.stepT0 = step, r.clk.Now()
 	r.emit(Event{Kind: EventStepStarted, Resource: resource, Message: "step " + string(step) + " started"})
+	r.hookStepStart(resource)
 }
 
 func (r *runner) end(kind EventKind, detail, requestID string) {
@@ -731,6 +741,7 @@ func (r *runner) end(kind EventKind, detail, requestID string) {
 	r.rep.Steps = append(r.rep.Steps, StepReport{Step: r.step, Started: r.stepT0, Duration: r.clk.Now().Sub(r.stepT0),
 		Outcome: outcome, Detail: detail, RequestID: requestID})
 	r.emit(Event{Kind: kind, RequestID: requestID, Message: detail})
+	r.hookStepEnd(outcome, requestID, nil)
 }
 
 func (r *runner) skip(step Step, detail string) {
@@ -751,6 +762,7 @@ func (r *runner) fail(step Step, err error) error {
 	r.rep.Steps = append(r.rep.Steps, StepReport{Step: step, Started: r.stepT0, Duration: r.clk.Now().Sub(r.stepT0),
 		Outcome: "failed", Err: err.Error()})
 	r.emit(Event{Kind: EventStepFailed, Err: err, Message: "step " + string(step) + " failed"})
+	r.hookStepEnd("failed", "", err)
 	return &StepError{Step: step, Err: err}
 }
 

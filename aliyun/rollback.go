@@ -76,7 +76,7 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 	// Whether an attempt failed in a way that may have applied it: then a
 	// later refusal may be caused by that attempt (the instance Resetting).
 	ambiguous := false
-	requestID, attempts, err := invoke.Call(ctx, c.inv, &c.pool, opResetDisk, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
+	requestID, attempts, err := invoke.CallOn(ctx, c.inv, &c.pool, invoke.Target{Region: req.Region, InstanceID: instanceID, DiskID: req.DiskID, SnapshotID: req.SnapshotID}, opResetDisk, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
 		if res.SentAt.IsZero() {
 			res.SentAt = c.clk.Now()
 		}

@@ -17,10 +17,16 @@ import (
 // state instead: after an ambiguous failure, and before any resend, landed
 // reads the resources and says whether the earlier call took effect.
 
+// callTarget names what a call acts on, for the client's hooks.
+type callTarget = invoke.Target
+
+func oneID(ids []string) string { return invoke.One(ids) }
+
 // mutation is one state-changing call made exactly once.
 type mutation struct {
 	op     string
 	region string
+	target invoke.Target // for the hooks; Region is filled in from region
 	// send makes one attempt and returns the request ID.
 	send func(*lh.Client) (string, error)
 	// landed reads state and reports whether an earlier attempt took
@@ -49,7 +55,8 @@ func (c *Client) once(ctx context.Context, m mutation) (outcome, error) {
 		cut       bool  // an attempt was cut off by the context mid-flight
 		last      error // the last mapped error of a send
 	)
-	rid, _, err := invoke.Call(ctx, c.inv, c.pool(m.region), m.op, func(ctx context.Context, attempt int, sc *lh.Client) (string, error) {
+	m.target.Region = m.region
+	rid, _, err := invoke.CallOn(ctx, c.inv, c.pool(m.region), m.target, m.op, func(ctx context.Context, attempt int, sc *lh.Client) (string, error) {
 		if recheck {
 			ok, id, rerr := m.landed(ctx)
 			if rerr != nil {
