@@ -70,7 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.stateDir, "state-dir", "", "where -key checkpoints are kept (default: the user cache directory)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON on stdout")
 	fs.BoolVar(&c.yes, "yes", false, "do not ask for confirmation on a terminal")
-	fs.BoolVar(&c.verbose, "v", false, "log every call and poll (structured, on stderr)")
+	fs.BoolVar(&c.verbose, "v", false, "log every call and poll (structured, on stderr), and print a timing table of the API calls")
 	fs.Float64Var(&c.scale, "demo-speed", 100, "demo only: how many times faster than real time the emulators run")
 	fs.Usage = func() {} // a mistake gets one line (see run); -help gets the page
 	if err := fs.Parse(args); err != nil {

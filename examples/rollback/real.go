@@ -19,7 +19,10 @@ import (
 // with -endpoint).
 func runReal(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io.Writer) int {
 	var clientOpts []rollback.Option
+	var calls *callTable // -v: the per-call timing table
 	if c.verbose {
+		calls = &callTable{}
+		clientOpts = append(clientOpts, rollback.WithHooks(calls.hooks()))
 		clientOpts = append(clientOpts, rollback.WithLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	}
 	p, err := newProvider(c, clientOpts)
@@ -55,6 +58,7 @@ func runReal(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io.
 	}
 	rep, err := rollback.Run(ctx, p, req, opts)
 	pr.done()
+	calls.flush(stderr)
 	if err != nil {
 		return fail(stdout, stderr, c, rep, err)
 	}
