@@ -189,29 +189,39 @@ func BenchmarkRollbackOverhead(b *testing.B) {
 			// Alternate which goes first, so that neither gains from its
 			// position (a warm connection, the other's garbage).
 			var raw, ours, hooked time.Duration
+			var oursCPU, hookedCPU time.Duration // CPU time holds on a loaded machine
+			var cpu *time.Duration
 			timed := func(call func() error) time.Duration {
-				t0 := time.Now()
+				c0, t0 := cpuNow(), time.Now()
 				if err := call(); err != nil {
 					b.Fatal(err)
 				}
 				d := time.Since(t0)
+				if cpu != nil {
+					*cpu += cpuNow() - c0
+				}
 				pair.next()
 				return d
+			}
+			mine := func(call func() error, c *time.Duration) time.Duration {
+				cpu = c
+				defer func() { cpu = nil }()
+				return timed(call)
 			}
 			for i := 0; i < b.N; i++ {
 				switch i % 3 {
 				case 0:
 					raw += timed(pair.raw)
-					ours += timed(pair.ours)
-					hooked += timed(pair.hooked)
+					ours += mine(pair.ours, &oursCPU)
+					hooked += mine(pair.hooked, &hookedCPU)
 				case 1:
-					ours += timed(pair.ours)
-					hooked += timed(pair.hooked)
+					ours += mine(pair.ours, &oursCPU)
+					hooked += mine(pair.hooked, &hookedCPU)
 					raw += timed(pair.raw)
 				default:
-					hooked += timed(pair.hooked)
+					hooked += mine(pair.hooked, &hookedCPU)
 					raw += timed(pair.raw)
-					ours += timed(pair.ours)
+					ours += mine(pair.ours, &oursCPU)
 				}
 			}
 			b.ReportMetric(float64(raw.Nanoseconds())/float64(b.N), "raw-ns/call")
@@ -219,6 +229,9 @@ func BenchmarkRollbackOverhead(b *testing.B) {
 			b.ReportMetric(100*(float64(ours)/float64(raw)-1), "overhead-%")
 			b.ReportMetric(float64(hooked.Nanoseconds())/float64(b.N), "hooked-ns/call")
 			b.ReportMetric(100*(float64(hooked)/float64(ours)-1), "hooks-%")
+			b.ReportMetric(float64(oursCPU.Nanoseconds())/float64(b.N), "ours-cpu-ns/call")
+			b.ReportMetric(float64(hookedCPU.Nanoseconds())/float64(b.N), "hooked-cpu-ns/call")
+			b.ReportMetric(100*(float64(hookedCPU)/float64(oursCPU)-1), "hooks-cpu-%")
 		})
 	}
 }
