@@ -19,8 +19,11 @@ import (
 // fields that are known then, the end hooks see them all. The pointer passed
 // to a start hook is the one passed to the matching end hook, so a hook may
 // keep per-call state keyed by it, but must not keep it after the end hook
-// returns. Nothing in them holds a credential, a signature, a URL, a header
-// or a body; errors are the library's redacted ones.
+// returns. Nothing in them holds a credential or a signature: the errors
+// are the library's redacted ones. An error's text may still quote a
+// (redacted) URL or the cloud's message, so an exporter should record
+// Kind and the cloud's code (ErrorDetail), not Err.Error(), as the otel
+// module does.
 //
 // Hooks are called synchronously on the calling goroutine and must be quick
 // and safe for concurrent use (a client serves many goroutines).
