@@ -70,6 +70,39 @@ type Telemetry struct {
 
 	calls, attempts, throttles metric.Int64Counter
 	callDur, rateWait, runDur  metric.Float64Histogram
+
+	// sets caches the metric attributes of each provider, action and
+	// error type: building a set per record costs more than the record.
+	mu   sync.RWMutex
+	sets map[setKey]metric.MeasurementOption
+}
+
+type setKey struct{ provider, action, errType string }
+
+// maxSets bounds sets; the real number is a few hundred at most.
+const maxSets = 4096
+
+// callSet is the metric attributes of a call or attempt: cloud.provider,
+// rpc.method, and error.type when it failed.
+func (t *Telemetry) callSet(provider, action, errType string) metric.MeasurementOption {
+	k := setKey{provider, action, errType}
+	t.mu.RLock()
+	o, ok := t.sets[k]
+	t.mu.RUnlock()
+	if ok {
+		return o
+	}
+	attrs := []attribute.KeyValue{cloudProvider(provider), semconv.RPCMethodKey.String(service(provider) + "/" + action)}
+	if errType != "" {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(errType))
+	}
+	o = metric.WithAttributeSet(attribute.NewSet(attrs...))
+	t.mu.Lock()
+	if len(t.sets) < maxSets {
+		t.sets[k] = o
+	}
+	t.mu.Unlock()
+	return o
 }
 
 // New returns a Telemetry reporting to the given providers.
@@ -84,7 +117,7 @@ func New(opts ...Option) (*Telemetry, error) {
 	if c.mp == nil {
 		c.mp = global.GetMeterProvider()
 	}
-	t := &Telemetry{tracer: c.tp.Tracer(ScopeName, trace.WithSchemaURL(semconv.SchemaURL))}
+	t := &Telemetry{tracer: c.tp.Tracer(ScopeName, trace.WithSchemaURL(semconv.SchemaURL)), sets: map[setKey]metric.MeasurementOption{}}
 	m := c.mp.Meter(ScopeName, metric.WithSchemaURL(semconv.SchemaURL))
 	var err error
 	seconds := metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
@@ -199,6 +232,9 @@ func ids(a []attribute.KeyValue, instance, disk, snapshot string) []attribute.Ke
 	return a
 }
 
+// clientKind is built once: an option per span start is an allocation.
+var clientKind = trace.WithSpanKind(trace.SpanKindClient)
+
 // runKey holds the *runState of the Run a context belongs to.
 type runKey struct{}
 
@@ -233,28 +269,28 @@ func (t *Telemetry) callStart(ctx context.Context, c *rollback.CallInfo) context
 	}
 	attrs = ids(attrs, c.InstanceID, c.DiskID, c.SnapshotID)
 	ctx, _ = t.tracer.Start(ctx, service(c.Provider)+"."+c.Action,
-		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+		clientKind, trace.WithAttributes(attrs...))
 	return ctx
 }
 
 func (t *Telemetry) callEnd(ctx context.Context, c *rollback.CallInfo) {
 	span := trace.SpanFromContext(ctx)
-	span.SetAttributes(KeyAttempts.Int(c.Attempts), KeyRateLimitWait.Float64(c.RateLimitWait.Seconds()))
+	attrs := make([]attribute.KeyValue, 0, 4)
+	attrs = append(attrs, KeyAttempts.Int(c.Attempts), KeyRateLimitWait.Float64(c.RateLimitWait.Seconds()))
 	if c.RequestID != "" {
-		span.SetAttributes(KeyRequestID.String(c.RequestID))
+		attrs = append(attrs, KeyRequestID.String(c.RequestID))
 	}
 	if c.HTTPStatus != 0 {
-		span.SetAttributes(semconv.HTTPResponseStatusCodeKey.Int(c.HTTPStatus))
+		attrs = append(attrs, semconv.HTTPResponseStatusCodeKey.Int(c.HTTPStatus))
 	}
-	common := []attribute.KeyValue{cloudProvider(c.Provider), semconv.RPCMethodKey.String(service(c.Provider) + "/" + c.Action)}
-	mattrs := common
+	span.SetAttributes(attrs...)
+	var et string
 	if c.Err != nil {
-		et := errorType(c.Kind, c.Err)
+		et = errorType(c.Kind, c.Err)
 		setError(span, et, c.Err)
-		mattrs = append(mattrs[:len(mattrs):len(mattrs)], semconv.ErrorTypeKey.String(et))
 	}
 	span.End()
-	set := metric.WithAttributeSet(attribute.NewSet(mattrs...))
+	set := t.callSet(c.Provider, c.Action, et)
 	t.calls.Add(ctx, 1, set)
 	t.callDur.Record(ctx, c.Duration.Seconds(), set)
 }
@@ -270,35 +306,36 @@ func setError(span trace.Span, errType string, err error) {
 }
 
 func (t *Telemetry) attemptStart(ctx context.Context, c *rollback.CallInfo, a *rollback.AttemptInfo) context.Context {
-	ctx, _ = t.tracer.Start(ctx, "Attempt", trace.WithSpanKind(trace.SpanKindInternal),
+	ctx, _ = t.tracer.Start(ctx, "Attempt",
 		trace.WithAttributes(KeyAttempt.Int(a.Attempt), KeyRateLimitWait.Float64(a.RateLimitWait.Seconds())))
 	return ctx
 }
 
 func (t *Telemetry) attemptEnd(ctx context.Context, c *rollback.CallInfo, a *rollback.AttemptInfo) {
 	span := trace.SpanFromContext(ctx)
+	attrs := make([]attribute.KeyValue, 0, 5)
 	if a.RequestID != "" {
-		span.SetAttributes(KeyRequestID.String(a.RequestID))
+		attrs = append(attrs, KeyRequestID.String(a.RequestID))
 	}
 	if a.HTTPStatus != 0 {
-		span.SetAttributes(semconv.HTTPResponseStatusCodeKey.Int(a.HTTPStatus))
-	}
-	mattrs := []attribute.KeyValue{cloudProvider(c.Provider), semconv.RPCMethodKey.String(service(c.Provider) + "/" + c.Action)}
-	common := metric.WithAttributeSet(attribute.NewSet(mattrs...))
-	if a.Err != nil {
-		et := errorType(a.Kind, a.Err)
-		setError(span, et, a.Err)
-		mattrs = append(mattrs, semconv.ErrorTypeKey.String(et))
-		if a.Kind == rollback.ErrThrottled {
-			t.throttles.Add(ctx, 1, common)
-		}
+		attrs = append(attrs, semconv.HTTPResponseStatusCodeKey.Int(a.HTTPStatus))
 	}
 	if a.Retry {
-		span.SetAttributes(KeyRetry.Bool(true), KeyRetryDelay.Float64(a.RetryDelay.Seconds()), KeyRetryReason.String(a.RetryReason))
+		attrs = append(attrs, KeyRetry.Bool(true), KeyRetryDelay.Float64(a.RetryDelay.Seconds()), KeyRetryReason.String(a.RetryReason))
+	}
+	span.SetAttributes(attrs...)
+	var et string
+	if a.Err != nil {
+		et = errorType(a.Kind, a.Err)
+		setError(span, et, a.Err)
 	}
 	span.End()
-	t.attempts.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(mattrs...)))
-	t.rateWait.Record(ctx, a.RateLimitWait.Seconds(), common)
+	ok := t.callSet(c.Provider, c.Action, "")
+	t.attempts.Add(ctx, 1, t.callSet(c.Provider, c.Action, et))
+	t.rateWait.Record(ctx, a.RateLimitWait.Seconds(), ok)
+	if a.Kind == rollback.ErrThrottled {
+		t.throttles.Add(ctx, 1, ok)
+	}
 }
 
 func (t *Telemetry) runStart(ctx context.Context, r *rollback.RunInfo) context.Context {
