@@ -180,7 +180,7 @@ func ErrorDetail(err error) (code, requestID string, status int) {
 
 func (r *runner) hookRunStart(ctx context.Context, req Request) context.Context {
 	h := &r.o.Hooks
-	r.ctx = ctx
+	r.hookCtx = ctx
 	if h.RunStart == nil && h.RunEnd == nil && h.StepStart == nil && h.StepEnd == nil {
 		return ctx
 	}
@@ -188,7 +188,7 @@ func (r *runner) hookRunStart(ctx context.Context, req Request) context.Context 
 	if h.RunStart != nil {
 		ctx = h.RunStart(ctx, r.runInfo)
 	}
-	r.ctx = ctx
+	r.hookCtx = ctx
 	return ctx
 }
 
@@ -202,7 +202,7 @@ func (r *runner) hookRunEnd(err error) {
 	}
 	ri.Duration, ri.Report, ri.Err, ri.Kind = r.rep.Duration, r.rep, err, ErrorKind(err)
 	if r.o.Hooks.RunEnd != nil {
-		r.o.Hooks.RunEnd(r.ctx, ri)
+		r.o.Hooks.RunEnd(r.hookCtx, ri)
 	}
 }
 
@@ -215,7 +215,7 @@ func (r *runner) hookStepStart(resource string) {
 	}
 	r.stepInfo = &StepInfo{Step: r.step, Resource: resource, Start: r.stepT0}
 	if r.o.Hooks.StepStart != nil {
-		r.o.Hooks.StepStart(r.ctx, r.stepInfo)
+		r.o.Hooks.StepStart(r.hookCtx, r.stepInfo)
 	}
 }
 
@@ -233,6 +233,6 @@ func (r *runner) hookStepEnd(outcome, requestID string, err error) {
 	r.stepInfo = nil
 	s.Duration, s.Outcome, s.RequestID, s.Err = r.clk.Now().Sub(s.Start), outcome, requestID, err
 	if r.o.Hooks.StepEnd != nil {
-		r.o.Hooks.StepEnd(r.ctx, s)
+		r.o.Hooks.StepEnd(r.hookCtx, s)
 	}
 }

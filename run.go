@@ -48,6 +48,10 @@ type RunOptions struct {
 	Progress func(Event)
 	Logger   *slog.Logger
 
+	// Hooks observe the Run and its steps (see Hooks; the zero value:
+	// none). The calls are observed through the client's WithHooks.
+	Hooks Hooks
+
 	// Checkpoints records progress under the operation key (the request's
 	// OperationKey, or its ClientToken when the caller set one), so that
 	// another Run of the same operation resumes where the last one stopped:
@@ -66,10 +70,6 @@ type RunOptions struct {
 	// operation: once the instance has been started since, it would be sent
 	// again.
 	Checkpoints Checkpointer
-
-	// Hooks observe the Run and its steps (see Hooks; the zero value:
-	// none). The calls are observed through the client's WithHooks.
-	Hooks Hooks
 }
 
 // Default step limits of RunOptions.
@@ -179,7 +179,8 @@ func runWith(ctx context.Context, p Provider, read Inspector, req Request, opts 
 	r.clk = r.o.Clock
 	r.start = r.clk.Now()
 	r.rep = &Report{Provider: providerName(p), DryRun: r.o.DryRun, Started: r.start}
-	ctx = ContextWithRetryHook(r.hookRunStart(ctx, req), r.onRetry)
+	ctx = r.hookRunStart(ctx, req)
+	ctx = ContextWithRetryHook(ctx, r.onRetry)
 	err := r.run(ctx, req)
 	r.rep.Duration = r.clk.Now().Sub(r.start)
 	r.hookRunEnd(err)
@@ -195,6 +196,10 @@ type runner struct {
 	start time.Time
 	rep   *Report
 
+	hookCtx  context.Context // as Hooks.RunStart returned it (hooks.go)
+	runInfo  *RunInfo        // nil when no Run or step hook is set
+	stepInfo *StepInfo       // the step open in the hooks
+
 	req      Request
 	key      string      // checkpoint key; "" when the rollback has no stable name
 	keyGiven string      // the caller's key or token it comes from, for messages
@@ -204,10 +209,6 @@ type runner struct {
 	before   *Snapshot   // baseline for the rollback wait
 	step     Step
 	stepT0   time.Time
-
-	ctx      context.Context // as RunStart returned it, for the hooks
-	runInfo  *RunInfo        // nil when no Run or step hook is set
-	stepInfo *StepInfo       // the step open in the hooks
 }
 
 func (r *runner) run(ctx context.Context, req Request) error {
