@@ -40,6 +40,8 @@ type Options struct {
 	// client waits before trusting a reading that shows nothing (0:
 	// DefaultReadGrace; see WithReadGrace).
 	ReadGrace time.Duration
+	// Hooks observe every API call (WithHooks; the zero value: none).
+	Hooks Hooks
 }
 
 // RateLimit is a client-side limit: at most Calls calls per Per, with bursts

@@ -50,6 +50,10 @@ type RunOptions struct {
 	Progress func(Event)
 	Logger   *slog.Logger
 
+	// Hooks observe the Run and its steps (see Hooks; the zero value:
+	// none). The calls are observed through the client's WithHooks.
+	Hooks Hooks
+
 	// Checkpoints records progress under the operation key (the request's
 	// OperationKey, or its ClientToken when the caller set one), so that
 	// another Run of the same operation resumes where the last one stopped:
@@ -198,6 +202,7 @@ func runWith(ctx context.Context, p Provider, read Inspector, req Request, opts 
 	r.clk = r.o.Clock
 	r.start = r.clk.Now()
 	r.rep = &Report{Provider: providerName(p), DryRun: r.o.DryRun, Started: r.start}
+	ctx = r.hookRunStart(ctx, req)
 	ctx = ContextWithRetryHook(ctx, r.onRetry)
 	r.ctx = ctx
 	err := r.run(ctx, req)
@@ -211,6 +216,7 @@ func runWith(ctx context.Context, p Provider, read Inspector, req Request, opts 
 		cancel()
 	}
 	r.rep.Duration = r.clk.Now().Sub(r.start)
+	r.hookRunEnd(err)
 	return r.rep, err
 }
 
@@ -222,6 +228,10 @@ type runner struct {
 	clk   clock.Clock
 	start time.Time
 	rep   *Report
+
+	hookCtx  context.Context // as Hooks.RunStart returned it (hooks.go)
+	runInfo  *RunInfo        // nil when no Run or step hook is set
+	stepInfo *StepInfo       // the step open in the hooks
 
 	req      Request
 	key      string      // checkpoint key; "" when the rollback has no stable name
@@ -853,6 +863,7 @@ func (r *runner) emit(ev Event) {
 func (r *runner) begin(step Step, resource string) {
 	r.step, r.stepT0 = step, r.clk.Now()
 	r.emit(Event{Kind: EventStepStarted, Resource: resource, Message: "step " + string(step) + " started"})
+	r.hookStepStart(resource)
 }
 
 func (r *runner) end(kind EventKind, detail, requestID string) {
@@ -860,6 +871,7 @@ func (r *runner) end(kind EventKind, detail, requestID string) {
 	r.rep.Steps = append(r.rep.Steps, StepReport{Step: r.step, Started: r.stepT0, Duration: r.clk.Now().Sub(r.stepT0),
 		Outcome: outcome, Detail: detail, RequestID: requestID})
 	r.emit(Event{Kind: kind, RequestID: requestID, Message: detail})
+	r.hookStepEnd(outcome, requestID, nil)
 }
 
 func (r *runner) skip(step Step, detail string) {
@@ -880,6 +892,7 @@ func (r *runner) fail(step Step, err error) error {
 	r.rep.Steps = append(r.rep.Steps, StepReport{Step: step, Started: r.stepT0, Duration: r.clk.Now().Sub(r.stepT0),
 		Outcome: "failed", Err: err.Error()})
 	r.emit(Event{Kind: EventStepFailed, Err: err, Message: "step " + string(step) + " failed"})
+	r.hookStepEnd("failed", "", err)
 	return &StepError{Step: step, Err: err}
 }
 

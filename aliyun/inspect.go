@@ -101,7 +101,7 @@ func (c *Client) Instances(ctx context.Context, region string, instanceIDs []str
 
 // listInstances lists the given instances (at most 100), all pages.
 func (c *Client) listInstances(ctx context.Context, region string, ids []string) ([]swas.Instance, string, error) {
-	return pages(ctx, c, opListInstances, func(sc *swas.Client, page int) ([]swas.Instance, int, string, error) {
+	return pages(ctx, c, invoke.Target{Region: region, InstanceID: invoke.One(ids)}, opListInstances, func(sc *swas.Client, page int) ([]swas.Instance, int, string, error) {
 		req := swas.CreateListInstancesRequest()
 		c.target(req.RpcRequest, region)
 		req.InstanceIds = jsonIDs(ids...)
@@ -116,7 +116,7 @@ func (c *Client) listInstances(ctx context.Context, region string, ids []string)
 
 // pages reads every page of a list call: page makes the call for one
 // page number and returns its items, the total count and the request ID.
-func pages[T any](ctx context.Context, c *Client, op string, page func(sc *swas.Client, number int) ([]T, int, string, error)) ([]T, string, error) {
+func pages[T any](ctx context.Context, c *Client, t invoke.Target, op string, page func(sc *swas.Client, number int) ([]T, int, string, error)) ([]T, string, error) {
 	var (
 		all   []T
 		reqID string
@@ -126,7 +126,7 @@ func pages[T any](ctx context.Context, c *Client, op string, page func(sc *swas.
 			items []T
 			total int
 		)
-		id, _, err := invoke.Call(ctx, c.inv, &c.pool, op, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
+		id, _, err := invoke.CallOn(ctx, c.inv, &c.pool, t, op, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
 			var (
 				rid string
 				err error
@@ -198,7 +198,7 @@ func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []str
 
 // listSnapshots lists the given snapshots (at most 100), all pages.
 func (c *Client) listSnapshots(ctx context.Context, region string, ids []string) ([]swas.Snapshot, string, error) {
-	return pages(ctx, c, opListSnapshots, func(sc *swas.Client, page int) ([]swas.Snapshot, int, string, error) {
+	return pages(ctx, c, invoke.Target{Region: region, SnapshotID: invoke.One(ids)}, opListSnapshots, func(sc *swas.Client, page int) ([]swas.Snapshot, int, string, error) {
 		req := swas.CreateListSnapshotsRequest()
 		c.target(req.RpcRequest, region)
 		req.SnapshotIds = jsonIDs(ids...)
@@ -232,7 +232,7 @@ func (c *Client) Disk(ctx context.Context, region, diskID string) (*rollback.Dis
 // set by filter.
 func (c *Client) listDisks(ctx context.Context, region string, filter func(*swas.ListDisksRequest)) ([]swas.Disk, string, error) {
 	var resp *swas.ListDisksResponse
-	reqID, _, err := invoke.Call(ctx, c.inv, &c.pool, opListDisks, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
+	reqID, _, err := invoke.CallOn(ctx, c.inv, &c.pool, invoke.Target{Region: region}, opListDisks, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
 		req := swas.CreateListDisksRequest()
 		c.target(req.RpcRequest, region)
 		req.PageSize = requests.NewInteger(maxBatch)

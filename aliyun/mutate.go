@@ -31,7 +31,7 @@ func (c *Client) power(ctx context.Context, op, region, instanceID string) error
 		return err
 	}
 	token := rollback.NewClientToken()
-	_, _, err := invoke.Call(ctx, c.inv, &c.pool, op, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
+	_, _, err := invoke.CallOn(ctx, c.inv, &c.pool, invoke.Target{Region: region, InstanceID: instanceID}, op, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
 		if op == opStopInstance {
 			r := swas.CreateStopInstanceRequest()
 			c.target(r.RpcRequest, region)
@@ -92,7 +92,7 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 	}
 	token := rollback.NewClientToken()
 	var snapshotID string
-	_, _, err := invoke.Call(ctx, c.inv, &c.pool, op, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
+	_, _, err := invoke.CallOn(ctx, c.inv, &c.pool, invoke.Target{Region: region, InstanceID: instanceID, DiskID: diskID}, op, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
 		r := swas.CreateCreateSnapshotRequest()
 		c.target(r.RpcRequest, region)
 		r.DiskId, r.SnapshotName, r.ClientToken = diskID, name, token

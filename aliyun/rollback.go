@@ -77,7 +77,8 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 		Before:      before,
 	}
 	call := func(ctx context.Context, op string, fn func(context.Context, int, *swas.Client) (string, error)) (string, int, error) {
-		return invoke.Call(ctx, c.inv, &c.pool, op, fn)
+		t := invoke.Target{Region: req.Region, InstanceID: instanceID, DiskID: req.DiskID, SnapshotID: req.SnapshotID}
+		return invoke.CallOn(ctx, c.inv, &c.pool, t, op, fn)
 	}
 	// SWAS deduplicates the token, so resends within the call need no
 	// proof; a call that gives up after an attempt that may have landed

@@ -180,9 +180,9 @@ func newSDKClient(cred *common.Credential, region string, cpf *profile.ClientPro
 	return lh.NewClient(cred, region, cpf)
 }
 
-// call runs one API call in region through the invoker.
-func (c *Client) call(ctx context.Context, region, op string, fn invoke.Attempt[*lh.Client]) (string, error) {
-	rid, _, err := invoke.Call(ctx, c.inv, c.pool(region), op, fn)
+// call runs one API call on t (t.Region) through the invoker.
+func (c *Client) call(ctx context.Context, t invoke.Target, op string, fn invoke.Attempt[*lh.Client]) (string, error) {
+	rid, _, err := invoke.CallOn(ctx, c.inv, c.pool(t.Region), t, op, fn)
 	return rid, err
 }
 

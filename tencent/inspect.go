@@ -77,7 +77,7 @@ func (c *Client) Instances(ctx context.Context, region string, instanceIDs []str
 // describeInstances makes one DescribeInstances call for at most 100 IDs.
 func (c *Client) describeInstances(ctx context.Context, region string, ids []string) ([]*rollback.Instance, string, error) {
 	var out []*rollback.Instance
-	rid, err := c.call(ctx, region, "DescribeInstances", func(_ context.Context, _ int, sc *lh.Client) (string, error) {
+	rid, err := c.call(ctx, callTarget{Region: region, InstanceID: oneID(ids)}, "DescribeInstances", func(_ context.Context, _ int, sc *lh.Client) (string, error) {
 		req := lh.NewDescribeInstancesRequest()
 		req.InstanceIds = common.StringPtrs(ids)
 		req.Limit = common.Int64Ptr(maxIDs)
@@ -186,7 +186,7 @@ func (c *Client) describeSnapshots(ctx context.Context, region string, set func(
 			page  []*rollback.Snapshot
 			total int64
 		)
-		id, err := c.call(ctx, region, "DescribeSnapshots", func(_ context.Context, _ int, sc *lh.Client) (string, error) {
+		id, err := c.call(ctx, callTarget{Region: region}, "DescribeSnapshots", func(_ context.Context, _ int, sc *lh.Client) (string, error) {
 			req := lh.NewDescribeSnapshotsRequest()
 			set(req)
 			req.Offset, req.Limit = common.Int64Ptr(offset), common.Int64Ptr(maxIDs)

@@ -36,7 +36,7 @@ func (c *Client) startStop(ctx context.Context, op, region, instanceID, opName s
 		return err
 	}
 	_, err = c.once(ctx, mutation{
-		op: op, region: region,
+		op: op, region: region, target: callTarget{InstanceID: instanceID},
 		send: func(sc *lh.Client) (string, error) {
 			ids := common.StringPtrs([]string{instanceID})
 			var rid *string
@@ -131,7 +131,7 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 	}
 	var snapshotID string
 	_, err = c.once(ctx, mutation{
-		op: op, region: region,
+		op: op, region: region, target: callTarget{InstanceID: instanceID},
 		send: func(sc *lh.Client) (string, error) {
 			r := lh.NewCreateInstanceSnapshotRequest()
 			r.InstanceId = common.StringPtr(instanceID)

@@ -16,10 +16,16 @@ import (
 // engine to the SDK client; rollback.go and lifecycle.go supply the
 // evidence.
 
+// callTarget names what a call acts on, for the client's hooks.
+type callTarget = invoke.Target
+
+func oneID(ids []string) string { return invoke.One(ids) }
+
 // mutation is one state-changing call made exactly once.
 type mutation struct {
 	op     string
 	region string
+	target invoke.Target // for the hooks; Region is filled in from region
 	// send makes one attempt and returns the request ID ("" for a reply
 	// that names none, which proves nothing).
 	send func(*lh.Client) (string, error)
@@ -38,7 +44,9 @@ type mutation struct {
 // error mapping).
 func (c *Client) once(ctx context.Context, m mutation) (once.Outcome, error) {
 	call := func(ctx context.Context, op string, fn func(context.Context, int, *lh.Client) (string, error)) (string, int, error) {
-		return invoke.Call(ctx, c.inv, c.pool(m.region), op, fn)
+		t := m.target
+		t.Region = m.region
+		return invoke.CallOn(ctx, c.inv, c.pool(m.region), t, op, fn)
 	}
 	return once.Do(ctx, c.engine(), call, once.Mutation[*lh.Client]{
 		Op:         m.op,

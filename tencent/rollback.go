@@ -90,7 +90,7 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 
 	var seen *rollback.Instance // the instance as the last witness read it
 	out, err := c.once(ctx, mutation{
-		op: op, region: region,
+		op: op, region: region, target: callTarget{InstanceID: req.InstanceID, DiskID: inst.SystemDiskID, SnapshotID: req.SnapshotID},
 		send: func(sc *lh.Client) (string, error) {
 			r := lh.NewApplyInstanceSnapshotRequest()
 			r.InstanceId, r.SnapshotId = common.StringPtr(req.InstanceID), common.StringPtr(req.SnapshotID)

@@ -35,7 +35,11 @@ type demoTarget struct {
 // clock.
 func runDemo(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 	clk := clock.NewScaled(c.scale)
-	opts := []rollback.Option{rollback.WithClock(clk)}
+	var calls *callTable // -v: the per-call timing table
+	if c.verbose {
+		calls = &callTable{}
+	}
+	opts := []rollback.Option{rollback.WithClock(clk), rollback.WithHooks(calls.hooks())}
 	// Durations learned on a clock 100 times faster mean nothing to waits
 	// on the wall clock: keep the demo's to itself.
 	learner := &rollback.Learner{}
@@ -87,6 +91,7 @@ func runDemo(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 			Clock: clk, Progress: pr.event, Wait: rollback.WaitOptions{Learner: learner},
 		})
 		pr.done()
+		calls.flush(stderr)
 		if t.err != nil {
 			return fail(stdout, stderr, c, t.rep, t.err)
 		}

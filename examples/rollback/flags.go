@@ -80,7 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON on stdout")
 	fs.BoolVar(&c.yes, "yes", false, "roll back without asking for confirmation (required when stdin is not a terminal)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
-	fs.BoolVar(&c.verbose, "v", false, "log every call and poll (structured, on stderr)")
+	fs.BoolVar(&c.verbose, "v", false, "log every call and poll (structured, on stderr), and print a timing table of the API calls")
 	fs.Float64Var(&c.scale, "demo-speed", 100, "demo only: how many times faster than real time the emulators run")
 	fs.Usage = func() {} // a mistake gets one line (see run); -help gets the page
 	if err := fs.Parse(args); err != nil {

@@ -21,7 +21,10 @@ import (
 // with -endpoint).
 func runReal(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io.Writer) int {
 	var clientOpts []rollback.Option
+	var calls *callTable // -v: the per-call timing table
 	if c.verbose {
+		calls = &callTable{}
+		clientOpts = append(clientOpts, rollback.WithHooks(calls.hooks()))
 		// The client logs every call and retry. Run's own events are not
 		// logged as well: progress shows them, and a retry printed by
 		// progress, the client and Run said one thing three times.
@@ -70,6 +73,7 @@ func runReal(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io.
 	opts.Progress = pr.event
 	rep, err := rollback.Run(ctx, p, req, opts)
 	pr.done()
+	calls.flush(stderr)
 	if err != nil {
 		return fail(stdout, stderr, c, rep, err)
 	}

@@ -32,7 +32,7 @@ type demo struct {
 
 // startDemo starts the emulators with a running server on each cloud, and
 // a snapshot of its disk.
-func startDemo(speed float64, logger *slog.Logger) (*demo, error) {
+func startDemo(speed float64, logger *slog.Logger, hooks rollback.Hooks) (*demo, error) {
 	clk := clock.NewScaled(speed)
 	d := &demo{clock: clk, ali: aliyuntest.NewServer(aliyuntest.WithClock(clk)), tc: tencenttest.NewServer(tencenttest.WithClock(clk))}
 	in := d.ali.AddInstance(aliyuntest.InstanceSpec{Name: "web-1", Status: aliyuntest.StatusRunning, SystemDiskID: demoAliyunDisk})
@@ -45,7 +45,7 @@ func startDemo(speed float64, logger *slog.Logger) (*demo, error) {
 		d.close()
 		return nil, err
 	}
-	opts := []rollback.Option{rollback.WithClock(clk), rollback.WithLogger(logger)}
+	opts := []rollback.Option{rollback.WithClock(clk), rollback.WithLogger(logger), rollback.WithHooks(hooks)}
 	ac, err := aliyun.New(aliyun.Config{Region: aliyuntest.DefaultRegion, Endpoint: d.ali.URL,
 		AccessKeyID: aliyuntest.DefaultAccessKeyID, AccessKeySecret: aliyuntest.DefaultAccessKeySecret}, opts...)
 	if err != nil {

@@ -14,6 +14,10 @@
 //	POST /rollbacks        Idempotency-Key: <key>
 //	                       {"provider","region","instance","disk","snapshot","stop","backup","start"}
 //	GET  /rollbacks/{key}  status; ?wait=30s waits for the end
+//	GET  /metrics          Prometheus metrics of calls, retries, throttles, rollbacks
+//
+// A request's W3C traceparent header makes the rollback it starts part of
+// the caller's trace (-trace prints the spans).
 //
 // On SIGINT or SIGTERM it stops taking requests, cancels the running
 // rollbacks and waits for them; their checkpoints stay in -state-dir, and
@@ -58,6 +62,7 @@ type config struct {
 	addr, stateDir                  string
 	aliyunEndpoint, tencentEndpoint string
 	verbose, demo                   bool
+	trace                           bool // spans as JSON lines on stderr
 	demoSpeed                       float64
 }
 
@@ -71,13 +76,14 @@ var errHelp = errors.New("help")
 
 const usageHead = `Usage:
   service -demo
-  service [-addr 127.0.0.1:8080] [-state-dir DIR]
+  service [-addr 127.0.0.1:8080] [-state-dir DIR] [-trace]
 
 Serves safe rollbacks over HTTP, keyed by idempotency keys:
 
   POST /rollbacks        Idempotency-Key: <key>
                          {"provider","region","instance","disk","snapshot","stop","backup","start"}
   GET  /rollbacks/{key}  status; ?wait=30s waits for the end
+  GET  /metrics          Prometheus metrics
 
 Credentials come only from the environment; a cloud without them is not
 served: ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET,
@@ -95,6 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.aliyunEndpoint, "aliyun-endpoint", "", "SWAS API endpoint (default: each region's public HTTPS endpoint)")
 	fs.StringVar(&c.tencentEndpoint, "tencent-endpoint", "", "Lighthouse API endpoint (default: the public HTTPS endpoint)")
 	fs.BoolVar(&c.verbose, "v", false, "log every call and poll (structured, on stderr)")
+	fs.BoolVar(&c.trace, "trace", false, "write every span (requests, rollbacks, steps, cloud calls) as a JSON line on stderr")
 	fs.BoolVar(&c.demo, "demo", false, "serve against both clouds' emulators, in this process (no account needed)")
 	fs.Float64Var(&c.demoSpeed, "demo-speed", 100, "demo only: how many times faster than real time the emulators run")
 	if err := fs.Parse(args); err != nil {
@@ -128,9 +135,15 @@ func run(ctx context.Context, args []string, e env) int {
 	if c.verbose {
 		logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	cfg := rollbacksvc.Config{RunOptions: rollback.RunOptions{Logger: logger}}
+	tel, err := newTelemetry(traceTo(c, e.stderr))
+	if err != nil {
+		fmt.Fprintf(e.stderr, "service: %v\n", err)
+		return exitError
+	}
+	defer tel.close(context.Background())
+	cfg := rollbacksvc.Config{RunOptions: rollback.RunOptions{Logger: logger, Hooks: tel.hooks}}
 	if c.demo {
-		d, err := startDemo(c.demoSpeed, logger)
+		d, err := startDemo(c.demoSpeed, logger, tel.hooks)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "service: %v\n", err)
 			return exitError
@@ -144,7 +157,7 @@ func run(ctx context.Context, args []string, e env) int {
 		}()
 		fmt.Fprintf(e.stdout, "Demo: both clouds emulated in this process, running %gx faster than real time.\n", c.demoSpeed)
 	} else {
-		providers, err := clientsFromEnv(c, logger)
+		providers, err := clientsFromEnv(c, logger, tel.hooks)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "service: %v\n", err)
 			return exitUsage
@@ -157,12 +170,12 @@ func run(ctx context.Context, args []string, e env) int {
 		}
 		cfg.Providers, cfg.Checkpoints = providers, rollback.FileCheckpoints{Dir: dir}
 	}
-	return serve(ctx, c, e, rollbacksvc.New(cfg))
+	return serve(ctx, c, e, rollbacksvc.New(cfg), tel.handler)
 }
 
 // serve listens until ctx ends, then shuts down: the HTTP server first, so
 // no request is cut off, then the rollbacks.
-func serve(ctx context.Context, c *config, e env, svc *rollbacksvc.Service) int {
+func serve(ctx context.Context, c *config, e env, svc *rollbacksvc.Service, wrap func(http.Handler) http.Handler) int {
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "service: %v\n", err)
@@ -170,7 +183,7 @@ func serve(ctx context.Context, c *config, e env, svc *rollbacksvc.Service) int 
 		return exitError
 	}
 	url := "http://" + ln.Addr().String()
-	srv := &http.Server{Handler: svc, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: wrap(svc), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(e.stdout, "Serving on %s; Ctrl-C to stop.\n", url)
@@ -204,9 +217,9 @@ func serve(ctx context.Context, c *config, e env, svc *rollbacksvc.Service) int 
 
 // clientsFromEnv makes a client for each cloud whose credentials are in
 // the environment.
-func clientsFromEnv(c *config, logger *slog.Logger) (map[string]rollback.Provider, error) {
+func clientsFromEnv(c *config, logger *slog.Logger, hooks rollback.Hooks) (map[string]rollback.Provider, error) {
 	providers := map[string]rollback.Provider{}
-	opts := []rollback.Option{rollback.WithLogger(logger)}
+	opts := []rollback.Option{rollback.WithLogger(logger), rollback.WithHooks(hooks)}
 	if os.Getenv(aliyun.EnvAccessKeyID) != "" {
 		p, err := aliyun.New(aliyun.Config{Region: "cn-hangzhou", Endpoint: c.aliyunEndpoint}, opts...)
 		if err != nil {

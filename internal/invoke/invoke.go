@@ -39,12 +39,33 @@ type Invoker struct {
 // failure.
 type Attempt[C any] func(ctx context.Context, attempt int, client C) (requestID string, err error)
 
-// Call runs op with rate limiting, retries and error mapping, leasing a
-// client of pool for each attempt, and returns the request ID of the
-// successful attempt and the number of attempts sent. It calls fn directly
-// (no callback layers in between): see sdkhttp.Pool.Lease for why depth
-// matters.
+// Target is what a call acts on, for the hooks (rollback.CallInfo): the
+// region and the resource IDs the call names.
+type Target struct {
+	Region, InstanceID, DiskID, SnapshotID string
+}
+
+// One returns the ID of a call on one resource, for a Target: ids[0] when
+// there is exactly one, else "".
+func One(ids []string) string {
+	if len(ids) == 1 {
+		return ids[0]
+	}
+	return ""
+}
+
+// Call is CallOn without a target.
 func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op string, fn Attempt[C]) (requestID string, attempts int, err error) {
+	return CallOn(ctx, in, pool, Target{}, op, fn)
+}
+
+// CallOn runs op on t with rate limiting, retries and error mapping,
+// leasing a client of pool for each attempt, and returns the request ID of
+// the successful attempt and the number of attempts sent. It calls fn
+// directly (no callback layers in between): see sdkhttp.Pool.Lease for why
+// depth matters. The client's rollback.Hooks see the call and each attempt
+// (hooks.go); without hooks that costs one check per call.
+func CallOn[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], t Target, op string, fn Attempt[C]) (requestID string, attempts int, err error) {
 	log := in.Options.Logger
 	clk := in.Options.Clock
 	cfg := retry.Config{
@@ -55,17 +76,28 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 		OnRetry:  retryHooks(in.Options.OnRetry, rollback.RetryHookFromContext(ctx)),
 		Logger:   log,
 	}
+	var ob *observer // nil unless the client has hooks
+	if in.Options.Hooks.CallHooked() {
+		ob = observe(ctx, in, t, op, &cfg)
+		ctx = ob.ctx
+	}
 	sent := 0
 	var queued time.Duration // waiting for rate-limit slots
 	cfg.Queued = func() time.Duration { return queued }
 	attempts, err = retry.Do(ctx, cfg, func(ctx context.Context, attempt int) (aerr error) {
+		var waited time.Duration
 		if in.Limits != nil && (in.Limited == nil || in.Limited(op)) {
 			t0 := clk.Now()
 			err := in.Limits.Wait(ctx, op)
-			queued += clk.Now().Sub(t0)
+			waited = clk.Now().Sub(t0)
+			queued += waited
 			if err != nil {
 				return err
 			}
+		}
+		if ob != nil { // before the lease, so that the SDK's requests carry its context
+			ctx = ob.attemptStart(attempt, waited)
+			defer func() { ob.attemptDone(aerr, requestID) }()
 		}
 		client, release, err := pool.Lease(ctx)
 		if err != nil {
@@ -108,6 +140,9 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 		log.LogAttrs(ctx, slog.LevelWarn, "call gave up",
 			slog.String("provider", in.Provider), slog.String("op", op),
 			slog.Int("attempts", attempts), slog.String("error", err.Error()))
+	}
+	if ob != nil {
+		ob.end(requestID, sent, queued, err)
 	}
 	return requestID, sent, err
 }
