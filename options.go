@@ -36,6 +36,9 @@ type Options struct {
 	AllowInsecureHTTP bool
 	// OnRetry is called before each retry sleep.
 	OnRetry func(RetryEvent)
+	// Limiter, when set, paces the rate-limited calls instead of the
+	// client's own limiter (WithLimiter).
+	Limiter Limiter
 }
 
 // RateLimit is a client-side limit: at most Calls calls per Per, with bursts

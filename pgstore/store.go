@@ -95,6 +95,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Limiter returns a rate limiter sharing the store's database, for the
+// cloud account named by scope (any label; "" is fine with one account).
+func (s *Store) Limiter(scope string) *Limiter {
+	return &Limiter{db: s.db, tables: s.tables, Scope: scope, migrate: s.migrate}
+}
+
 // Migrate creates the tables and indexes if they do not exist. It is safe
 // to call concurrently and repeatedly, from any number of replicas.
 func (s *Store) Migrate(ctx context.Context) error {

@@ -61,7 +61,7 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 	attempts, err = retry.Do(ctx, cfg, func(ctx context.Context, attempt int) (aerr error) {
 		if in.Limits != nil && (in.Limited == nil || in.Limited(op)) {
 			t0 := clk.Now()
-			err := in.Limits.Wait(ctx, op)
+			err := in.wait(ctx, op)
 			queued += clk.Now().Sub(t0)
 			if err != nil {
 				return err
@@ -110,6 +110,19 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 			slog.Int("attempts", attempts), slog.String("error", err.Error()))
 	}
 	return requestID, sent, err
+}
+
+// wait waits for op's rate limit: the shared Limiter when the client has
+// one (the quota holds for the whole deployment), else the client's own.
+func (in *Invoker) wait(ctx context.Context, op string) error {
+	if l := in.Options.Limiter; l != nil {
+		calls, per := in.Limits.Quota()
+		if calls <= 0 || per <= 0 {
+			return ctx.Err()
+		}
+		return l.Wait(ctx, rollback.LimitedCall{Provider: in.Provider, Op: op, Calls: calls, Per: per})
+	}
+	return in.Limits.Wait(ctx, op)
 }
 
 func isContext(err error) bool {
