@@ -369,7 +369,7 @@ func TestShutdownCancelsAndRestartResumes(t *testing.T) {
 		t.Errorf("GET in the next process: %d %s", r.code, r.raw)
 	}
 	_, otherBody := c.tencentServer(t, tencenttest.StateStopped, "")
-	if r := next.post(t, "s-1", otherBody); r.code != http.StatusUnprocessableEntity || !strings.Contains(r.err.Message, "used for another rollback") {
+	if r := next.post(t, "s-1", otherBody); r.code != http.StatusUnprocessableEntity || !strings.Contains(r.err.Message, "used for a different request") {
 		t.Errorf("another rollback under the key: %d %s", r.code, r.raw)
 	}
 	if r := next.post(t, "s-1", body); r.code != http.StatusAccepted {
