@@ -1,6 +1,6 @@
 module github.com/cloudsnap/rollback/examples/service
 
-go 1.24.0
+go 1.25.0
 
 require (
 	github.com/cloudsnap/rollback v0.0.0
@@ -8,8 +8,18 @@ require (
 )
 
 require (
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/pgx/v5 v5.12.0 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
+)
+
+require (
 	github.com/aliyun/alibaba-cloud-sdk-go v1.63.107 // indirect
 	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
+	github.com/cloudsnap/rollback/pgstore v0.0.0
 	github.com/jmespath/go-jmespath v0.4.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
@@ -20,3 +30,5 @@ require (
 )
 
 replace github.com/cloudsnap/rollback => ../..
+
+replace github.com/cloudsnap/rollback/pgstore => ../../pgstore

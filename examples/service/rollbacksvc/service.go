@@ -270,7 +270,7 @@ func (s *Service) post(w http.ResponseWriter, r *http.Request) {
 			refuse(http.StatusInternalServerError, &ErrorInfo{Message: "reading the checkpoint: " + err.Error()})
 			return
 		}
-		if cp != nil && !sameTarget(cp.Request, req) {
+		if cp != nil && cp.Phase != "" && !sameTarget(cp.Request, req) { // a bare claim has no request yet
 			refuse(http.StatusUnprocessableEntity, &ErrorInfo{Field: "Idempotency-Key",
 				Message: fmt.Sprintf("Idempotency-Key %q was used for another rollback (snapshot %s of instance %s in %s)", key, cp.Request.SnapshotID, cp.Request.InstanceID, cp.Request.Region),
 				Advice:  "use a new key for a new rollback"})
