@@ -70,7 +70,7 @@ func Start() (*Server, error) {
 		}
 	}
 	data := filepath.Join(s.dir, "data")
-	if err := s.cmd("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--no-instructions"); err != nil {
+	if err := s.cmd("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C", "--no-instructions"); err != nil {
 		os.RemoveAll(s.dir)
 		return nil, err
 	}
