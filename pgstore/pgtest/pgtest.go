@@ -44,7 +44,13 @@ func Start() (*Server, error) {
 	if os.Geteuid() == 0 {
 		s.as = []string{"runuser", "-u", "postgres", "--"}
 	}
-	if s.dir, err = os.MkdirTemp("", "pgtest-"); err != nil {
+	base := ""
+	if s.as != nil {
+		// The postgres user must reach the directory: root's TMPDIR may
+		// be private.
+		base = "/tmp"
+	}
+	if s.dir, err = os.MkdirTemp(base, "pgtest-"); err != nil {
 		return nil, err
 	}
 	if s.as != nil {
@@ -71,7 +77,8 @@ func Start() (*Server, error) {
 		if s.port, err = freePort(); err != nil {
 			break
 		}
-		opts := fmt.Sprintf("-p %d -h 127.0.0.1 -k %s -F -c full_page_writes=off -c synchronous_commit=off -c max_connections=200", s.port, s.dir)
+		// No Unix socket (-k ''): a long TMPDIR would overflow its path.
+		opts := fmt.Sprintf("-p %d -h 127.0.0.1 -k '' -F -c full_page_writes=off -c synchronous_commit=off -c max_connections=200", s.port)
 		if err = s.cmd("pg_ctl", "-D", data, "-l", filepath.Join(s.dir, "log"), "-w", "-t", "60", "-o", opts, "start"); err == nil || try == 2 {
 			break
 		}
