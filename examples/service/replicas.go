@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/aliyun"
+	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
 	"github.com/cloudsnap/rollback/clock"
 	"github.com/cloudsnap/rollback/examples/service/rollbacksvc"
 	"github.com/cloudsnap/rollback/pgstore"
@@ -27,8 +29,9 @@ import (
 // runReplicas is -demo -replicas N: N replicas of the service, each with
 // its own database pool, clients and listener (as separate processes would
 // have), on one PostgreSQL database (-database, else a throwaway server)
-// and one emulated Lighthouse. It plays three scenarios, checks that each
-// rolled its instance back exactly once, and exits.
+// and one emulator of each cloud. It plays five scenarios, checks that each
+// rolled its disk back exactly once and that the clouds throttled nothing,
+// and exits.
 func runReplicas(ctx context.Context, c *config, e env, logger *slog.Logger) int {
 	fail := func(err error) int {
 		fmt.Fprintf(e.stderr, "service: %v\n", err)
@@ -52,6 +55,8 @@ func runReplicas(ctx context.Context, c *config, e env, logger *slog.Logger) int
 	d := &replicaDemo{clk: clock.NewScaled(c.demoSpeed), logger: logger, url: url, out: e.stdout}
 	d.cloud = tencenttest.NewServer(tencenttest.WithClock(d.clk))
 	defer d.cloud.Close()
+	d.swas = aliyuntest.NewServer(aliyuntest.WithClock(d.clk))
+	defer d.swas.Close()
 	for i := range c.replicas {
 		r, err := d.start(ctx, fmt.Sprintf("replica-%d", i+1))
 		if err != nil {
@@ -61,12 +66,12 @@ func runReplicas(ctx context.Context, c *config, e env, logger *slog.Logger) int
 		d.replicas = append(d.replicas, r)
 	}
 	defer d.stopAll()
-	fmt.Fprintf(e.stdout, "Demo: %d replicas of the service on one database, one emulated Lighthouse at %gx real time.\n", len(d.replicas), c.demoSpeed)
+	fmt.Fprintf(e.stdout, "Demo: %d replicas of the service on one database, one emulator of each cloud at %gx real time.\n", len(d.replicas), c.demoSpeed)
 	for _, r := range d.replicas {
 		fmt.Fprintf(e.stdout, "  %s on %s\n", r.name, r.url)
 	}
 	ok := true
-	for _, sc := range []func(context.Context) error{d.atOnce, d.inTurn, d.killed} {
+	for _, sc := range []func(context.Context) error{d.atOnce, d.inTurn, d.swasAtOnce, d.killed, d.swasKilled} {
 		if err := sc(ctx); err != nil {
 			fmt.Fprintf(e.stdout, "  FAILED: %v\n", err)
 			ok = false
@@ -75,6 +80,11 @@ func runReplicas(ctx context.Context, c *config, e env, logger *slog.Logger) int
 	throttled := 0
 	for _, en := range d.cloud.Journal().Entries() {
 		if en.Code == tencenttest.CodeRequestLimitExceeded {
+			throttled++
+		}
+	}
+	for _, en := range d.swas.Journal() {
+		if strings.HasPrefix(en.Code, "Throttling") {
 			throttled++
 		}
 	}
@@ -92,6 +102,7 @@ type replicaDemo struct {
 	url      string
 	out      io.Writer
 	cloud    *tencenttest.Server
+	swas     *aliyuntest.Server
 	replicas []*replica
 	n        int
 }
@@ -103,6 +114,7 @@ type replica struct {
 	store  *pgstore.Store
 	cps    *killable
 	client *tencent.Client
+	ali    *aliyun.Client
 	svc    *rollbacksvc.Service
 	http   *http.Server
 	served chan error
@@ -123,8 +135,16 @@ func (d *replicaDemo) start(ctx context.Context, name string) (*replica, error) 
 		store.Close()
 		return nil, err
 	}
+	r.ali, err = aliyun.New(aliyun.Config{Region: aliyuntest.DefaultRegion, Endpoint: d.swas.URL,
+		AccessKeyID: aliyuntest.DefaultAccessKeyID, AccessKeySecret: aliyuntest.DefaultAccessKeySecret},
+		rollback.WithClock(d.clk), rollback.WithLogger(d.logger), rollback.WithLimiter(lim))
+	if err != nil {
+		r.client.Close()
+		store.Close()
+		return nil, err
+	}
 	r.svc = rollbacksvc.New(rollbacksvc.Config{
-		Providers:   map[string]rollback.Provider{rollback.ProviderTencent: r.client},
+		Providers:   map[string]rollback.Provider{rollback.ProviderTencent: r.client, rollback.ProviderAliyun: r.ali},
 		Checkpoints: r.cps,
 		Ready:       store.Ping,
 		// A short lease, so that a killed replica's keys free up within
@@ -136,6 +156,7 @@ func (d *replicaDemo) start(ctx context.Context, name string) (*replica, error) 
 	if err != nil {
 		r.svc.Shutdown(ctx)
 		r.client.Close()
+		r.ali.CloseIdleConnections()
 		store.Close()
 		return nil, err
 	}
@@ -164,6 +185,7 @@ func (r *replica) stop(kill bool) {
 	<-r.served
 	r.svc.Shutdown(context.Background())
 	r.client.Close()
+	r.ali.CloseIdleConnections()
 	r.store.Close()
 	r.http = nil
 }
@@ -313,19 +335,44 @@ func (d *replicaDemo) inTurn(ctx context.Context) error {
 }
 
 // killed kills a replica while it waits for the rollback; the other one
-// finishes the operation once the dead one's lease has ended.
+// finishes the operation once the dead one's lease has ended, and a new
+// replica takes the dead one's place.
 func (d *replicaDemo) killed(ctx context.Context) error {
-	fmt.Fprintln(d.out, "\n3. A replica killed while it waits for the rollback:")
+	fmt.Fprintln(d.out, "\n4. A replica killed while it waits for the rollback:")
 	id, body, err := d.target(0)
 	if err != nil {
 		return err
 	}
+	if err := d.kill(ctx, "killed", body); err != nil {
+		return err
+	}
+	return d.once(id)
+}
+
+// swasKilled is killed on SWAS: a running server stopped, then the
+// replica killed while the rollback runs. The other replica finishes it:
+// rolled back once, and started again.
+func (d *replicaDemo) swasKilled(ctx context.Context) error {
+	fmt.Fprintln(d.out, "\n5. SWAS, a replica killed while it waits for the rollback of a server it stopped:")
+	in := d.swas.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusRunning})
+	sn := d.swas.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+	body := `{"provider":"aliyun","region":"` + aliyuntest.DefaultRegion + `","disk":"` + in.SystemDiskID + `","snapshot":"` + sn.ID + `","stop":true,"start":true}`
+	if err := d.kill(ctx, "swas-killed", body); err != nil {
+		return err
+	}
+	return d.swasOnce(in.ID, in.SystemDiskID)
+}
+
+// kill sends key to the first replica, kills it during the rollback's
+// wait, has the second finish the operation, and starts a replica in the
+// dead one's place.
+func (d *replicaDemo) kill(ctx context.Context, key, body string) error {
 	a, b := d.replicas[0], d.replicas[1]
-	if r, err := a.post(ctx, "killed", body); err != nil || r.code != http.StatusAccepted {
+	if r, err := a.post(ctx, key, body); err != nil || r.code != http.StatusAccepted {
 		return fmt.Errorf("POST to %s: %v %d %s", a.name, err, r.code, r.raw)
 	}
 	for {
-		r, err := call(ctx, "GET", a.url+"/rollbacks/killed", "", "")
+		r, err := call(ctx, "GET", a.url+"/rollbacks/"+key, "", "")
 		if err != nil {
 			return err
 		}
@@ -342,7 +389,8 @@ func (d *replicaDemo) killed(ctx context.Context) error {
 	refused := 0
 	var got answer
 	for {
-		if got, err = b.post(ctx, "killed", body); err != nil {
+		var err error
+		if got, err = b.post(ctx, key, body); err != nil {
 			return err
 		}
 		if got.code != http.StatusConflict {
@@ -352,7 +400,7 @@ func (d *replicaDemo) killed(ctx context.Context) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	fmt.Fprintf(d.out, "  %s refused it %d times (409, held), then answered %d.\n", b.name, refused, got.code)
-	st, err := b.waitEnd(ctx, "killed")
+	st, err := b.waitEnd(ctx, key)
 	if err != nil {
 		return err
 	}
@@ -360,7 +408,57 @@ func (d *replicaDemo) killed(ctx context.Context) error {
 		return fmt.Errorf("%s did not resume it: %+v", b.name, st)
 	}
 	fmt.Fprintf(d.out, "  %s resumed it from the checkpoint: %s.\n", b.name, st.State)
-	return d.once(id)
+	next, err := d.start(ctx, a.name+"'")
+	if err != nil {
+		return err
+	}
+	d.replicas[0] = next
+	return nil
+}
+
+func (d *replicaDemo) swasOnce(instanceID, diskID string) error {
+	view, _ := d.swas.Instance(instanceID)
+	if n := d.swas.RollbacksOf(diskID); n != 1 || view.Status != aliyuntest.StatusRunning {
+		return fmt.Errorf("disk %s was rolled back %d times, and the server is %s", diskID, n, view.Status)
+	}
+	fmt.Fprintf(d.out, "  disk %s rolled back exactly once; the server is %s again.\n", diskID, view.Status)
+	return nil
+}
+
+// swasAtOnce is the SWAS case that once left a server stopped: a running
+// server, stop, roll back and start, the same key sent to every replica
+// at once. One rollback, and the server runs again.
+func (d *replicaDemo) swasAtOnce(ctx context.Context) error {
+	fmt.Fprintln(d.out, "\n3. SWAS, a running server (stop, roll back, start), the same key to every replica at once:")
+	in := d.swas.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusRunning})
+	sn := d.swas.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+	body := `{"provider":"aliyun","region":"` + aliyuntest.DefaultRegion + `","disk":"` + in.SystemDiskID + `","snapshot":"` + sn.ID + `","stop":true,"start":true}`
+	codes := make([]int, len(d.replicas))
+	errs := make([]error, len(d.replicas))
+	var wg sync.WaitGroup
+	for i, r := range d.replicas {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := r.post(ctx, "swas-at-once", body)
+			codes[i], errs[i] = a.code, err
+		}()
+	}
+	wg.Wait()
+	for i, r := range d.replicas {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		fmt.Fprintf(d.out, "  %s answered %d %s\n", r.name, codes[i], http.StatusText(codes[i]))
+	}
+	st, err := d.replicas[0].waitEnd(ctx, "swas-at-once")
+	if err != nil {
+		return err
+	}
+	if st.State != rollbacksvc.StateSucceeded {
+		return fmt.Errorf("the operation ended %s", st.State)
+	}
+	return d.swasOnce(in.ID, in.SystemDiskID)
 }
 
 // killable is a Checkpointer that fails from the moment it is killed, as
