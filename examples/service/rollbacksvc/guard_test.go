@@ -210,3 +210,36 @@ func TestHealth(t *testing.T) {
 		t.Errorf("healthz while shutting down: %s", resp.Status)
 	}
 }
+
+// TestReplicasShareFacts: two services on one store (replicas) agree on a
+// key's request and a disk's key: the same key with another body is 422
+// on the other replica, another key for a disk one replica is rolling back
+// is 409 on the other, and the same key on the other replica is 409
+// ErrKeyHeld with the Location, which it follows.
+func TestReplicasShareFacts(t *testing.T) {
+	slow := tencenttest.DefaultDurations
+	slow.Rollback = 5 * time.Minute
+	c := newClouds(t, slow)
+	store := &rollback.MemoryCheckpoints{}
+	a, b := newService(t, c, store), newService(t, c, store)
+	id, body := c.tencentServer(t, tencenttest.StateStopped, "")
+	if r := a.post(t, "x-1", body); r.code != http.StatusAccepted {
+		t.Fatalf("POST to a: %d %s", r.code, r.raw)
+	}
+	if r := b.post(t, "x-1", strings.Replace(body, "}", `,"start":true}`, 1)); r.code != http.StatusUnprocessableEntity {
+		t.Errorf("another body on b: %d %s", r.code, r.raw)
+	}
+	if r := b.post(t, "x-2", body); r.code != http.StatusConflict || !strings.Contains(r.err.Message, "another idempotency key") {
+		t.Errorf("another key for the disk on b: %d %s", r.code, r.raw)
+	}
+	r := b.post(t, "x-1", body)
+	if r.code != http.StatusConflict || r.err.Sentinel != "ErrKeyHeld" || !r.err.Retryable || r.location != "/rollbacks/x-1" {
+		t.Errorf("the same key on b: %d %q %s", r.code, r.location, r.raw)
+	}
+	if st := b.wait(t, "x-1"); st.State != rollbacksvc.StateSucceeded {
+		t.Errorf("b following a's operation: %+v", st)
+	}
+	if n := c.tc.RollbacksOf(id); n != 1 {
+		t.Errorf("%d rollbacks", n)
+	}
+}
