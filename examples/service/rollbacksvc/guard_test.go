@@ -221,7 +221,9 @@ func TestReplicasShareFacts(t *testing.T) {
 	slow.Rollback = 5 * time.Minute
 	c := newClouds(t, slow)
 	store := &rollback.MemoryCheckpoints{}
-	a, b := newService(t, c, store), newService(t, c, store)
+	// A lease a busy machine's pauses cannot outlast on this fast clock
+	// (an hour: 7s), so that a's Run keeps the key while b follows it.
+	a, b := newServiceLease(t, c, store, time.Hour), newServiceLease(t, c, store, time.Hour)
 	id, body := c.tencentServer(t, tencenttest.StateStopped, "")
 	if r := a.post(t, "x-1", body); r.code != http.StatusAccepted {
 		t.Fatalf("POST to a: %d %s", r.code, r.raw)
