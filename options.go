@@ -42,6 +42,9 @@ type Options struct {
 	ReadGrace time.Duration
 	// Hooks observe every API call (WithHooks; the zero value: none).
 	Hooks Hooks
+	// Limiter, when set, paces the rate-limited calls instead of the
+	// client's own limiter (WithLimiter).
+	Limiter Limiter
 }
 
 // RateLimit is a client-side limit: at most Calls calls per Per, with bursts

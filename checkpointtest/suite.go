@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ReleaseKeepsCheckpoint", testRelease},
 		{"ReleaseOfClaimOnly", testReleaseClaim},
 		{"ConcurrentClaimants", testConcurrentClaims},
+		{"ConcurrentTakeover", testConcurrentTakeover},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"CorruptRecord", testCorrupt},
 		{"UnknownVersion", testUnknownVersion},
@@ -304,6 +305,52 @@ func testConcurrentClaims(t *testing.T, s Store) {
 		}()
 	}
 	wg2.Wait()
+}
+
+// testConcurrentTakeover: claimants racing for a key whose owner died (its
+// lease ended) — the path of an existing record, not of a new one, which a
+// store may lock differently — still leave exactly one owner.
+func testConcurrentTakeover(t *testing.T, s Store) {
+	ctx := context.Background()
+	dead := s.Client()
+	_, err := dead.Acquire(ctx, "k", lease("dead", t0))
+	must(t, err, "Acquire")
+	must(t, dead.Save(ctx, sample("k", rollback.PhaseRollbackSending, "dead", t0)), "Save")
+	const n = 8
+	later := t0.Add(2 * time.Minute)
+	var wg sync.WaitGroup
+	won := make(chan string, n)
+	for i := range n {
+		c := s.Client()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			owner := fmt.Sprintf("o%d", i)
+			cp, err := c.Acquire(ctx, "k", lease(owner, later))
+			switch {
+			case err == nil && (cp == nil || cp.Phase != rollback.PhaseRollbackSending):
+				t.Errorf("%s took over and got %+v; want the dead owner's checkpoint", owner, cp)
+			case err == nil:
+				won <- owner
+			case !errors.Is(err, rollback.ErrKeyHeld):
+				t.Errorf("Acquire: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(won)
+	var winners []string
+	for w := range won {
+		winners = append(winners, w)
+	}
+	if len(winners) != 1 {
+		t.Fatalf("%d claimants took over the same key at once: %v; want exactly one", len(winners), winners)
+	}
+	got, err := dead.Load(ctx, "k")
+	must(t, err, "Load")
+	if got.Owner != winners[0] {
+		t.Errorf("owner after the takeover: %q; want %q", got.Owner, winners[0])
+	}
 }
 
 func testConcurrentWriters(t *testing.T, s Store) {

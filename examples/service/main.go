@@ -7,7 +7,14 @@
 // and send it the curl commands it prints. Real use (credentials only from
 // the environment; a cloud without them is not served):
 //
-//	service -addr 127.0.0.1:8080 -state-dir /var/lib/rollback-service
+//	service -addr 127.0.0.1:8080 -state-dir /var/lib/rollback-service -tokens-file /etc/rollback/tokens
+//
+// Replicas behind a load balancer share a PostgreSQL database
+// (-database or $ROLLBACK_SERVICE_DATABASE): one Run per key across them,
+// the cloud's rate limits for the whole deployment, and each key's request
+// fingerprint. See them at work:
+//
+//	go run ./examples/service -demo -replicas 2
 //
 // API (see package rollbacksvc):
 //
@@ -20,8 +27,9 @@
 // the caller's trace (-trace prints the spans).
 //
 // On SIGINT or SIGTERM it stops taking requests, cancels the running
-// rollbacks and waits for them; their checkpoints stay in -state-dir, and
-// the same requests sent to the next process resume them.
+// rollbacks and waits for them; their checkpoints stay in -state-dir (or
+// the database) and their keys are released, and the same requests sent
+// to the next process, or another replica, resume them.
 package main
 
 import (
@@ -64,6 +72,7 @@ type config struct {
 	verbose, demo                   bool
 	trace                           bool // spans as JSON lines on stderr
 	demoSpeed                       float64
+	hardening
 }
 
 const (
@@ -75,8 +84,9 @@ const (
 var errHelp = errors.New("help")
 
 const usageHead = `Usage:
-  service -demo
-  service [-addr 127.0.0.1:8080] [-state-dir DIR] [-trace]
+  service -demo [-replicas N]
+  service [-addr 127.0.0.1:8080] [-state-dir DIR | -database URL] [-tokens-file FILE]
+          [-tls-cert FILE -tls-key FILE [-client-ca FILE]] [-allowed-hosts NAMES] [-trace]
 
 Serves safe rollbacks over HTTP, keyed by idempotency keys:
 
@@ -84,8 +94,11 @@ Serves safe rollbacks over HTTP, keyed by idempotency keys:
                          {"provider","region","instance","disk","snapshot","stop","backup","start"}
   GET  /rollbacks/{key}  status; ?wait=30s waits for the end
   GET  /metrics          Prometheus metrics
+  GET  /healthz, /readyz
 
-Credentials come only from the environment; a cloud without them is not
+Callers authenticate with Authorization: Bearer <token> (-tokens-file, or
+ROLLBACK_SERVICE_TOKENS="caller:secret,..."), or with a client certificate
+(-client-ca). Cloud credentials come only from the environment; a cloud without them is not
 served: ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET,
 TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY.
 
@@ -104,6 +117,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.trace, "trace", false, "write every span (requests, rollbacks, steps, cloud calls) as a JSON line on stderr")
 	fs.BoolVar(&c.demo, "demo", false, "serve against both clouds' emulators, in this process (no account needed)")
 	fs.Float64Var(&c.demoSpeed, "demo-speed", 100, "demo only: how many times faster than real time the emulators run")
+	c.hardening.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, usageHead)
@@ -118,6 +132,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.demoSpeed <= 0 {
 		return nil, errors.New("-demo-speed must be positive")
+	}
+	if c.replicas > 1 && !c.demo {
+		return nil, errors.New("-replicas is a demo: run replicas as separate processes sharing -database")
 	}
 	return c, nil
 }
@@ -135,6 +152,9 @@ func run(ctx context.Context, args []string, e env) int {
 	if c.verbose {
 		logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	if c.demo && c.replicas > 1 {
+		return runReplicas(ctx, c, e, logger)
+	}
 	tel, err := newTelemetry(traceTo(c, e.stderr))
 	if err != nil {
 		fmt.Fprintf(e.stderr, "service: %v\n", err)
@@ -142,6 +162,18 @@ func run(ctx context.Context, args []string, e env) int {
 	}
 	defer tel.close(context.Background())
 	cfg := rollbacksvc.Config{RunOptions: rollback.RunOptions{Logger: logger, Hooks: tel.hooks}}
+	store, err := c.openStore(ctx)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "service: %v\n", err)
+		return exitUsage
+	}
+	if store != nil {
+		defer store.Close()
+	}
+	if err := c.guard(&cfg, e); err != nil {
+		fmt.Fprintf(e.stderr, "service: %v\n", err)
+		return exitUsage
+	}
 	if c.demo {
 		d, err := startDemo(c.demoSpeed, logger, tel.hooks)
 		if err != nil {
@@ -157,7 +189,7 @@ func run(ctx context.Context, args []string, e env) int {
 		}()
 		fmt.Fprintf(e.stdout, "Demo: both clouds emulated in this process, running %gx faster than real time.\n", c.demoSpeed)
 	} else {
-		providers, err := clientsFromEnv(c, logger, tel.hooks)
+		providers, err := clientsFromEnv(c, logger, append(c.sharedLimits(store), rollback.WithHooks(tel.hooks))...)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "service: %v\n", err)
 			return exitUsage
@@ -169,6 +201,9 @@ func run(ctx context.Context, args []string, e env) int {
 			return exitUsage
 		}
 		cfg.Providers, cfg.Checkpoints = providers, rollback.FileCheckpoints{Dir: dir}
+		if store != nil {
+			cfg.Checkpoints, cfg.Ready = store, store.Ping
+		}
 	}
 	return serve(ctx, c, e, rollbacksvc.New(cfg), tel.handler)
 }
@@ -184,8 +219,24 @@ func serve(ctx context.Context, c *config, e env, svc *rollbacksvc.Service, wrap
 	}
 	url := "http://" + ln.Addr().String()
 	srv := &http.Server{Handler: wrap(svc), ReadHeaderTimeout: 10 * time.Second}
+	if c.tlsCert != "" {
+		url = "https://" + ln.Addr().String()
+		if srv.TLSConfig, err = c.tlsConfig(); err != nil {
+			ln.Close()
+			fmt.Fprintf(e.stderr, "service: %v\n", err)
+			svc.Shutdown(context.Background())
+			return exitUsage
+		}
+	}
+	c.warnExposed(ln.Addr(), e.stderr)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			served <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		served <- srv.Serve(ln)
+	}()
 	fmt.Fprintf(e.stdout, "Serving on %s; Ctrl-C to stop.\n", url)
 	if c.demo {
 		printDemoRequests(e.stdout, url)
@@ -217,9 +268,9 @@ func serve(ctx context.Context, c *config, e env, svc *rollbacksvc.Service, wrap
 
 // clientsFromEnv makes a client for each cloud whose credentials are in
 // the environment.
-func clientsFromEnv(c *config, logger *slog.Logger, hooks rollback.Hooks) (map[string]rollback.Provider, error) {
+func clientsFromEnv(c *config, logger *slog.Logger, extra ...rollback.Option) (map[string]rollback.Provider, error) {
 	providers := map[string]rollback.Provider{}
-	opts := []rollback.Option{rollback.WithLogger(logger), rollback.WithHooks(hooks)}
+	opts := append([]rollback.Option{rollback.WithLogger(logger)}, extra...)
 	if os.Getenv(aliyun.EnvAccessKeyID) != "" {
 		p, err := aliyun.New(aliyun.Config{Region: "cn-hangzhou", Endpoint: c.aliyunEndpoint}, opts...)
 		if err != nil {

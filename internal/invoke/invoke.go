@@ -88,7 +88,7 @@ func CallOn[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], t Ta
 		var waited time.Duration
 		if in.Limits != nil && (in.Limited == nil || in.Limited(op)) {
 			t0 := clk.Now()
-			err := in.Limits.Wait(ctx, op)
+			err := in.wait(ctx, op)
 			waited = clk.Now().Sub(t0)
 			queued += waited
 			if err != nil {
@@ -145,6 +145,19 @@ func CallOn[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], t Ta
 		ob.end(requestID, sent, queued, err)
 	}
 	return requestID, sent, err
+}
+
+// wait waits for op's rate limit: the shared Limiter when the client has
+// one (the quota holds for the whole deployment), else the client's own.
+func (in *Invoker) wait(ctx context.Context, op string) error {
+	if l := in.Options.Limiter; l != nil {
+		calls, per := in.Limits.Quota()
+		if calls <= 0 || per <= 0 {
+			return ctx.Err()
+		}
+		return l.Wait(ctx, rollback.LimitedCall{Provider: in.Provider, Op: op, Calls: calls, Per: per})
+	}
+	return in.Limits.Wait(ctx, op)
 }
 
 func isContext(err error) bool {

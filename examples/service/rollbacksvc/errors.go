@@ -31,6 +31,7 @@ var sentinels = []struct {
 	{rollback.ErrInstanceState, "ErrInstanceState", http.StatusConflict, `the instance must be stopped: stop it, or send the request again with "stop": true`},
 	{rollback.ErrSnapshotState, "ErrSnapshotState", http.StatusConflict, "wait until the snapshot is ready, then send the request again"},
 	{rollback.ErrSnapshotMismatch, "ErrSnapshotMismatch", http.StatusUnprocessableEntity, "the snapshot is of another disk or instance: pick one of this disk"},
+	{rollback.ErrKeyHeld, "ErrKeyHeld", http.StatusConflict, "another replica of the service is running this operation: GET /rollbacks/{key} follows it; send the same request again later to see its outcome"},
 	{rollback.ErrBusy, "ErrBusy", http.StatusConflict, "another operation is running on the instance: send the same request with the same key later"},
 	{rollback.ErrThrottled, "ErrThrottled", http.StatusTooManyRequests, "the cloud is rate limiting: send the same request with the same key later"},
 	{rollback.ErrQuotaExceeded, "ErrQuotaExceeded", http.StatusConflict, `delete an old snapshot, or send "backup": false with a new key`},

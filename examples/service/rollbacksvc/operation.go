@@ -9,8 +9,9 @@ import (
 
 // operation is one idempotency key's rollback, as this process runs it.
 type operation struct {
-	key  string
-	body Request // as first received, normalized
+	key      string  // the caller's idempotency key
+	storeKey string  // key, scoped by caller: the Run's operation key
+	body     Request // as first received, normalized
 
 	mu        sync.Mutex
 	run       int           // how many times it was started (a retryable failure runs again)
@@ -105,10 +106,15 @@ func closeOnce(ch chan struct{}) {
 func (op *operation) failedChecks() bool {
 	op.mu.Lock()
 	defer op.mu.Unlock()
-	if op.err == nil || op.report == nil {
-		return op.err != nil
+	return op.err != nil && checksOnly(op.report)
+}
+
+// checksOnly reports whether a failed run got no further than its checks.
+func checksOnly(rep *rollback.Report) bool {
+	if rep == nil {
+		return true
 	}
-	for _, s := range op.report.Steps {
+	for _, s := range rep.Steps {
 		if s.Outcome == "failed" && s.Step != rollback.StepCheck {
 			return false
 		}
@@ -126,6 +132,16 @@ func (op *operation) status() *Status {
 		st.Error, _ = describe(op.err)
 	}
 	return st
+}
+
+// brief is the operation's status without its events and report; nil for
+// a nil operation.
+func (op *operation) brief() *Status {
+	if op == nil {
+		return nil
+	}
+	full := op.status()
+	return &Status{Key: full.Key, State: full.State, Request: full.Request, Step: full.Step, Started: full.Started, Ended: full.Ended}
 }
 
 // outcome returns the state and the error of the run.

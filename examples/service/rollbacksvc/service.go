@@ -30,24 +30,41 @@
 // still refuses the key for another rollback.
 //
 // Shutdown cancels the running operations and waits for them; each keeps
-// its checkpoint for the next process.
+// its checkpoint and releases its key, so the next process, or another
+// replica, resumes it when the request is sent again.
 //
-// Keys are global to the service; a service with several tenants would
-// prefix them with the caller's identity. Operations stay in memory for
-// the life of the process.
+// Deployed, it guards itself: callers authenticate with bearer tokens
+// (Config.Tokens, compared in constant time) or client certificates
+// (Config.ClientCerts), and each caller's idempotency keys are its own; the
+// Host and Origin headers must name the service (Config.AllowedHosts,
+// loopback by default), which defeats DNS rebinding; bodies over 64 KiB are
+// 413; /healthz and /readyz answer without authentication; an access log
+// (Config.AccessLog) records requests without secrets.
+//
+// Replicas share a Checkpointer (package pgstore's, say): one Run per key
+// across them (a POST that reaches a replica while another runs the key is
+// 409 ErrKeyHeld with the Location to follow it, and GET follows it from
+// any replica), and two facts kept as claims in that store: the request's
+// fingerprint under the key (the same key with another body is 422 in
+// every replica and after restarts) and the disk's current key (another
+// key for a disk being rolled back is 409). Operations' events stay in
+// the memory of the replica that runs them.
 package rollbacksvc
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudsnap/rollback"
@@ -71,6 +88,25 @@ type Config struct {
 	CheckWait time.Duration
 	// MaxEvents bounds the events kept per operation (0: 100).
 	MaxEvents int
+
+	// Tokens authenticate callers (Authorization: Bearer); each caller's
+	// idempotency keys are its own. With no Tokens and no ClientCerts the
+	// service authenticates nobody: keep it on loopback then.
+	Tokens []Token
+	// ClientCerts accepts a verified TLS client certificate (mTLS; the
+	// http.Server's tls.Config verifies it) as the caller "cert:<CN>".
+	ClientCerts bool
+	// AllowedHosts are the names the service answers to in Host and
+	// Origin (ports aside); empty: DefaultAllowedHosts (loopback). This
+	// defeats DNS rebinding: a page whose name now points at the service
+	// sends its own name.
+	AllowedHosts []string
+	// AccessLog receives one line per request (nil: none); no header
+	// value, body or query string is logged.
+	AccessLog *slog.Logger
+	// Ready, when set, is what /readyz checks besides shutdown (a shared
+	// store's Ping, say).
+	Ready func(context.Context) error
 }
 
 // Service is the HTTP handler. Make it with New; it is safe for concurrent
@@ -82,10 +118,15 @@ type Service struct {
 	ctx    context.Context // the service's lifetime: every Run's context
 	cancel context.CancelFunc
 
+	handler     http.Handler
+	tokenHashes []tokenHash
+	allowed     []string
+	targetTTL   time.Duration
+
 	mu      sync.Mutex
 	closing bool
 	runs    sync.WaitGroup
-	ops     map[string]*operation
+	ops     map[string]*operation // by storeKey
 }
 
 // New returns a Service; call Shutdown when done with it.
@@ -105,13 +146,30 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{cfg: cfg, clk: clock.Or(clk), mux: http.NewServeMux(), ops: map[string]*operation{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	for _, t := range cfg.Tokens {
+		s.tokenHashes = append(s.tokenHashes, tokenHash{caller: t.Caller, hash: sha256.Sum256([]byte(t.Secret))})
+	}
+	s.allowed = DefaultAllowedHosts
+	if len(cfg.AllowedHosts) > 0 {
+		s.allowed = nil
+		for _, h := range cfg.AllowedHosts {
+			s.allowed = append(s.allowed, strings.ToLower(strings.Trim(strings.TrimSpace(h), "[]")))
+		}
+	}
+	s.targetTTL = 2 * cfg.RunOptions.LeaseTTL
+	if s.targetTTL <= 0 {
+		s.targetTTL = 2 * rollback.DefaultLeaseTTL
+	}
 	s.mux.HandleFunc("POST /rollbacks", s.post)
 	s.mux.HandleFunc("GET /rollbacks/{key}", s.get)
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.handler = s.accessLog(s.guard(s.mux))
 	return s
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Shutdown refuses new operations, cancels the running ones and waits for
 // them to return (or for ctx to end). Their checkpoints stay, so the same
@@ -142,30 +200,87 @@ func (s *Service) post(w http.ResponseWriter, r *http.Request) {
 			Advice: "send a unique key per rollback, e.g. a ticket number or a UUID"}, nil)
 		return
 	}
-	body, p, req, info := s.parse(w, r, key)
+	sk := storeKey(Caller(r.Context()), key)
+	body, p, req, info, status := s.parse(w, r, sk)
 	if info != nil {
-		writeError(w, http.StatusBadRequest, info, nil)
+		writeError(w, status, info, nil)
 		return
 	}
+	// The request's fingerprint, kept in the store: the key's first
+	// request, in any replica and after any restart, is the only one it
+	// may carry.
 	s.mu.Lock()
-	known := s.ops[key] != nil
+	closing, known := s.closing, s.ops[sk]
 	s.mu.Unlock()
-	if !known {
-		// A checkpoint outlives the process: the key may name an earlier
-		// process's rollback.
-		cp, err := s.cfg.Checkpoints.Load(r.Context(), key)
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, &ErrorInfo{Message: "reading the checkpoint: " + err.Error()}, nil)
+	if closing {
+		writeError(w, http.StatusServiceUnavailable, &ErrorInfo{Message: "the service is shutting down", Retryable: true,
+			Advice: "send the request again to another instance of the service, or later"}, nil)
+		return
+	}
+	fp := fingerprint(body)
+	created, err := s.claimRequest(r.Context(), sk, fp)
+	if isHeld(err) {
+		writeError(w, http.StatusUnprocessableEntity, &ErrorInfo{Field: "Idempotency-Key",
+			Message: fmt.Sprintf("Idempotency-Key %q was used for a different request", key),
+			Advice:  "use a new key for a new rollback; GET /rollbacks/" + key + " shows the first request"}, known.brief())
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, &ErrorInfo{Message: "recording the request: " + err.Error(), Retryable: true}, nil)
+		return
+	}
+	claimedTarget := false
+	forget := func() { // a refused request is not remembered
+		if claimedTarget {
+			s.unclaimTarget(sk, body)
+		}
+		if created {
+			s.unclaimRequest(sk, fp)
+		}
+	}
+	refuse := func(status int, info *ErrorInfo) {
+		forget()
+		writeError(w, status, info, nil)
+	}
+	willRun := known == nil
+	if known != nil {
+		state, err := known.outcome()
+		willRun = state == StateFailed && resumable(err)
+	}
+	// One operation per disk at a time, across keys and replicas: claimed
+	// by a request that will run (a replay of a finished one claims
+	// nothing).
+	if willRun {
+		if err := s.claimTarget(r.Context(), sk, body); isHeld(err) {
+			refuse(http.StatusConflict, &ErrorInfo{Field: "Idempotency-Key", Sentinel: "ErrKeyHeld", Retryable: true,
+				Message: fmt.Sprintf("another operation, under another idempotency key, is rolling back %s now", strings.TrimPrefix(targetKey(body), targetPrefix)),
+				Advice:  "wait for it to end (then check the disk before rolling it back again), or follow it with its own key"})
+			return
+		} else if err != nil {
+			refuse(http.StatusInternalServerError, &ErrorInfo{Message: "claiming the disk: " + err.Error(), Retryable: true})
 			return
 		}
-		if cp != nil && !sameTarget(cp.Request, req) {
-			writeError(w, http.StatusUnprocessableEntity, &ErrorInfo{Field: "Idempotency-Key",
+		claimedTarget = known == nil
+	}
+	if known == nil {
+		// A checkpoint outlives the process: the key may name an earlier
+		// process's rollback (one from before fingerprints were kept).
+		cp, err := s.cfg.Checkpoints.Load(r.Context(), sk)
+		if err != nil {
+			refuse(http.StatusInternalServerError, &ErrorInfo{Message: "reading the checkpoint: " + err.Error()})
+			return
+		}
+		if cp != nil && cp.Phase != "" && !sameTarget(cp.Request, req) { // a bare claim has no request yet
+			refuse(http.StatusUnprocessableEntity, &ErrorInfo{Field: "Idempotency-Key",
 				Message: fmt.Sprintf("Idempotency-Key %q was used for another rollback (snapshot %s of instance %s in %s)", key, cp.Request.SnapshotID, cp.Request.InstanceID, cp.Request.Region),
-				Advice:  "use a new key for a new rollback"}, nil)
+				Advice:  "use a new key for a new rollback"})
 			return
 		}
 	}
-	op, started, status := s.operation(key, body, p, req)
+	op, started, status := s.operation(sk, key, body, p, req)
+	if status == http.StatusServiceUnavailable {
+		forget()
+	}
 	if status != 0 {
 		info := &ErrorInfo{Message: "the service is shutting down", Retryable: true, Advice: "send the request again to another instance of the service, or later"}
 		if status == http.StatusUnprocessableEntity {
@@ -173,12 +288,7 @@ func (s *Service) post(w http.ResponseWriter, r *http.Request) {
 				Message: fmt.Sprintf("Idempotency-Key %q was used for a different request", key),
 				Advice:  "use a new key for a new rollback; the operation shows the first request"}
 		}
-		var st *Status
-		if op != nil {
-			full := op.status()
-			st = &Status{Key: full.Key, State: full.State, Request: full.Request, Step: full.Step, Started: full.Started, Ended: full.Ended}
-		}
-		writeError(w, status, info, st)
+		writeError(w, status, info, op.brief())
 		return
 	}
 	if started {
@@ -199,10 +309,10 @@ func (s *Service) post(w http.ResponseWriter, r *http.Request) {
 // operation finds the key's operation or starts it. It returns a non-zero
 // status when the request must be refused: 422 for the key of another
 // request, 503 while shutting down.
-func (s *Service) operation(key string, body Request, p rollback.Provider, req rollback.Request) (op *operation, started bool, status int) {
+func (s *Service) operation(sk, key string, body Request, p rollback.Provider, req rollback.Request) (op *operation, started bool, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	op = s.ops[key]
+	op = s.ops[sk]
 	switch {
 	case op != nil && op.body != body:
 		return op, false, http.StatusUnprocessableEntity
@@ -214,7 +324,8 @@ func (s *Service) operation(key string, body Request, p rollback.Provider, req r
 		return nil, false, http.StatusServiceUnavailable
 	default:
 		op = newOperation(key, body, s.cfg.MaxEvents)
-		s.ops[key] = op
+		op.storeKey = sk
+		s.ops[sk] = op
 	}
 	if s.closing {
 		return op, false, 0 // report it as it ended
@@ -230,13 +341,40 @@ func (s *Service) start(op *operation, p rollback.Provider, req rollback.Request
 	opts := s.cfg.RunOptions
 	opts.StopIfRunning, opts.SafetySnapshot, opts.StartAfter = op.body.Stop, op.body.Backup, op.body.Start
 	opts.DryRun, opts.NoWait = false, false
-	opts.Checkpoints, opts.Progress = s.cfg.Checkpoints, op.event
+	var renewed atomic.Int64
+	renewed.Store(s.clk.Now().UnixNano())
+	opts.Checkpoints, opts.Progress = s.cfg.Checkpoints, func(ev rollback.Event) {
+		op.event(ev)
+		// Keep the disk's claim while the Run makes progress.
+		now := s.clk.Now().UnixNano()
+		if last := renewed.Load(); time.Duration(now-last) > s.targetTTL/4 && renewed.CompareAndSwap(last, now) {
+			_ = s.claimTarget(s.ctx, op.storeKey, op.body)
+		}
+	}
 	s.runs.Add(1)
 	go func() {
 		defer s.runs.Done()
 		rep, err := rollback.Run(s.ctx, p, req, opts)
+		s.settleClaims(op, rep, err)
 		op.finish(rep, err, s.clk.Now())
 	}()
+}
+
+// settleClaims ends the operation's claims as its outcome asks. A Run
+// refused because another replica runs the key leaves them to that one;
+// one that ended in its checks changed nothing, so the key and the disk
+// are free again; one that ended for good frees the disk and keeps the
+// key's request; one worth resuming keeps both until resumed (or until
+// the disk's lease ends).
+func (s *Service) settleClaims(op *operation, rep *rollback.Report, err error) {
+	switch {
+	case isHeld(err):
+	case err != nil && checksOnly(rep):
+		s.unclaimTarget(op.storeKey, op.body)
+		s.unclaimRequest(op.storeKey, fingerprint(op.body))
+	case err == nil || !resumable(err):
+		s.unclaimTarget(op.storeKey, op.body)
+	}
 }
 
 // reply answers a POST with the operation: 202 while it runs, 200 once it
@@ -247,11 +385,15 @@ func (s *Service) reply(w http.ResponseWriter, op *operation) {
 	st := op.status()
 	if st.State == StateFailed && op.failedChecks() {
 		s.mu.Lock()
-		if s.ops[op.key] == op {
-			delete(s.ops, op.key)
+		if s.ops[op.storeKey] == op {
+			delete(s.ops, op.storeKey)
 		}
 		s.mu.Unlock()
 		_, status := describe(op.err)
+		if isHeld(op.err) {
+			// Another replica runs it: follow it there or here.
+			w.Header().Set("Location", "/rollbacks/"+url.PathEscape(op.key))
+		}
 		writeError(w, status, st.Error, nil)
 		return
 	}
@@ -264,15 +406,28 @@ func (s *Service) reply(w http.ResponseWriter, op *operation) {
 }
 
 // parse reads and checks the body; nothing is sent for bad input.
-func (s *Service) parse(w http.ResponseWriter, r *http.Request, key string) (Request, rollback.Provider, rollback.Request, *ErrorInfo) {
+func (s *Service) parse(w http.ResponseWriter, r *http.Request, key string) (Request, rollback.Provider, rollback.Request, *ErrorInfo, int) {
 	var body Request
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		return body, nil, rollback.Request{}, &ErrorInfo{Message: "the body is not a rollback request: " + strings.TrimPrefix(err.Error(), "json: "), Field: "body"}
+	err := dec.Decode(&body)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("the body has more than one JSON value")
+			var tooBig *http.MaxBytesError
+			if errors.As(terr, &tooBig) {
+				err = terr
+			}
+		}
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return body, nil, rollback.Request{}, &ErrorInfo{Message: "the body has more than one JSON value", Field: "body"}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return body, nil, rollback.Request{}, &ErrorInfo{Field: "body",
+			Message: fmt.Sprintf("the body is longer than the limit of %d bytes", tooBig.Limit),
+			Advice:  "a rollback request is a few hundred bytes of JSON"}, http.StatusRequestEntityTooLarge
+	}
+	if err != nil {
+		return body, nil, rollback.Request{}, &ErrorInfo{Message: "the body is not a rollback request: " + strings.TrimPrefix(err.Error(), "json: "), Field: "body"}, http.StatusBadRequest
 	}
 	for _, f := range []*string{&body.Provider, &body.Region, &body.Instance, &body.Disk, &body.Snapshot} {
 		*f = strings.TrimSpace(*f)
@@ -285,37 +440,43 @@ func (s *Service) parse(w http.ResponseWriter, r *http.Request, key string) (Req
 		}
 		slices.Sort(names)
 		return body, nil, rollback.Request{}, &ErrorInfo{Field: "provider", Sentinel: "ErrInvalidArgument",
-			Message: fmt.Sprintf("provider %q is not served here; this service serves %s", body.Provider, strings.Join(names, ", "))}
+			Message: fmt.Sprintf("provider %q is not served here; this service serves %s", body.Provider, strings.Join(names, ", "))}, http.StatusBadRequest
 	}
 	req := rollback.Request{Region: body.Region, InstanceID: body.Instance, DiskID: body.Disk, SnapshotID: body.Snapshot, OperationKey: key}
-	err := rollback.CheckRegion(req.Region)
+	err = rollback.CheckRegion(req.Region)
 	if v, ok := p.(rollback.RequestValidator); ok && err == nil {
 		err = v.ValidateRequest(req)
 	}
 	if err != nil {
 		info, _ := describe(err)
-		return body, nil, rollback.Request{}, info
+		return body, nil, rollback.Request{}, info, http.StatusBadRequest
 	}
-	return body, p, req, nil
+	return body, p, req, nil, 0
 }
 
 func (s *Service) get(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
-	s.mu.Lock()
-	op := s.ops[key]
-	s.mu.Unlock()
-	if op == nil {
-		s.getCheckpoint(w, r, key)
-		return
-	}
-	if wait := r.URL.Query().Get("wait"); wait != "" {
-		d, err := time.ParseDuration(wait)
+	sk := storeKey(Caller(r.Context()), key)
+	var wait time.Duration
+	if q := r.URL.Query().Get("wait"); q != "" {
+		d, err := time.ParseDuration(q)
 		if err != nil || d < 0 {
-			writeError(w, http.StatusBadRequest, &ErrorInfo{Field: "wait", Message: fmt.Sprintf("wait %q is not a duration like 30s", wait)}, nil)
+			writeError(w, http.StatusBadRequest, &ErrorInfo{Field: "wait", Message: fmt.Sprintf("wait %q is not a duration like 30s", q)}, nil)
 			return
 		}
+		wait = min(d, time.Minute)
+	}
+	s.mu.Lock()
+	op := s.ops[sk]
+	s.mu.Unlock()
+	if op == nil {
+		s.getCheckpoint(w, r, key, sk, wait)
+		return
+	}
+	if wait > 0 {
+		d := wait
 		_, done := op.channels()
-		t := time.NewTimer(min(d, time.Minute))
+		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
 		case <-done:
@@ -326,23 +487,46 @@ func (s *Service) get(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, op.status())
 }
 
-// getCheckpoint reports an operation this process does not know from the
-// checkpoint an earlier one left.
-func (s *Service) getCheckpoint(w http.ResponseWriter, r *http.Request, key string) {
-	cp, err := s.cfg.Checkpoints.Load(r.Context(), key)
-	if err != nil || cp == nil || checkKey(key) != nil {
+// getCheckpoint reports an operation this process does not run from its
+// checkpoint: one another replica runs (waiting for its end when asked
+// to, by polling the store), or one an earlier process left.
+func (s *Service) getCheckpoint(w http.ResponseWriter, r *http.Request, key, sk string, wait time.Duration) {
+	if checkKey(key) != nil {
+		writeError(w, http.StatusNotFound, &ErrorInfo{Message: fmt.Sprintf("no rollback has the key %q", key), Field: "key"}, nil)
+		return
+	}
+	cp, err := s.cfg.Checkpoints.Load(r.Context(), sk)
+	deadline := time.Now().Add(wait)
+	for err == nil && cp != nil && s.heldElsewhere(cp) && time.Now().Before(deadline) {
+		select {
+		case <-r.Context().Done():
+			deadline = time.Time{}
+		case <-time.After(100 * time.Millisecond):
+			cp, err = s.cfg.Checkpoints.Load(r.Context(), sk)
+		}
+	}
+	if err != nil || cp == nil {
 		writeError(w, http.StatusNotFound, &ErrorInfo{Message: fmt.Sprintf("no rollback has the key %q", key), Field: "key"}, nil)
 		return
 	}
 	st := &Status{Key: key, State: StateInterrupted, Phase: cp.Phase, Ended: cp.Updated,
 		Request: Request{Region: cp.Request.Region, Instance: cp.Request.InstanceID, Disk: cp.Request.DiskID, Snapshot: cp.Request.SnapshotID}}
-	if cp.Phase == rollback.PhaseDone {
+	switch {
+	case cp.Phase == rollback.PhaseDone:
 		st.State = StateSucceeded
-	} else {
+	case s.heldElsewhere(cp):
+		st.State, st.Ended = StateRunning, time.Time{}
+	default:
 		st.Error = &ErrorInfo{Message: fmt.Sprintf("an earlier process of the service stopped this rollback at phase %s", cp.Phase),
 			Retryable: true, Advice: "send the same request with the same key to resume it"}
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// heldElsewhere reports whether another Run (another replica's) holds the
+// checkpoint's key.
+func (s *Service) heldElsewhere(cp *rollback.Checkpoint) bool {
+	return cp.Phase != rollback.PhaseDone && cp.Owner != "" && cp.LeaseUntil.After(s.clk.Now())
 }
 
 // sameTarget reports whether a checkpoint's request rolls back what req

@@ -80,10 +80,16 @@ type service struct {
 
 func newService(t *testing.T, c *clouds, store rollback.Checkpointer) *service {
 	t.Helper()
+	return newServiceLease(t, c, store, 0)
+}
+
+// newServiceLease is newService with Runs' LeaseTTL.
+func newServiceLease(t *testing.T, c *clouds, store rollback.Checkpointer, lease time.Duration) *service {
+	t.Helper()
 	svc := rollbacksvc.New(rollbacksvc.Config{
 		Providers:   map[string]rollback.Provider{"aliyun": c.aliyun, "tencent": c.tencent},
 		Checkpoints: store,
-		RunOptions:  rollback.RunOptions{Clock: c.clk, Wait: rollback.WaitOptions{Learner: &rollback.Learner{}}},
+		RunOptions:  rollback.RunOptions{Clock: c.clk, LeaseTTL: lease, Wait: rollback.WaitOptions{Learner: &rollback.Learner{}}},
 	})
 	srv := httptest.NewServer(svc)
 	t.Cleanup(func() {
@@ -369,7 +375,7 @@ func TestShutdownCancelsAndRestartResumes(t *testing.T) {
 		t.Errorf("GET in the next process: %d %s", r.code, r.raw)
 	}
 	_, otherBody := c.tencentServer(t, tencenttest.StateStopped, "")
-	if r := next.post(t, "s-1", otherBody); r.code != http.StatusUnprocessableEntity || !strings.Contains(r.err.Message, "used for another rollback") {
+	if r := next.post(t, "s-1", otherBody); r.code != http.StatusUnprocessableEntity || !strings.Contains(r.err.Message, "used for a different request") {
 		t.Errorf("another rollback under the key: %d %s", r.code, r.raw)
 	}
 	if r := next.post(t, "s-1", body); r.code != http.StatusAccepted {

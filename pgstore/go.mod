@@ -1,0 +1,19 @@
+module github.com/cloudsnap/rollback/pgstore
+
+go 1.25.0
+
+replace github.com/cloudsnap/rollback => ../
+
+require (
+	github.com/cloudsnap/rollback v0.0.0
+	github.com/jackc/pgx/v5 v5.12.0
+	go.uber.org/goleak v1.3.0
+)
+
+require (
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
+)
