@@ -113,21 +113,7 @@ func (g *envGroup) runWorldPlan(p soakPlan, st *soakStats) {
 			}
 		}
 	}
-	tg := e.NewTarget(p.Running)
-	if p.RolledBack {
-		tg = e.NewRolledBackTarget(p.Running)
-	}
-	if p.Busy > 0 {
-		e.MakeBusy(tg, p.Busy)
-	}
-	j0 := len(e.Journal())
-	g.logs.Reset()
-	for _, f := range p.Faults {
-		e.AddFault(f.Fault)
-	}
-	if p.FailRollback {
-		e.FailNextRollbacks(1)
-	}
+	tg, j0 := g.prepare(e, p)
 	w := p.World
 	e.SetReadLag(w.Lag)
 	e.SetTokenWindow(w.TokenWindow)
@@ -166,21 +152,7 @@ func (g *envGroup) runWorldPlan(p soakPlan, st *soakStats) {
 	}
 	var forced *forcedStops
 	if p.Provider == rollback.ProviderTencent {
-		forced = &forcedStops{}
-		rb := e.Actions().Rollback
-		base := sent(rb)
-		for i := base + 1; i <= base+10; i++ {
-			var running bool
-			var before int
-			e.Before(rb, i, mine(func() { running, before = e.State(tg) == rollback.InstanceRunning, e.Rollbacks(tg) }))
-			e.After(rb, i, mine(func() {
-				if running && e.Rollbacks(tg) > before {
-					forced.mu.Lock()
-					forced.n++
-					forced.mu.Unlock()
-				}
-			}))
-		}
+		forced = watchForcedStopsFrom(e, tg, sent(e.Actions().Rollback)+1, 10, mine)
 	}
 
 	req := e.Request(tg)
@@ -274,24 +246,13 @@ func (g *envGroup) runWorldPlan(p soakPlan, st *soakStats) {
 	if *soakOnly == p.ID {
 		g.dump(entries)
 	}
-	sc := NewScanner(e.Secrets(), e.Signatures())
 	var texts []string
+	var reps []*rollback.Report
 	for _, r := range runs {
 		texts = append(texts, ErrorTexts(r.err)...)
-		if r.rep != nil {
-			for _, s := range r.rep.Steps {
-				texts = append(texts, s.Err, s.Detail)
-			}
-		}
+		reps = append(reps, r.rep)
 	}
-	texts = append(texts, g.logs.Lines()...)
-	texts = append(texts, runLogs.Lines()...)
-	var leaks []string
-	for _, s := range texts {
-		for _, l := range sc.Leaks(s) {
-			leaks = append(leaks, l+" in: "+clipText(s))
-		}
-	}
+	leaks := g.leaks(e, texts, runLogs, reps...)
 	last := runs[len(runs)-1]
 	applied := len(e.Ours(tg))
 	if len(bad) > 0 {

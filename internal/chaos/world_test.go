@@ -87,19 +87,25 @@ type forcedStops struct {
 }
 
 func watchForcedStops(e Env, tg Target, n int) *forcedStops {
+	return watchForcedStopsFrom(e, tg, 1, n, func(f func()) func() { return f })
+}
+
+// watchForcedStopsFrom watches rollback requests from to from+n-1; gate
+// wraps each hook (the soak's disarm their unit's hooks when it ends).
+func watchForcedStopsFrom(e Env, tg Target, from, n int, gate func(func()) func()) *forcedStops {
 	fs := &forcedStops{}
 	rb := e.Actions().Rollback
-	for i := 1; i <= n; i++ {
+	for i := from; i < from+n; i++ {
 		var running bool
 		var before int
-		e.Before(rb, i, func() { running, before = e.State(tg) == rollback.InstanceRunning, e.Rollbacks(tg) })
-		e.After(rb, i, func() {
+		e.Before(rb, i, gate(func() { running, before = e.State(tg) == rollback.InstanceRunning, e.Rollbacks(tg) }))
+		e.After(rb, i, gate(func() {
 			if running && e.Rollbacks(tg) > before {
 				fs.mu.Lock()
 				fs.n++
 				fs.mu.Unlock()
 			}
-		})
+		}))
 	}
 	return fs
 }
