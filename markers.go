@@ -31,7 +31,9 @@ type OperationMarker interface {
 	// OperationMark returns the baseline recorded for key, or nil and no
 	// error when the resource carries no mark of key.
 	OperationMark(ctx context.Context, req Request, key string) (*Snapshot, error)
-	// ClearOperationMark removes key's mark once the operation is done.
+	// ClearOperationMark removes key's mark. Run never does: a finished
+	// operation's mark is what stops a Run that lost its checkpoint from
+	// doing it again. Providers bound how many marks a resource keeps.
 	ClearOperationMark(ctx context.Context, req Request, key string) error
 }
 
@@ -118,9 +120,6 @@ func (r *runner) guardLostCheckpoint(ctx context.Context, inst *Instance, snap *
 	if !r.resuming || r.loaded != nil || r.o.DryRun || !volatile(r.o.Checkpoints) {
 		return nil, nil
 	}
-	if r.landedEarlier(inst, snap) != nil {
-		return nil, nil // the rollback step adopts it: nothing has run on the instance since
-	}
 	if m := r.marker(); m != nil {
 		before, err := m.OperationMark(ctx, r.req, r.key)
 		if err != nil {
@@ -166,12 +165,3 @@ func (r *runner) markBeforeSend(ctx context.Context) error {
 	return nil
 }
 
-// clearMark removes the mark of a finished operation; the checkpoint
-// store remembers it from now on, and a mark left behind costs only a tag.
-func (r *runner) clearMark(ctx context.Context) {
-	if m := r.marker(); m != nil {
-		if err := m.ClearOperationMark(ctx, r.req, r.key); err != nil {
-			r.o.Logger.WarnContext(ctx, "could not remove the operation's mark", "key", clip(r.keyGiven), "error", err)
-		}
-	}
-}

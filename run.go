@@ -517,7 +517,7 @@ func (r *runner) prepareAndRollback(ctx context.Context, inst *Instance, snap *S
 			return nil, err
 		}
 	}
-	return r.rollback(ctx, inst, snap)
+	return r.rollback(ctx)
 }
 
 func (r *runner) plan(inst *Instance, needStop bool) []string {
@@ -597,14 +597,13 @@ func (r *runner) safetySnapshot(ctx context.Context) error {
 	return r.save(ctx, PhaseBackedUp, nil)
 }
 
-// rollback sends the rollback, unless what the cloud shows proves that this
-// operation's rollback has already landed.
-func (r *runner) rollback(ctx context.Context, inst *Instance, snap *Snapshot) (*Result, error) {
+// rollback sends the rollback. Whether an earlier Run of the operation
+// already sent one was settled before: from its checkpoint (witnessEarlier)
+// or, without one, from its mark (guardLostCheckpoint). A rollback to this
+// snapshot that the cloud merely shows is never taken for ours: another
+// actor could have made it.
+func (r *runner) rollback(ctx context.Context) (*Result, error) {
 	r.begin(StepRollback, r.req.DiskID)
-	if res := r.landedEarlier(inst, snap); res != nil {
-		r.end(EventStepSkipped, "an earlier attempt of this operation already rolled back (request "+res.RequestID+"); not resent", res.RequestID)
-		return res, r.save(ctx, PhaseRollbackSent, res)
-	}
 	if err := r.save(ctx, PhaseRollbackSending, nil); err != nil {
 		return nil, r.fail(StepRollback, err)
 	}
@@ -631,28 +630,6 @@ func (r *runner) rollback(ctx context.Context, inst *Instance, snap *Snapshot) (
 	}
 	r.end(EventStepFinished, detail, res.RequestID)
 	return res, r.save(ctx, PhaseRollbackSent, res)
-}
-
-// landedEarlier recognises, when resuming without a checkpoint, a rollback
-// of this operation that the cloud already shows: the instance's latest
-// operation is a rollback to this very snapshot (Lighthouse reports both),
-// so nothing has run on the instance since.
-func (r *runner) landedEarlier(inst *Instance, snap *Snapshot) *Result {
-	if !r.resuming || r.loaded != nil {
-		// With a checkpoint, a rollback that may have been sent was
-		// settled by witnessEarlier; before rollback-sending, none was.
-		return nil
-	}
-	iop, sop := inst.LatestOperation, snap.LatestOperation
-	if iop.Kind != OpRollback || sop.Kind != OpRollback || iop.RequestID == "" || iop.RequestID != sop.RequestID ||
-		iop.State == OperationFailed {
-		return nil
-	}
-	if l := r.loaded; l != nil && l.Before != nil && l.Before.LatestOperation.RequestID == sop.RequestID {
-		return nil // that rollback predates this operation
-	}
-	return &Result{Provider: inst.Provider, RequestID: iop.RequestID, ClientToken: r.req.ClientToken,
-		Adopted: true, InstanceID: inst.ID, DiskID: r.req.DiskID, Before: r.before}
 }
 
 // send makes the rollback call. A PreflightRoller gets the instance and the
@@ -700,11 +677,7 @@ func (r *runner) finish(ctx context.Context, res *Result, resent bool) error {
 			return err
 		}
 	}
-	if err := r.save(ctx, PhaseDone, res); err != nil {
-		return err
-	}
-	r.clearMark(ctx)
-	return nil
+	return r.save(ctx, PhaseDone, res)
 }
 
 // startInstance starts the instance and waits until it runs. last is the

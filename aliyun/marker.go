@@ -2,6 +2,8 @@ package aliyun
 
 import (
 	"context"
+	"sort"
+	"strings"
 	"time"
 
 	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
@@ -12,11 +14,14 @@ import (
 
 // Operation marks (rollback.OperationMarker). Before the first ResetDisk of
 // a keyed operation whose checkpoints would not outlive the process, Run
-// tags the disk with rollback.MarkName(key) = the snapshot's RollbackTime
-// as read before (or "none"). A Run that lost its checkpoint reads the tag
-// back: no tag means no earlier Run of the key sent anything; a tag gives
-// the baseline to judge the snapshot's RollbackTime against, which the
-// ClientToken alone cannot once SWAS has forgotten it.
+// tags the disk with rollback.MarkName(key) = "<the snapshot's RollbackTime
+// as read before, or none> <when marked>". A Run that lost its checkpoint
+// reads the tag back: no tag means no earlier Run of the key sent
+// anything; a tag gives the baseline to judge the snapshot's RollbackTime
+// against, which the ClientToken alone cannot once SWAS has forgotten it.
+// Marks stay after the operation is done (that is what stops it being done
+// again); SWAS allows 20 tags a resource, so a disk keeps the newest
+// MaxMarks and marking a new operation removes the oldest beyond that.
 
 const (
 	opTagResources     = "TagResources"
@@ -25,6 +30,12 @@ const (
 
 	markNone = "none"
 )
+
+// MaxMarks is how many operation marks a disk keeps: the newest ones; the
+// rest of SWAS's 20 tags a resource are left to their owners. An operation
+// whose mark was pushed out and whose checkpoint was lost is no longer
+// recognised.
+const MaxMarks = 10
 
 var _ rollback.OperationMarker = (*Client)(nil)
 
@@ -36,6 +47,10 @@ func (c *Client) MarkOperation(ctx context.Context, req rollback.Request, key st
 	value := markNone
 	if before != nil && !before.LastRollbackAt.IsZero() {
 		value = before.LastRollbackAt.UTC().Format(time.RFC3339Nano)
+	}
+	value += " " + c.clk.Now().UTC().Format(time.RFC3339)
+	if err := c.pruneMarks(ctx, req, rollback.MarkName(key)); err != nil {
+		return err
 	}
 	// Tagging is idempotent (the same key and value again changes nothing),
 	// so plain retries are safe.
@@ -61,6 +76,33 @@ func (c *Client) OperationMark(ctx context.Context, req rollback.Request, key st
 		return nil, err
 	}
 	name := rollback.MarkName(key)
+	marks, err := c.listMarks(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := marks[name]
+	if !ok {
+		return nil, nil
+	}
+	if m.baselineErr != nil {
+		return nil, &rollback.Error{Provider: rollback.ProviderAliyun, Op: opListTagResources, Kind: rollback.ErrOutcomeUnknown,
+			Message: "disk " + req.DiskID + " carries this operation's mark " + name + " with a value that is not a time",
+			Hint:    "check the disk's last reset in the console; remove the tag once you know"}
+	}
+	return &rollback.Snapshot{Provider: rollback.ProviderAliyun, ID: req.SnapshotID, DiskID: req.DiskID, LastRollbackAt: m.baseline}, nil
+}
+
+// mark is one operation mark as read from a disk's tags.
+type mark struct {
+	baseline    time.Time // zero for "none"
+	baselineErr error
+	markedAt    time.Time // zero when unknown
+}
+
+// listMarks reads the operation marks on req's disk, by tag key.
+func (c *Client) listMarks(ctx context.Context, req rollback.Request) (map[string]mark, error) {
+	marks := map[string]mark{}
+	prefix := rollback.MarkName("")[:len("cloudsnap-rollback-")]
 	next := ""
 	for page := 0; page < 20; page++ { // SWAS allows 20 tags a resource: one page in practice
 		var resp *swas.ListTagResourcesResponse
@@ -83,27 +125,53 @@ func (c *Client) OperationMark(ctx context.Context, req rollback.Request, key st
 				Message: "the reply to ListTagResources was empty", Hint: "try again later"}
 		}
 		for _, t := range resp.TagResources.TagResource {
-			if t.ResourceId != req.DiskID || t.TagKey != name {
+			if t.ResourceId != req.DiskID || !strings.HasPrefix(t.TagKey, prefix) {
 				continue
 			}
-			before := &rollback.Snapshot{Provider: rollback.ProviderAliyun, ID: req.SnapshotID, DiskID: req.DiskID}
-			if t.TagValue != markNone {
-				at, err := time.Parse(time.RFC3339Nano, t.TagValue)
-				if err != nil {
-					return nil, &rollback.Error{Provider: rollback.ProviderAliyun, Op: opListTagResources, Kind: rollback.ErrOutcomeUnknown,
-						Message: "disk " + req.DiskID + " carries this operation's mark " + name + " with a value that is not a time",
-						Hint:    "check the disk's last reset in the console; remove the tag once you know"}
-				}
-				before.LastRollbackAt = at
+			base, at, _ := strings.Cut(t.TagValue, " ")
+			var m mark
+			if base != markNone {
+				m.baseline, m.baselineErr = time.Parse(time.RFC3339Nano, base)
 			}
-			return before, nil
+			m.markedAt, _ = time.Parse(time.RFC3339, at)
+			marks[t.TagKey] = m
 		}
 		if resp.NextToken == "" {
 			break
 		}
 		next = resp.NextToken
 	}
-	return nil, nil
+	return marks, nil
+}
+
+// pruneMarks makes room for one more mark on req's disk: it removes the
+// oldest marks beyond MaxMarks-1 (other than keep's own).
+func (c *Client) pruneMarks(ctx context.Context, req rollback.Request, keep string) error {
+	marks, err := c.listMarks(ctx, req)
+	if err != nil {
+		return err
+	}
+	delete(marks, keep)
+	if len(marks) < MaxMarks {
+		return nil
+	}
+	names := make([]string, 0, len(marks))
+	for n := range marks {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return marks[names[i]].markedAt.Before(marks[names[j]].markedAt) })
+	old := names[:len(names)-(MaxMarks-1)]
+	_, _, err = invoke.Call(ctx, c.inv, &c.pool, opUntagResources, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
+		r := swas.CreateUntagResourcesRequest()
+		c.target(r.RpcRequest, req.Region)
+		r.ResourceType, r.ResourceId, r.TagKey = "disk", &[]string{req.DiskID}, &old
+		resp, err := sc.UntagResources(r)
+		if err != nil {
+			return "", err
+		}
+		return resp.RequestId, nil
+	})
+	return err
 }
 
 // ClearOperationMark implements rollback.OperationMarker: it removes key's

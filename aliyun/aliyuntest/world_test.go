@@ -2,6 +2,7 @@ package aliyuntest
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,15 +54,21 @@ func TestHookBeforeLetsAnotherActorStartTheServer(t *testing.T) {
 func TestHookAfterSeesTheChangeAndCountsResends(t *testing.T) {
 	f := newFixture(t)
 	f.srv.AddFault(Fault{Action: ActionResetDisk, DropResponse: true})
-	var seen []string
-	f.srv.After(ActionResetDisk, 1, func() { seen = append(seen, "after 1: "+f.status(t, f.in.ID)) })
-	f.srv.Before(ActionResetDisk, 2, func() { seen = append(seen, "before 2") })
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	note := func(s string) { mu.Lock(); seen = append(seen, s); mu.Unlock() }
+	f.srv.After(ActionResetDisk, 1, func() { note("after 1: " + f.status(t, f.in.ID)) })
+	f.srv.Before(ActionResetDisk, 2, func() { note("before 2") })
 	if _, err := f.resetDisk(f.in.SystemDiskID, f.snap.ID, "tok-1"); err == nil {
 		t.Fatal("the dropped reply arrived")
 	}
 	if _, err := f.resetDisk(f.in.SystemDiskID, f.snap.ID, "tok-1"); err != nil {
 		t.Fatal(err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if len(seen) != 2 || seen[0] != "after 1: "+StatusResetting || seen[1] != "before 2" {
 		t.Errorf("hooks ran %q", seen)
 	}

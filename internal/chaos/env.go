@@ -103,6 +103,53 @@ type Env interface {
 	Secrets() []string
 	Signatures() []string
 	Close()
+
+	// The world around the client (issue 11): see World.
+	World
+}
+
+// World is what the emulators let a test do around the client: act as
+// someone else between its calls, at a chosen request, and make reads lag.
+type World interface {
+	// Before and After run f at the n-th request of action (the emulator's
+	// hooks: before it is handled, or after it changed state and before
+	// the reply).
+	Before(action string, n int, f func())
+	After(action string, n int, f func())
+	// ActorStart, ActorStop, ActorSnapshot and ActorRollback change tg as
+	// another actor would (the console, another program), by the cloud's
+	// rules; ActorRollback rolls tg back to its snapshot and returns the
+	// call's request ID.
+	ActorStart(tg Target) error
+	ActorStop(tg Target) error
+	ActorSnapshot(tg Target) error
+	ActorRollback(tg Target) (string, error)
+	// ActorRollbackOther rolls tg back to another snapshot of its disk,
+	// made for the purpose.
+	ActorRollbackOther(tg Target) (string, error)
+	// SetReadLag makes reads show changes d late; SetTokenWindow makes
+	// SWAS forget a ClientToken d after its first use (Lighthouse has no
+	// tokens: a no-op).
+	SetReadLag(d time.Duration)
+	SetTokenWindow(d time.Duration)
+	// NewClient is another client of the same emulator, with the Env's
+	// configuration: another process. Close it with the returned func.
+	NewClient() (rollback.Provider, func(), error)
+	// Ours are the request IDs of the rollbacks of tg that clients applied
+	// (other actors' are not counted; deduplicated resends are not
+	// applied), oldest first.
+	Ours(tg Target) []string
+}
+
+// ours reads the applied client rollbacks of one resource from a journal.
+func ours(entries []emu.Entry, action, param, id string) []string {
+	var out []string
+	for _, e := range entries {
+		if e.Actor == "" && e.Action == action && e.Applied && e.Params[param] == id {
+			out = append(out, e.RequestID)
+		}
+	}
+	return out
 }
 
 // Actions are a provider's API action names by role.
@@ -150,8 +197,9 @@ type tap struct {
 	base      *http.Transport
 	onRequest func(action string)
 
-	mu   sync.Mutex
-	sigs map[string]bool
+	mu     sync.Mutex
+	sigs   map[string]bool
+	others []*tap
 }
 
 func newTap(onRequest func(string)) *tap {
@@ -219,7 +267,18 @@ func (t *tap) signatures() []string {
 	for s := range t.sigs {
 		out = append(out, s)
 	}
+	for _, o := range t.others {
+		out = append(out, o.signatures()...)
+	}
 	return out
+}
+
+// adopt makes t's signatures include those of another client's tap (a
+// second client of the same Env).
+func (t *tap) adopt(o *tap) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.others = append(t.others, o)
 }
 
 func clientOptions(cfg Config, tp *tap) []rollback.Option {
@@ -246,6 +305,7 @@ type aliyunEnv struct {
 	p        *aliyun.Client
 	tap      *tap
 	dataDisk bool
+	cfg      Config
 }
 
 // NewAliyun starts a SWAS emulator and a client of it. The emulator keeps
@@ -264,16 +324,57 @@ func NewAliyun(cfg Config) (Env, error) {
 		}
 	}
 	srv := aliyuntest.NewServer(opts...)
-	tp := newTap(cfg.OnRequest)
-	p, err := aliyun.New(aliyun.Config{
-		Region: aliyuntest.DefaultRegion, Endpoint: srv.URL,
-		AccessKeyID: aliyunKeyID, AccessKeySecret: aliyunSecret, SecurityToken: aliyunToken,
-	}, clientOptions(cfg, tp)...)
+	e := &aliyunEnv{srv: srv, dataDisk: cfg.DataDisk, cfg: cfg}
+	p, tp, err := e.client()
 	if err != nil {
 		srv.Close()
 		return nil, err
 	}
-	return &aliyunEnv{srv: srv, p: p, tap: tp, dataDisk: cfg.DataDisk}, nil
+	e.p, e.tap = p, tp
+	return e, nil
+}
+
+func (e *aliyunEnv) client() (*aliyun.Client, *tap, error) {
+	tp := newTap(e.cfg.OnRequest)
+	p, err := aliyun.New(aliyun.Config{
+		Region: aliyuntest.DefaultRegion, Endpoint: e.srv.URL,
+		AccessKeyID: aliyunKeyID, AccessKeySecret: aliyunSecret, SecurityToken: aliyunToken,
+	}, clientOptions(e.cfg, tp)...)
+	return p, tp, err
+}
+
+func (e *aliyunEnv) NewClient() (rollback.Provider, func(), error) {
+	p, tp, err := e.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	e.tap.adopt(tp)
+	return p, func() { p.CloseIdleConnections(); tp.base.CloseIdleConnections() }, nil
+}
+
+func (e *aliyunEnv) Before(action string, n int, f func()) { e.srv.Before(action, n, f) }
+func (e *aliyunEnv) After(action string, n int, f func())  { e.srv.After(action, n, f) }
+func (e *aliyunEnv) ActorStart(tg Target) error            { return e.srv.ActorStartInstance(tg.InstanceID) }
+func (e *aliyunEnv) ActorStop(tg Target) error             { return e.srv.ActorStopInstance(tg.InstanceID) }
+func (e *aliyunEnv) SetReadLag(d time.Duration)            { e.srv.SetReadLag(d) }
+func (e *aliyunEnv) SetTokenWindow(d time.Duration)        { e.srv.SetTokenWindow(d) }
+
+func (e *aliyunEnv) ActorSnapshot(tg Target) error {
+	_, err := e.srv.ActorCreateSnapshot(tg.DiskID)
+	return err
+}
+
+func (e *aliyunEnv) ActorRollback(tg Target) (string, error) {
+	return e.srv.ActorResetDisk(tg.DiskID, tg.SnapshotID)
+}
+
+func (e *aliyunEnv) ActorRollbackOther(tg Target) (string, error) {
+	other := e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: tg.DiskID})
+	return e.srv.ActorResetDisk(tg.DiskID, other.ID)
+}
+
+func (e *aliyunEnv) Ours(tg Target) []string {
+	return ours(e.srv.Journal(), aliyuntest.ActionResetDisk, "DiskId", tg.DiskID)
 }
 
 func (e *aliyunEnv) Name() string                { return rollback.ProviderAliyun }
@@ -356,6 +457,7 @@ type tencentEnv struct {
 	srv *tencenttest.Server
 	p   *tencent.Client
 	tap *tap
+	cfg Config
 }
 
 // NewTencent starts a Lighthouse emulator and a client of it.
@@ -371,16 +473,60 @@ func NewTencent(cfg Config) (Env, error) {
 		opts = append(opts, tencenttest.WithRateLimit(w.Limit*6/5, w.Per))
 	}
 	srv := tencenttest.NewServer(opts...)
-	tp := newTap(cfg.OnRequest)
-	p, err := tencent.New(tencent.Config{
-		Region: tencenttest.DefaultRegion, Endpoint: srv.URL,
-		SecretID: tencentID, SecretKey: tencentKey, Token: tencentToken,
-	}, clientOptions(cfg, tp)...)
+	e := &tencentEnv{srv: srv, cfg: cfg}
+	p, tp, err := e.client()
 	if err != nil {
 		srv.Close()
 		return nil, err
 	}
-	return &tencentEnv{srv: srv, p: p, tap: tp}, nil
+	e.p, e.tap = p, tp
+	return e, nil
+}
+
+func (e *tencentEnv) client() (*tencent.Client, *tap, error) {
+	tp := newTap(e.cfg.OnRequest)
+	p, err := tencent.New(tencent.Config{
+		Region: tencenttest.DefaultRegion, Endpoint: e.srv.URL,
+		SecretID: tencentID, SecretKey: tencentKey, Token: tencentToken,
+	}, clientOptions(e.cfg, tp)...)
+	return p, tp, err
+}
+
+func (e *tencentEnv) NewClient() (rollback.Provider, func(), error) {
+	p, tp, err := e.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	e.tap.adopt(tp)
+	return p, func() { p.Close(); tp.base.CloseIdleConnections() }, nil
+}
+
+func (e *tencentEnv) Before(action string, n int, f func()) { e.srv.Before(action, n, f) }
+func (e *tencentEnv) After(action string, n int, f func())  { e.srv.After(action, n, f) }
+func (e *tencentEnv) ActorStart(tg Target) error            { return e.srv.ActorStartInstance(tg.InstanceID) }
+func (e *tencentEnv) ActorStop(tg Target) error             { return e.srv.ActorStopInstance(tg.InstanceID) }
+func (e *tencentEnv) SetReadLag(d time.Duration)            { e.srv.SetReadLag(d) }
+func (e *tencentEnv) SetTokenWindow(time.Duration)          {}
+
+func (e *tencentEnv) ActorSnapshot(tg Target) error {
+	_, err := e.srv.ActorCreateSnapshot(tg.InstanceID)
+	return err
+}
+
+func (e *tencentEnv) ActorRollback(tg Target) (string, error) {
+	return e.srv.ActorApplySnapshot(tg.InstanceID, tg.SnapshotID)
+}
+
+func (e *tencentEnv) ActorRollbackOther(tg Target) (string, error) {
+	other, err := e.srv.AddSnapshot(tencenttest.Snapshot{InstanceID: tg.InstanceID})
+	if err != nil {
+		return "", err
+	}
+	return e.srv.ActorApplySnapshot(tg.InstanceID, other.ID)
+}
+
+func (e *tencentEnv) Ours(tg Target) []string {
+	return ours(e.srv.Journal().Entries(), "ApplyInstanceSnapshot", "InstanceId", tg.InstanceID)
 }
 
 func (e *tencentEnv) Name() string                { return rollback.ProviderTencent }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,6 +107,7 @@ type soakPlan struct {
 	Faults              []armedFault
 	FailRollback        bool
 	Slow                bool // a slow-reply fault: the client with the short timeout
+	World               worldPlan
 }
 
 func (p soakPlan) String() string {
@@ -135,6 +137,9 @@ func (p soakPlan) String() string {
 		fs = append(fs, failRollback)
 	}
 	fmt.Fprintf(&b, ", faults [%s]", strings.Join(fs, "; "))
+	if p.World.active() {
+		fmt.Fprintf(&b, ", world: %s", p.World)
+	}
 	return b.String()
 }
 
@@ -232,6 +237,9 @@ func newSoakPlan(seed uint64, id int) soakPlan {
 		// resumed Run takes the snapshot's earlier RollbackTime for the end
 		// of the crashed Run's rollback, which failed unseen.
 		p.RolledBack = false
+	}
+	if worldFixed {
+		drawWorld(seed, &p)
 	}
 	return p
 }
@@ -554,6 +562,9 @@ type envGroup struct {
 	learner *rollback.Learner
 	hook    func(string)
 	envs    map[string]Env
+	// unit numbers the group's world units, so that hooks a unit armed
+	// and did not reach do nothing in a later one (see runWorldPlan).
+	unit atomic.Int64
 }
 
 func newEnvGroup(seed uint64, group int) *envGroup {
@@ -606,14 +617,9 @@ func (g *envGroup) close() {
 	}
 }
 
-// runPlan runs one sequential unit and records it.
-func (g *envGroup) runPlan(p soakPlan, st *soakStats) {
-	what := p.String()
-	e, err := g.env(p.Provider, p.Slow, p.DataDisk)
-	if err != nil {
-		st.record("error", p.Provider, nil, false, nil, err, 0, []string{"env: " + err.Error()}, nil, what)
-		return
-	}
+// prepare seeds a unit's target and arms its faults; it returns the target
+// and where the unit's part of the journal begins.
+func (g *envGroup) prepare(e Env, p soakPlan) (Target, int) {
 	tg := e.NewTarget(p.Running)
 	if p.RolledBack {
 		tg = e.NewRolledBackTarget(p.Running)
@@ -629,6 +635,44 @@ func (g *envGroup) runPlan(p soakPlan, st *soakStats) {
 	if p.FailRollback {
 		e.FailNextRollbacks(1)
 	}
+	return tg, j0
+}
+
+// leaks scans texts, the reports' steps and the unit's log lines for the
+// Env's secrets and signatures.
+func (g *envGroup) leaks(e Env, texts []string, runLogs *Capture, reps ...*rollback.Report) []string {
+	sc := NewScanner(e.Secrets(), e.Signatures())
+	for _, rep := range reps {
+		if rep != nil {
+			for _, s := range rep.Steps {
+				texts = append(texts, s.Err, s.Detail)
+			}
+		}
+	}
+	texts = append(texts, g.logs.Lines()...)
+	texts = append(texts, runLogs.Lines()...)
+	var leaks []string
+	for _, s := range texts {
+		for _, l := range sc.Leaks(s) {
+			leaks = append(leaks, l+" in: "+clipText(s))
+		}
+	}
+	return leaks
+}
+
+// runPlan runs one sequential unit and records it.
+func (g *envGroup) runPlan(p soakPlan, st *soakStats) {
+	if p.World.active() {
+		g.runWorldPlan(p, st)
+		return
+	}
+	what := p.String()
+	e, err := g.env(p.Provider, p.Slow, p.DataDisk)
+	if err != nil {
+		st.record("error", p.Provider, nil, false, nil, err, 0, []string{"env: " + err.Error()}, nil, what)
+		return
+	}
+	tg, j0 := g.prepare(e, p)
 	defer func() {
 		e.ClearFaults()
 		e.FailNextRollbacks(0)
@@ -718,22 +762,9 @@ func (g *envGroup) runPlan(p soakPlan, st *soakStats) {
 	}
 
 	// Secrets: every error, event, step report and log line of the unit.
-	sc := NewScanner(e.Secrets(), e.Signatures())
 	texts := append(ErrorTexts(err), ErrorTexts(firstErr)...)
 	texts = append(texts, evErrs...)
-	if rep != nil {
-		for _, s := range rep.Steps {
-			texts = append(texts, s.Err, s.Detail)
-		}
-	}
-	texts = append(texts, g.logs.Lines()...)
-	texts = append(texts, runLogs.Lines()...)
-	var leaks []string
-	for _, s := range texts {
-		for _, l := range sc.Leaks(s) {
-			leaks = append(leaks, l+" in: "+clipText(s))
-		}
-	}
+	leaks := g.leaks(e, texts, runLogs, rep)
 	if len(bad) > 0 {
 		what += fmt.Sprintf("; got %v after %d calls: %v", Observe(err, applied), len(entries), err)
 	}

@@ -2,6 +2,8 @@ package emu
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"sync"
 	"testing"
@@ -136,5 +138,45 @@ func TestIDs(t *testing.T) {
 	}
 	if !regexp.MustCompile(`^[0-9A-F-]{36}$`).MatchString(UpperUUID()) {
 		t.Error("UpperUUID shape")
+	}
+}
+
+func TestHooksRunOnceAtTheirRequest(t *testing.T) {
+	var h Hooks
+	var got []string
+	h.Before("A", 2, func() { got = append(got, "before A2") })
+	h.After("A", 2, func() { got = append(got, "after A2") })
+	h.Before("B", 1, func() { got = append(got, "before B1") })
+	h.Before("A", 2, nil) // ignored
+	for _, a := range []string{"A", "B", "A", "A"} {
+		n := h.Count(a)
+		h.RunBefore(a, n)
+		h.RunAfter(a, n)
+		h.RunAfter(a, n) // a second run finds nothing
+	}
+	if fmt.Sprint(got) != "[before B1 before A2 after A2]" {
+		t.Errorf("ran %v", got)
+	}
+}
+
+func TestHookedWriterFiresBeforeTheReply(t *testing.T) {
+	var h Hooks
+	rec := httptest.NewRecorder()
+	fired := false
+	h.After("A", 1, func() {
+		fired = true
+		if rec.Code != http.StatusOK || rec.Body.Len() != 0 || rec.Flushed {
+			t.Error("the hook ran after the reply started")
+		}
+	})
+	w := h.AfterWriter(rec, "A", h.Count("A"))
+	w.WriteHeader(http.StatusTeapot)
+	w.Write([]byte("x"))
+	w.Done()
+	if !fired || rec.Code != http.StatusTeapot {
+		t.Errorf("fired %v, code %d", fired, rec.Code)
+	}
+	if _, _, err := w.Hijack(); err == nil {
+		t.Error("a recorder cannot be hijacked")
 	}
 }

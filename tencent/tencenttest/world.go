@@ -39,6 +39,9 @@ func (s *Server) SetReadLag(d time.Duration) {
 // resends included, once they pass authentication and routing (where faults
 // count them). f runs once, on the request's goroutine, with no lock held:
 // it may call any Server method (an Actor* method, AddFault, SetReadLag).
+// What it changes in the emulator is in place before the reply is sent; a
+// test that reads its own variables set by f must synchronize (a mutex or a
+// channel), as the network gives no Go happens-before edge.
 func (s *Server) Before(action string, n int, f func()) { s.hooks.Before(action, n, f) }
 
 // After runs f just after the emulator handled the n-th request of action

@@ -2,6 +2,7 @@ package tencenttest
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,14 +46,20 @@ func TestHookAfterSeesTheChangeBeforeTheReplyAndCountsResends(t *testing.T) {
 	in := e.instance(Instance{State: StateStopped})
 	sn := e.snapshot(Snapshot{InstanceID: in.ID})
 	e.srv.AddFault(Fault{Action: "ApplyInstanceSnapshot", Code: CodeInternalError})
-	var seen []string
-	e.srv.After("ApplyInstanceSnapshot", 1, func() { seen = append(seen, "after 1") })
-	e.srv.Before("ApplyInstanceSnapshot", 2, func() { seen = append(seen, "before 2") })
-	var opRID string
+	var (
+		mu    sync.Mutex
+		seen  []string
+		opRID string
+	)
+	note := func(s string) { mu.Lock(); seen = append(seen, s); mu.Unlock() }
+	e.srv.After("ApplyInstanceSnapshot", 1, func() { note("after 1") })
+	e.srv.Before("ApplyInstanceSnapshot", 2, func() { note("before 2") })
 	e.srv.After("ApplyInstanceSnapshot", 2, func() {
 		got, _ := e.srv.Instance(in.ID)
+		mu.Lock()
 		opRID = got.LatestOperationRequestID
-		seen = append(seen, "after 2")
+		mu.Unlock()
+		note("after 2")
 	})
 	if _, err := e.apply(in.ID, sn.ID); code(t, err) != CodeInternalError {
 		t.Fatal(err)
@@ -61,6 +68,8 @@ func TestHookAfterSeesTheChangeBeforeTheReplyAndCountsResends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if len(seen) != 3 || seen[0] != "after 1" || seen[1] != "before 2" || seen[2] != "after 2" {
 		t.Errorf("hooks ran %v", seen)
 	}
@@ -165,5 +174,23 @@ func TestReadLagOfAnotherActorsStop(t *testing.T) {
 	}
 	if got := deref(resp.Response.InstanceSet[0].InstanceState); got != StateRunning {
 		t.Errorf("state %s right after another actor's stop, want RUNNING (lagging)", got)
+	}
+}
+
+func TestHookAfterRunsBeforeADroppedReply(t *testing.T) {
+	e := newEnv(t)
+	in := e.instance(Instance{State: StateStopped})
+	sn := e.snapshot(Snapshot{InstanceID: in.ID})
+	e.srv.AddFault(Fault{Action: "ApplyInstanceSnapshot", DropResponse: true})
+	state := make(chan string, 1)
+	e.srv.After("ApplyInstanceSnapshot", 1, func() {
+		got, _ := e.srv.Instance(in.ID)
+		state <- got.LatestOperation + "/" + got.LatestOperationState
+	})
+	if _, err := e.apply(in.ID, sn.ID); err == nil {
+		t.Fatal("the dropped reply arrived")
+	}
+	if state := <-state; state != OpApplyInstanceSnapshot+"/"+OperationOperating {
+		t.Errorf("After saw %q", state)
 	}
 }
