@@ -164,4 +164,3 @@ func (r *runner) markBeforeSend(ctx context.Context) error {
 	}
 	return nil
 }
-
