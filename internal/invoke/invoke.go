@@ -32,6 +32,21 @@ type Invoker struct {
 	// logs, retries. The SDK client of that attempt is not reused. When
 	// nil, panics go through.
 	Recover func(op string, v any) error
+	// Reauth, when set, refreshes credentials that the cloud rejected as
+	// expired: a call whose attempt failed that way is sent once more
+	// (through the rate limiter, not counted as a retry) if Reauth says
+	// new credentials are there. Expiry mid-run is not the caller's fault.
+	Reauth Reauther
+}
+
+// Reauther is a client's credential cache as the Invoker sees it.
+type Reauther interface {
+	// Generation identifies the credentials in use now.
+	Generation() uint64
+	// Reauth reports whether raw (an attempt's SDK error) says the
+	// credentials of generation gen expired, and if so drops them so the
+	// next attempt fetches new ones.
+	Reauth(raw error, gen uint64) bool
 }
 
 // Attempt sends one attempt of op with an SDK client leased for it. It
@@ -58,7 +73,10 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 	sent := 0
 	var queued time.Duration // waiting for rate-limit slots
 	cfg.Queued = func() time.Duration { return queued }
-	attempts, err = retry.Do(ctx, cfg, func(ctx context.Context, attempt int) (aerr error) {
+	reauthed := false
+	var expired bool // the last attempt's credentials were rejected as expired
+	one := func(ctx context.Context, attempt int) (aerr error) {
+		expired = false
 		if in.Limits != nil && (in.Limited == nil || in.Limited(op)) {
 			t0 := clk.Now()
 			err := in.Limits.Wait(ctx, op)
@@ -70,6 +88,10 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 		client, release, err := pool.Lease(ctx)
 		if err != nil {
 			return in.MapError(op, err)
+		}
+		var gen uint64
+		if in.Reauth != nil {
+			gen = in.Reauth.Generation()
 		}
 		start := clk.Now()
 		sent++
@@ -97,12 +119,23 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		expired = !reauthed && in.Reauth != nil && in.Reauth.Reauth(err, gen)
 		mapped := in.MapError(op, err)
 		log.LogAttrs(ctx, slog.LevelDebug, "call failed",
 			slog.String("provider", in.Provider), slog.String("op", op),
 			slog.Int("attempt", attempt), slog.Duration("elapsed", clk.Now().Sub(start)),
 			slog.String("error", mapped.Error()))
 		return mapped
+	}
+	attempts, err = retry.Do(ctx, cfg, func(ctx context.Context, attempt int) error {
+		err := one(ctx, attempt)
+		if err != nil && expired {
+			reauthed = true
+			log.LogAttrs(ctx, slog.LevelInfo, "credentials expired: sending again with new ones",
+				slog.String("provider", in.Provider), slog.String("op", op), slog.Int("attempt", attempt))
+			err = one(ctx, attempt)
+		}
+		return err
 	})
 	if err != nil && !isContext(err) {
 		log.LogAttrs(ctx, slog.LevelWarn, "call gave up",
