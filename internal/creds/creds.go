@@ -299,6 +299,9 @@ func Fail(source string, err error) error { return &SourceError{Source: source, 
 // at all, else ErrUnauthenticated. Nothing was sent to the cloud. clean is
 // the client's redactor.
 func Error(provider, op string, err error, clean func(string) string) *rollback.Error {
+	if re, ok := err.(*rollback.Error); ok {
+		return re // a source's own check of its input
+	}
 	kind := rollback.ErrUnauthenticated
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
