@@ -285,7 +285,7 @@ func (r *stsCredentials) value(src string) (creds.Value, error) {
 		return creds.Value{}, creds.Fail(src, errors.New("the reply carries no credentials"))
 	}
 	v := creds.Value{ID: c.TmpSecretId, Secret: c.TmpSecretKey, Token: c.Token, Source: src}
-	if c.ExpiredTime > 0 {
+	if c.ExpiredTime != 0 {
 		v.Expiry = time.Unix(c.ExpiredTime, 0).UTC()
 	}
 	return v, nil

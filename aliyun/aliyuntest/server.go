@@ -177,8 +177,9 @@ type Server struct {
 	faults     emu.Faults
 	journal    emu.Journal
 
-	mu    sync.Mutex
-	state *state
+	mu     sync.Mutex
+	issuer *STS // temporary credentials it accepts (NewSTS)
+	state  *state
 	// nonces maps access key + nonce to the wall time it was first seen;
 	// nonceOrder lists them oldest first, for expiry.
 	nonces     map[string]time.Time
