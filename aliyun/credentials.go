@@ -347,7 +347,7 @@ func (cs credSetup) getJSON(req *http.Request, v *stsReply, src string) error {
 		if v.Code != "" {
 			return creds.Fail(src, fmt.Errorf("HTTP %d %s: %s", resp.StatusCode, v.Code, v.Message))
 		}
-		return creds.Fail(src, fmt.Errorf("HTTP %d with an unreadable reply", resp.StatusCode))
+		return creds.Fail(src, unavailable(resp.StatusCode, "unreadable reply"))
 	}
 	return nil
 }
@@ -358,7 +358,7 @@ func netReason(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		if ue.Timeout() {
-			return fmt.Errorf("%s %s: timed out", ue.Op, redactedURL(ue.URL))
+			return fmt.Errorf("%s %s timed out: %w", ue.Op, redactedURL(ue.URL), context.DeadlineExceeded)
 		}
 		return fmt.Errorf("%s %s: %w", ue.Op, redactedURL(ue.URL), ue.Err)
 	}
@@ -400,7 +400,7 @@ func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
 	resp, err := get(http.MethodPut, "/latest/api/token", http.Header{"X-Aliyun-Ecs-Metadata-Token-Ttl-Seconds": {"21600"}})
 	if err != nil {
 		// Nothing answers: this is not an ECS instance.
-		return creds.Value{}, creds.Skip(srcMetadata, "no metadata service at %s: %v", base, netReason(err))
+		return creds.Value{}, creds.Skip(srcMetadata, "no metadata service at %s: %w", base, netReason(err))
 	}
 	tok, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
@@ -423,7 +423,7 @@ func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
 			return creds.Value{}, creds.Skip(srcMetadata, "the instance has no RAM role")
 		}
 		if resp.StatusCode != http.StatusOK {
-			return creds.Value{}, creds.Fail(srcMetadata, fmt.Errorf("role name: HTTP %d", resp.StatusCode))
+			return creds.Value{}, creds.Fail(srcMetadata, unavailable(resp.StatusCode, "role name"))
 		}
 		role = strings.TrimSpace(string(name))
 	}
@@ -536,3 +536,11 @@ func (p sdkProvider) GetCredentials() (*credentials.Credentials, error) {
 }
 
 func (sdkProvider) GetProviderName() string { return "cloudsnap" }
+
+// unavailable describes a failed HTTP status; 5xx is retryable.
+func unavailable(status int, what string) error {
+	if status >= 500 {
+		return fmt.Errorf("%s: HTTP %d (%w)", what, status, creds.ErrUnavailable)
+	}
+	return fmt.Errorf("%s: HTTP %d", what, status)
+}

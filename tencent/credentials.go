@@ -341,7 +341,7 @@ func (cs credSetup) getJSON(req *http.Request, v any, src string) error {
 		return creds.Fail(src, netReason(err))
 	}
 	if resp.StatusCode != http.StatusOK {
-		return creds.Fail(src, fmt.Errorf("HTTP %d", resp.StatusCode))
+		return creds.Fail(src, unavailable(resp.StatusCode, "reply"))
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return creds.Fail(src, errors.New("unreadable reply"))
@@ -361,7 +361,7 @@ func netReason(err error) error {
 			where = u.String()
 		}
 		if ue.Timeout() {
-			return fmt.Errorf("%s %s: timed out: %w", ue.Op, where, context.DeadlineExceeded)
+			return fmt.Errorf("%s %s timed out: %w", ue.Op, where, context.DeadlineExceeded)
 		}
 		return fmt.Errorf("%s %s: %w", ue.Op, where, ue.Err)
 	}
@@ -385,7 +385,7 @@ func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
 	}
 	resp, err := cs.httpClient().Do(req)
 	if err != nil {
-		return creds.Value{}, creds.Skip(srcMetadata, "no metadata service at %s: %v", base, netReason(err))
+		return creds.Value{}, creds.Skip(srcMetadata, "no metadata service at %s: %w", base, netReason(err))
 	}
 	name, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
@@ -393,7 +393,7 @@ func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
 		return creds.Value{}, creds.Skip(srcMetadata, "the instance has no CAM role")
 	}
 	if resp.StatusCode != http.StatusOK {
-		return creds.Value{}, creds.Fail(srcMetadata, fmt.Errorf("role name: HTTP %d", resp.StatusCode))
+		return creds.Value{}, creds.Fail(srcMetadata, unavailable(resp.StatusCode, "role name"))
 	}
 	role := strings.TrimSpace(strings.SplitN(string(name), "\n", 2)[0])
 	req, err = http.NewRequestWithContext(ctx, http.MethodGet, base+path+url.PathEscape(role), nil)
@@ -466,4 +466,12 @@ func newSTSClient(cred *common.Credential, region string, cpf *profile.ClientPro
 	logMu.Lock()
 	defer logMu.Unlock()
 	return sts.NewClient(cred, region, cpf)
+}
+
+// unavailable describes a failed HTTP status; 5xx is retryable.
+func unavailable(status int, what string) error {
+	if status >= 500 {
+		return fmt.Errorf("%s: HTTP %d (%w)", what, status, creds.ErrUnavailable)
+	}
+	return fmt.Errorf("%s: HTTP %d", what, status)
 }

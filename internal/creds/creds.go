@@ -225,6 +225,10 @@ type SourceError struct {
 func (e *SourceError) Error() string { return e.Source + ": " + e.Err.Error() }
 func (e *SourceError) Unwrap() error { return e.Err }
 
+// ErrUnavailable marks a source that exists but did not serve (HTTP 5xx,
+// a timeout): a call that needed it may succeed later, so it is retryable.
+var ErrUnavailable = errors.New("unavailable")
+
 // ErrNotConfigured marks a source of a chain that has nothing to offer
 // (its variables unset, its file absent): the chain moves on to the next.
 var ErrNotConfigured = errors.New("not configured")
@@ -304,7 +308,7 @@ func Error(provider, op string, err error, clean func(string) string) *rollback.
 	}
 	kind := rollback.ErrUnauthenticated
 	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrUnavailable) {
 		kind = rollback.ErrNetwork
 	}
 	var none *NoneError
