@@ -318,3 +318,15 @@ func (s *Server) issuedCredential(id string) (Credential, *apiError, bool) {
 	c.AccessKeyID = s.firstCred.AccessKeyID
 	return c, nil, true
 }
+
+// Secrets returns every key ID, secret and token issued so far, for tests
+// that scan output for leaks.
+func (s *STS) Secrets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, 3*len(s.issued))
+	for _, c := range s.issued {
+		out = append(out, c.AccessKeyID, c.AccessKeySecret, c.SecurityToken)
+	}
+	return out
+}

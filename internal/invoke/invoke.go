@@ -33,9 +33,9 @@ type Invoker struct {
 	// nil, panics go through.
 	Recover func(op string, v any) error
 	// Reauth, when set, refreshes credentials that the cloud rejected as
-	// expired: a call whose attempt failed that way is sent once more
-	// (through the rate limiter, not counted as a retry) if Reauth says
-	// new credentials are there. Expiry mid-run is not the caller's fault.
+	// expired: an attempt that failed that way is sent once more (through
+	// the rate limiter, not counted as a retry) if Reauth says new
+	// credentials are there. Expiry mid-run is not the caller's fault.
 	Reauth Reauther
 }
 
@@ -73,8 +73,7 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 	sent := 0
 	var queued time.Duration // waiting for rate-limit slots
 	cfg.Queued = func() time.Duration { return queued }
-	reauthed := false
-	var expired bool // the last attempt's credentials were rejected as expired
+	var reauthed, expired bool // this attempt was re-sent; its credentials were rejected as expired
 	one := func(ctx context.Context, attempt int) (aerr error) {
 		expired = false
 		if in.Limits != nil && (in.Limited == nil || in.Limited(op)) {
@@ -128,6 +127,9 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 		return mapped
 	}
 	attempts, err = retry.Do(ctx, cfg, func(ctx context.Context, attempt int) error {
+		// Once per attempt: a call retried for another reason (throttling)
+		// over a long time may outlive more than one credential.
+		reauthed = false
 		err := one(ctx, attempt)
 		if err != nil && expired {
 			reauthed = true

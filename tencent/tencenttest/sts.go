@@ -248,3 +248,15 @@ func (s *STS) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 	}
 }
+
+// Secrets returns every SecretId, SecretKey and token issued so far, for
+// tests that scan output for leaks.
+func (s *STS) Secrets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, 3*len(s.issued))
+	for id, c := range s.issued {
+		out = append(out, id, c.key, c.token)
+	}
+	return out
+}
