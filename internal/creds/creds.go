@@ -322,3 +322,13 @@ func Error(provider, op string, err error, clean func(string) string) *rollback.
 		Hint:    "nothing was sent",
 	}
 }
+
+// fetchesInFlight reports whether a fetch is running (for tests).
+func (c *Cache) fetchesInFlight() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.flight != nil {
+		return 1
+	}
+	return 0
+}
