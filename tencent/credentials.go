@@ -89,11 +89,9 @@ func (c *Client) setupCredentials(cfg Config) error {
 			Sources: []creds.Source{cs.fromEnv, cs.fromTKE, cs.fromTCCLI, cs.fromINI, cs.fromMetadata},
 		}).Fetch
 	}
-	for _, ep := range []string{cfg.STSEndpoint} {
-		if ep != "" {
-			if _, err := cs.stsEndpoint(); err != nil {
-				return err
-			}
+	if cfg.STSEndpoint != "" {
+		if _, err := cs.stsEndpoint(); err != nil {
+			return err
 		}
 	}
 	src := base

@@ -162,7 +162,7 @@ func lighthouseFleet(t testing.TB, f fleetSpec) fleetRun {
 	var done atomic.Int64
 	start, wall := clk.Now(), time.Now()
 	results := rollback.RunBatch(context.Background(), c, reqs,
-		rollback.RunOptions{Clock: clk, Logger: slog.New(logs), Wait: rollback.WaitOptions{Timeout: max(3*f.rollbackTakes, rollback.DefaultWaitTimeout)}},
+		rollback.RunOptions{Clock: clk, Logger: slog.New(logs), RollbackTimeout: max(3*f.rollbackTakes, rollback.DefaultRollbackTimeout)},
 		rollback.BatchOptions{Done: func(int, rollback.BatchResult) {
 			if f.expireEarly && done.Add(1) == int64(n/3) {
 				sts.ExpireAll()
