@@ -91,6 +91,11 @@ type fleetSpec struct {
 	rollbackTakes time.Duration
 	firstLife     time.Duration
 	expireEarly   bool
+	// serverLimits: the emulator throttles too. The client paces itself
+	// either way; the tests leave the server's limit off so that a busy
+	// machine (a slow scaled clock) cannot turn pacing slop into failures
+	// that have nothing to do with credentials.
+	serverLimits bool
 }
 
 // swasFleet rolls back a fleet of SWAS servers (10 a minute: n/10 minutes)
@@ -99,7 +104,11 @@ func swasFleet(t testing.TB, f fleetSpec) fleetRun {
 	isolate(t)
 	t.Setenv(aliyun.EnvECSMetadataDisabled, "false")
 	n, clk := f.n, clock.NewScaled(f.speed)
-	srv := aliyuntest.NewServer(aliyuntest.WithClock(clk), aliyuntest.WithDurations(aliyuntest.Durations{Rollback: f.rollbackTakes}))
+	var limits aliyuntest.Option
+	if !f.serverLimits {
+		limits = aliyuntest.WithoutRateLimits()
+	}
+	srv := aliyuntest.NewServer(aliyuntest.WithClock(clk), aliyuntest.WithDurations(aliyuntest.Durations{Rollback: f.rollbackTakes}), limits)
 	defer srv.Close()
 	sts := aliyuntest.NewSTS(srv)
 	defer sts.Close()
@@ -138,7 +147,11 @@ func lighthouseFleet(t testing.TB, f fleetSpec) fleetRun {
 	isolate(t)
 	t.Setenv(tencent.EnvMetadataDisabled, "false")
 	n, clk := f.n, clock.NewScaled(f.speed)
-	srv := tencenttest.NewServer(tencenttest.WithClock(clk), tencenttest.WithDurations(tencenttest.Durations{Rollback: f.rollbackTakes}))
+	var limits tencenttest.Option
+	if !f.serverLimits {
+		limits = tencenttest.WithRateLimit(0, 0)
+	}
+	srv := tencenttest.NewServer(tencenttest.WithClock(clk), tencenttest.WithDurations(tencenttest.Durations{Rollback: f.rollbackTakes}), limits)
 	defer srv.Close()
 	sts := tencenttest.NewSTS(srv)
 	defer sts.Close()
@@ -208,8 +221,8 @@ func check(t *testing.T, r fleetRun, minClock time.Duration) {
 var (
 	testSWAS       = fleetSpec{n: 60, speed: 100, rollbackTakes: 45 * time.Second, firstLife: 2 * time.Minute, expireEarly: true}
 	testLighthouse = fleetSpec{n: 300, speed: 20, rollbackTakes: 30 * time.Second, firstLife: 40 * time.Second, expireEarly: true}
-	fullSWAS       = fleetSpec{n: 1000, speed: 100, rollbackTakes: 45 * time.Second, firstLife: time.Hour, expireEarly: true}
-	fullLighthouse = fleetSpec{n: 1000, speed: 10, rollbackTakes: time.Minute, firstLife: time.Minute, expireEarly: true}
+	fullSWAS       = fleetSpec{n: 1000, speed: 100, rollbackTakes: 45 * time.Second, firstLife: time.Hour, expireEarly: true, serverLimits: true}
+	fullLighthouse = fleetSpec{n: 1000, speed: 10, rollbackTakes: time.Minute, firstLife: time.Minute, expireEarly: true, serverLimits: true}
 )
 
 // TestSWASFleetOutlivesItsCredentials: the credentials in hand expire two
