@@ -74,11 +74,9 @@ const maxMessage = 512
 // mapError turns whatever the SDK returned into a *rollback.Error whose
 // texts, and every error in its chain, carry no credential or signature.
 func (c *Client) mapError(op string, err error) error {
-	if re, ok := err.(*rollback.Error); ok {
-		if re.Op == "" {
-			re.Op = op
-		}
-		return re // ours (credentials), already clean
+	var re *rollback.Error
+	if errors.As(err, &re) {
+		return err // already ours (the engine's verdicts, a nested read)
 	}
 	e := &rollback.Error{Provider: rollback.ProviderAliyun, Op: op}
 	var (

@@ -83,9 +83,6 @@ var codes = errmap.Table{
 func (c *Client) mapError(op string, err error) error {
 	var re *rollback.Error
 	if errors.As(err, &re) {
-		if re.Op == "" {
-			re.Op = op // a credential failure before the call
-		}
 		return err
 	}
 	var se *sdkerrors.TencentCloudSDKError

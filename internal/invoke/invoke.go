@@ -33,9 +33,11 @@ type Invoker struct {
 	// nil, panics go through.
 	Recover func(op string, v any) error
 	// Reauth, when set, refreshes credentials that the cloud rejected as
-	// expired: an attempt that failed that way is sent once more (through
-	// the rate limiter, not counted as a retry) if Reauth says new
-	// credentials are there. Expiry mid-run is not the caller's fault.
+	// expired: an attempt that failed that way is sent once more with new
+	// credentials, within the same attempt (not counted as a retry, and
+	// under the rate-limit slot of the refused send, which the cloud
+	// refused before counting it). Expiry mid-run is not the caller's
+	// fault.
 	Reauth Reauther
 }
 
@@ -45,7 +47,7 @@ type Reauther interface {
 	Generation() uint64
 	// Reauth reports whether raw (an attempt's SDK error) says the
 	// credentials of generation gen expired, and if so drops them so the
-	// next attempt fetches new ones.
+	// next lease fetches new ones.
 	Reauth(raw error, gen uint64) bool
 }
 
@@ -73,9 +75,7 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 	sent := 0
 	var queued time.Duration // waiting for rate-limit slots
 	cfg.Queued = func() time.Duration { return queued }
-	var reauthed, expired bool // this attempt was re-sent; its credentials were rejected as expired
-	one := func(ctx context.Context, attempt int) (aerr error) {
-		expired = false
+	attempts, err = retry.Do(ctx, cfg, func(ctx context.Context, attempt int) (aerr error) {
 		if in.Limits != nil && (in.Limited == nil || in.Limited(op)) {
 			t0 := clk.Now()
 			err := in.Limits.Wait(ctx, op)
@@ -87,10 +87,6 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 		client, release, err := pool.Lease(ctx)
 		if err != nil {
 			return in.MapError(op, err)
-		}
-		var gen uint64
-		if in.Reauth != nil {
-			gen = in.Reauth.Generation()
 		}
 		start := clk.Now()
 		sent++
@@ -105,8 +101,23 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 					slog.Int("attempt", attempt), slog.String("error", aerr.Error()))
 			}
 		}()
+		var gen uint64
+		if in.Reauth != nil {
+			gen = in.Reauth.Generation()
+		}
 		id, err := fn(ctx, attempt, client)
 		release()
+		if err != nil && in.Reauth != nil && ctx.Err() == nil && in.Reauth.Reauth(err, gen) {
+			log.LogAttrs(ctx, slog.LevelInfo, "credentials expired: sending again with new ones",
+				slog.String("provider", in.Provider), slog.String("op", op), slog.Int("attempt", attempt))
+			var lerr error
+			if client, release, lerr = pool.Lease(ctx); lerr != nil { // the lease fetches them
+				return in.MapError(op, lerr)
+			}
+			sent++
+			id, err = fn(ctx, attempt, client)
+			release()
+		}
 		if err == nil {
 			requestID = id
 			log.LogAttrs(ctx, slog.LevelDebug, "call",
@@ -118,26 +129,12 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		expired = !reauthed && in.Reauth != nil && in.Reauth.Reauth(err, gen)
 		mapped := in.MapError(op, err)
 		log.LogAttrs(ctx, slog.LevelDebug, "call failed",
 			slog.String("provider", in.Provider), slog.String("op", op),
 			slog.Int("attempt", attempt), slog.Duration("elapsed", clk.Now().Sub(start)),
 			slog.String("error", mapped.Error()))
 		return mapped
-	}
-	attempts, err = retry.Do(ctx, cfg, func(ctx context.Context, attempt int) error {
-		// Once per attempt: a call retried for another reason (throttling)
-		// over a long time may outlive more than one credential.
-		reauthed = false
-		err := one(ctx, attempt)
-		if err != nil && expired {
-			reauthed = true
-			log.LogAttrs(ctx, slog.LevelInfo, "credentials expired: sending again with new ones",
-				slog.String("provider", in.Provider), slog.String("op", op), slog.Int("attempt", attempt))
-			err = one(ctx, attempt)
-		}
-		return err
 	})
 	if err != nil && !isContext(err) {
 		log.LogAttrs(ctx, slog.LevelWarn, "call gave up",
