@@ -14,6 +14,7 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/internal/creds"
 	"github.com/cloudsnap/rollback/internal/invoke"
 	"github.com/cloudsnap/rollback/internal/ratelimit"
 	"github.com/cloudsnap/rollback/internal/redact"
@@ -29,6 +30,7 @@ type Client struct {
 	endpoint        sdkhttp.Endpoint
 	defaultEndpoint bool
 	creds           credentials.CredentialsProvider
+	cache           *creds.Cache // the credentials, kept fresh
 	transport       http.RoundTripper
 	opts            rollback.Options
 
@@ -97,10 +99,6 @@ func New(cfg Config, opts ...rollback.Option) (*Client, error) {
 	// SWAS counts its quota per minute: after a throttle, the next slot is
 	// seconds away, not milliseconds. Callers' own retry options still win.
 	o := rollback.ResolveOptions(append([]rollback.Option{rollback.WithRetryPolicy(DefaultRetryPolicy)}, opts...)...)
-	id, secret, token, err := credentialsFrom(cfg)
-	if err != nil {
-		return nil, err
-	}
 	ep, err := sdkhttp.ParseEndpoint(cfg.Endpoint, defaultHost(cfg.Region), o.AllowInsecureHTTP)
 	if err != nil {
 		return nil, rollback.InvalidArgument(rollback.ProviderAliyun, "New", "Endpoint", "%s",
@@ -111,22 +109,26 @@ func New(cfg Config, opts ...rollback.Option) (*Client, error) {
 		region:          cfg.Region,
 		endpoint:        ep,
 		defaultEndpoint: strings.TrimSpace(cfg.Endpoint) == "",
-		creds:           provider(id, secret, token),
 		transport:       o.Transport,
 		opts:            o,
 		clk:             o.Clock,
-		redactor:        redact.New(id, secret, token),
+		redactor:        redact.New(),
 	}
 	if c.transport == nil {
 		c.transport = sdkhttp.NewTransport()
 	}
+	if err := c.setupCredentials(cfg); err != nil {
+		return nil, err
+	}
 	c.pool.New = c.newSDKClient
+	c.pool.Prepare = c.prepare
 	c.inv = &invoke.Invoker{
 		Provider: rollback.ProviderAliyun,
 		Options:  o,
 		Limits:   rateLimits(o),
 		Limited:  func(op string) bool { return limited[op] },
 		MapError: c.mapError,
+		Reauth:   reauther{c.cache},
 		// The SDK panics on an error reply whose fields are not strings
 		// (a gateway's {"Code":500}): an unreadable reply, not a crash.
 		Recover: func(op string, v any) error {

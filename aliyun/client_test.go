@@ -31,6 +31,9 @@ func TestNewChecksConfig(t *testing.T) {
 		{"no secret", aliyun.Config{Region: "cn-hangzhou", AccessKeyID: "a"}, nil, rollback.ErrUnauthenticated, "AccessKeySecret"},
 		{"no key ID", aliyun.Config{Region: "cn-hangzhou", AccessKeySecret: "b"}, nil, rollback.ErrUnauthenticated, "AccessKeyID"},
 	}
+	// Nothing of the default chain may answer: no home files, no metadata.
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv(aliyun.EnvECSMetadataDisabled, "true")
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := aliyun.New(tc.cfg, tc.opts...)

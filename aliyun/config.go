@@ -2,15 +2,14 @@ package aliyun
 
 import (
 	"os"
-
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	"time"
 
 	"github.com/cloudsnap/rollback"
 )
 
-// Environment variables read when Config carries no credentials. They are
-// the Alibaba Cloud SDKs' usual names; nothing else of the SDK's default
-// credential chain (profile files, OIDC, the ECS metadata service) is used.
+// Environment variables of static credentials: the first source of the
+// default chain (see credentials.go for the others), and the only one with
+// Config.StaticOnly.
 const (
 	EnvAccessKeyID     = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 	EnvAccessKeySecret = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
@@ -31,11 +30,32 @@ type Config struct {
 	// "swas-vpc.cn-hangzhou.aliyuncs.com" for its own region).
 	Endpoint string
 	// AccessKeyID and AccessKeySecret are the access key; SecurityToken is
-	// set for STS credentials. When both key fields are empty, the
-	// ALIBABA_CLOUD_* environment variables are read instead.
+	// set for STS credentials. When both key fields are empty, the default
+	// chain finds credentials (see the package documentation).
 	AccessKeyID     string
 	AccessKeySecret string
 	SecurityToken   string
+	// StaticOnly reads only the fields above or the ALIBABA_CLOUD_ACCESS_KEY_*
+	// variables: no file, STS or metadata service is consulted.
+	StaticOnly bool
+	// Profile selects the profile of the aliyun CLI's config.json (or of the
+	// credentials file); empty means ALIBABA_CLOUD_PROFILE, else the CLI's
+	// current profile ("default" in the credentials file).
+	Profile string
+	// RoleARN, when set, is assumed with STS AssumeRole, signed with the
+	// credentials found above; the role's credentials sign the calls and are
+	// renewed before they expire. RoleSessionName (default
+	// ALIBABA_CLOUD_ROLE_SESSION_NAME, else "cloudsnap-rollback") and
+	// RoleDuration (15 minutes to 12 hours, default 1 hour) shape the
+	// session; they also apply to the OIDC source.
+	RoleARN         string
+	RoleSessionName string
+	RoleDuration    time.Duration
+	// STSEndpoint and MetadataEndpoint say where STS and the ECS metadata
+	// service answer: DefaultSTSEndpoint and DefaultMetadataEndpoint unless
+	// set (a VPC STS endpoint, or an emulator in tests).
+	STSEndpoint      string
+	MetadataEndpoint string
 }
 
 // credentialsFrom resolves the access key from cfg or, when cfg has none,
@@ -66,12 +86,4 @@ func credError(field, msg string) error {
 		Provider: rollback.ProviderAliyun, Op: "New", Kind: rollback.ErrUnauthenticated,
 		Field: field, Message: msg, Hint: "nothing was sent",
 	}
-}
-
-// provider returns the SDK's static credential provider: never a chain.
-func provider(id, secret, token string) credentials.CredentialsProvider {
-	if token != "" {
-		return credentials.NewStaticSTSCredentialsProvider(id, secret, token)
-	}
-	return credentials.NewStaticAKCredentialsProvider(id, secret)
 }

@@ -5,7 +5,7 @@
 // rollback.BatchSnapshotInspector, rollback.DiskInspector,
 // rollback.RequestValidator and rollback.Namer:
 //
-//	c, err := aliyun.New(aliyun.Config{Region: "cn-hangzhou"}) // keys from ALIBABA_CLOUD_*
+//	c, err := aliyun.New(aliyun.Config{Region: "cn-hangzhou"}) // credentials from the default chain
 //	res, err := c.Rollback(ctx, rollback.Request{
 //		Region: "cn-hangzhou", DiskID: "d-...", SnapshotID: "s-...",
 //		OperationKey: "ticket-1234", // the same key always sends the same ClientToken
@@ -22,11 +22,7 @@
 //     default) or asks the location service. Config.Endpoint overrides it;
 //     plain http:// only for loopback hosts unless
 //     rollback.WithInsecureHTTP.
-//   - Credentials: Config, else the ALIBABA_CLOUD_ACCESS_KEY_ID,
-//     ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_SECURITY_TOKEN
-//     environment variables; nothing else (the SDK's default chain would
-//     read profile files and probe the ECS metadata service). No
-//     credentials is ErrUnauthenticated, naming those variables.
+//   - Credentials: see below.
 //   - Concurrency: the SDK client is not safe for concurrent use, so each
 //     call in flight uses an SDK client of its own from a pool; cancelling
 //     a call's context aborts its HTTP request at once.
@@ -80,4 +76,36 @@
 //
 // The SDK prints signed request URLs to stdout when the DEBUG environment
 // variable contains "sdk"; leave it unset in production.
+//
+// # Credentials
+//
+// Config's AccessKeyID/AccessKeySecret (and SecurityToken) are used as
+// they are. Otherwise New finds credentials the way the Alibaba Cloud SDK's
+// default chain (credentials.NewDefaultCredentialsProvider) and the aliyun
+// CLI do, in this order, and fails with ErrUnauthenticated naming each
+// source tried when none has any:
+//
+//  1. the environment: ALIBABA_CLOUD_ACCESS_KEY_ID,
+//     ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_SECURITY_TOKEN;
+//  2. an OIDC token file (ACK RRSA): ALIBABA_CLOUD_ROLE_ARN,
+//     ALIBABA_CLOUD_OIDC_PROVIDER_ARN and ALIBABA_CLOUD_OIDC_TOKEN_FILE,
+//     exchanged with STS AssumeRoleWithOIDC;
+//  3. the aliyun CLI's ~/.aliyun/config.json, profile Config.Profile, else
+//     ALIBABA_CLOUD_PROFILE, else its current one (off with
+//     ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true);
+//  4. the credentials file ALIBABA_CLOUD_CREDENTIALS_FILE or
+//     ~/.alibabacloud/credentials;
+//  5. the ECS instance's RAM role from the metadata service
+//     (http://100.100.100.200, IMDSv2 first; role ALIBABA_CLOUD_ECS_METADATA;
+//     off with ALIBABA_CLOUD_ECS_METADATA_DISABLED=true);
+//  6. ALIBABA_CLOUD_CREDENTIALS_URI.
+//
+// Config.StaticOnly stops after the environment. Config.RoleARN assumes a
+// role (STS AssumeRole, RoleSessionName, RoleDuration) with whatever was
+// found. Temporary credentials are renewed before they expire, once for all
+// calls of the Client; a call that meets InvalidSecurityToken.Expired
+// anyway refreshes them and is sent once more. Every key, secret and token
+// is removed from errors and logs, rotated ones included.
+// Config.STSEndpoint and MetadataEndpoint move STS and the metadata
+// service (an emulator: see aliyuntest.NewSTS).
 package aliyun

@@ -14,6 +14,7 @@ import (
 	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/internal/creds"
 	"github.com/cloudsnap/rollback/internal/invoke"
 	"github.com/cloudsnap/rollback/internal/ratelimit"
 	"github.com/cloudsnap/rollback/internal/redact"
@@ -27,7 +28,7 @@ type Client struct {
 	regions         regionSet
 	allowForcedStop bool
 	endpoint        sdkhttp.Endpoint
-	cred            *common.Credential
+	cache           *creds.Cache // the credentials, kept fresh
 	transport       http.RoundTripper
 
 	checkpoints rollback.MemoryCheckpoints // Runs through this client; see Checkpoints
@@ -77,12 +78,8 @@ func New(cfg Config, opts ...rollback.Option) (*Client, error) {
 	if err := c.regions.check("New", cfg.Region); err != nil {
 		return nil, err
 	}
-	id, key, token, err := credentials(cfg)
-	if err != nil {
-		return nil, err
-	}
-	c.cred = common.NewTokenCredential(id, key, token)
-	c.red = redact.New(id, key, token)
+	c.red = redact.New()
+	var err error
 	host := DefaultHost
 	if cfg.International {
 		host = InternationalHost
@@ -95,6 +92,9 @@ func New(cfg Config, opts ...rollback.Option) (*Client, error) {
 	if c.transport == nil {
 		c.transport = sdkhttp.NewTransport()
 	}
+	if err := c.setupCredentials(cfg); err != nil {
+		return nil, err
+	}
 	limit := DefaultRateLimit
 	if o.RateLimit != nil {
 		limit = *o.RateLimit
@@ -104,6 +104,7 @@ func New(cfg Config, opts ...rollback.Option) (*Client, error) {
 		Options:  o,
 		Limits:   ratelimit.NewSet(limit.Calls, limit.Per, o.Clock),
 		MapError: c.mapError,
+		Reauth:   reauther{c.cache},
 	}
 	// Build the default region's first SDK client now, so that the SDK's
 	// change to the log flags (restored at once) happens while the host
@@ -142,7 +143,7 @@ func (c *Client) pool(region string) *sdkhttp.Pool[*lh.Client] {
 	defer c.mu.Unlock()
 	p, ok := c.pools[region]
 	if !ok {
-		p = &sdkhttp.Pool[*lh.Client]{New: func(b *sdkhttp.Binder) (*lh.Client, error) { return c.newSDK(region, b) }}
+		p = &sdkhttp.Pool[*lh.Client]{New: func(b *sdkhttp.Binder) (*lh.Client, error) { return c.newSDK(region, b) }, Prepare: c.prepare}
 		c.pools[region] = p
 	}
 	return p
@@ -160,7 +161,8 @@ func (c *Client) newSDK(region string, b *sdkhttp.Binder) (*lh.Client, error) {
 	cpf.HttpProfile.ReqTimeout = int(math.Ceil(c.opts.CallTimeout.Seconds())) + 1
 	cpf.Language = "en-US"
 	cpf.Debug = false // the SDK's debug dump prints the Authorization header
-	sc, err := newSDKClient(c.cred, region, cpf)
+	// prepare gives the client the current credentials before each call.
+	sc, err := newSDKClient(common.NewCredential("", ""), region, cpf)
 	if err != nil {
 		return nil, err
 	}

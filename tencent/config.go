@@ -4,6 +4,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cloudsnap/rollback"
 )
@@ -24,10 +25,30 @@ type Config struct {
 	// International selects the international site's API domain.
 	International bool
 	// SecretID, SecretKey and Token (temporary credentials only) sign the
-	// calls. When SecretID and SecretKey are both empty they are read from
-	// TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY and
-	// TENCENTCLOUD_SESSION_TOKEN (or TENCENTCLOUD_SECURITY_TOKEN).
+	// calls. When SecretID and SecretKey are both empty the default chain
+	// finds credentials (see the package documentation).
 	SecretID, SecretKey, Token string
+	// StaticOnly reads only the fields above or TENCENTCLOUD_SECRET_ID,
+	// TENCENTCLOUD_SECRET_KEY and TENCENTCLOUD_SESSION_TOKEN (or
+	// TENCENTCLOUD_SECURITY_TOKEN): no file, STS or metadata service.
+	StaticOnly bool
+	// Profile selects the tccli profile (~/.tccli/<Profile>.credential) or
+	// the credentials file's section; empty means TENCENTCLOUD_PROFILE, else
+	// "default".
+	Profile string
+	// RoleARN, when set, is assumed with STS AssumeRole, signed with the
+	// credentials found above; the role's credentials sign the calls and are
+	// renewed before they expire. RoleSessionName (default
+	// "cloudsnap-rollback") and RoleDuration (15 minutes to 12 hours,
+	// default 1 hour) shape the session; they also apply to TKE OIDC.
+	RoleARN         string
+	RoleSessionName string
+	RoleDuration    time.Duration
+	// STSEndpoint and MetadataEndpoint say where STS and the metadata
+	// service answer: DefaultSTSEndpoint and DefaultMetadataEndpoint unless
+	// set (an emulator in tests).
+	STSEndpoint      string
+	MetadataEndpoint string
 	// AllowedRegions replaces the list of regions calls may use (default:
 	// Regions(), where ApplyInstanceSnapshot is offered).
 	AllowedRegions []string

@@ -61,6 +61,9 @@ func TestNewCredentials(t *testing.T) {
 	for _, v := range []string{tencent.EnvSecretID, tencent.EnvSecretKey, tencent.EnvSessionToken, tencent.EnvSecurityToken} {
 		t.Setenv(v, "")
 	}
+	// Nothing else of the default chain may answer.
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv(tencent.EnvMetadataDisabled, "true")
 	cfg := tencent.Config{Region: "ap-guangzhou"}
 	_, err := tencent.New(cfg)
 	if !errors.Is(err, rollback.ErrUnauthenticated) || !strings.Contains(err.Error(), "TENCENTCLOUD_SECRET_ID") || !strings.Contains(err.Error(), "TENCENTCLOUD_SECRET_KEY") {

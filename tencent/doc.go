@@ -4,8 +4,8 @@
 //
 // # Client
 //
-// New takes a Config (region, credentials or the TENCENTCLOUD_* environment
-// variables, endpoint) and rollback options (clock, logger, retry policy,
+// New takes a Config (region, credentials or the default chain below,
+// endpoint) and rollback options (clock, logger, retry policy,
 // rate limit, HTTP transport, per-attempt timeout). One Client serves every
 // allowed region, chosen per call, and any number of goroutines: each call
 // borrows an SDK client of its own, whose requests carry the call's context,
@@ -67,4 +67,33 @@
 // Package tencenttest is a wire-level Lighthouse emulator; point
 // Config.Endpoint at it and share its clock (rollback.WithClock) so that
 // minutes of cloud time pass in microseconds.
+//
+// # Credentials
+//
+// Config's SecretID/SecretKey (and Token) are used as they are. Otherwise
+// New finds credentials in this order, the tccli and Tencent Cloud SDK
+// conventions, and fails with ErrUnauthenticated naming each source tried
+// when none has any:
+//
+//  1. the environment: TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY and
+//     TENCENTCLOUD_SESSION_TOKEN (or TENCENTCLOUD_SECURITY_TOKEN);
+//  2. a TKE OIDC token file: TKE_PROVIDER_ID, TKE_WEB_IDENTITY_TOKEN_FILE,
+//     TKE_ROLE_ARN (and TKE_REGION), exchanged with STS
+//     AssumeRoleWithWebIdentity;
+//  3. tccli's profile ~/.tccli/<profile>.credential, profile Config.Profile,
+//     else TENCENTCLOUD_PROFILE, else "default";
+//  4. the credentials file TENCENTCLOUD_CREDENTIALS_FILE or
+//     ~/.tencentcloud/credentials (INI: secret_id, secret_key, token);
+//  5. the instance's CAM role from the metadata service
+//     (http://metadata.tencentyun.com; off with
+//     TENCENTCLOUD_METADATA_DISABLED=true).
+//
+// Config.StaticOnly stops after the environment. Config.RoleARN assumes a
+// role (STS AssumeRole through the SDK's sts client, RoleSessionName,
+// RoleDuration) with whatever was found. Temporary credentials are renewed
+// before they expire, once for all calls of the Client; a call that meets
+// AuthFailure.TokenFailure anyway refreshes them and is sent once more.
+// Every SecretId, SecretKey and token is removed from errors and logs,
+// rotated ones included. Config.STSEndpoint and MetadataEndpoint move STS
+// and the metadata service (an emulator: see tencenttest.NewSTS).
 package tencent

@@ -87,6 +87,12 @@ func (s *Server) authenticate(method string, c *call, all map[string]string) *ap
 	}
 	cred, ok := s.creds[all["AccessKeyId"]]
 	if !ok {
+		var e *apiError
+		if cred, e, ok = s.issuedCredential(all["AccessKeyId"]); e != nil {
+			return e // an STS credential past its expiry (sts.go)
+		}
+	}
+	if !ok {
 		return errorFor("InvalidAccessKeyId.NotFound")
 	}
 	if cred.Inactive {

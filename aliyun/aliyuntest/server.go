@@ -180,8 +180,9 @@ type Server struct {
 	journal    emu.Journal
 	hooks      emu.Hooks
 
-	mu    sync.Mutex
-	state *state
+	mu     sync.Mutex
+	issuer *STS // temporary credentials it accepts (NewSTS)
+	state  *state
 	// nonces maps access key + nonce to the wall time it was first seen;
 	// nonceOrder lists them oldest first, for expiry.
 	nonces     map[string]time.Time

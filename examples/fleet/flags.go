@@ -19,6 +19,7 @@ type config struct {
 	yes, verbose, version       bool
 	aliyunEndpoint              string
 	tencentEndpoint             string
+	profile                     string // credentials profile of the clouds' CLIs
 	international               bool
 
 	demo        bool
@@ -63,9 +64,14 @@ anything starts, and on a terminal the command asks for confirmation; when
 standard input is not a terminal (a pipe, a file, /dev/null), a run needs
 -yes.
 
-Credentials come only from the environment, never from flags:
+Credentials are found the way the aliyun and tccli tools find them, never
+taken from flags: the environment, then an OIDC token file (ACK RRSA, TKE),
+then the CLI's profile (-profile, else ALIBABA_CLOUD_PROFILE or
+TENCENTCLOUD_PROFILE), then the instance's role from the metadata service:
   aliyun:  ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET
+           (and ALIBABA_CLOUD_SECURITY_TOKEN for STS), ~/.aliyun/config.json
   tencent: TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY
+           (and TENCENTCLOUD_SESSION_TOKEN), ~/.tccli/<profile>.credential
 
 Flags:
 `
@@ -90,6 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.verbose, "v", false, "log every call and poll (structured, on stderr)")
 	fs.StringVar(&c.aliyunEndpoint, "aliyun-endpoint", "", "SWAS API endpoint (default: each region's public HTTPS endpoint)")
 	fs.StringVar(&c.tencentEndpoint, "tencent-endpoint", "", "Lighthouse API endpoint (default: the public HTTPS endpoint)")
+	fs.StringVar(&c.profile, "profile", "", "the cloud CLIs' credentials profile (aliyun: ~/.aliyun/config.json; tencent: ~/.tccli/NAME.credential)")
 	fs.BoolVar(&c.international, "international", false, "tencent: use the international site's API domain")
 	fs.BoolVar(&c.demo, "demo", false, "roll back a few hundred servers on both built-in emulators (no account needed)")
 	fs.IntVar(&c.demoServers, "demo-servers", 300, "demo only: how many servers, split across both clouds")

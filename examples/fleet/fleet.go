@@ -56,8 +56,8 @@ func runFile(ctx context.Context, c *config, e env) int {
 		return fail(e.stderr, c, err)
 	}
 	return runRows(ctx, c, e, rows, bad, clientConfigs{
-		aliyun:  aliyun.Config{Region: "cn-hangzhou", Endpoint: c.aliyunEndpoint},
-		tencent: tencent.Config{Region: "ap-guangzhou", Endpoint: c.tencentEndpoint, International: c.international},
+		aliyun:  aliyun.Config{Region: "cn-hangzhou", Endpoint: c.aliyunEndpoint, Profile: c.profile},
+		tencent: tencent.Config{Region: "ap-guangzhou", Endpoint: c.tencentEndpoint, International: c.international, Profile: c.profile},
 	})
 }
 

@@ -20,6 +20,7 @@ type config struct {
 	timeout                     time.Duration
 	endpoint, token, key        string
 	stateDir                    string
+	profile                     string // credentials profile of the cloud's CLI
 	international, jsonOut, yes bool
 	verbose, version            bool
 	scale                       float64 // demo only: clock speed-up
@@ -48,11 +49,14 @@ terminal (a pipe, a file, /dev/null), a rollback needs -yes.
           from the disk when omitted.
   tencent (Lighthouse): -instance is required; the system disk is rolled back.
 
-Credentials come only from the environment, never from flags:
+Credentials are found the way the aliyun and tccli tools find them, never
+taken from flags: the environment, then an OIDC token file (ACK RRSA, TKE),
+then the CLI's profile (-profile, else ALIBABA_CLOUD_PROFILE or
+TENCENTCLOUD_PROFILE), then the instance's role from the metadata service:
   aliyun:  ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET
-           (and ALIBABA_CLOUD_SECURITY_TOKEN for STS)
+           (and ALIBABA_CLOUD_SECURITY_TOKEN for STS), ~/.aliyun/config.json
   tencent: TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY
-           (and TENCENTCLOUD_SESSION_TOKEN for temporary credentials)
+           (and TENCENTCLOUD_SESSION_TOKEN), ~/.tccli/<profile>.credential
 
 Flags:
 `
@@ -74,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.timeout, "timeout", time.Hour, "give up waiting after this long in all")
 	fs.StringVar(&c.endpoint, "endpoint", "", "API endpoint (default: the cloud's public HTTPS endpoint)")
 	fs.BoolVar(&c.international, "international", false, "tencent: use the international site's API domain")
+	fs.StringVar(&c.profile, "profile", "", "the cloud CLI's credentials profile (aliyun: ~/.aliyun/config.json; tencent: ~/.tccli/NAME.credential)")
 	fs.StringVar(&c.token, "token", "", "client token (idempotency key) to use, 1-64 printable ASCII characters")
 	fs.StringVar(&c.key, "key", "", "operation key: run again with the same key after a crash to resume, never rolling back twice")
 	fs.StringVar(&c.stateDir, "state-dir", "", "where -key checkpoints are kept (default: the user cache directory)")

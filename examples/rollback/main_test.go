@@ -195,6 +195,8 @@ func TestMissingCredentials(t *testing.T) {
 	_, tc := emulators(t)
 	t.Setenv("TENCENTCLOUD_SECRET_ID", "")
 	t.Setenv("TENCENTCLOUD_SECRET_KEY", "")
+	t.Setenv("HOME", t.TempDir())                      // no profile files
+	t.Setenv("TENCENTCLOUD_METADATA_DISABLED", "true") // no metadata service
 	code, _, errOut := runCmd(t, "", "-provider", "tencent", "-region", "ap-guangzhou", "-endpoint", tc.URL,
 		"-instance", "lhins-1", "-snapshot", "lhsnap-1")
 	if code != exitAuth || !strings.Contains(errOut, "TENCENTCLOUD_SECRET_ID") {

@@ -97,9 +97,9 @@ func defaultRunOptions(c *config) rollback.RunOptions {
 func newProvider(c *config, opts []rollback.Option) (rollback.Provider, error) {
 	switch c.provider {
 	case "aliyun":
-		return aliyun.New(aliyun.Config{Region: c.region, Endpoint: c.endpoint}, opts...)
+		return aliyun.New(aliyun.Config{Region: c.region, Endpoint: c.endpoint, Profile: c.profile}, opts...)
 	case "tencent":
-		return tencent.New(tencent.Config{Region: c.region, Endpoint: c.endpoint, International: c.international}, opts...)
+		return tencent.New(tencent.Config{Region: c.region, Endpoint: c.endpoint, International: c.international, Profile: c.profile}, opts...)
 	}
 	return nil, usagef("unknown provider %q", c.provider)
 }

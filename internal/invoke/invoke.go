@@ -32,6 +32,23 @@ type Invoker struct {
 	// logs, retries. The SDK client of that attempt is not reused. When
 	// nil, panics go through.
 	Recover func(op string, v any) error
+	// Reauth, when set, refreshes credentials that the cloud rejected as
+	// expired: an attempt that failed that way is sent once more with new
+	// credentials, within the same attempt (not counted as a retry, and
+	// under the rate-limit slot of the refused send, which the cloud
+	// refused before counting it). Expiry mid-run is not the caller's
+	// fault.
+	Reauth Reauther
+}
+
+// Reauther is a client's credential cache as the Invoker sees it.
+type Reauther interface {
+	// Generation identifies the credentials in use now.
+	Generation() uint64
+	// Reauth reports whether raw (an attempt's SDK error) says the
+	// credentials of generation gen expired, and if so drops them so the
+	// next lease fetches new ones.
+	Reauth(raw error, gen uint64) bool
 }
 
 // Attempt sends one attempt of op with an SDK client leased for it. It
@@ -116,8 +133,23 @@ func CallOn[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], t Ta
 					slog.Int("attempt", attempt), slog.String("error", aerr.Error()))
 			}
 		}()
+		var gen uint64
+		if in.Reauth != nil {
+			gen = in.Reauth.Generation()
+		}
 		id, err := fn(ctx, attempt, client)
 		release()
+		if err != nil && in.Reauth != nil && ctx.Err() == nil && in.Reauth.Reauth(err, gen) {
+			log.LogAttrs(ctx, slog.LevelInfo, "credentials expired: sending again with new ones",
+				slog.String("provider", in.Provider), slog.String("op", op), slog.Int("attempt", attempt))
+			var lerr error
+			if client, release, lerr = pool.Lease(ctx); lerr != nil { // the lease fetches them
+				return in.MapError(op, lerr)
+			}
+			sent++
+			id, err = fn(ctx, attempt, client)
+			release()
+		}
 		if err == nil {
 			requestID = id
 			log.LogAttrs(ctx, slog.LevelDebug, "call",

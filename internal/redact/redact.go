@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Mask replaces every removed value.
@@ -36,33 +38,69 @@ func quoteAll(ss []string) []string {
 
 // Redactor removes a set of secrets, and every value of a sensitive
 // parameter, from strings and errors. The zero value removes only sensitive
-// parameters. Safe for concurrent use once built.
+// parameters. Safe for concurrent use, including Learn.
 type Redactor struct {
-	secrets []string
+	mu      sync.Mutex               // serialises Learn
+	secrets atomic.Pointer[[]string] // copied on write: String never locks
 }
+
+// maxLearned bounds the secrets a Redactor keeps: rotated credentials are
+// learned for the life of the client, and a week of hourly rotations is
+// far below this.
+const maxLearned = 4096
 
 // New returns a Redactor for the given secrets (access key IDs, secrets,
 // tokens). Empty values are ignored.
 func New(secrets ...string) *Redactor {
 	r := &Redactor{}
+	r.Learn(secrets...)
+	return r
+}
+
+// Learn adds secrets to remove from now on: credentials issued after the
+// Redactor was built (rotated STS tokens, role credentials) are learned
+// before they are first used, so they are redacted like static ones.
+// Empty and already known values are ignored.
+func (r *Redactor) Learn(secrets ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var old []string
+	if p := r.secrets.Load(); p != nil {
+		old = *p
+	}
+	next := append([]string(nil), old...)
+	add := func(s string) {
+		for _, k := range next {
+			if k == s {
+				return
+			}
+		}
+		next = append(next, s)
+	}
 	for _, s := range secrets {
 		if s == "" {
 			continue
 		}
-		r.secrets = append(r.secrets, s)
+		add(s)
 		// Secrets also appear URL-encoded inside signed URLs.
 		if q := url.QueryEscape(s); q != s {
-			r.secrets = append(r.secrets, q)
+			add(q)
 		}
 	}
-	return r
+	if len(next) > maxLearned {
+		// Forget the oldest learned values, which expired long ago.
+		next = next[len(next)-maxLearned:]
+	}
+	r.secrets.Store(&next)
 }
 
 // String returns s without secrets.
 func (r *Redactor) String(s string) string {
 	if r != nil {
-		for _, sec := range r.secrets {
-			s = strings.ReplaceAll(s, sec, Mask)
+		if p := r.secrets.Load(); p != nil {
+			for _, sec := range *p {
+				s = strings.ReplaceAll(s, sec, Mask)
+			}
 		}
 	}
 	return paramPattern.ReplaceAllString(s, "${1}${2}"+Mask)

@@ -65,3 +65,20 @@ func TestOtherErrorsReplacedWhenDirty(t *testing.T) {
 		t.Errorf("dirty error: %v (unwrap %v)", got, errors.Unwrap(got))
 	}
 }
+
+func TestLearnRedactsLaterSecrets(t *testing.T) {
+	r := New("static-id")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 100; i++ {
+			_ = r.String("static-id rotated-token")
+		}
+	}()
+	r.Learn("rotated-token", "", "a/b+c")
+	<-done
+	out := r.String("static-id rotated-token a/b+c a%2Fb%2Bc")
+	if strings.Contains(out, "static-id") || strings.Contains(out, "rotated-token") || strings.Contains(out, "a/b+c") || strings.Contains(out, "a%2Fb") {
+		t.Errorf("learned secrets survived: %s", out)
+	}
+}

@@ -52,6 +52,9 @@ var ErrAttemptTimeout = http2.ErrAttemptTimeout
 type Pool[C any] struct {
 	// New makes a client over the given Binder.
 	New func(b *Binder) (C, error)
+	// Prepare, when set, readies a client for each lease (e.g. gives it
+	// the current credentials); its error fails the lease.
+	Prepare func(ctx context.Context, c C) error
 
 	mu   sync.Mutex
 	free []pooled[C]
@@ -72,6 +75,13 @@ func (p *Pool[C]) Lease(ctx context.Context) (C, func(), error) {
 	if err != nil {
 		var zero C
 		return zero, nil, err
+	}
+	if p.Prepare != nil {
+		if err := p.Prepare(ctx, c.client); err != nil {
+			p.put(c)
+			var zero C
+			return zero, nil, err
+		}
 	}
 	c.binder.Bind(ctx)
 	return c.client, func() {

@@ -16,6 +16,10 @@ const maxSkew = 5 * time.Minute
 type credential struct {
 	key   string
 	token string // required X-TC-Token when not empty
+	// Issued by the STS (sts.go): expired on the emulator's clock, and the
+	// account's SecretId, which quotas count under.
+	expired bool
+	account string
 }
 
 // authorization is a parsed TC3-HMAC-SHA256 Authorization header.
@@ -61,7 +65,7 @@ func parseAuthorization(h string) (authorization, *apiError) {
 // verify checks the request's signature and timestamp against the known
 // credentials. now is the wall time: the SDKs sign with wall time even when
 // the emulator runs on a virtual clock.
-func verify(r *http.Request, body []byte, creds map[string]credential, now time.Time) (string, *apiError) {
+func verify(r *http.Request, body []byte, creds func(secretID string) (credential, bool), now time.Time) (string, *apiError) {
 	a, e := parseAuthorization(r.Header.Get("Authorization"))
 	if e != nil {
 		return "", e
@@ -82,7 +86,7 @@ func verify(r *http.Request, body []byte, creds map[string]credential, now time.
 	if a.service != service || a.date != signedAt.Format("2006-01-02") {
 		return "", apiErrf(CodeAuthFailureSignatureFailure, "The credential scope must be <UTC date of X-TC-Timestamp>/%s/tc3_request.", service)
 	}
-	cred, ok := creds[a.secretID]
+	cred, ok := creds(a.secretID)
 	if !ok {
 		return "", apiErr(CodeAuthFailureSecretIDNotFound)
 	}
@@ -92,6 +96,12 @@ func verify(r *http.Request, body []byte, creds map[string]credential, now time.
 	}
 	if cred.token != "" && r.Header.Get("X-TC-Token") != cred.token {
 		return "", apiErr(CodeAuthFailureTokenFailure)
+	}
+	if cred.expired {
+		return "", apiErrf(CodeAuthFailureTokenFailure, "The token has expired.")
+	}
+	if cred.account != "" {
+		return cred.account, nil
 	}
 	return a.secretID, nil
 }

@@ -140,6 +140,7 @@ type Server struct {
 
 	clk       clock.Clock
 	creds     map[string]credential
+	issuer    *STS // temporary credentials it accepts (NewSTS)
 	regions   map[string]bool
 	rate      RateWindow
 	dur       Durations
@@ -276,7 +277,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(e)
 		return
 	}
-	secretID, e := verify(r, body, s.creds, time.Now())
+	secretID, e := verify(r, body, s.credential, time.Now())
 	if e != nil {
 		fail(e)
 		return
