@@ -1,0 +1,2 @@
+// Package temporal runs rollbacks as Temporal workflows.
+package temporal
