@@ -201,6 +201,9 @@ type RollbackInput struct {
 	// AllowRunning lets a running instance be rolled back (Lighthouse then
 	// forces it off). The workflow never sets it: it stops the instance.
 	AllowRunning bool
+	// BusyTimeout bounds waiting out an operation in progress before
+	// deciding (0: rollback.DefaultBusyTimeout).
+	BusyTimeout time.Duration
 }
 
 // rollbackBeat is Rollback's heartbeat: what a retried attempt resumes
@@ -218,8 +221,8 @@ type rollbackBeat struct {
 //     the snapshot's rollback operation with a request ID other than the
 //     baseline's; on SWAS a snapshot rollback time newer than the
 //     baseline's. Found: the result is adopted, nothing is sent.
-//   - An instance still busy (a rollback running that cannot be told ours
-//     yet) is a RetryLater failure: Temporal retries the activity later.
+//   - An instance busy (most likely an earlier attempt's rollback still
+//     running) is waited out, up to BusyTimeout, and the cloud read again.
 //   - When an earlier attempt may have sent (its heartbeat says so) and
 //     nothing shows, it waits ResendGrace for the cloud's reads to catch up
 //     and looks again before sending.
@@ -269,16 +272,33 @@ func (a *Activities) rollback(ctx context.Context, in RollbackInput) (*rollback.
 	if res, err := landed(req, baseline, snap, inst); res != nil || err != nil {
 		return res, err
 	}
+	if inst.Busy || inst.State.Transitional() || snap.State == rollback.SnapshotRollingBack {
+		// A rollback still running (an earlier attempt's, most likely) or
+		// another operation: wait it out, then look again.
+		wo := a.Wait
+		wo.Clock = a.clock()
+		wo.Timeout = in.BusyTimeout
+		if wo.Timeout <= 0 {
+			wo.Timeout = rollback.DefaultBusyTimeout
+		}
+		wo.OnPoll = func(rollback.Poll) { activity.RecordHeartbeat(ctx, beat) }
+		if _, err := rollback.WaitInstance(ctx, r, req.Region, req.InstanceID, rollback.UntilIdle, wo); err != nil {
+			return nil, err
+		}
+		if snap, inst, err = a.look(ctx, req); err != nil {
+			return nil, err
+		}
+		if res, err := landed(req, baseline, snap, inst); res != nil || err != nil {
+			return res, err
+		}
+	}
 	if beat.Sending {
 		// An earlier attempt may have sent and the cloud may not show it
 		// yet: give its reads time to catch up, then look once more.
 		if err := clock.Sleep(ctx, a.clock(), a.resendGrace()); err != nil {
 			return nil, err
 		}
-		if snap, err = r.Snapshot(ctx, req.Region, req.SnapshotID); err != nil {
-			return nil, err
-		}
-		if inst, err = r.Instance(ctx, req.Region, req.InstanceID); err != nil {
+		if snap, inst, err = a.look(ctx, req); err != nil {
 			return nil, err
 		}
 		if res, err := landed(req, baseline, snap, inst); res != nil || err != nil {
@@ -308,6 +328,16 @@ func (a *Activities) rollback(ctx context.Context, in RollbackInput) (*rollback.
 	}
 	res.Before = baseline
 	return res, nil
+}
+
+// look reads the snapshot and the instance.
+func (a *Activities) look(ctx context.Context, req rollback.Request) (*rollback.Snapshot, *rollback.Instance, error) {
+	snap, err := a.reader().Snapshot(ctx, req.Region, req.SnapshotID)
+	if err != nil {
+		return nil, nil, err
+	}
+	inst, err := a.reader().Instance(ctx, req.Region, req.InstanceID)
+	return snap, inst, err
 }
 
 func (a *Activities) resendGrace() time.Duration {

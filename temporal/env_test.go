@@ -3,6 +3,7 @@ package temporal
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 )
@@ -35,6 +37,9 @@ type cloud struct {
 	// throttled counts replies that said the quota was exceeded.
 	throttled func() int
 	state     func(req rollback.Request) string // the instance's native state
+	// loseRollbackReply makes the next rollback call land with its reply
+	// lost on the wire.
+	loseRollbackReply func()
 }
 
 type cloudOpts struct {
@@ -57,9 +62,12 @@ func newAliyun(t *testing.T, o cloudOpts) *cloud {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := &cloud{loseRollbackReply: func() {
+		srv.AddFault(aliyuntest.Fault{Action: aliyuntest.ActionResetDisk, DropResponse: true})
+	}}
 	action := map[string]string{"rollback": aliyuntest.ActionResetDisk, "stop": aliyuntest.ActionStopInstance,
 		"start": aliyuntest.ActionStartInstance, "snapshot": aliyuntest.ActionCreateSnapshot}
-	return &cloud{name: rollback.ProviderAliyun, p: p, region: aliyuntest.DefaultRegion,
+	*c = cloud{loseRollbackReply: c.loseRollbackReply, name: rollback.ProviderAliyun, p: p, region: aliyuntest.DefaultRegion,
 		target: func(t *testing.T, key string, running bool) rollback.Request {
 			status := aliyuntest.StatusStopped
 			if running {
@@ -96,6 +104,7 @@ func newAliyun(t *testing.T, o cloudOpts) *cloud {
 			return v.Status
 		},
 	}
+	return c
 }
 
 func newTencent(t *testing.T, o cloudOpts) *cloud {
@@ -111,9 +120,12 @@ func newTencent(t *testing.T, o cloudOpts) *cloud {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := &cloud{loseRollbackReply: func() {
+		srv.AddFault(tencenttest.Fault{Action: "ApplyInstanceSnapshot", DropResponse: true})
+	}}
 	action := map[string]string{"rollback": "ApplyInstanceSnapshot", "stop": "StopInstances",
 		"start": "StartInstances", "snapshot": "CreateInstanceSnapshot"}
-	return &cloud{name: rollback.ProviderTencent, p: p, region: tencenttest.DefaultRegion,
+	*c = cloud{loseRollbackReply: c.loseRollbackReply, name: rollback.ProviderTencent, p: p, region: tencenttest.DefaultRegion,
 		target: func(t *testing.T, key string, running bool) rollback.Request {
 			state := "STOPPED"
 			if running {
@@ -150,6 +162,7 @@ func newTencent(t *testing.T, o cloudOpts) *cloud {
 			return v.State
 		},
 	}
+	return c
 }
 
 var clouds = []struct {
@@ -172,6 +185,7 @@ func forEachCloud(t *testing.T, f func(t *testing.T, c *cloud, clk clock.Clock))
 // the interceptors, if any).
 func newEnv(t *testing.T, c *cloud, clk clock.Clock, ics ...interceptor.WorkerInterceptor) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := s.NewTestWorkflowEnvironment()
 	if len(ics) > 0 {
 		env.SetWorkerOptions(worker.Options{Interceptors: ics})
@@ -263,3 +277,7 @@ func (b *beatSpy) RecordHeartbeat(ctx context.Context, details ...any) {
 		_ = b.f.onBeat(ctx, info.ActivityType.Name, info.Attempt, details)
 	}
 }
+
+func activityName(ctx context.Context) string { return activity.GetInfo(ctx).ActivityType.Name }
+
+func activityAttempt(ctx context.Context) int32 { return activity.GetInfo(ctx).Attempt }

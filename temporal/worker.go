@@ -159,6 +159,8 @@ var retryPolicy = &temporal.RetryPolicy{
 	MaximumAttempts:    20,
 }
 
+// activityOptions are the options of one activity. wait is a wait's limit,
+// or the rollback's BusyTimeout (it may wait out a rollback still running).
 func activityOptions(in WorkflowInput, name string, mutating bool, wait time.Duration) workflow.ActivityOptions {
 	o := workflow.ActivityOptions{
 		TaskQueue:           ReadQueue(in.QueuePrefix, in.Provider),
@@ -167,6 +169,10 @@ func activityOptions(in WorkflowInput, name string, mutating bool, wait time.Dur
 	}
 	if mutating {
 		o.TaskQueue = ActionQueue(in.QueuePrefix, in.Provider, actionOf[name])
+	}
+	if mutating {
+		o.StartToCloseTimeout += wait
+		return o
 	}
 	if wait > 0 {
 		o.StartToCloseTimeout = wait + waitSlack

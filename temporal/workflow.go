@@ -219,7 +219,7 @@ func (w *wfRun) run(ctx workflow.Context) error {
 		}
 	}
 	var res rollback.Result
-	if err := w.act(ctx, rollback.StepRollback, "Rollback", RollbackInput{Request: req, Baseline: snap}, &res); err != nil {
+	if err := w.act(ctx, rollback.StepRollback, "Rollback", RollbackInput{Request: req, Baseline: snap, BusyTimeout: w.o.BusyTimeout}, &res); err != nil {
 		return err
 	}
 	w.rep.Result = &res
@@ -357,8 +357,11 @@ func (w *wfRun) exec(ctx workflow.Context, name string, in, out any, mutating bo
 }
 
 func (w *wfRun) timeoutOf(in any) time.Duration {
-	if wi, ok := in.(WaitInput); ok {
-		return wi.Timeout
+	switch in := in.(type) {
+	case WaitInput:
+		return in.Timeout
+	case RollbackInput:
+		return in.BusyTimeout
 	}
 	return 0
 }
