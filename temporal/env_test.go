@@ -37,6 +37,8 @@ type cloud struct {
 	// throttled counts replies that said the quota was exceeded.
 	throttled func() int
 	state     func(req rollback.Request) string // the instance's native state
+	// times returns when each call of an API action arrived (emulator clock).
+	times func(apiAction string) []time.Time
 	// loseRollbackReply makes the next rollback call land with its reply
 	// lost on the wire.
 	loseRollbackReply func()
@@ -44,7 +46,9 @@ type cloud struct {
 
 type cloudOpts struct {
 	clk          clock.Clock
-	slowRollback bool // rollbacks take 2 hours
+	slowRollback bool          // rollbacks take 2 hours
+	rollback     time.Duration // how long a rollback takes (0: the default)
+	limit        int           // the client's rate limit per second (0: the default)
 }
 
 func newAliyun(t *testing.T, o cloudOpts) *cloud {
@@ -111,12 +115,13 @@ func newTencent(t *testing.T, o cloudOpts) *cloud {
 	t.Helper()
 	sopts := []tencenttest.Option{tencenttest.WithClock(o.clk)}
 	if o.slowRollback {
-		sopts = append(sopts, tencenttest.WithDurations(tencenttest.Durations{Rollback: 2 * time.Hour}))
+		o.rollback = 2 * time.Hour
 	}
+	sopts = append(sopts, tencenttest.WithDurations(tencenttest.Durations{Rollback: o.rollback}))
 	srv := tencenttest.NewServer(sopts...)
 	t.Cleanup(srv.Close)
 	p, err := tencent.New(tencent.Config{Region: tencenttest.DefaultRegion, Endpoint: srv.URL,
-		SecretID: tencenttest.DefaultSecretID, SecretKey: tencenttest.DefaultSecretKey}, rollback.WithClock(o.clk))
+		SecretID: tencenttest.DefaultSecretID, SecretKey: tencenttest.DefaultSecretKey}, copts(o)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +166,15 @@ func newTencent(t *testing.T, o cloudOpts) *cloud {
 			v, _ := srv.Instance(req.InstanceID)
 			return v.State
 		},
+		times: func(a string) []time.Time {
+			var ts []time.Time
+			for _, e := range srv.Journal().Entries() {
+				if e.Action == a {
+					ts = append(ts, e.Time)
+				}
+			}
+			return ts
+		},
 	}
 	return c
 }
@@ -185,8 +199,9 @@ func forEachCloud(t *testing.T, f func(t *testing.T, c *cloud, clk clock.Clock))
 // the interceptors, if any).
 func newEnv(t *testing.T, c *cloud, clk clock.Clock, ics ...interceptor.WorkerInterceptor) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
-	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
+	s.SetLogger(quietLogger())
 	env := s.NewTestWorkflowEnvironment()
+	env.SetTestTimeout(2 * time.Minute) // the default 3s is short on a loaded machine
 	if len(ics) > 0 {
 		env.SetWorkerOptions(worker.Options{Interceptors: ics})
 	}
@@ -281,3 +296,13 @@ func (b *beatSpy) RecordHeartbeat(ctx context.Context, details ...any) {
 func activityName(ctx context.Context) string { return activity.GetInfo(ctx).ActivityType.Name }
 
 func activityAttempt(ctx context.Context) int32 { return activity.GetInfo(ctx).Attempt }
+
+func quietLogger() log.Logger { return log.NewStructuredLogger(slog.New(slog.DiscardHandler)) }
+
+func copts(o cloudOpts) []rollback.Option {
+	opts := []rollback.Option{rollback.WithClock(o.clk)}
+	if o.limit > 0 {
+		opts = append(opts, rollback.WithRateLimit(o.limit, time.Second))
+	}
+	return opts
+}

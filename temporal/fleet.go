@@ -91,7 +91,7 @@ func FleetWorkflow(ctx workflow.Context, in FleetInput) (FleetSummary, error) {
 		kind := TypeUnclassified
 		var already *temporal.ChildWorkflowExecutionAlreadyStartedError
 		switch {
-		case errors.As(err, &already):
+		case errors.As(err, &already) || temporal.IsWorkflowExecutionAlreadyStartedError(err):
 			s.Duplicates++
 			kind = "Duplicate"
 		default:
