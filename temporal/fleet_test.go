@@ -80,11 +80,11 @@ func TestDuplicateKey(t *testing.T) {
 // may reach a workflow); ROLLBACK_TEMPORAL_STRICT=1, for an idle machine,
 // allows none.
 func TestFleet1000(t *testing.T) {
-	n, perRun := 1000, 500
+	n, perRun, speed := 1000, 500, 10
 	if raceEnabled {
-		n, perRun = 100, 50
+		n, perRun, speed = 100, 50, 2 // the race detector's delays need more real margin
 	}
-	clk := tickingClock(t, 2*time.Millisecond, 20*time.Millisecond)
+	clk := tickingClock(t, 2*time.Millisecond, time.Duration(speed)*2*time.Millisecond)
 	// The worker's share of the quota: 15 of Lighthouse's 20 calls a
 	// second. At ten times real speed a 10ms scheduling delay on this
 	// shared machine is 100ms of cloud time, the limiter's whole margin;
