@@ -129,3 +129,21 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 }
+
+// TestKeyIsWorkflowID: a workflow whose ID is not its request's operation
+// key refuses before anything is read or sent (one key, one workflow).
+func TestKeyIsWorkflowID(t *testing.T) {
+	forEachCloud(t, func(t *testing.T, c *cloud, clk clock.Clock) {
+		req := c.target(t, "key-a", false)
+		env := newEnv(t, c, clk)
+		env.SetStartWorkflowOptions(StartOptions("", "key-b"))
+		env.ExecuteWorkflow(WorkflowName, WorkflowInput{Provider: c.name, Request: req})
+		err := env.GetWorkflowError()
+		if d, _ := DetailsOf(err); !errors.Is(KindOf(err), rollback.ErrInvalidArgument) || d.Field != "OperationKey" {
+			t.Fatalf("err = %v, details %+v", err, d)
+		}
+		if n := c.calls(""); n != 0 {
+			t.Errorf("%d calls sent", n)
+		}
+	})
+}
