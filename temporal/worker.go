@@ -1,0 +1,183 @@
+package temporal
+
+import (
+	"context"
+	"time"
+
+	"github.com/cloudsnap/rollback"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// DefaultQueuePrefix names the task queues when a workflow's QueuePrefix is
+// empty: workflows on "rollback", reads and waits on "rollback-<provider>",
+// each mutating action on "rollback-<provider>-<action>".
+const DefaultQueuePrefix = "rollback"
+
+// The mutating actions, each with its own task queue (see ActionQueue).
+const (
+	ActionStop     = "stop"
+	ActionStart    = "start"
+	ActionSnapshot = "snapshot"
+	ActionRollback = "rollback"
+)
+
+// Actions lists the mutating actions.
+var Actions = []string{ActionStop, ActionStart, ActionSnapshot, ActionRollback}
+
+var actionOf = map[string]string{"Stop": ActionStop, "Start": ActionStart, "SafetySnapshot": ActionSnapshot, "Rollback": ActionRollback}
+
+func prefixOr(p string) string {
+	if p == "" {
+		return DefaultQueuePrefix
+	}
+	return p
+}
+
+// WorkflowQueue is the task queue of the workflows.
+func WorkflowQueue(prefix string) string { return prefixOr(prefix) }
+
+// ReadQueue is the task queue of a provider's checks and waits (reads
+// only).
+func ReadQueue(prefix, provider string) string { return prefixOr(prefix) + "-" + provider }
+
+// ActionQueue is the task queue of one mutating action of a provider. Its
+// workers set TaskQueueActivitiesPerSecond to the cloud's quota for that
+// action (Quota), and the Temporal server holds every worker of the queue
+// to it together: that is how a fleet run from many hosts keeps to the
+// account's quota. Give accounts with separate quotas separate prefixes.
+func ActionQueue(prefix, provider, action string) string {
+	return prefixOr(prefix) + "-" + provider + "-" + action
+}
+
+// Quota returns the cloud's quota of a mutating action in calls per
+// second: SWAS allows 10 ResetDisk, StopInstance, StartInstance and
+// CreateSnapshot calls a minute each; Lighthouse 20 calls a second per
+// action. Zero for a provider this package does not know.
+func Quota(provider, action string) float64 {
+	switch provider {
+	case rollback.ProviderAliyun:
+		return 10.0 / 60
+	case rollback.ProviderTencent:
+		return 20
+	}
+	return 0
+}
+
+// ActivityName is the registered name of a provider's activity, e.g.
+// "tencent.Rollback".
+func ActivityName(provider, name string) string { return provider + "." + name }
+
+// Register registers the workflows on w and the provider's activities
+// (named "<provider>.<Method>").
+func Register(w worker.Registry, acts *Activities) {
+	RegisterWorkflows(w)
+	RegisterActivities(w, acts)
+}
+
+// RegisterWorkflows registers RollbackWorkflow and FleetWorkflow.
+func RegisterWorkflows(w worker.WorkflowRegistry) {
+	w.RegisterWorkflowWithOptions(RollbackWorkflow, workflow.RegisterOptions{Name: WorkflowName})
+	w.RegisterWorkflowWithOptions(FleetWorkflow, workflow.RegisterOptions{Name: FleetWorkflowName})
+}
+
+// RegisterActivities registers the provider's activities.
+func RegisterActivities(w worker.ActivityRegistry, acts *Activities) {
+	w.RegisterActivityWithOptions(acts, activity.RegisterOptions{Name: providerName(acts.Provider) + "."})
+}
+
+// NewWorkers returns the workers one process runs for a provider: one for
+// the workflows, one for reads and waits, and one per mutating action whose
+// queue is held to the cloud's quota across all workers
+// (TaskQueueActivitiesPerSecond). o is the base of every worker's options.
+// Start them with worker.Run or Start; stop them with Stop.
+func NewWorkers(c client.Client, prefix string, acts *Activities, o worker.Options) []worker.Worker {
+	p := providerName(acts.Provider)
+	wf := worker.New(c, WorkflowQueue(prefix), o)
+	RegisterWorkflows(wf)
+	reads := worker.New(c, ReadQueue(prefix, p), o)
+	RegisterActivities(reads, acts)
+	ws := []worker.Worker{wf, reads}
+	for _, a := range Actions {
+		ao := o
+		if q := Quota(p, a); q > 0 {
+			ao.TaskQueueActivitiesPerSecond = q
+		}
+		w := worker.New(c, ActionQueue(prefix, p, a), ao)
+		RegisterActivities(w, acts)
+		ws = append(ws, w)
+	}
+	return ws
+}
+
+// Start starts a RollbackWorkflow for in with the operation key as its
+// workflow ID and a reuse policy that refuses any second start of the key,
+// running or finished (serviceerror.WorkflowExecutionAlreadyStarted).
+func Start(ctx context.Context, c client.Client, in WorkflowInput) (client.WorkflowRun, error) {
+	if in.Request.OperationKey == "" {
+		return nil, rollback.InvalidArgument(in.Provider, "", "OperationKey",
+			"is empty; a Temporal rollback is named by its operation key (its workflow ID)")
+	}
+	return c.ExecuteWorkflow(ctx, StartOptions(in.QueuePrefix, in.Request.OperationKey), WorkflowName, in)
+}
+
+// StartOptions are the options Start uses: workflow ID = key, duplicates
+// refused.
+func StartOptions(prefix, key string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                                       key,
+		TaskQueue:                                WorkflowQueue(prefix),
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}
+}
+
+// Timeouts of the activities. A mutating call's attempt is bounded by the
+// library's retry layer (RetryPolicy.MaxElapsed, 2 minutes, plus one call
+// timeout), so its start-to-close timeout lies beyond that: it fires only
+// for a worker that died.
+const (
+	callActivityTimeout = 5 * time.Minute
+	waitSlack           = 5 * time.Minute
+	waitHeartbeat       = 2 * time.Minute
+)
+
+// retryPolicy is Temporal's side of the retries. The library's errors come
+// back non-retryable (activityError): the library retried them already.
+// What Temporal retries is what the library cannot see: a worker that died
+// (start-to-close or heartbeat timeout), a worker shutting down, and an
+// activity's own RetryLater.
+var retryPolicy = &temporal.RetryPolicy{
+	InitialInterval:    time.Second,
+	BackoffCoefficient: 2,
+	MaximumInterval:    time.Minute,
+	MaximumAttempts:    20,
+}
+
+// activityOptions are the options of one activity. wait is a wait's limit,
+// or the rollback's BusyTimeout (it may wait out a rollback still running).
+func activityOptions(in WorkflowInput, name string, mutating bool, wait time.Duration) workflow.ActivityOptions {
+	o := workflow.ActivityOptions{
+		TaskQueue:           ReadQueue(in.QueuePrefix, in.Provider),
+		StartToCloseTimeout: callActivityTimeout,
+		RetryPolicy:         retryPolicy,
+	}
+	if mutating {
+		o.TaskQueue = ActionQueue(in.QueuePrefix, in.Provider, actionOf[name])
+	}
+	if mutating {
+		o.StartToCloseTimeout += wait
+		return o
+	}
+	if wait > 0 {
+		o.StartToCloseTimeout = wait + waitSlack
+		o.HeartbeatTimeout = waitHeartbeat
+		o.WaitForCancellation = true
+	}
+	return o
+}
