@@ -28,13 +28,23 @@ type OperationMarker interface {
 	// about to send its rollback, with the baseline snapshot read before
 	// it (what OperationMark gives back).
 	MarkOperation(ctx context.Context, req Request, key string, before *Snapshot) error
-	// OperationMark returns the baseline recorded for key, or nil and no
-	// error when the resource carries no mark of key.
-	OperationMark(ctx context.Context, req Request, key string) (*Snapshot, error)
+	// OperationMark returns key's mark, or nil and no error when the
+	// resource carries none.
+	OperationMark(ctx context.Context, req Request, key string) (*Mark, error)
 	// ClearOperationMark removes key's mark. Run never does: a finished
 	// operation's mark is what stops a Run that lost its checkpoint from
 	// doing it again. Providers bound how many marks a resource keeps.
 	ClearOperationMark(ctx context.Context, req Request, key string) error
+}
+
+// Mark is an operation's mark as read back from the cloud.
+type Mark struct {
+	// Before is the baseline snapshot recorded with the mark.
+	Before *Snapshot
+	// At is when the mark was written (on the marking client's clock;
+	// zero when unknown): the rollback was sent after it, so a reading
+	// that shows nothing counts only once the read grace has passed since.
+	At time.Time
 }
 
 // MarkName is the name a provider gives the mark of an operation key (a
@@ -76,12 +86,12 @@ func rolledBackSince(before, now *Snapshot) bool {
 // landedSinceMark judges the cloud against the baseline in the operation's
 // mark: through the provider's witness when it has one (the evidence rules
 // in evidence.go), else from snap alone.
-func (r *runner) landedSinceMark(ctx context.Context, before, snap *Snapshot) (bool, string, error) {
+func (r *runner) landedSinceMark(ctx context.Context, before *Snapshot, since time.Time, snap *Snapshot) (bool, string, error) {
 	w, ok := r.p.(RollbackWitness)
 	if !ok {
 		return rolledBackSince(before, snap), snap.LatestOperation.RequestID, nil
 	}
-	ev, err := w.WitnessRollback(ctx, r.req, before, time.Time{})
+	ev, err := w.WitnessRollback(ctx, r.req, before, since)
 	if err != nil {
 		return false, "", fmt.Errorf("rollback: an earlier Run of this operation sent its rollback (its mark is on the disk), and the state could not be read to tell whether it landed: %w", err)
 	}
@@ -121,23 +131,43 @@ func (r *runner) guardLostCheckpoint(ctx context.Context, inst *Instance, snap *
 		return nil, nil
 	}
 	if m := r.marker(); m != nil {
-		before, err := m.OperationMark(ctx, r.req, r.key)
+		mark, err := m.OperationMark(ctx, r.req, r.key)
 		if err != nil {
 			return nil, fmt.Errorf("rollback: reading this operation's mark, which tells whether an earlier Run of it sent a rollback: %w", err)
 		}
-		if before == nil {
+		if mark == nil || mark.Before == nil {
 			return nil, nil // no earlier Run of this key got as far as sending
 		}
+		before := mark.Before
 		r.before = before
-		landed, requestID, err := r.landedSinceMark(ctx, before, snap)
+		landed, requestID, err := r.landedSinceMark(ctx, before, mark.At, snap)
 		if err != nil || !landed {
 			return nil, err // marked, nothing landed: the send below repeats it (same token)
 		}
 		return &Result{Provider: snap.Provider, RequestID: requestID, ClientToken: r.req.ClientToken,
 			Adopted: true, InstanceID: inst.ID, DiskID: r.req.DiskID, Before: before}, nil
 	}
-	if !everRolledBack(snap) || r.o.AcceptRepeatRisk {
+	if r.o.AcceptRepeatRisk {
 		return nil, nil
+	}
+	if !everRolledBack(snap) {
+		// Never rolled back to, as far as this reading shows. Reads may
+		// lag writes: the provider's witness reads again once its read
+		// grace has passed since this Run started (a crashed Run's
+		// rollback was sent before that), and only "nothing landed" lets
+		// the Run go on.
+		w, ok := r.p.(RollbackWitness)
+		if !ok {
+			return nil, nil
+		}
+		ev, err := w.WitnessRollback(ctx, r.req, snap, r.start)
+		if err != nil {
+			return nil, err
+		}
+		if ev.Verdict == NothingLanded {
+			return nil, nil
+		}
+		snap = &Snapshot{Provider: snap.Provider, ID: snap.ID, LatestOperation: Operation{Kind: OpRollback, RequestID: ev.RequestID}}
 	}
 	last := "at an unknown time"
 	if !snap.LastRollbackAt.IsZero() {

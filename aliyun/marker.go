@@ -69,9 +69,8 @@ func (c *Client) MarkOperation(ctx context.Context, req rollback.Request, key st
 }
 
 // OperationMark implements rollback.OperationMarker: it reads req's disk's
-// tags and returns the baseline snapshot of key's mark, nil when the disk
-// carries none.
-func (c *Client) OperationMark(ctx context.Context, req rollback.Request, key string) (*rollback.Snapshot, error) {
+// tags and returns key's mark, nil when the disk carries none.
+func (c *Client) OperationMark(ctx context.Context, req rollback.Request, key string) (*rollback.Mark, error) {
 	if err := rules.CheckDisk(opListTagResources, req.Region, req.DiskID); err != nil {
 		return nil, err
 	}
@@ -89,7 +88,8 @@ func (c *Client) OperationMark(ctx context.Context, req rollback.Request, key st
 			Message: "disk " + req.DiskID + " carries this operation's mark " + name + " with a value that is not a time",
 			Hint:    "check the disk's last reset in the console; remove the tag once you know"}
 	}
-	return &rollback.Snapshot{Provider: rollback.ProviderAliyun, ID: req.SnapshotID, DiskID: req.DiskID, LastRollbackAt: m.baseline}, nil
+	return &rollback.Mark{At: m.markedAt,
+		Before: &rollback.Snapshot{Provider: rollback.ProviderAliyun, ID: req.SnapshotID, DiskID: req.DiskID, LastRollbackAt: m.baseline}}, nil
 }
 
 // mark is one operation mark as read from a disk's tags.

@@ -281,6 +281,10 @@ func (t *tap) adopt(o *tap) {
 	t.others = append(t.others, o)
 }
 
+// worldMaxLag is the longest read lag the soak's world units draw; the
+// clients get a read grace beyond it.
+const worldMaxLag = 2 * time.Minute
+
 func clientOptions(cfg Config, tp *tap) []rollback.Option {
 	timeout := cfg.CallTimeout
 	if timeout <= 0 {
@@ -291,6 +295,9 @@ func clientOptions(cfg Config, tp *tap) []rollback.Option {
 		logger = slog.New(cfg.Log)
 	}
 	return append([]rollback.Option{
+		// Reads lag writes by up to worldMaxLag in the world units: the
+		// read grace must cover it (exactly once holds only then).
+		rollback.WithReadGrace(worldMaxLag + 30*time.Second),
 		rollback.WithClock(cfg.Clock),
 		rollback.WithCallTimeout(timeout),
 		rollback.WithLogger(logger),

@@ -91,7 +91,11 @@ func (c Cmd) Run(t testing.TB) Result {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.Exe, c.Args...)
-	cmd.Env = append(os.Environ(), c.Env...)
+	// The built program is no test binary: keep it off the real metadata
+	// services (link-local addresses off this machine) unless a test says
+	// otherwise.
+	cmd.Env = append(os.Environ(), "ALIBABA_CLOUD_ECS_METADATA_DISABLED=true", "TENCENTCLOUD_METADATA_DISABLED=true")
+	cmd.Env = append(cmd.Env, c.Env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	var closeAfter []*os.File
