@@ -113,7 +113,8 @@ func WithReadGrace(d time.Duration) Option { return func(o *Options) { o.ReadGra
 // anything is checked or resent: the provider's witness judges the cloud
 // against the checkpoint's baseline. Ours landed: the Result to wait for
 // (saved as rollback-sent). Nothing landed: nil, and the Run goes on to
-// check and send. Cannot tell: ErrOutcomeUnknown. A provider that is no
+// check and send. Cannot tell: ErrOutcomeUnknown. Unreadable: the read's
+// error (nothing was done; a later Run asks again). A provider that is no
 // RollbackWitness, or a checkpoint without a baseline, gives nil: the Run
 // checks and sends as before (a SWAS resend carries the same token).
 func (r *runner) witnessEarlier(ctx context.Context) (*Result, error) {
@@ -124,13 +125,10 @@ func (r *runner) witnessEarlier(ctx context.Context) (*Result, error) {
 	}
 	ev, err := w.WitnessRollback(ctx, r.req, cp.Before, cp.Updated)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, err
-		}
-		return nil, &Error{Provider: cp.Before.Provider, Kind: ErrOutcomeUnknown, Ambiguous: true, Err: err,
-			Message: fmt.Sprintf("an earlier run of this operation may have rolled instance %s back to snapshot %s, and the state could not be read to tell (%v)",
-				r.req.InstanceID, r.req.SnapshotID, err),
-			Hint: "run again once the cloud answers; the checkpoint keeps the baseline, and nothing is resent before it decides"}
+		// The state could not be read: nothing was done, and a later Run
+		// asks again (the checkpoint keeps the baseline). The read's own
+		// error says whether that is worth retrying.
+		return nil, err
 	}
 	switch ev.Verdict {
 	case OursLanded:

@@ -17,9 +17,9 @@
 // goes out only on positive evidence that nothing landed, read at least
 // Grace after that attempt (reads lag writes). Evidence that ours landed
 // is success (Adopted); anything else (a foreign change, an unreadable
-// state) is ErrOutcomeUnknown. A busy refusal after an ambiguous attempt
-// may be our own operation running: the error stays ambiguous, whatever a
-// later reading shows. A success reply carrying the request ID of an
+// state) is ErrOutcomeUnknown. A busy (or wrong-state) refusal after an
+// ambiguous attempt may be our own operation running: the error stays
+// ambiguous, whatever a later reading shows. A success reply carrying the request ID of an
 // earlier failed attempt's reply (the cloud answering a resent token with
 // the first answer) is Adopted.
 //
@@ -275,8 +275,10 @@ func (r *run[C]) attempt(ctx context.Context, n int, client C) (string, error) {
 	case rollback.IsAmbiguous(mapped):
 		r.ambiguous, r.needProof, r.busyAfter = true, true, false
 		r.lastAmbAt = r.e.Clock.Now()
-	case r.ambiguous && errors.Is(mapped, rollback.ErrBusy):
-		// Possibly busy with our own earlier attempt.
+	case r.ambiguous && (errors.Is(mapped, rollback.ErrBusy) || errors.Is(mapped, rollback.ErrInstanceState)):
+		// Possibly busy with, or moved out of the required state by, our
+		// own earlier attempt (SWAS refuses a Resetting instance as a
+		// wrong state).
 		r.needProof, r.busyAfter = true, true
 	default:
 		r.busyAfter = false

@@ -97,19 +97,23 @@ func TestEmptyReplyIsAmbiguous(t *testing.T) {
 	}
 }
 
-// Busy after an ambiguous attempt may be our own operation: even when
-// nothing shows, the error stays ambiguous.
+// Busy (or a wrong state) after an ambiguous attempt may be our own
+// operation: even when nothing shows, the error stays ambiguous.
 func TestBusyAfterAmbiguousStaysAmbiguous(t *testing.T) {
-	clk := clock.NewAutoVirtual(time.Time{})
-	c := &cloud{clk: clk}
-	_, err := once.Do(context.Background(), engine(clk), call(3), mutation(c, func(n int) (string, error) {
-		if n == 1 {
-			return "", lost
+	wrong := &rollback.Error{Kind: rollback.ErrInstanceState, Message: "instance is Resetting"}
+	for _, refusal := range []*rollback.Error{busy, wrong} {
+		clk := clock.NewAutoVirtual(time.Time{})
+		c := &cloud{clk: clk}
+		_, err := once.Do(context.Background(), engine(clk), call(3), mutation(c, func(n int) (string, error) {
+			if n == 1 {
+				return "", lost
+			}
+			r := *refusal
+			return "", &r
+		}))
+		if !errors.Is(err, refusal.Kind) || !rollback.IsAmbiguous(err) {
+			t.Fatalf("err = %v (ambiguous %v)", err, rollback.IsAmbiguous(err))
 		}
-		return "", busy
-	}))
-	if !errors.Is(err, rollback.ErrBusy) || !rollback.IsAmbiguous(err) {
-		t.Fatalf("err = %v (ambiguous %v)", err, rollback.IsAmbiguous(err))
 	}
 }
 
