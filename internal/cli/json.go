@@ -20,7 +20,7 @@ const SchemaVersion = 1
 // times RFC 3339.
 type Header struct {
 	SchemaVersion int    `json:"schema_version"`
-	Program       string `json:"program"` // "rollback" or "fleet"
+	Program       string `json:"program"` // "rollback" or "rollback-fleet"
 	OK            bool   `json:"ok"`
 	ExitCode      int    `json:"exit_code"`
 	ExitName      string `json:"exit_name"`       // ExitNames[exit_code]

@@ -1,4 +1,4 @@
-// Command fleet rolls many cloud servers' disks back to snapshots at once,
+// Command rollback-fleet rolls many cloud servers' disks back to snapshots at once,
 // on Alibaba Cloud Simple Application Server and Tencent Cloud Lighthouse,
 // from a CSV or JSON list. Every row gets the rollback command's checks and
 // exactly-once guarantee; the clouds' rate limits pace the calls, reads are
@@ -7,11 +7,11 @@
 //
 // Try it without an account, against the built-in emulators:
 //
-//	go run ./examples/fleet -demo
+//	go run ./examples/rollback-fleet -demo
 //
 // Real use (credentials only from the environment):
 //
-//	fleet -file servers.csv -key-prefix incident-4711 -stop -backup -start
+//	rollback-fleet -file servers.csv -key-prefix incident-4711 -stop -backup -start
 //
 // with servers.csv like
 //
@@ -46,14 +46,14 @@ func run(ctx context.Context, args []string, e env) int {
 	case err == errHelp:
 		return exitOK
 	case err == errVersion:
-		fmt.Fprintln(e.stdout, cli.VersionLine("fleet"))
+		fmt.Fprintln(e.stdout, cli.VersionLine("rollback-fleet"))
 		return exitOK
 	case err != nil:
 		if c == nil {
 			c = &config{}
 		}
 		if c.jsonFile != "" {
-			_ = writeJSONTo(c.jsonFile, e.stdout, report{Header: cli.NewHeader("fleet", exitUsage, err)})
+			_ = writeJSONTo(c.jsonFile, e.stdout, report{Header: cli.NewHeader("rollback-fleet", exitUsage, err)})
 		}
 		return fail(e.stderr, c, err)
 	}

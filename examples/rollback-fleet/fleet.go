@@ -29,7 +29,7 @@ type env struct {
 	clientOpts     []rollback.Option    // for the clients made from the flags
 }
 
-// fleet is one run over the rows of the input.
+// rollback-fleet is one run over the rows of the input.
 type fleet struct {
 	c       *config
 	e       env
@@ -219,7 +219,7 @@ func (f *fleet) run(ctx context.Context) int {
 	}
 	if c.jsonFile != "" {
 		if err := sum.writeReport(c.jsonFile, e.stdout, keys); err != nil {
-			fmt.Fprintf(e.stderr, "fleet: writing the JSON report: %v\n", err)
+			fmt.Fprintf(e.stderr, "rollback-fleet: writing the JSON report: %v\n", err)
 			sum.code = worst(sum.code, exitError)
 		}
 	}
@@ -332,7 +332,7 @@ func debugLogger(w io.Writer) *slog.Logger {
 func (f *fleet) fail(err error) int {
 	code := fail(f.e.stderr, f.c, err)
 	if f.c.jsonFile != "" {
-		_ = writeJSONTo(f.c.jsonFile, f.e.stdout, report{Header: cli.NewHeader("fleet", code, err)})
+		_ = writeJSONTo(f.c.jsonFile, f.e.stdout, report{Header: cli.NewHeader("rollback-fleet", code, err)})
 	}
 	return code
 }
@@ -343,9 +343,9 @@ func fail(stderr io.Writer, c *config, err error) int {
 	if _, bad := err.(badRows); bad {
 		code = exitUsage
 	}
-	fmt.Fprintf(stderr, "fleet: %s\n", trimPrefix(err.Error()))
+	fmt.Fprintf(stderr, "rollback-fleet: %s\n", trimPrefix(err.Error()))
 	if code == exitUsage {
-		fmt.Fprintln(stderr, "Run 'fleet -help' for usage.")
+		fmt.Fprintln(stderr, "Run 'rollback-fleet -help' for usage.")
 	}
 	return code
 }

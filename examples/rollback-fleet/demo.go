@@ -82,7 +82,7 @@ func runDemo(ctx context.Context, c *config, e env) int {
 	}
 	fmt.Fprintf(text, "Rollbacks applied: aliyun %d of %d servers, tencent %d of %d; %d servers rolled back exactly once. Wall time %s.\n",
 		ali.Rollbacks(), nAli, tc.Rollbacks(), nTc, once, time.Since(wallStart).Round(10*time.Millisecond))
-	fmt.Fprintln(text, "Next: 'go run ./examples/fleet -help' for real use; credentials come from the environment.")
+	fmt.Fprintln(text, "Next: 'go run ./examples/rollback-fleet -help' for real use; credentials come from the environment.")
 	return code
 }
 

@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/examples/service/rollbacksvc"
+	"github.com/cloudsnap/rollback/examples/rollback-service/rollbacksvc"
 	"github.com/cloudsnap/rollback/pgstore"
 )
 
@@ -112,10 +112,10 @@ func (h *hardening) warnExposed(addr net.Addr, w io.Writer) {
 		return
 	}
 	if h.tlsCert == "" {
-		fmt.Fprintf(w, "service: WARNING: listening on %s, beyond loopback, without TLS: bearer tokens and requests cross the network in clear; use -tls-cert/-tls-key, or a TLS proxy on the same host\n", addr)
+		fmt.Fprintf(w, "rollback-service: WARNING: listening on %s, beyond loopback, without TLS: bearer tokens and requests cross the network in clear; use -tls-cert/-tls-key, or a TLS proxy on the same host\n", addr)
 	}
 	if h.tokensFile == "" && os.Getenv(EnvTokens) == "" && h.ca == "" {
-		fmt.Fprintf(w, "service: WARNING: listening on %s without authentication: anyone who reaches it can roll disks back; use -tokens-file or -client-ca\n", addr)
+		fmt.Fprintf(w, "rollback-service: WARNING: listening on %s without authentication: anyone who reaches it can roll disks back; use -tokens-file or -client-ca\n", addr)
 	}
 }
 

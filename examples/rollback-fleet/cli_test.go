@@ -60,7 +60,7 @@ func TestBinaryConfirmation(t *testing.T) {
 func TestBinaryJSONAndVersion(t *testing.T) {
 	bin := exe(t)
 	r := clitest.Cmd{Exe: bin, Args: []string{"-version"}, Stdin: clitest.DevNull}.Run(t)
-	if r.Code != exitOK || !strings.HasPrefix(r.Stdout, "fleet ") {
+	if r.Code != exitOK || !strings.HasPrefix(r.Stdout, "rollback-fleet ") {
 		t.Errorf("-version: exit %d: %q %q", r.Code, r.Stdout, r.Stderr)
 	}
 	// A usage error, with -json -, is JSON on stdout.
@@ -69,7 +69,7 @@ func TestBinaryJSONAndVersion(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || r.Code != exitUsage {
 		t.Fatalf("usage error: exit %d, %v\n%s", r.Code, err, r.Stdout)
 	}
-	if doc["schema_version"] != float64(cli.SchemaVersion) || doc["program"] != "fleet" || doc["exit_name"] != "usage" || doc["error"] == nil {
+	if doc["schema_version"] != float64(cli.SchemaVersion) || doc["program"] != "rollback-fleet" || doc["exit_name"] != "usage" || doc["error"] == nil {
 		t.Errorf("usage error as JSON: %v", doc)
 	}
 	// The demo with -json -: one JSON document on stdout, and without a

@@ -1,20 +1,20 @@
-// Command service serves safe rollbacks over HTTP, keyed by idempotency
+// Command rollback-service serves safe rollbacks over HTTP, keyed by idempotency
 // keys: the rollbacksvc package wired to real clients, with graceful
 // shutdown. Try it without an account, against the built-in emulators:
 //
-//	go run ./examples/service -demo
+//	go run ./examples/rollback-service -demo
 //
 // and send it the curl commands it prints. Real use (credentials only from
 // the environment; a cloud without them is not served):
 //
-//	service -addr 127.0.0.1:8080 -state-dir /var/lib/rollback-service -tokens-file /etc/rollback/tokens
+//	rollback-service -addr 127.0.0.1:8080 -state-dir /var/lib/rollback-service -tokens-file /etc/rollback/tokens
 //
 // Replicas behind a load balancer share a PostgreSQL database
 // (-database or $ROLLBACK_SERVICE_DATABASE): one Run per key across them,
 // the cloud's rate limits for the whole deployment, and each key's request
 // fingerprint. See them at work:
 //
-//	go run ./examples/service -demo -replicas 2
+//	go run ./examples/rollback-service -demo -replicas 2
 //
 // API (see package rollbacksvc):
 //
@@ -49,7 +49,7 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/aliyun"
-	"github.com/cloudsnap/rollback/examples/service/rollbacksvc"
+	"github.com/cloudsnap/rollback/examples/rollback-service/rollbacksvc"
 	"github.com/cloudsnap/rollback/tencent"
 )
 
@@ -84,9 +84,9 @@ const (
 var errHelp = errors.New("help")
 
 const usageHead = `Usage:
-  service -demo [-replicas N]
-  service [-addr 127.0.0.1:8080] [-state-dir DIR | -database URL] [-tokens-file FILE]
-          [-tls-cert FILE -tls-key FILE [-client-ca FILE]] [-allowed-hosts NAMES] [-trace]
+  rollback-service -demo [-replicas N]
+  rollback-service [-addr 127.0.0.1:8080] [-state-dir DIR | -database URL] [-tokens-file FILE]
+                   [-tls-cert FILE -tls-key FILE [-client-ca FILE]] [-allowed-hosts NAMES] [-trace]
 
 Serves safe rollbacks over HTTP, keyed by idempotency keys:
 
@@ -145,7 +145,7 @@ func run(ctx context.Context, args []string, e env) int {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "service: %v\nRun 'service -help' for usage.\n", err)
+		fmt.Fprintf(e.stderr, "rollback-service: %v\nRun 'rollback-service -help' for usage.\n", err)
 		return exitUsage
 	}
 	logger := slog.New(slog.DiscardHandler)
@@ -157,27 +157,27 @@ func run(ctx context.Context, args []string, e env) int {
 	}
 	tel, err := newTelemetry(traceTo(c, e.stderr))
 	if err != nil {
-		fmt.Fprintf(e.stderr, "service: %v\n", err)
+		fmt.Fprintf(e.stderr, "rollback-service: %v\n", err)
 		return exitError
 	}
 	defer tel.close(context.Background())
 	cfg := rollbacksvc.Config{RunOptions: rollback.RunOptions{Logger: logger, Hooks: tel.hooks}}
 	store, err := c.openStore(ctx)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "service: %v\n", err)
+		fmt.Fprintf(e.stderr, "rollback-service: %v\n", err)
 		return exitUsage
 	}
 	if store != nil {
 		defer store.Close()
 	}
 	if err := c.guard(&cfg, e); err != nil {
-		fmt.Fprintf(e.stderr, "service: %v\n", err)
+		fmt.Fprintf(e.stderr, "rollback-service: %v\n", err)
 		return exitUsage
 	}
 	if c.demo {
 		d, err := startDemo(c.demoSpeed, logger, tel.hooks)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "service: %v\n", err)
+			fmt.Fprintf(e.stderr, "rollback-service: %v\n", err)
 			return exitError
 		}
 		defer d.close()
@@ -191,13 +191,13 @@ func run(ctx context.Context, args []string, e env) int {
 	} else {
 		providers, err := clientsFromEnv(c, logger, append(c.sharedLimits(store), rollback.WithHooks(tel.hooks))...)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "service: %v\n", err)
+			fmt.Fprintf(e.stderr, "rollback-service: %v\n", err)
 			return exitUsage
 		}
 		defer closeAll(providers)
 		dir, err := stateDir(c.stateDir)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "service: %v\n", err)
+			fmt.Fprintf(e.stderr, "rollback-service: %v\n", err)
 			return exitUsage
 		}
 		cfg.Providers, cfg.Checkpoints = providers, rollback.FileCheckpoints{Dir: dir}
@@ -213,7 +213,7 @@ func run(ctx context.Context, args []string, e env) int {
 func serve(ctx context.Context, c *config, e env, svc *rollbacksvc.Service, wrap func(http.Handler) http.Handler) int {
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "service: %v\n", err)
+		fmt.Fprintf(e.stderr, "rollback-service: %v\n", err)
 		svc.Shutdown(context.Background())
 		return exitError
 	}
@@ -223,7 +223,7 @@ func serve(ctx context.Context, c *config, e env, svc *rollbacksvc.Service, wrap
 		url = "https://" + ln.Addr().String()
 		if srv.TLSConfig, err = c.tlsConfig(); err != nil {
 			ln.Close()
-			fmt.Fprintf(e.stderr, "service: %v\n", err)
+			fmt.Fprintf(e.stderr, "rollback-service: %v\n", err)
 			svc.Shutdown(context.Background())
 			return exitUsage
 		}
@@ -249,18 +249,18 @@ func serve(ctx context.Context, c *config, e env, svc *rollbacksvc.Service, wrap
 	select {
 	case <-ctx.Done():
 	case err := <-served:
-		fmt.Fprintf(e.stderr, "service: %v\n", err)
+		fmt.Fprintf(e.stderr, "rollback-service: %v\n", err)
 		code = exitError
 	}
 	fmt.Fprintln(e.stdout, "Shutting down: cancelling running rollbacks; their checkpoints stay.")
 	stop, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(stop); err != nil {
-		fmt.Fprintf(e.stderr, "service: HTTP shutdown: %v\n", err)
+		fmt.Fprintf(e.stderr, "rollback-service: HTTP shutdown: %v\n", err)
 		code = exitError
 	}
 	if err := svc.Shutdown(stop); err != nil {
-		fmt.Fprintf(e.stderr, "service: rollbacks still running at exit: %v\n", err)
+		fmt.Fprintf(e.stderr, "rollback-service: rollbacks still running at exit: %v\n", err)
 		code = exitError
 	}
 	return code

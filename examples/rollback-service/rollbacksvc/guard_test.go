@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/examples/service/rollbacksvc"
+	"github.com/cloudsnap/rollback/examples/rollback-service/rollbacksvc"
 	"github.com/cloudsnap/rollback/internal/testkit"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
@@ -145,7 +145,10 @@ func TestOneKeyPerDisk(t *testing.T) {
 	slow := tencenttest.DefaultDurations
 	slow.Rollback = 5 * time.Minute
 	c := newClouds(t, slow)
-	s := newService(t, c, nil)
+	// A store that outlives the process: with the in-memory default, a new
+	// key on a Lighthouse snapshot rolled back to before is refused
+	// (its checkpoint could have been lost with an earlier process).
+	s := newService(t, c, rollback.FileCheckpoints{Dir: t.TempDir()})
 	id, body := c.tencentServer(t, tencenttest.StateStopped, "")
 	if r := s.post(t, "d-1", body); r.code != http.StatusAccepted {
 		t.Fatalf("POST: %d %s", r.code, r.raw)

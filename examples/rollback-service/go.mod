@@ -1,4 +1,4 @@
-module github.com/cloudsnap/rollback/examples/service
+module github.com/cloudsnap/rollback/examples/rollback-service
 
 go 1.26.0
 

@@ -66,7 +66,7 @@ func newTelemetry(spans io.Writer) (*telemetry, error) {
 		topts = append(topts, sdktrace.WithSyncer(se))
 	}
 	t.tp = sdktrace.NewTracerProvider(topts...)
-	t.tracer = t.tp.Tracer("github.com/cloudsnap/rollback/examples/service")
+	t.tracer = t.tp.Tracer("github.com/cloudsnap/rollback/examples/rollback-service")
 	tel, err := rolltel.New(rolltel.WithTracerProvider(t.tp), rolltel.WithMeterProvider(t.mp))
 	if err != nil {
 		return nil, err

@@ -34,8 +34,8 @@ var (
 )
 
 const usageHead = `Usage:
-  fleet -demo [-demo-servers N]
-  fleet -file servers.csv -key-prefix NAME [-stop] [-backup] [-start] [flags]
+  rollback-fleet -demo [-demo-servers N]
+  rollback-fleet -file servers.csv -key-prefix NAME [-stop] [-backup] [-start] [flags]
 
 Rolls many disks back to snapshots: every row of the input is one rollback,
 run with the same checks and exactly-once guarantee as the rollback command.

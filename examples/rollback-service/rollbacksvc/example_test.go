@@ -10,7 +10,7 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
-	"github.com/cloudsnap/rollback/examples/service/rollbacksvc"
+	"github.com/cloudsnap/rollback/examples/rollback-service/rollbacksvc"
 	"github.com/cloudsnap/rollback/tencent"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )

@@ -10,7 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/examples/service/rollbacksvc"
+	"github.com/cloudsnap/rollback/examples/rollback-service/rollbacksvc"
 	"github.com/cloudsnap/rollback/internal/testkit"
 )
 

@@ -17,7 +17,7 @@ import (
 	"github.com/cloudsnap/rollback/aliyun"
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
 	"github.com/cloudsnap/rollback/clock"
-	"github.com/cloudsnap/rollback/examples/service/rollbacksvc"
+	"github.com/cloudsnap/rollback/examples/rollback-service/rollbacksvc"
 	"github.com/cloudsnap/rollback/tencent"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )

@@ -19,7 +19,7 @@ import (
 	"github.com/cloudsnap/rollback/aliyun"
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
 	"github.com/cloudsnap/rollback/clock"
-	"github.com/cloudsnap/rollback/examples/service/rollbacksvc"
+	"github.com/cloudsnap/rollback/examples/rollback-service/rollbacksvc"
 	"github.com/cloudsnap/rollback/pgstore"
 	"github.com/cloudsnap/rollback/pgstore/pgtest"
 	"github.com/cloudsnap/rollback/tencent"
@@ -34,7 +34,7 @@ import (
 // and exits.
 func runReplicas(ctx context.Context, c *config, e env, logger *slog.Logger) int {
 	fail := func(err error) int {
-		fmt.Fprintf(e.stderr, "service: %v\n", err)
+		fmt.Fprintf(e.stderr, "rollback-service: %v\n", err)
 		return exitError
 	}
 	url := c.database

@@ -175,7 +175,7 @@ type reportRow struct {
 }
 
 func (s *summary) report(keys []string) report {
-	out := report{Header: cli.NewHeader("fleet", s.code, nil), DryRun: s.dryRun, Started: s.started,
+	out := report{Header: cli.NewHeader("rollback-fleet", s.code, nil), DryRun: s.dryRun, Started: s.started,
 		DurationSeconds: cli.Seconds(s.elapsed), Counts: map[string]int{}, Rows: []reportRow{}}
 	for i, r := range s.rows {
 		o := s.outcomes[i]
