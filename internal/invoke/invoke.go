@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/cloudsnap/rollback"
@@ -32,6 +33,20 @@ type Invoker struct {
 	// logs, retries. The SDK client of that attempt is not reused. When
 	// nil, panics go through.
 	Recover func(op string, v any) error
+
+	budgetOnce sync.Once
+	budget     *retry.Budget // client-wide; see Options.RetryBudget
+}
+
+// retryBudget returns the client's retry budget, made on first use from
+// Options.RetryBudget; nil when disabled.
+func (in *Invoker) retryBudget() *retry.Budget {
+	in.budgetOnce.Do(func() {
+		if n := in.Options.RetryBudget; n > 0 {
+			in.budget = retry.NewBudget(n)
+		}
+	})
+	return in.budget
 }
 
 // Attempt sends one attempt of op with an SDK client leased for it. It
@@ -54,6 +69,7 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 		Op:       op,
 		OnRetry:  retryHooks(in.Options.OnRetry, rollback.RetryHookFromContext(ctx)),
 		Logger:   log,
+		Budget:   in.retryBudget(),
 	}
 	sent := 0
 	var queued time.Duration // waiting for rate-limit slots
