@@ -199,3 +199,48 @@ func TestWaiterTargets(t *testing.T) {
 		}
 	}
 }
+
+// priorInspector answers an idle wait with the provider's prior for op, as
+// WaitRollback would for a rollback.
+type priorInspector struct {
+	rollback.Inspector
+	priors rollback.WaitPriors
+	op     string
+}
+
+func (p priorInspector) WaitPrior(string) (time.Duration, time.Duration, bool) {
+	return p.priors.WaitPrior(p.op)
+}
+
+// TestColdWaitWithPrior measures the first wait of a process that has no
+// learner file: 60 s operations (a Lighthouse rollback on the emulator's
+// default durations), each waited for by a new Learner, with Lighthouse's
+// rollback prior and without, next to the Terraform-style waiter. It holds
+// that the prior makes the cold wait no worse than knowing nothing, at no
+// more calls; the numbers are in BENCHMARKS.md.
+func TestColdWaitWithPrior(t *testing.T) {
+	ours := func(prior bool) func(context.Context, rollback.Inspector, clock.Clock, string) error {
+		return func(ctx context.Context, p rollback.Inspector, clk clock.Clock, id string) error {
+			if prior {
+				p = priorInspector{Inspector: p, priors: p.(*countingInspector).Inspector.(rollback.WaitPriors), op: "rollback"}
+			}
+			_, err := rollback.WaitInstance(ctx, p, tencenttest.DefaultRegion, id, rollback.UntilIdle,
+				rollback.WaitOptions{Clock: clk, Learner: &rollback.Learner{}, Timeout: time.Hour})
+			return err
+		}
+	}
+	sts := []waitStrategy{{"cold+prior", ours(true)}, {"cold", ours(false)}, strategies(t)[4]}
+	all := map[string]waitStats{}
+	var line string
+	for _, st := range sts {
+		s := measureWaits(t, st, 60*time.Second, 50, 11)
+		all[st.name] = s
+		line += fmt.Sprintf("\n  %-10s p50 %6.2fs p95 %6.2fs %5.1f calls/wait", st.name,
+			s.quantile(0.5).Seconds(), s.quantile(0.95).Seconds(), s.callsPerWait())
+	}
+	t.Logf("60s operations, first wait of a process:%s", line)
+	withPrior, cold := all["cold+prior"], all["cold"]
+	if withPrior.quantile(0.5) > cold.quantile(0.5) || withPrior.callsPerWait() > cold.callsPerWait() {
+		t.Errorf("the prior made the first wait worse")
+	}
+}
