@@ -57,8 +57,8 @@ type persistence struct {
 	path    string
 	mu      sync.Mutex // serialises saves of this process
 	unsaved map[string][]span
-	saves   int // saves made
-	pending int // observations since the last save
+	saves   int // saves made (guarded by the Learner's mu)
+	pending int // observations since the last save (likewise)
 }
 
 // OpenLearner returns a Learner that starts from what earlier processes
@@ -137,6 +137,9 @@ func (l *Learner) save() error {
 	l.mu.Lock()
 	fresh := p.unsaved
 	p.unsaved, p.pending = nil, 0
+	if len(fresh) > 0 {
+		p.saves++ // under l.mu: persist reads it
+	}
 	l.mu.Unlock()
 	if len(fresh) == 0 {
 		return nil
@@ -146,7 +149,6 @@ func (l *Learner) save() error {
 		f = &learnerFile{Kinds: map[string]*learnedKind{}}
 	}
 	f.merge(fresh)
-	p.saves++
 	if err := writeLearnerFile(p.path, f); err != nil {
 		// Keep the samples for the next save (bounded as ever).
 		l.mu.Lock()

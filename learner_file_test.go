@@ -190,3 +190,32 @@ func TestPacerUsesPriorUntilLearned(t *testing.T) {
 		t.Fatalf("prior from a provider without priors: %v", est)
 	}
 }
+
+// TestLearnerFileSharedLearner: one Learner observed by many waits at once
+// (a fleet) saves without races and keeps every kind.
+func TestLearnerFileSharedLearner(t *testing.T) {
+	path := filepath.Join(t.TempDir(), LearnerFileName)
+	l := OpenLearner(path)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				l.ObserveRange(fmt.Sprintf("p/k%d", w), time.Duration(i)*time.Second, time.Duration(i+1)*time.Second)
+				_ = l.estimate(fmt.Sprintf("p/k%d", w))
+			}
+		}()
+	}
+	wg.Wait()
+	if err := l.Save(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := readLearnerFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Kinds) != 8 {
+		t.Fatalf("%d kinds in the file, want 8", len(f.Kinds))
+	}
+}
