@@ -65,6 +65,14 @@ func (c *coalescer) wait() { c.running.Wait() }
 // Name reports the underlying provider's name.
 func (c *coalescer) Name() string { return providerName(c.p) }
 
+// WaitPrior passes on the provider's priors (WaitPriors).
+func (c *coalescer) WaitPrior(op string) (lo, hi time.Duration, ok bool) {
+	if wp, is := c.p.(WaitPriors); is {
+		return wp.WaitPrior(op)
+	}
+	return 0, 0, false
+}
+
 // Instance implements Inspector through a batched read.
 func (c *coalescer) Instance(ctx context.Context, region, id string) (*Instance, error) {
 	b, err := c.join(ctx, batchKey{region, batchInstances}, id)

@@ -45,6 +45,14 @@ type Options struct {
 	// Limiter, when set, paces the rate-limited calls instead of the
 	// client's own limiter (WithLimiter).
 	Limiter Limiter
+	// RetryBudget is the capacity of the client-wide retry budget: retries
+	// after 5xx replies spend 5 tokens, after timeouts and connection
+	// failures 10, and successes put tokens back. Once it is spent, calls
+	// make one attempt each until the cloud answers again, so that an
+	// outage does not turn a fleet into a retry storm. 0 means
+	// DefaultRetryBudget; negative means no budget (every call retries per
+	// its RetryPolicy).
+	RetryBudget int
 }
 
 // RateLimit is a client-side limit: at most Calls calls per Per, with bursts
@@ -82,6 +90,9 @@ const (
 	DefaultThrottleBaseDelay = 2 * time.Second
 	DefaultMaxDelay          = 20 * time.Second
 	DefaultCallTimeout       = 30 * time.Second
+	// DefaultRetryBudget is the AWS SDK's default retry quota: 100 retries
+	// after 5xx replies (50 after timeouts) beyond what successes refill.
+	DefaultRetryBudget = 500
 )
 
 // WithDefaults returns p with every zero field set to its default.
@@ -138,6 +149,9 @@ func ResolveOptions(opts ...Option) Options {
 	if o.ReadGrace <= 0 {
 		o.ReadGrace = DefaultReadGrace
 	}
+	if o.RetryBudget == 0 {
+		o.RetryBudget = DefaultRetryBudget
+	}
 	return o
 }
 
@@ -178,3 +192,11 @@ func WithInsecureHTTP() Option { return func(o *Options) { o.AllowInsecureHTTP =
 
 // WithRetryHook calls fn before each retry sleep, e.g. to count retries.
 func WithRetryHook(fn func(RetryEvent)) Option { return func(o *Options) { o.OnRetry = fn } }
+
+// WithRetryBudget sets the capacity of the client's retry budget (see
+// Options.RetryBudget); tokens < 0 disables it.
+func WithRetryBudget(tokens int) Option { return func(o *Options) { o.RetryBudget = tokens } }
+
+// WithoutRetryBudget lets every call retry per its RetryPolicy, however many
+// calls are failing.
+func WithoutRetryBudget() Option { return func(o *Options) { o.RetryBudget = -1 } }

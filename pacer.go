@@ -69,6 +69,9 @@ func newPacer(o WaitOptions, kind string) *pacer {
 		p.learned = func() estimate { return o.Learner.estimate(kind) }
 		est = p.learned()
 		p.raw = est
+		if est.hi <= 0 {
+			est = o.prior // until the learner knows better (see relearn)
+		}
 	}
 	if est.hi > 0 {
 		p.setWindow(est.lo, est.hi)
@@ -236,6 +239,7 @@ func (e *progressETA) add(t time.Duration, percent int) (time.Duration, bool) {
 type Learner struct {
 	mu      sync.Mutex
 	samples map[string][]span
+	file    *persistence // nil unless opened with OpenLearner
 }
 
 // span is an interval in which an operation ended.
@@ -257,16 +261,23 @@ func (l *Learner) ObserveRange(kind string, lo, hi time.Duration) {
 	if l == nil || hi <= 0 || lo > hi {
 		return
 	}
+	sp := span{lo: max(lo, 0), hi: hi}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.samples == nil {
 		l.samples = make(map[string][]span)
 	}
-	s := append(l.samples[kind], span{lo: max(lo, 0), hi: hi})
-	if len(s) > learnerSamples {
-		s = s[len(s)-learnerSamples:]
+	l.samples[kind] = lastSpans(append(l.samples[kind], sp))
+	if l.file != nil {
+		if l.file.unsaved == nil {
+			l.file.unsaved = make(map[string][]span)
+		}
+		l.file.unsaved[kind] = lastSpans(append(l.file.unsaved[kind], sp))
+		l.file.pending++
 	}
-	l.samples[kind] = s
+	l.mu.Unlock()
+	if l.file != nil {
+		l.persist()
+	}
 }
 
 // estimate is where recent operations of a kind ended: from lo to hi.

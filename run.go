@@ -120,6 +120,9 @@ func (o RunOptions) withDefaults() RunOptions {
 	}
 	o.Clock = clock.Or(o.Clock)
 	o.Wait.Clock = o.Clock
+	if o.Wait.Learner == nil {
+		o.Wait.Learner = learnerFor(o.Checkpoints) // nil: DefaultLearner
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

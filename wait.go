@@ -35,6 +35,10 @@ type WaitOptions struct {
 	// (unjittered), so that many waits running at once poll together and a
 	// batching reader can serve them with one call. RunBatch sets it.
 	Align time.Duration
+
+	// prior is the provider's window for the operation (WaitPriors), used
+	// while the Learner knows nothing of it.
+	prior estimate
 }
 
 func (o WaitOptions) withDefaults() WaitOptions {
@@ -266,6 +270,7 @@ func (w InstanceWait) kindFor(p Inspector) string {
 // or the wait times out (*TimeoutError, ErrTimeout).
 func WaitInstance(ctx context.Context, p Inspector, region, instanceID string, w InstanceWait, o WaitOptions) (*Instance, error) {
 	what := fmt.Sprintf("instance %s to be %s", instanceID, w.Name)
+	o.prior = priorOf(p, "instance-"+w.Name)
 	return pollUntil(ctx, o, what, w.kindFor(p), func(ctx context.Context) (observation[*Instance], error) {
 		in, err := p.Instance(ctx, region, instanceID)
 		if err != nil {
@@ -281,6 +286,7 @@ func WaitInstance(ctx context.Context, p Inspector, region, instanceID string, w
 // polls.
 func WaitSnapshot(ctx context.Context, p Inspector, region, snapshotID string, o WaitOptions) (*Snapshot, error) {
 	what := fmt.Sprintf("snapshot %s to be ready", snapshotID)
+	o.prior = priorOf(p, "snapshot")
 	return pollUntil(ctx, o, what, providerName(p)+"/snapshot", func(ctx context.Context) (observation[*Snapshot], error) {
 		s, err := p.Snapshot(ctx, region, snapshotID)
 		if err != nil {
@@ -336,6 +342,7 @@ func waitRollback(ctx context.Context, p Inspector, region string, res *Result, 
 	}
 	what := fmt.Sprintf("rollback of instance %s to snapshot %s to finish", res.InstanceID, snapID)
 	tr := &rollbackTracker{res: res, resent: resent}
+	o.prior = priorOf(p, "rollback")
 	// Look once at the start: the pacer may put the first poll late, and a
 	// rollback that fails before it would leave nothing to tell it from one
 	// that never ran (SWAS records only successes). A failed read changes

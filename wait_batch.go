@@ -35,6 +35,7 @@ type RollbackResult struct {
 // not worth repeating).
 func WaitInstances(ctx context.Context, p Inspector, region string, ids []string, w InstanceWait, o WaitOptions) (map[string]InstanceResult, error) {
 	results := make(map[string]InstanceResult, len(ids))
+	o.prior = priorOf(p, "instance-"+w.Name)
 	err := pollBatch(ctx, o, w.kindFor(p), "instances to be "+w.Name, uniq(ids),
 		func(ctx context.Context, pendingIDs []string) (map[string]*Instance, error) {
 			return readInstances(ctx, p, region, pendingIDs)
@@ -76,6 +77,7 @@ func WaitRollbacks(ctx context.Context, p Inspector, region string, rs []*Result
 		in   *Instance
 		snap *Snapshot
 	}
+	o.prior = priorOf(p, "rollback")
 	err := pollBatch(ctx, o, providerName(p)+"/rollback", "rollbacks to finish", ids,
 		func(ctx context.Context, pendingIDs []string) (map[string]*reading, error) {
 			ins, err := readInstances(ctx, p, region, pendingIDs)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/cloudsnap/rollback"
@@ -39,6 +40,9 @@ type Invoker struct {
 	// refused before counting it). Expiry mid-run is not the caller's
 	// fault.
 	Reauth Reauther
+
+	budgetOnce sync.Once
+	budget     *retry.Budget // client-wide; see Options.RetryBudget
 }
 
 // Reauther is a client's credential cache as the Invoker sees it.
@@ -49,6 +53,17 @@ type Reauther interface {
 	// credentials of generation gen expired, and if so drops them so the
 	// next lease fetches new ones.
 	Reauth(raw error, gen uint64) bool
+}
+
+// retryBudget returns the client's retry budget, made on first use from
+// Options.RetryBudget; nil when disabled.
+func (in *Invoker) retryBudget() *retry.Budget {
+	in.budgetOnce.Do(func() {
+		if n := in.Options.RetryBudget; n > 0 {
+			in.budget = retry.NewBudget(n)
+		}
+	})
+	return in.budget
 }
 
 // Attempt sends one attempt of op with an SDK client leased for it. It
@@ -92,6 +107,7 @@ func CallOn[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], t Ta
 		Op:       op,
 		OnRetry:  retryHooks(in.Options.OnRetry, rollback.RetryHookFromContext(ctx)),
 		Logger:   log,
+		Budget:   in.retryBudget(),
 	}
 	var ob *observer // nil unless the client has hooks
 	if in.Options.Hooks.CallHooked() {

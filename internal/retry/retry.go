@@ -35,6 +35,9 @@ type Config struct {
 	// slot; that time is not spent failing, so MaxElapsed leaves it out.
 	// nil means none.
 	Queued func() time.Duration
+	// Budget, when set, is the client-wide retry quota that retries of
+	// outage-kind failures spend (see Budget); nil means none.
+	Budget *Budget
 }
 
 // Do calls fn until it succeeds, returns an error that is not worth retrying,
@@ -70,13 +73,19 @@ func Do(ctx context.Context, cfg Config, fn func(ctx context.Context, attempt in
 	start := budget.Now()
 	var transient, throttle *backoff.ExponentialBackOff
 
-	var last error
+	var (
+		last  error
+		spent int // tokens the retry under way took from the budget
+	)
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return attempt - 1, interrupted(err, last)
 		}
 		err := fn(ctx, attempt)
 		if err == nil {
+			if cfg.Budget != nil {
+				cfg.Budget.refill(max(spent, SuccessIncrease))
+			}
 			return attempt, nil
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -107,6 +116,18 @@ func Do(ctx context.Context, cfg Config, fn func(ctx context.Context, attempt in
 		}
 		if bound == backoff.Stop {
 			return attempt, giveUp(err, attempt)
+		}
+		spent = 0
+		if c := cost(err); cfg.Budget != nil && c > 0 {
+			if !cfg.Budget.spend(c) {
+				if cfg.Logger != nil {
+					cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "not retrying: the client's retry budget is spent (the cloud is failing most calls)",
+						slog.String("provider", cfg.Provider), slog.String("op", cfg.Op),
+						slog.Int("attempt", attempt), slog.String("error", err.Error()))
+				}
+				return attempt, giveUp(err, attempt)
+			}
+			spent = c
 		}
 		delay := time.Duration(float64(bound) * minFrac)
 		delay += jitter(bound - delay)
