@@ -217,6 +217,11 @@ func Do[C any](ctx context.Context, e Engine, call Call[C], m Mutation[C]) (Outc
 			re.Hint = "state read afterwards shows it was not applied; " + re.Hint
 		}
 	}
+	if ctx.Err() != nil {
+		// The caller gave up while the state was read (the reading still
+		// counts: nothing landed). Say both.
+		return r.out, &rollback.InterruptedError{Ctx: ctx.Err(), Last: err}
+	}
 	return r.out, err
 }
 

@@ -44,7 +44,8 @@ var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")
 // TestSnippetsCompile builds and vets every ```go block of README.md, each
 // as the body of a function (ctx in scope, returning error), in a module
 // of its own that uses this one through a replace directive. It needs no
-// network: every dependency is this module's.
+// network: every dependency is this module's. A block fenced "```go MODULE"
+// uses a nested module and is compiled there, as that module's Example.
 func TestSnippetsCompile(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
