@@ -212,10 +212,14 @@ func Do[C any](ctx context.Context, e Engine, call Call[C], m Mutation[C]) (Outc
 			// shows it yet.
 			re.Ambiguous = true
 			re.Hint = "the refusal came after an attempt that may have landed, and the operation in progress may be that one: check before resending (" + m.HowToCheck() + ")"
-		} else if re.Ambiguous {
+		} else if re.Ambiguous && !m.Deduplicated {
 			re.Ambiguous = false
 			re.Hint = "state read afterwards shows it was not applied; " + re.Hint
 		}
+		// A deduplicated call (SWAS) stays ambiguous: its evidence cannot
+		// tell a call never applied from one applied that failed at once
+		// (a failed reset leaves no RollbackTime), and resending the same
+		// token is safe anyway.
 	}
 	if ctx.Err() != nil {
 		// The caller gave up while the state was read (the reading still
