@@ -31,11 +31,11 @@ type OperationMarker interface {
 	// OperationMark returns key's mark, or nil and no error when the
 	// resource carries none.
 	OperationMark(ctx context.Context, req Request, key string) (*Mark, error)
-	// ClearOperationMark removes key's mark. Run never does: a finished
-	// operation's mark is what stops a Run that lost its checkpoint from
-	// doing it again. Providers bound how many marks a resource keeps.
-	ClearOperationMark(ctx context.Context, req Request, key string) error
 }
+
+// Marks are never removed by Run: a finished operation's mark is what stops
+// a Run that lost its checkpoint from doing it again. Providers bound how
+// many marks a resource keeps.
 
 // Mark is an operation's mark as read back from the cloud.
 type Mark struct {

@@ -873,14 +873,6 @@ func (r *runner) fail(step Step, err error) error {
 }
 
 func phaseAtLeast(p, min Phase) bool {
-	order := []Phase{PhaseChecked, PhaseStopped, PhaseBackedUp, PhaseRollbackSending, PhaseRollbackSent, PhaseRollbackDone, PhaseDone}
-	idx := func(x Phase) int {
-		for i, y := range order {
-			if x == y {
-				return i
-			}
-		}
-		return -1
-	}
-	return idx(p) >= idx(min)
+	i := phaseIndex(p)
+	return i >= 0 && i < len(phaseOrder) && i >= phaseIndex(min) // unknown or empty phases are at least nothing
 }

@@ -173,22 +173,3 @@ func (c *Client) pruneMarks(ctx context.Context, req rollback.Request, keep stri
 	})
 	return err
 }
-
-// ClearOperationMark implements rollback.OperationMarker: it removes key's
-// tag from req's disk.
-func (c *Client) ClearOperationMark(ctx context.Context, req rollback.Request, key string) error {
-	if err := rules.CheckDisk(opUntagResources, req.Region, req.DiskID); err != nil {
-		return err
-	}
-	_, _, err := invoke.Call(ctx, c.inv, &c.pool, opUntagResources, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
-		r := swas.CreateUntagResourcesRequest()
-		c.target(r.RpcRequest, req.Region)
-		r.ResourceType, r.ResourceId, r.TagKey = "disk", &[]string{req.DiskID}, &[]string{rollback.MarkName(key)}
-		resp, err := sc.UntagResources(r)
-		if err != nil {
-			return "", err
-		}
-		return resp.RequestId, nil
-	})
-	return err
-}
