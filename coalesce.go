@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // maxBatch is the most IDs one batched read carries (Lighthouse
@@ -62,15 +63,11 @@ func newCoalescer(ctx context.Context, p Inspector, clk clock.Clock, window time
 // c.ctx first.
 func (c *coalescer) wait() { c.running.Wait() }
 
-// Name reports the underlying provider's name.
-func (c *coalescer) Name() string { return providerName(c.p) }
-
-// WaitPrior passes on the provider's priors (WaitPriors).
-func (c *coalescer) WaitPrior(op string) (lo, hi time.Duration, ok bool) {
-	if wp, is := c.p.(WaitPriors); is {
-		return wp.WaitPrior(op)
-	}
-	return 0, 0, false
+// Capabilities passes on the underlying provider's name and priors; its
+// reads are the coalescer's own.
+func (c *coalescer) Capabilities() provider.Capabilities {
+	caps := provider.CapabilitiesOf(c.p)
+	return provider.Capabilities{Name: caps.Name, Priors: caps.Priors}
 }
 
 // Instance implements Inspector through a batched read.
@@ -82,7 +79,7 @@ func (c *coalescer) Instance(ctx context.Context, region, id string) (*Instance,
 	if in, ok := b.inst[id]; ok {
 		return in, nil
 	}
-	return nil, &Error{Provider: c.Name(), Kind: ErrInstanceNotFound, Message: fmt.Sprintf("instance %s not found in %s", id, region)}
+	return nil, &Error{Provider: providerName(c.p), Kind: ErrInstanceNotFound, Message: fmt.Sprintf("instance %s not found in %s", id, region)}
 }
 
 // Snapshot implements Inspector through a batched read.
@@ -94,7 +91,7 @@ func (c *coalescer) Snapshot(ctx context.Context, region, id string) (*Snapshot,
 	if s, ok := b.snap[id]; ok {
 		return s, nil
 	}
-	return nil, &Error{Provider: c.Name(), Kind: ErrSnapshotNotFound, Message: fmt.Sprintf("snapshot %s not found in %s", id, region)}
+	return nil, &Error{Provider: providerName(c.p), Kind: ErrSnapshotNotFound, Message: fmt.Sprintf("snapshot %s not found in %s", id, region)}
 }
 
 // Instances and Snapshots pass straight through: they are batched already.

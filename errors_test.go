@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 var allSentinels = []error{
@@ -121,7 +122,7 @@ func TestInterruptedErrorMatchesBoth(t *testing.T) {
 }
 
 func TestInvalidArgument(t *testing.T) {
-	err := rollback.InvalidArgument("tencent", "ApplyInstanceSnapshot", "InstanceID", "%q is not a Lighthouse instance ID", "i-1")
+	err := provider.InvalidArgument("tencent", "ApplyInstanceSnapshot", "InstanceID", "%q is not a Lighthouse instance ID", "i-1")
 	var re *rollback.Error
 	if !errors.As(err, &re) || re.Field != "InstanceID" || !errors.Is(err, rollback.ErrInvalidArgument) {
 		t.Fatalf("bad error %#v", err)

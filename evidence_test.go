@@ -5,11 +5,12 @@ import (
 	"testing"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 func TestPreconditions(t *testing.T) {
 	ready := &rollback.Snapshot{ID: "s-1", DiskID: "d-1", InstanceID: "i-1", State: rollback.SnapshotReady}
-	p := rollback.Preconditions{Provider: "x", Op: "Apply"}
+	p := provider.Preconditions{Provider: "x", Op: "Apply"}
 	snaps := []struct {
 		name       string
 		snap       *rollback.Snapshot
@@ -31,13 +32,13 @@ func TestPreconditions(t *testing.T) {
 	running := &rollback.Instance{ID: "i-1", State: rollback.InstanceRunning}
 	insts := []struct {
 		name string
-		p    rollback.Preconditions
+		p    provider.Preconditions
 		in   *rollback.Instance
 		want error
 	}{
 		{"stopped", p, &rollback.Instance{ID: "i-1", State: rollback.InstanceStopped}, nil},
 		{"running refused", p, running, rollback.ErrInstanceState},
-		{"running allowed", rollback.Preconditions{AllowRunning: true}, running, nil},
+		{"running allowed", provider.Preconditions{AllowRunning: true}, running, nil},
 		{"busy", p, &rollback.Instance{ID: "i-1", State: rollback.InstanceStopped, Busy: true}, rollback.ErrBusy},
 		{"starting", p, &rollback.Instance{ID: "i-1", State: rollback.InstanceStarting}, rollback.ErrBusy},
 		{"unavailable", p, &rollback.Instance{ID: "i-1", State: rollback.InstanceUnavailable}, rollback.ErrInstanceState},

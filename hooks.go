@@ -2,8 +2,9 @@ package rollback
 
 import (
 	"context"
-	"errors"
 	"time"
+
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // Hooks observe a client's API calls and Run's steps, for tracing and
@@ -57,49 +58,6 @@ type Hooks struct {
 	StepEnd   func(ctx context.Context, s *StepInfo)
 }
 
-// CallInfo describes one logical API call.
-type CallInfo struct {
-	Provider string // ProviderAliyun or ProviderTencent
-	Region   string
-	Action   string // the API action, e.g. "ResetDisk"
-	// The resources the call names, where it names them.
-	InstanceID, DiskID, SnapshotID string
-	Start                          time.Time
-
-	// Known at the end.
-	Duration time.Duration
-	// Attempts is how many attempts were put on the wire.
-	Attempts int
-	// RateLimitWait is the time all attempts spent waiting for a slot of
-	// the client-side rate limit.
-	RateLimitWait time.Duration
-	// RequestID is the successful reply's; on failure the last error's.
-	RequestID  string
-	HTTPStatus int // the last reply's status; 0 if none arrived
-	// Err is how the call failed (nil on success); Kind its sentinel
-	// (KindOf), or the context's error.
-	Err, Kind error
-}
-
-// AttemptInfo describes one attempt of a call.
-type AttemptInfo struct {
-	Attempt       int // 1-based
-	Start         time.Time
-	RateLimitWait time.Duration // this attempt's wait for a rate-limit slot
-
-	// Known at the end.
-	Duration   time.Duration
-	RequestID  string
-	HTTPStatus int
-	Err, Kind  error
-	// Retry says that another attempt follows after RetryDelay, because of
-	// RetryReason (the cloud's error code, or the sentinel's text when the
-	// cloud gave none, e.g. "network error").
-	Retry       bool
-	RetryDelay  time.Duration
-	RetryReason string
-}
-
 // RunInfo describes one Run.
 type RunInfo struct {
 	Provider string
@@ -141,40 +99,27 @@ type StepInfo struct {
 }
 
 // WithHooks reports the client's API calls to h (see Hooks).
-func WithHooks(h Hooks) Option { return func(o *Options) { o.Hooks = h } }
-
-// CallHooked reports whether h observes calls: the call path's one check.
-func (h *Hooks) CallHooked() bool {
-	return h.CallStart != nil || h.CallEnd != nil || h.AttemptStart != nil || h.AttemptEnd != nil
+func WithHooks(h Hooks) Option {
+	return func(o *provider.Options) {
+		o.Hooks = provider.CallHooks{CallStart: h.CallStart, CallEnd: h.CallEnd, AttemptStart: h.AttemptStart, AttemptEnd: h.AttemptEnd}
+	}
 }
+
+type (
+	// CallInfo describes one logical API call (Hooks.CallStart, CallEnd).
+	CallInfo = provider.CallInfo
+	// AttemptInfo describes one attempt of a call (Hooks.AttemptStart,
+	// AttemptEnd).
+	AttemptInfo = provider.AttemptInfo
+)
 
 // ErrorKind is the sentinel of err for CallInfo.Kind and its kin: KindOf,
 // or the context's error, or nil.
-func ErrorKind(err error) error {
-	if err == nil {
-		return nil
-	}
-	if k := KindOf(err); k != nil {
-		return k
-	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		return context.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return context.DeadlineExceeded
-	}
-	return nil
-}
+func ErrorKind(err error) error { return provider.ErrorKind(err) }
 
 // ErrorDetail returns the cloud's error code, request ID and HTTP status of
 // err, where it carries them.
-func ErrorDetail(err error) (code, requestID string, status int) {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code, e.RequestID, e.HTTPStatus
-	}
-	return "", "", 0
-}
+func ErrorDetail(err error) (code, requestID string, status int) { return provider.ErrorDetail(err) }
 
 // runHooks: Run's side of Hooks, kept out of run.go's step logic.
 

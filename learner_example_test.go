@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // A program that rolls back one server per run (a cron job, a fresh pod)
@@ -42,6 +43,6 @@ func ExampleWithRetryBudget() {
 	opts := []rollback.Option{
 		rollback.WithRetryBudget(100), // 20 retries after 5xx beyond what successes refill
 	}
-	fmt.Println(rollback.ResolveOptions(opts...).RetryBudget)
+	fmt.Println(provider.ResolveOptions(opts...).RetryBudget)
 	// Output: 100
 }

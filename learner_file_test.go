@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudsnap/rollback/provider"
 )
 
 func TestLearnerFileRoundTrip(t *testing.T) {
@@ -161,6 +163,8 @@ func TestLearnerBesideFileCheckpoints(t *testing.T) {
 }
 
 type priorProvider struct{}
+
+func (p priorProvider) Capabilities() provider.Capabilities { return provider.Capabilities{Priors: p} }
 
 func (priorProvider) WaitPrior(op string) (time.Duration, time.Duration, bool) {
 	if op == "rollback" {

@@ -1,30 +1,6 @@
 package rollback
 
-import (
-	"context"
-	"time"
-)
-
-// Limiter paces a client's rate-limited calls from outside the client: a
-// limiter shared by every replica of a service (package pgstore has one
-// backed by PostgreSQL) keeps the cloud's quota for the whole deployment,
-// where each client's own limiter keeps it only for its process.
-type Limiter interface {
-	// Wait blocks until call may be sent, or ctx ends (then it returns
-	// ctx's error and the call is not sent). Callers must not be starved:
-	// serve them in the order they come.
-	Wait(ctx context.Context, call LimitedCall) error
-}
-
-// LimitedCall is a call waiting for a Limiter.
-type LimitedCall struct {
-	Provider string // ProviderAliyun or ProviderTencent
-	Op       string // the API action, e.g. "ResetDisk"
-	// Calls per Per is the quota the client keeps for Op (its default or
-	// WithRateLimit): at most Calls in any window of Per.
-	Calls int
-	Per   time.Duration
-}
+import "github.com/cloudsnap/rollback/provider"
 
 // WithLimiter hands the pacing of the client's rate-limited calls to l
 // instead of the client's own limiter; the quota (WithRateLimit or the
@@ -32,4 +8,12 @@ type LimitedCall struct {
 // still turns limiting off. Give every client that shares an account the
 // same l; a limiter keeps one window per provider and action, so clients
 // of different accounts need limiters of different scopes.
-func WithLimiter(l Limiter) Option { return func(o *Options) { o.Limiter = l } }
+func WithLimiter(l Limiter) Option { return func(o *provider.Options) { o.Limiter = l } }
+
+type (
+	// Limiter paces a client's calls together with other processes (a
+	// rate limit shared by replicas; see provider.Limiter).
+	Limiter = provider.Limiter
+	// LimitedCall is one call a Limiter is asked about.
+	LimitedCall = provider.LimitedCall
+)

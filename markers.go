@@ -2,10 +2,10 @@ package rollback
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"time"
+
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // Lost checkpoints. A keyed Run whose store does not outlive the process
@@ -14,46 +14,13 @@ import (
 // Run must still never roll back twice, so before anything changes it
 // proves that no earlier Run of its key sent a rollback that may have
 // landed: with a mark the provider left on the cloud resource
-// (OperationMarker), or from the snapshot never having been rolled back to
+// (provider.OperationMarker), or from the snapshot never having been rolled back to
 // at all. When neither can tell, it refuses with ErrOutcomeUnknown
 // (RunOptions.AcceptRepeatRisk overrides).
-
-// OperationMarker is a provider that can leave a mark on the cloud resource
-// before the first rollback call of a keyed operation and read it back.
-// Run uses it only when its checkpoints would not outlive the process: the
-// mark is then what tells a Run that lost its checkpoint whether its key
-// got as far as sending.
-type OperationMarker interface {
-	// MarkOperation records on req's resource that the operation key is
-	// about to send its rollback, with the baseline snapshot read before
-	// it (what OperationMark gives back).
-	MarkOperation(ctx context.Context, req Request, key string, before *Snapshot) error
-	// OperationMark returns key's mark, or nil and no error when the
-	// resource carries none.
-	OperationMark(ctx context.Context, req Request, key string) (*Mark, error)
-}
 
 // Marks are never removed by Run: a finished operation's mark is what stops
 // a Run that lost its checkpoint from doing it again. Providers bound how
 // many marks a resource keeps.
-
-// Mark is an operation's mark as read back from the cloud.
-type Mark struct {
-	// Before is the baseline snapshot recorded with the mark.
-	Before *Snapshot
-	// At is when the mark was written (on the marking client's clock;
-	// zero when unknown): the rollback was sent after it, so a reading
-	// that shows nothing counts only once the read grace has passed since.
-	At time.Time
-}
-
-// MarkName is the name a provider gives the mark of an operation key (a
-// tag key, say): a fixed prefix and a hash of the key, so that the key
-// itself, which may name a ticket or a customer, never leaves the process.
-func MarkName(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return "cloudsnap-rollback-" + hex.EncodeToString(sum[:10])
-}
 
 // volatile reports whether a store loses its checkpoints with the process.
 // Stores that say nothing are taken to be durable (files, databases).
@@ -61,9 +28,6 @@ func volatile(c Checkpointer) bool {
 	v, ok := c.(interface{ Volatile() bool })
 	return ok && v.Volatile()
 }
-
-// Volatile reports that MemoryCheckpoints does not outlive the process.
-func (*MemoryCheckpoints) Volatile() bool { return true }
 
 // Volatile reports that NoCheckpoints keeps nothing.
 func (noCheckpoints) Volatile() bool { return true }
@@ -87,7 +51,8 @@ func rolledBackSince(before, now *Snapshot) bool {
 // mark: through the provider's witness when it has one (the evidence rules
 // in evidence.go), else from snap alone.
 func (r *runner) landedSinceMark(ctx context.Context, before *Snapshot, since time.Time, snap *Snapshot) (bool, string, error) {
-	w, ok := r.p.(RollbackWitness)
+	w := r.caps.Witness
+	ok := w != nil
 	if !ok {
 		return rolledBackSince(before, snap), snap.LatestOperation.RequestID, nil
 	}
@@ -96,13 +61,13 @@ func (r *runner) landedSinceMark(ctx context.Context, before *Snapshot, since ti
 		return false, "", fmt.Errorf("rollback: an earlier Run of this operation sent its rollback (its mark is on the disk), and the state could not be read to tell whether it landed: %w", err)
 	}
 	switch ev.Verdict {
-	case OursLanded:
+	case provider.OursLanded:
 		return true, ev.RequestID, nil
-	case NothingLanded:
+	case provider.NothingLanded:
 		return false, "", nil
 	}
 	return false, "", &Error{Provider: snap.Provider, Kind: ErrOutcomeUnknown, Ambiguous: true,
-		Message: fmt.Sprintf("an earlier Run of operation %q sent its rollback (its mark is on the disk), and the state cannot tell whether it landed: %s", clip(r.keyGiven), ev.Detail),
+		Message: fmt.Sprintf("an earlier Run of operation %q sent its rollback (its mark is on the disk), and the state cannot tell whether it landed: %s", provider.Clip(r.keyGiven), ev.Detail),
 		Hint:    "check the instance's disk before acting again; nothing was sent"}
 }
 
@@ -111,14 +76,13 @@ func everRolledBack(snap *Snapshot) bool {
 	return !snap.LastRollbackAt.IsZero() || snap.LatestOperation.Kind == OpRollback
 }
 
-// marker returns the provider's OperationMarker when this Run leaves a mark before sending: a keyed Run
+// marker returns the provider's provider.OperationMarker when this Run leaves a mark before sending: a keyed Run
 // with a store that will not survive it, on a provider that can.
-func (r *runner) marker() OperationMarker {
+func (r *runner) marker() provider.OperationMarker {
 	if !r.resuming || r.key == "" || !volatile(r.o.Checkpoints) {
 		return nil
 	}
-	m, _ := r.p.(OperationMarker)
-	return m
+	return r.caps.Marker
 }
 
 // guardLostCheckpoint runs before anything changes, for a keyed Run that
@@ -156,7 +120,8 @@ func (r *runner) guardLostCheckpoint(ctx context.Context, inst *Instance, snap *
 		// grace has passed since this Run started (a crashed Run's
 		// rollback was sent before that), and only "nothing landed" lets
 		// the Run go on.
-		w, ok := r.p.(RollbackWitness)
+		w := r.caps.Witness
+		ok := w != nil
 		if !ok {
 			return nil, nil
 		}
@@ -164,7 +129,7 @@ func (r *runner) guardLostCheckpoint(ctx context.Context, inst *Instance, snap *
 		if err != nil {
 			return nil, err
 		}
-		if ev.Verdict == NothingLanded {
+		if ev.Verdict == provider.NothingLanded {
 			return nil, nil
 		}
 		snap = &Snapshot{Provider: snap.Provider, ID: snap.ID, LatestOperation: Operation{Kind: OpRollback, RequestID: ev.RequestID}}
@@ -177,7 +142,7 @@ func (r *runner) guardLostCheckpoint(ctx context.Context, inst *Instance, snap *
 	}
 	return nil, &Error{Provider: snap.Provider, Kind: ErrOutcomeUnknown,
 		Message: fmt.Sprintf("operation %q has no checkpoint here, and snapshot %s was already rolled back to (%s): that may have been an earlier Run of this operation, whose checkpoint was lost with its process",
-			clip(r.keyGiven), snap.ID, last),
+			provider.Clip(r.keyGiven), snap.ID, last),
 		Hint: "nothing was changed; check the instance: if this operation already rolled it back, you are done. Keep checkpoints where they outlive the process (RunOptions.Checkpoints: FileCheckpoints or a database) so this never needs asking, or, if you are sure this operation never ran, set RunOptions.AcceptRepeatRisk"}
 }
 

@@ -6,197 +6,79 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/provider"
 )
 
-// Option configures a provider client (aliyun.New, tencent.New).
-type Option func(*Options)
+type (
+	// Option configures a provider client (aliyun.New, tencent.New, Open):
+	// the With* functions below. Its target, provider.Options, is what a
+	// provider implementation reads.
+	Option = provider.Option
+	// RetryPolicy bounds the retries of every call (WithRetryPolicy).
+	RetryPolicy = provider.RetryPolicy
+	// RateLimit is a client-side pace (WithRateLimit).
+	RateLimit = provider.RateLimit
+	// RetryEvent describes one retry (WithRetryHook).
+	RetryEvent = provider.RetryEvent
+)
 
-// Options is the resolved form of a client's Options. Provider packages read
-// it through ResolveOptions; callers set it through the With... functions.
-type Options struct {
-	// Retry bounds and paces retries of every API call.
-	Retry RetryPolicy
-	// Logger receives structured logs of calls, retries and errors. Never
-	// nil after ResolveOptions (a discarding logger by default). No log
-	// line carries credentials or signatures.
-	Logger *slog.Logger
-	// Clock paces retries, rate limits and waits. Never nil after
-	// ResolveOptions (the wall clock by default).
-	Clock clock.Clock
-	// RateLimit overrides the provider's client-side rate limit of mutating
-	// calls; nil keeps the provider default (SWAS 10 per minute per account;
-	// Lighthouse 20 per second per API).
-	RateLimit *RateLimit
-	// Transport is the HTTP transport under the SDK; nil means a tuned
-	// default *http.Transport of the client's own.
-	Transport http.RoundTripper
-	// CallTimeout limits each HTTP attempt (0: 30s).
-	CallTimeout time.Duration
-	// AllowInsecureHTTP permits an http:// endpoint on a non-loopback host.
-	AllowInsecureHTTP bool
-	// OnRetry is called before each retry sleep.
-	OnRetry func(RetryEvent)
-	// ReadGrace is how long after an attempt that may have landed the
-	// client waits before trusting a reading that shows nothing (0:
-	// DefaultReadGrace; see WithReadGrace).
-	ReadGrace time.Duration
-	// Hooks observe every API call (WithHooks; the zero value: none).
-	Hooks Hooks
-	// Limiter, when set, paces the rate-limited calls instead of the
-	// client's own limiter (WithLimiter).
-	Limiter Limiter
-	// RetryBudget is the capacity of the client-wide retry budget: retries
-	// after 5xx replies spend 5 tokens, after timeouts and connection
-	// failures 10, and successes put tokens back. Once it is spent, calls
-	// make one attempt each until the cloud answers again, so that an
-	// outage does not turn a fleet into a retry storm. 0 means
-	// DefaultRetryBudget; negative means no budget (every call retries per
-	// its RetryPolicy).
-	RetryBudget int
-}
-
-// RateLimit is a client-side limit: at most Calls calls per Per, with bursts
-// up to Calls. A RateLimit with Calls <= 0 disables the limit.
-type RateLimit struct {
-	Calls int
-	Per   time.Duration
-}
-
-// RetryPolicy bounds and paces retries. Delays grow exponentially from
-// BaseDelay (ThrottleBaseDelay after a throttling error) up to MaxDelay, with
-// full jitter: each delay is drawn uniformly between zero and its bound. The
-// zero value means the defaults.
-type RetryPolicy struct {
-	// MaxAttempts is the total number of attempts, the first included
-	// (0: 5). 1 disables retries.
-	MaxAttempts int
-	// MaxElapsed bounds the time from the first attempt to the start of the
-	// last (0: 2 minutes).
-	MaxElapsed time.Duration
-	// BaseDelay is the first delay bound after a transient fault (0: 250ms).
-	BaseDelay time.Duration
-	// ThrottleBaseDelay is the first delay bound after a throttling error
-	// (0: 2s).
-	ThrottleBaseDelay time.Duration
-	// MaxDelay caps every delay (0: 20s).
-	MaxDelay time.Duration
-}
-
-// Defaults of RetryPolicy and Options.
+// Defaults of RetryPolicy and the client options.
 const (
-	DefaultMaxAttempts       = 5
-	DefaultMaxElapsed        = 2 * time.Minute
-	DefaultBaseDelay         = 250 * time.Millisecond
-	DefaultThrottleBaseDelay = 2 * time.Second
-	DefaultMaxDelay          = 20 * time.Second
-	DefaultCallTimeout       = 30 * time.Second
-	// DefaultRetryBudget is the AWS SDK's default retry quota: 100 retries
-	// after 5xx replies (50 after timeouts) beyond what successes refill.
-	DefaultRetryBudget = 500
+	DefaultMaxAttempts       = provider.DefaultMaxAttempts
+	DefaultMaxElapsed        = provider.DefaultMaxElapsed
+	DefaultBaseDelay         = provider.DefaultBaseDelay
+	DefaultThrottleBaseDelay = provider.DefaultThrottleBaseDelay
+	DefaultMaxDelay          = provider.DefaultMaxDelay
+	DefaultCallTimeout       = provider.DefaultCallTimeout
+	DefaultRetryBudget       = provider.DefaultRetryBudget
+	// DefaultReadGrace is how long reads may lag writes (WithReadGrace).
+	DefaultReadGrace = provider.DefaultReadGrace
 )
-
-// WithDefaults returns p with every zero field set to its default.
-func (p RetryPolicy) WithDefaults() RetryPolicy {
-	if p.MaxAttempts <= 0 {
-		p.MaxAttempts = DefaultMaxAttempts
-	}
-	if p.MaxElapsed <= 0 {
-		p.MaxElapsed = DefaultMaxElapsed
-	}
-	if p.BaseDelay <= 0 {
-		p.BaseDelay = DefaultBaseDelay
-	}
-	if p.ThrottleBaseDelay <= 0 {
-		p.ThrottleBaseDelay = DefaultThrottleBaseDelay
-	}
-	if p.MaxDelay <= 0 {
-		p.MaxDelay = DefaultMaxDelay
-	}
-	if p.ThrottleBaseDelay > p.MaxDelay {
-		p.ThrottleBaseDelay = p.MaxDelay
-	}
-	if p.BaseDelay > p.MaxDelay {
-		p.BaseDelay = p.MaxDelay
-	}
-	return p
-}
-
-// RetryEvent describes one retry, given to Options.OnRetry before the sleep.
-type RetryEvent struct {
-	Provider string
-	Op       string        // API action
-	Attempt  int           // the attempt that failed, 1-based
-	Delay    time.Duration // the sleep before the next attempt
-	Err      error         // why it failed
-}
-
-// ResolveOptions applies opts over the defaults.
-func ResolveOptions(opts ...Option) Options {
-	var o Options
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
-		}
-	}
-	o.Retry = o.Retry.WithDefaults()
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	o.Clock = clock.Or(o.Clock)
-	if o.CallTimeout <= 0 {
-		o.CallTimeout = DefaultCallTimeout
-	}
-	if o.ReadGrace <= 0 {
-		o.ReadGrace = DefaultReadGrace
-	}
-	if o.RetryBudget == 0 {
-		o.RetryBudget = DefaultRetryBudget
-	}
-	return o
-}
 
 // WithRetryPolicy sets the retry policy; zero fields keep their defaults.
-func WithRetryPolicy(p RetryPolicy) Option { return func(o *Options) { o.Retry = p } }
+func WithRetryPolicy(p RetryPolicy) Option { return func(o *provider.Options) { o.Retry = p } }
 
 // WithMaxAttempts sets the total number of attempts per call (1: no retries).
-func WithMaxAttempts(n int) Option { return func(o *Options) { o.Retry.MaxAttempts = n } }
+func WithMaxAttempts(n int) Option { return func(o *provider.Options) { o.Retry.MaxAttempts = n } }
 
 // WithLogger sends the client's structured logs to l.
-func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l } }
+func WithLogger(l *slog.Logger) Option { return func(o *provider.Options) { o.Logger = l } }
 
 // WithClock sets the clock that paces retries, rate limits and waits. Tests
 // and demos pass the emulator's clock.
-func WithClock(c clock.Clock) Option { return func(o *Options) { o.Clock = c } }
+func WithClock(c clock.Clock) Option { return func(o *provider.Options) { o.Clock = c } }
 
 // WithRateLimit replaces the provider's default client-side rate limit of
 // mutating calls with calls per per.
 func WithRateLimit(calls int, per time.Duration) Option {
-	return func(o *Options) { o.RateLimit = &RateLimit{Calls: calls, Per: per} }
+	return func(o *provider.Options) { o.RateLimit = &RateLimit{Calls: calls, Per: per} }
 }
 
 // WithoutRateLimit turns the client-side rate limit off (the cloud's own
 // limit still applies, and throttling errors are retried).
-func WithoutRateLimit() Option { return func(o *Options) { o.RateLimit = &RateLimit{} } }
+func WithoutRateLimit() Option { return func(o *provider.Options) { o.RateLimit = &RateLimit{} } }
 
 // WithHTTPTransport sets the HTTP transport under the SDK (a proxy, custom
 // TLS roots, instrumentation). The client never modifies it.
-func WithHTTPTransport(rt http.RoundTripper) Option { return func(o *Options) { o.Transport = rt } }
+func WithHTTPTransport(rt http.RoundTripper) Option {
+	return func(o *provider.Options) { o.Transport = rt }
+}
 
 // WithCallTimeout limits each HTTP attempt.
-func WithCallTimeout(d time.Duration) Option { return func(o *Options) { o.CallTimeout = d } }
+func WithCallTimeout(d time.Duration) Option { return func(o *provider.Options) { o.CallTimeout = d } }
 
 // WithInsecureHTTP permits a plain-HTTP endpoint on a host other than
 // loopback. Credentials are signed, not sent, but requests and replies travel
 // in clear text; use it only on a network you trust.
-func WithInsecureHTTP() Option { return func(o *Options) { o.AllowInsecureHTTP = true } }
+func WithInsecureHTTP() Option { return func(o *provider.Options) { o.AllowInsecureHTTP = true } }
 
 // WithRetryHook calls fn before each retry sleep, e.g. to count retries.
-func WithRetryHook(fn func(RetryEvent)) Option { return func(o *Options) { o.OnRetry = fn } }
+func WithRetryHook(fn func(RetryEvent)) Option { return func(o *provider.Options) { o.OnRetry = fn } }
 
 // WithRetryBudget sets the capacity of the client's retry budget (see
 // Options.RetryBudget); tokens < 0 disables it.
-func WithRetryBudget(tokens int) Option { return func(o *Options) { o.RetryBudget = tokens } }
+func WithRetryBudget(tokens int) Option { return func(o *provider.Options) { o.RetryBudget = tokens } }
 
 // WithoutRetryBudget lets every call retry per its RetryPolicy, however many
 // calls are failing.
-func WithoutRetryBudget() Option { return func(o *Options) { o.RetryBudget = -1 } }
+func WithoutRetryBudget() Option { return func(o *provider.Options) { o.RetryBudget = -1 } }

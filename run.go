@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // RunOptions configures Run. The zero value checks, rolls back and waits for
@@ -100,7 +101,7 @@ const (
 	DefaultStopTimeout     = 10 * time.Minute
 	DefaultStartTimeout    = 10 * time.Minute
 	DefaultSnapshotTimeout = 30 * time.Minute
-	DefaultRollbackTimeout = 30 * time.Minute
+	DefaultRollbackTimeout = provider.DefaultRollbackTimeout
 )
 
 func (o RunOptions) withDefaults() RunOptions {
@@ -195,18 +196,18 @@ func Run(ctx context.Context, p Provider, req Request, opts RunOptions) (*Report
 
 // runWith is Run with reads and waits going through read.
 func runWith(ctx context.Context, p Provider, read Inspector, req Request, opts RunOptions) (*Report, error) {
-	r := &runner{p: p, read: read, o: opts.withDefaults()}
+	r := &runner{p: p, caps: p.Capabilities(), read: read, o: opts.withDefaults()}
 	if r.o.Checkpoints == nil {
 		r.o.Checkpoints = DefaultCheckpoints
-		if h, ok := p.(CheckpointHolder); ok {
-			r.o.Checkpoints = h.Checkpoints()
+		if c := r.caps.Checkpoints; c != nil {
+			r.o.Checkpoints = c
 		}
 	}
 	r.clk = r.o.Clock
 	r.start = r.clk.Now()
-	r.rep = &Report{Provider: providerName(p), DryRun: r.o.DryRun, Started: r.start}
+	r.rep = &Report{Provider: providerName(r.caps), DryRun: r.o.DryRun, Started: r.start}
 	ctx = r.hookRunStart(ctx, req)
-	ctx = ContextWithRetryHook(ctx, r.onRetry)
+	ctx = provider.ContextWithRetryHook(ctx, r.onRetry)
 	r.ctx = ctx
 	err := r.run(ctx, req)
 	if r.owner != "" {
@@ -226,7 +227,8 @@ func runWith(ctx context.Context, p Provider, read Inspector, req Request, opts 
 // runner carries one Run.
 type runner struct {
 	p     Provider
-	read  Inspector // reads and waits go through it: p, or RunBatch's coalescer
+	caps  provider.Capabilities // p's, read once
+	read  Inspector             // reads and waits go through it: p, or RunBatch's coalescer
 	o     RunOptions
 	clk   clock.Clock
 	start time.Time
@@ -298,20 +300,32 @@ func (r *runner) run(ctx context.Context, req Request) error {
 	return r.finish(ctx, res, r.resuming)
 }
 
+// ValidateRequest checks req as Run does before anything else, without
+// calling the cloud: the region, the snapshot ID and the provider's own
+// rules (ID formats, required fields). Programs that take requests from
+// users (a CLI, a service, a CSV of servers) call it to reject bad input
+// at once; Run calls it anyway.
+func ValidateRequest(p Provider, req Request) error { return validate(p.Capabilities(), req) }
+
+func validate(caps provider.Capabilities, req Request) error {
+	if err := provider.CheckRegion(req.Region); err != nil {
+		return err
+	}
+	if err := provider.CheckID("SnapshotID", req.SnapshotID, "", "a snapshot ID"); err != nil {
+		return err
+	}
+	if v := caps.Validator; v != nil {
+		return v.ValidateRequest(req)
+	}
+	return nil
+}
+
 // checkRequest validates the request, resolves the token and loads the
 // checkpoint.
 func (r *runner) checkRequest(ctx context.Context, req Request) error {
 	r.begin(StepCheck, "")
-	if err := CheckRegion(req.Region); err != nil {
+	if err := validate(r.caps, req); err != nil {
 		return err
-	}
-	if err := CheckID("SnapshotID", req.SnapshotID, "", "a snapshot ID"); err != nil {
-		return err
-	}
-	if v, ok := r.p.(RequestValidator); ok {
-		if err := v.ValidateRequest(req); err != nil {
-			return err
-		}
 	}
 	switch {
 	case req.OperationKey != "":
@@ -319,7 +333,7 @@ func (r *runner) checkRequest(ctx context.Context, req Request) error {
 	case req.ClientToken != "":
 		r.key, r.keyGiven, r.resuming = "token:"+req.ClientToken, req.ClientToken, true
 	}
-	token, err := ResolveToken(req)
+	token, err := provider.ResolveToken(req)
 	if err != nil {
 		return err
 	}
@@ -338,10 +352,10 @@ func (r *runner) checkRequest(ctx context.Context, req Request) error {
 		if req.OperationKey == "" {
 			field = "ClientToken"
 		}
-		return invalid(field, "%q was used for another rollback (snapshot %s of instance %s in %s); use a new one",
-			clip(key), cp.Request.SnapshotID, cp.Request.InstanceID, cp.Request.Region)
+		return provider.InvalidArgument("", "", field, "%q was used for another rollback (snapshot %s of instance %s in %s); use a new one",
+			provider.Clip(key), cp.Request.SnapshotID, cp.Request.InstanceID, cp.Request.Region)
 	}
-	r.cp, r.loaded, r.rep.Resumed = cp, cloneCheckpoint(cp), true
+	r.cp, r.loaded, r.rep.Resumed = cp, cp.Clone(), true
 	r.req = cp.Request
 	r.rep.Request = cp.Request
 	r.before = cp.Before
@@ -386,7 +400,7 @@ func (r *runner) check(ctx context.Context) (*Instance, *Snapshot, error) {
 		}
 	}
 	r.end(EventStepFinished, fmt.Sprintf("snapshot %s (%s) of disk %s; instance %s is %s",
-		snap.ID, snap.State, req.DiskID, inst.ID, describeState(string(inst.State), inst.NativeState)), "")
+		snap.ID, snap.State, req.DiskID, inst.ID, provider.DescribeState(string(inst.State), inst.NativeState)), "")
 	if !busy {
 		return inst, snap, nil
 	}
@@ -411,7 +425,7 @@ func (r *runner) decide(inst *Instance) error {
 			Hint:    "stop it first, or let Run stop it with RunOptions.StopIfRunning (the rollback command: -stop)"}
 	}
 	return &Error{Provider: inst.Provider, Kind: ErrInstanceState,
-		Message: fmt.Sprintf("instance %s is %s; a rollback needs it stopped", inst.ID, describeState(string(inst.State), inst.NativeState))}
+		Message: fmt.Sprintf("instance %s is %s; a rollback needs it stopped", inst.ID, provider.DescribeState(string(inst.State), inst.NativeState))}
 }
 
 // resolveIDs finds the instance of the disk when the request names only the
@@ -424,7 +438,7 @@ func (r *runner) resolveIDs(ctx context.Context, snap *Snapshot) error {
 	if req.DiskID == "" || snap.DiskID == req.DiskID {
 		req.InstanceID = snap.InstanceID
 	}
-	if di, ok := r.p.(DiskInspector); ok && req.InstanceID == "" && req.DiskID != "" {
+	if di := r.caps.Disks; di != nil && req.InstanceID == "" && req.DiskID != "" {
 		d, err := di.Disk(ctx, req.Region, req.DiskID)
 		if err != nil {
 			return err
@@ -432,7 +446,7 @@ func (r *runner) resolveIDs(ctx context.Context, snap *Snapshot) error {
 		req.InstanceID = d.InstanceID
 	}
 	if req.InstanceID == "" {
-		return invalid("InstanceID", "is empty and could not be found from the disk or the snapshot; set it")
+		return provider.InvalidArgument("", "", "InstanceID", "is empty and could not be found from the disk or the snapshot; set it")
 	}
 	return nil
 }
@@ -462,7 +476,7 @@ func (r *runner) checkSnapshotReady(snap *Snapshot) error {
 			Hint:    "wait until it is ready (rollback.WaitSnapshot) and run again"}
 	}
 	return &Error{Provider: snap.Provider, Kind: ErrSnapshotState,
-		Message: fmt.Sprintf("snapshot %s is %s and cannot be used", snap.ID, describeState(string(snap.State), snap.NativeState))}
+		Message: fmt.Sprintf("snapshot %s is %s and cannot be used", snap.ID, provider.DescribeState(string(snap.State), snap.NativeState))}
 }
 
 // waitIdle waits out an operation in progress on the instance, then decides
@@ -480,7 +494,7 @@ func (r *runner) waitIdle(ctx context.Context, inst *Instance) (*Instance, error
 	}
 	r.begin(StepWaitIdle, inst.ID)
 	if r.o.DryRun {
-		r.end(EventStepSkipped, fmt.Sprintf("instance %s is %s; a real run would wait for it", inst.ID, describeState(string(inst.State), inst.NativeState)), "")
+		r.end(EventStepSkipped, fmt.Sprintf("instance %s is %s; a real run would wait for it", inst.ID, provider.DescribeState(string(inst.State), inst.NativeState)), "")
 		return inst, nil
 	}
 	got, err := WaitInstance(ctx, r.read, r.req.Region, inst.ID, UntilIdle, r.waitOpts(limit, inst.ID))
@@ -495,7 +509,7 @@ func (r *runner) waitIdle(ctx context.Context, inst *Instance) (*Instance, error
 	if err := r.decide(got); err != nil {
 		return nil, r.fail(StepWaitIdle, err)
 	}
-	r.end(EventStepFinished, "instance is "+describeState(string(got.State), got.NativeState), "")
+	r.end(EventStepFinished, "instance is "+provider.DescribeState(string(got.State), got.NativeState), "")
 	return got, nil
 }
 
@@ -529,7 +543,7 @@ func (r *runner) plan(inst *Instance, needStop bool) []string {
 	if inst.State.Transitional() || inst.Busy {
 		// Only a dry run gets here with a busy instance.
 		plan = append(plan, fmt.Sprintf("wait until instance %s is idle (now %s), then check its state again",
-			inst.ID, describeState(string(inst.State), inst.NativeState)))
+			inst.ID, provider.DescribeState(string(inst.State), inst.NativeState)))
 		if r.o.StopIfRunning {
 			plan = append(plan, fmt.Sprintf("stop instance %s if it is running, and wait until it is stopped", inst.ID))
 		}
@@ -563,7 +577,7 @@ func (r *runner) stop(ctx context.Context, inst *Instance) error {
 	if err != nil {
 		return r.fail(StepStop, err)
 	}
-	r.end(EventStepFinished, "instance is "+describeState(string(got.State), got.NativeState), "")
+	r.end(EventStepFinished, "instance is "+provider.DescribeState(string(got.State), got.NativeState), "")
 	return r.save(ctx, PhaseStopped, nil)
 }
 
@@ -635,15 +649,15 @@ func (r *runner) rollback(ctx context.Context) (*Result, error) {
 	return res, r.save(ctx, PhaseRollbackSent, res)
 }
 
-// send makes the rollback call. A PreflightRoller gets the instance and the
+// send makes the rollback call. A provider.PreflightRoller gets the instance and the
 // snapshot read just now through r.read, so that in a batch those reads are
 // batched too instead of being made again by every item.
 func (r *runner) send(ctx context.Context) (*Result, error) {
-	pr, ok := r.p.(PreflightRoller)
-	if !ok {
+	pr := r.caps.Preflight
+	if pr == nil {
 		return r.p.Rollback(ctx, r.req)
 	}
-	var pf Preflight
+	var pf provider.Preflight
 	var err error
 	if pf.Snapshot, err = r.read.Snapshot(ctx, r.req.Region, r.req.SnapshotID); err != nil {
 		return nil, err
@@ -699,7 +713,7 @@ func (r *runner) startInstance(ctx context.Context, id string, last *Instance) e
 		return r.fail(StepStart, err)
 	}
 	r.rep.InstanceAfter = got
-	r.end(EventStepFinished, "instance is "+describeState(string(got.State), got.NativeState), "")
+	r.end(EventStepFinished, "instance is "+provider.DescribeState(string(got.State), got.NativeState), "")
 	return nil
 }
 
@@ -761,7 +775,7 @@ func (r *runner) save(ctx context.Context, phase Phase, res *Result) error {
 	if r.cp == nil {
 		r.cp = &Checkpoint{Key: r.key}
 	}
-	if PhaseBefore(r.cp.Phase, phase) || r.cp.Phase == "" {
+	if provider.PhaseBefore(r.cp.Phase, phase) || r.cp.Phase == "" {
 		r.cp.Phase = phase
 	}
 	r.cp.Request, r.cp.Before = r.req, r.before
@@ -873,6 +887,5 @@ func (r *runner) fail(step Step, err error) error {
 }
 
 func phaseAtLeast(p, min Phase) bool {
-	i := phaseIndex(p)
-	return i >= 0 && i < len(phaseOrder) && i >= phaseIndex(min) // unknown or empty phases are at least nothing
+	return p.Known() && !provider.PhaseBefore(p, min) // unknown or empty phases are at least nothing
 }

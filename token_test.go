@@ -7,17 +7,18 @@ import (
 	"testing"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 func TestNewClientToken(t *testing.T) {
 	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	seen := map[string]bool{}
 	for range 1000 {
-		tok := rollback.NewClientToken()
+		tok := provider.NewClientToken()
 		if !uuid.MatchString(tok) {
 			t.Fatalf("token %q is not a v4 UUID", tok)
 		}
-		if err := rollback.ValidateClientToken(tok); err != nil {
+		if err := provider.ValidateClientToken(tok); err != nil {
 			t.Fatalf("generated token rejected: %v", err)
 		}
 		if seen[tok] {
@@ -28,11 +29,11 @@ func TestNewClientToken(t *testing.T) {
 }
 
 func TestTokenFromKey(t *testing.T) {
-	a, b := rollback.TokenFromKey("deploy-42"), rollback.TokenFromKey("deploy-42")
+	a, b := provider.TokenFromKey("deploy-42"), provider.TokenFromKey("deploy-42")
 	if a != b {
 		t.Fatalf("same key gave %q and %q", a, b)
 	}
-	if a == rollback.TokenFromKey("deploy-43") {
+	if a == provider.TokenFromKey("deploy-43") {
 		t.Fatal("different keys gave the same token")
 	}
 	if !strings.HasPrefix(a, "rb-") || len(a) != 43 {
@@ -41,7 +42,7 @@ func TestTokenFromKey(t *testing.T) {
 	if strings.Contains(a, "deploy") {
 		t.Error("the key leaks into the token")
 	}
-	if err := rollback.ValidateClientToken(rollback.TokenFromKey(strings.Repeat("é", 5000))); err != nil {
+	if err := provider.ValidateClientToken(provider.TokenFromKey(strings.Repeat("é", 5000))); err != nil {
 		t.Errorf("derived token from a long non-ASCII key rejected: %v", err)
 	}
 }
@@ -66,7 +67,7 @@ func TestValidateClientToken(t *testing.T) {
 		{"bad\xff", false, "not valid UTF-8"},
 	}
 	for _, tt := range tests {
-		err := rollback.ValidateClientToken(tt.token)
+		err := provider.ValidateClientToken(tt.token)
 		if tt.ok {
 			if err != nil {
 				t.Errorf("ValidateClientToken(%q) = %v, want nil", tt.token, err)
@@ -88,23 +89,23 @@ func TestValidateClientToken(t *testing.T) {
 }
 
 func TestResolveToken(t *testing.T) {
-	tok, err := rollback.ResolveToken(rollback.Request{ClientToken: "mine", OperationKey: "ignored"})
+	tok, err := provider.ResolveToken(rollback.Request{ClientToken: "mine", OperationKey: "ignored"})
 	if err != nil || tok != "mine" {
 		t.Errorf("caller token: got %q, %v", tok, err)
 	}
-	tok, err = rollback.ResolveToken(rollback.Request{OperationKey: "ticket-7"})
-	if err != nil || tok != rollback.TokenFromKey("ticket-7") {
+	tok, err = provider.ResolveToken(rollback.Request{OperationKey: "ticket-7"})
+	if err != nil || tok != provider.TokenFromKey("ticket-7") {
 		t.Errorf("operation key: got %q, %v", tok, err)
 	}
-	a, _ := rollback.ResolveToken(rollback.Request{})
-	b, _ := rollback.ResolveToken(rollback.Request{})
+	a, _ := provider.ResolveToken(rollback.Request{})
+	b, _ := provider.ResolveToken(rollback.Request{})
 	if a == "" || a == b {
 		t.Errorf("random tokens %q, %q", a, b)
 	}
-	if _, err := rollback.ResolveToken(rollback.Request{ClientToken: "bad token"}); !errors.Is(err, rollback.ErrInvalidArgument) {
+	if _, err := provider.ResolveToken(rollback.Request{ClientToken: "bad token"}); !errors.Is(err, rollback.ErrInvalidArgument) {
 		t.Errorf("bad caller token: %v", err)
 	}
-	if _, err := rollback.ResolveToken(rollback.Request{OperationKey: "line\nbreak"}); !errors.Is(err, rollback.ErrInvalidArgument) {
+	if _, err := provider.ResolveToken(rollback.Request{OperationKey: "line\nbreak"}); !errors.Is(err, rollback.ErrInvalidArgument) {
 		t.Errorf("bad operation key: %v", err)
 	}
 }
@@ -114,7 +115,7 @@ func FuzzValidateClientToken(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, tok string) {
-		err := rollback.ValidateClientToken(tok)
+		err := provider.ValidateClientToken(tok)
 		valid := len(tok) >= 1 && len(tok) <= 64
 		for i := 0; i < len(tok); i++ {
 			if tok[i] <= ' ' || tok[i] > '~' {

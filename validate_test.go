@@ -7,13 +7,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
-var lighthouseRules = rollback.RequestRules{
+var lighthouseRules = provider.RequestRules{
 	Provider: "tencent",
-	Instance: rollback.IDRule{Prefix: "lhins-", Kind: "a Lighthouse instance ID (lhins-...)", Required: true},
-	Disk:     rollback.IDRule{Prefix: "lhdisk-", Kind: "a Lighthouse disk ID (lhdisk-...)"},
-	Snapshot: rollback.IDRule{Prefix: "lhsnap-", Kind: "a Lighthouse snapshot ID (lhsnap-...)", Required: true},
+	Instance: provider.IDRule{Prefix: "lhins-", Kind: "a Lighthouse instance ID (lhins-...)", Required: true},
+	Disk:     provider.IDRule{Prefix: "lhdisk-", Kind: "a Lighthouse disk ID (lhdisk-...)"},
+	Snapshot: provider.IDRule{Prefix: "lhsnap-", Kind: "a Lighthouse snapshot ID (lhsnap-...)", Required: true},
 }
 
 func TestRequestRulesCheck(t *testing.T) {

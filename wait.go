@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // WaitOptions paces and bounds a wait. The zero value is ready to use.
@@ -36,7 +37,7 @@ type WaitOptions struct {
 	// batching reader can serve them with one call. RunBatch sets it.
 	Align time.Duration
 
-	// prior is the provider's window for the operation (WaitPriors), used
+	// prior is the provider's window for the operation (provider.WaitPriors), used
 	// while the Learner knows nothing of it.
 	prior estimate
 }
@@ -190,7 +191,7 @@ func pollUntil[T any](ctx context.Context, o WaitOptions, what, kind string, rea
 		if !ok {
 			te := &TimeoutError{What: what, Waited: elapsed, Polls: attempt, LastErr: lastErr}
 			if haveLast {
-				te.LastState, te.Last = describeState(last.state, last.native), last.value
+				te.LastState, te.Last = provider.DescribeState(last.state, last.native), last.value
 			}
 			return zero, te
 		}
@@ -198,13 +199,6 @@ func pollUntil[T any](ctx context.Context, o WaitOptions, what, kind string, rea
 			return zero, interruptedWait(err, lastErr)
 		}
 	}
-}
-
-func describeState(state, native string) string {
-	if native == "" || strings.EqualFold(native, state) {
-		return state
-	}
-	return state + " (" + native + ")"
 }
 
 func interruptedWait(ctxErr, last error) error {
@@ -248,7 +242,7 @@ func (w InstanceWait) judge(in *Instance) (verdict, error) {
 	op := in.LatestOperation
 	if w.FailedOp != "" && op.Kind == w.FailedOp && op.State == OperationFailed {
 		return failed, &Error{Provider: in.Provider, Kind: ErrInstanceState,
-			Message: fmt.Sprintf("instance %s: %s failed (request %s); state %s", in.ID, op.Name, op.RequestID, describeState(string(in.State), in.NativeState))}
+			Message: fmt.Sprintf("instance %s: %s failed (request %s); state %s", in.ID, op.Name, op.RequestID, provider.DescribeState(string(in.State), in.NativeState))}
 	}
 	if slices.Contains(w.Target, in.State) && !(w.Idle && in.Busy) {
 		return done, nil
@@ -257,7 +251,7 @@ func (w InstanceWait) judge(in *Instance) (verdict, error) {
 		return pending, nil
 	}
 	return failed, &Error{Provider: in.Provider, Kind: ErrInstanceState,
-		Message: fmt.Sprintf("instance %s is %s while waiting for it to be %s", in.ID, describeState(string(in.State), in.NativeState), w.Name)}
+		Message: fmt.Sprintf("instance %s is %s while waiting for it to be %s", in.ID, provider.DescribeState(string(in.State), in.NativeState), w.Name)}
 }
 
 // kindFor names an instance wait for the learner.
@@ -301,7 +295,7 @@ func WaitSnapshot(ctx context.Context, p Inspector, region, snapshotID string, o
 		default:
 			obs.verdict = failed
 			obs.err = &Error{Provider: s.Provider, Kind: ErrSnapshotState,
-				Message: fmt.Sprintf("snapshot %s is %s while waiting for it to be ready", s.ID, describeState(string(s.State), s.NativeState))}
+				Message: fmt.Sprintf("snapshot %s is %s while waiting for it to be ready", s.ID, provider.DescribeState(string(s.State), s.NativeState))}
 		}
 		return obs, nil
 	})
@@ -334,7 +328,7 @@ func WaitRollback(ctx context.Context, p Inspector, region string, res *Result, 
 // rollbackTracker.judgeSnapshot).
 func waitRollback(ctx context.Context, p Inspector, region string, res *Result, o WaitOptions, resent bool) (*RollbackOutcome, error) {
 	if res == nil || res.InstanceID == "" {
-		return nil, invalid("Result", "has no InstanceID; pass the Result that Rollback returned")
+		return nil, provider.InvalidArgument("", "", "Result", "has no InstanceID; pass the Result that Rollback returned")
 	}
 	snapID := ""
 	if res.Before != nil {
@@ -399,7 +393,7 @@ func (t *rollbackTracker) judgeInstance(in *Instance) (verdict, error, string) {
 		return pending, nil, ""
 	case in.State == InstanceUnavailable || in.State == InstanceUnknown:
 		return failed, &Error{Provider: in.Provider, Kind: ErrInstanceState,
-			Message: fmt.Sprintf("instance %s became %s during the rollback", in.ID, describeState(string(in.State), in.NativeState))}, ""
+			Message: fmt.Sprintf("instance %s became %s during the rollback", in.ID, provider.DescribeState(string(in.State), in.NativeState))}, ""
 	}
 	t.needSnapshot = true
 	return pending, nil, ""
@@ -469,8 +463,12 @@ func (t *rollbackTracker) judgeSnapshot(s *Snapshot) (verdict, error, string) {
 
 // providerName returns the provider's name when it reports one.
 func providerName(p any) string {
-	if n, ok := p.(Namer); ok {
-		return n.Name()
+	caps, ok := p.(provider.Capabilities)
+	if !ok {
+		caps = provider.CapabilitiesOf(p)
+	}
+	if n := caps.Name; n != "" {
+		return n
 	}
 	return "provider"
 }

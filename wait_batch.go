@@ -7,13 +7,8 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/provider"
 )
-
-// BatchSnapshotInspector reads many snapshots of one region with as few calls
-// as the cloud allows. Waits for many rollbacks use it when present.
-type BatchSnapshotInspector interface {
-	Snapshots(ctx context.Context, region string, snapshotIDs []string) ([]*Snapshot, error)
-}
 
 // InstanceResult is how one instance's wait in a batch ended.
 type InstanceResult struct {
@@ -29,7 +24,7 @@ type RollbackResult struct {
 
 // WaitInstances waits for many instances of one region at once: every poll
 // reads all unfinished instances with one batched call per 100 (through
-// BatchInspector; a provider without it is read one by one). Each instance
+// provider.BatchInspector; a provider without it is read one by one). Each instance
 // ends on its own, as WaitInstance would end it; the error is non-nil only
 // when the whole wait stops (context ended, or a read failed for a reason
 // not worth repeating).
@@ -59,14 +54,14 @@ func WaitInstances(ctx context.Context, p Inspector, region string, ids []string
 // WaitRollbacks waits for many rollbacks of one region at once, judging each
 // as WaitRollback does. Each poll reads the unfinished instances with one
 // batched call per 100, and the snapshots of the instances that have settled
-// with one batched call (BatchSnapshotInspector) where the provider has it.
+// with one batched call (provider.BatchSnapshotInspector) where the provider has it.
 func WaitRollbacks(ctx context.Context, p Inspector, region string, rs []*Result, o WaitOptions) (map[string]RollbackResult, error) {
 	trackers := make(map[string]*rollbackTracker, len(rs))
 	results := make(map[string]RollbackResult, len(rs))
 	var ids []string
 	for _, r := range rs {
 		if r == nil || r.InstanceID == "" {
-			return nil, invalid("Result", "has no InstanceID; pass the Results that Rollback returned")
+			return nil, provider.InvalidArgument("", "", "Result", "has no InstanceID; pass the Results that Rollback returned")
 		}
 		if _, dup := trackers[r.InstanceID]; !dup {
 			ids = append(ids, r.InstanceID)
@@ -195,19 +190,19 @@ func pollBatch[V any](ctx context.Context, o WaitOptions, kind, what string, ids
 	return nil
 }
 
-// readInstances reads ids with BatchInspector, or one by one.
+// readInstances reads ids with provider.BatchInspector, or one by one.
 func readInstances(ctx context.Context, p Inspector, region string, ids []string) (map[string]*Instance, error) {
 	var batch func(context.Context, string, []string) ([]*Instance, error)
-	if b, ok := p.(BatchInspector); ok {
+	if b := provider.CapabilitiesOf(p).BatchInstances; b != nil {
 		batch = b.Instances
 	}
 	return readMany(ctx, region, ids, batch, p.Instance, func(in *Instance) string { return in.ID })
 }
 
-// readSnapshots reads ids with BatchSnapshotInspector, or one by one.
+// readSnapshots reads ids with provider.BatchSnapshotInspector, or one by one.
 func readSnapshots(ctx context.Context, p Inspector, region string, ids []string) (map[string]*Snapshot, error) {
 	var batch func(context.Context, string, []string) ([]*Snapshot, error)
-	if b, ok := p.(BatchSnapshotInspector); ok {
+	if b := provider.CapabilitiesOf(p).BatchSnapshots; b != nil {
 		batch = b.Snapshots
 	}
 	return readMany(ctx, region, ids, batch, p.Snapshot, func(s *Snapshot) string { return s.ID })

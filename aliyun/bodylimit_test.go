@@ -8,8 +8,8 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/aliyun"
-	"github.com/cloudsnap/rollback/internal/errmap"
 	"github.com/cloudsnap/rollback/internal/testkit"
+	"github.com/cloudsnap/rollback/provider/errmap"
 )
 
 // A 50 MB 502 from a gateway: the client reads a bounded prefix, and the

@@ -12,19 +12,19 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
 
-	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
 	"github.com/cloudsnap/rollback/internal/creds"
-	"github.com/cloudsnap/rollback/internal/invoke"
 	"github.com/cloudsnap/rollback/internal/ratelimit"
 	"github.com/cloudsnap/rollback/internal/redact"
-	"github.com/cloudsnap/rollback/internal/sdkhttp"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/invoke"
+	"github.com/cloudsnap/rollback/provider/sdkhttp"
 )
 
-// Client is a SWAS client. It implements rollback.Provider,
-// rollback.BatchInspector, rollback.BatchSnapshotInspector,
-// rollback.DiskInspector, rollback.RequestValidator and rollback.Namer, and
-// is safe for concurrent use by many goroutines.
+// Client is a SWAS client. It implements provider.Provider,
+// provider.BatchInspector, provider.BatchSnapshotInspector,
+// provider.DiskInspector, provider.RequestValidator and provider.OperationMarker (declared
+// by Capabilities), and is safe for concurrent use by many goroutines.
 type Client struct {
 	region          string
 	endpoint        sdkhttp.Endpoint
@@ -32,9 +32,9 @@ type Client struct {
 	creds           credentials.CredentialsProvider
 	cache           *creds.Cache // the credentials, kept fresh
 	transport       http.RoundTripper
-	opts            rollback.Options
+	opts            provider.Options
 
-	checkpoints rollback.MemoryCheckpoints // Runs through this client; see Checkpoints
+	checkpoints provider.MemoryCheckpoints // Runs through this client; see Checkpoints
 	clk         clock.Clock
 	redactor    *redact.Redactor
 	inv         *invoke.Invoker
@@ -44,15 +44,13 @@ type Client struct {
 }
 
 var (
-	_ rollback.Provider               = (*Client)(nil)
-	_ rollback.BatchInspector         = (*Client)(nil)
-	_ rollback.BatchSnapshotInspector = (*Client)(nil)
-	_ rollback.DiskInspector          = (*Client)(nil)
-	_ rollback.PreflightRoller        = (*Client)(nil)
-	_ rollback.RollbackWitness        = (*Client)(nil)
-	_ rollback.RequestValidator       = (*Client)(nil)
-	_ rollback.CheckpointHolder       = (*Client)(nil)
-	_ rollback.Namer                  = (*Client)(nil)
+	_ provider.Provider               = (*Client)(nil)
+	_ provider.BatchInspector         = (*Client)(nil)
+	_ provider.BatchSnapshotInspector = (*Client)(nil)
+	_ provider.DiskInspector          = (*Client)(nil)
+	_ provider.PreflightRoller        = (*Client)(nil)
+	_ provider.RollbackWitness        = (*Client)(nil)
+	_ provider.RequestValidator       = (*Client)(nil)
 )
 
 // Default client-side rate limit of the mutating actions: SWAS allows 10
@@ -86,26 +84,26 @@ const (
 // sets another: the library defaults with DefaultThrottleBaseDelay and 8
 // attempts, enough to outlast a one-minute quota window that another
 // process filled.
-var DefaultRetryPolicy = rollback.RetryPolicy{ThrottleBaseDelay: DefaultThrottleBaseDelay, MaxAttempts: 8}
+var DefaultRetryPolicy = provider.RetryPolicy{ThrottleBaseDelay: DefaultThrottleBaseDelay, MaxAttempts: 8}
 
 // New returns a Client. Region is required; credentials come from cfg or
 // the ALIBABA_CLOUD_* environment variables (else ErrUnauthenticated, with
 // the variables named). Options set retries, rate limits, the clock, the
 // logger, the HTTP transport and timeouts.
-func New(cfg Config, opts ...rollback.Option) (*Client, error) {
-	if err := rollback.CheckRegion(cfg.Region); err != nil {
+func New(cfg Config, opts ...provider.Option) (*Client, error) {
+	if err := provider.CheckRegion(cfg.Region); err != nil {
 		return nil, stamp(err, "New")
 	}
 	// SWAS counts its quota per minute: after a throttle, the next slot is
 	// seconds away, not milliseconds. Callers' own retry options still win.
-	o := rollback.ResolveOptions(append([]rollback.Option{rollback.WithRetryPolicy(DefaultRetryPolicy)}, opts...)...)
+	o := provider.ResolveOptions(append([]provider.Option{func(o *provider.Options) { o.Retry = DefaultRetryPolicy }}, opts...)...)
 	ep, err := sdkhttp.ParseEndpoint(cfg.Endpoint, defaultHost(cfg.Region), o.AllowInsecureHTTP)
 	if err != nil {
-		return nil, rollback.InvalidArgument(rollback.ProviderAliyun, "New", "Endpoint", "%s",
+		return nil, provider.InvalidArgument(provider.ProviderAliyun, "New", "Endpoint", "%s",
 			strings.TrimPrefix(err.Error(), "Endpoint "))
 	}
 	c := &Client{
-		checkpoints:     rollback.MemoryCheckpoints{Max: rollback.MemoryCheckpointsMax},
+		checkpoints:     provider.MemoryCheckpoints{Max: provider.MemoryCheckpointsMax},
 		region:          cfg.Region,
 		endpoint:        ep,
 		defaultEndpoint: strings.TrimSpace(cfg.Endpoint) == "",
@@ -123,7 +121,7 @@ func New(cfg Config, opts ...rollback.Option) (*Client, error) {
 	c.pool.New = c.newSDKClient
 	c.pool.Prepare = c.prepare
 	c.inv = &invoke.Invoker{
-		Provider: rollback.ProviderAliyun,
+		Provider: provider.ProviderAliyun,
 		Options:  o,
 		Limits:   rateLimits(o),
 		Limited:  func(op string) bool { return limited[op] },
@@ -139,11 +137,20 @@ func New(cfg Config, opts ...rollback.Option) (*Client, error) {
 }
 
 // Name returns "aliyun".
-func (c *Client) Name() string { return rollback.ProviderAliyun }
+func (c *Client) Name() string { return provider.ProviderAliyun }
+
+// Capabilities declares what the client offers beyond provider.Provider's
+// methods: every optional part of the contract it implements.
+func (c *Client) Capabilities() provider.Capabilities {
+	return provider.Capabilities{
+		Name: provider.ProviderAliyun, BatchInstances: c, BatchSnapshots: c, Disks: c, Marker: c, Preflight: c,
+		Validator: c, Priors: c, Witness: c, Checkpoints: &c.checkpoints,
+	}
+}
 
 func defaultHost(region string) string { return "swas." + region + ".aliyuncs.com" }
 
-func rateLimits(o rollback.Options) *ratelimit.Set {
+func rateLimits(o provider.Options) *ratelimit.Set {
 	if o.RateLimit == nil {
 		return ratelimit.NewSet(DefaultRateLimitCalls, DefaultRateLimitPer, o.Clock)
 	}
@@ -195,8 +202,8 @@ func (c *Client) target(r *requests.RpcRequest, region string) {
 // stamp sets the provider and op of a validation error from the root
 // package.
 func stamp(err error, op string) error {
-	if e, ok := err.(*rollback.Error); ok {
-		e.Provider = rollback.ProviderAliyun
+	if e, ok := err.(*provider.Error); ok {
+		e.Provider = provider.ProviderAliyun
 		if e.Op == "" {
 			e.Op = op
 		}
@@ -212,9 +219,9 @@ func (c *Client) Close() error {
 }
 
 // Checkpoints returns the client's in-memory store of Run checkpoints
-// (rollback.CheckpointHolder): Runs through this client that name the same
+// (Capabilities.Checkpoints): Runs through this client that name the same
 // operation share it.
-func (c *Client) Checkpoints() rollback.Checkpointer { return &c.checkpoints }
+func (c *Client) Checkpoints() provider.Checkpointer { return &c.checkpoints }
 
 // CloseIdleConnections closes the idle keep-alive connections of the
 // client's HTTP transport (when it has any to close), e.g. before a test

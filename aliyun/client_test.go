@@ -200,7 +200,7 @@ func TestTLSEndpoint(t *testing.T) {
 
 func TestName(t *testing.T) {
 	e := newEnv(t, nil)
-	var n rollback.Namer = e.c
+	var n interface{ Name() string } = e.c
 	if n.Name() != "aliyun" {
 		t.Errorf("Name() = %q", n.Name())
 	}

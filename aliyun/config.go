@@ -4,7 +4,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // Environment variables of static credentials: the first source of the
@@ -24,7 +24,7 @@ type Config struct {
 	Region string
 	// Endpoint overrides the scheme and host: a bare host means HTTPS,
 	// "http://" is accepted only for loopback hosts (emulators) unless
-	// rollback.WithInsecureHTTP is given. Empty means the public endpoint
+	// provider.WithInsecureHTTP is given. Empty means the public endpoint
 	// https://swas.<region>.aliyuncs.com of each call's region. A set
 	// Endpoint serves every region (e.g. a VPC endpoint
 	// "swas-vpc.cn-hangzhou.aliyuncs.com" for its own region).
@@ -82,8 +82,8 @@ func credentialsFrom(cfg Config) (id, secret, token string, err error) {
 }
 
 func credError(field, msg string) error {
-	return &rollback.Error{
-		Provider: rollback.ProviderAliyun, Op: "New", Kind: rollback.ErrUnauthenticated,
+	return &provider.Error{
+		Provider: provider.ProviderAliyun, Op: "New", Kind: provider.ErrUnauthenticated,
 		Field: field, Message: msg, Hint: "nothing was sent",
 	}
 }

@@ -22,9 +22,9 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/sts"
 	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
 
-	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/internal/creds"
-	"github.com/cloudsnap/rollback/internal/sdkhttp"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/sdkhttp"
 )
 
 // Environment variables of the default chain, as the Alibaba Cloud SDKs
@@ -74,7 +74,7 @@ type credSetup struct {
 
 // newCredentials returns the client's credential cache: Config's keys, or
 // the default chain, optionally with a role assumed on top.
-func newCredentials(cfg Config, transport http.RoundTripper, o rollback.Options, learn func(...string)) (*creds.Cache, error) {
+func newCredentials(cfg Config, transport http.RoundTripper, o provider.Options, learn func(...string)) (*creds.Cache, error) {
 	cs := credSetup{cfg: cfg, transport: transport, insecure: o.AllowInsecureHTTP}
 	var base creds.Source
 	static := false
@@ -114,7 +114,7 @@ func newCredentials(cfg Config, transport http.RoundTripper, o rollback.Options,
 }
 
 // setupCredentials builds the cache and finds the first credentials, so
-// that a chain with nothing to offer fails New, not the first rollback.
+// that a chain with nothing to offer fails New, not the first provider.
 func (c *Client) setupCredentials(cfg Config) error {
 	cache, err := newCredentials(cfg, c.transport, c.opts, c.redactor.Learn)
 	if err != nil {
@@ -124,7 +124,7 @@ func (c *Client) setupCredentials(cfg Config) error {
 	ctx, cancel := context.WithTimeout(context.Background(), NewTimeout)
 	defer cancel()
 	if _, _, err := cache.Get(ctx); err != nil {
-		e := creds.Error(rollback.ProviderAliyun, "New", err, c.redactor.String)
+		e := creds.Error(provider.ProviderAliyun, "New", err, c.redactor.String)
 		var none *creds.NoneError
 		if errors.As(err, &none) {
 			e.Field = "AccessKeyID"
@@ -143,17 +143,17 @@ const NewTimeout = 30 * time.Second
 // (one refresh shared by all calls), so that the SDK signs with fresh ones.
 func (c *Client) prepare(ctx context.Context, _ *swas.Client) error {
 	if _, _, err := c.cache.Get(ctx); err != nil {
-		return creds.Error(rollback.ProviderAliyun, "", err, c.redactor.String)
+		return creds.Error(provider.ProviderAliyun, "", err, c.redactor.String)
 	}
 	return nil
 }
 
 func checkRole(cfg Config) error {
 	if !strings.HasPrefix(cfg.RoleARN, "acs:ram::") {
-		return rollback.InvalidArgument(rollback.ProviderAliyun, "New", "RoleARN", "%q is not a RAM role ARN (acs:ram::<account>:role/<name>)", cfg.RoleARN)
+		return provider.InvalidArgument(provider.ProviderAliyun, "New", "RoleARN", "%q is not a RAM role ARN (acs:ram::<account>:role/<name>)", cfg.RoleARN)
 	}
 	if d := cfg.RoleDuration; d != 0 && (d < 15*time.Minute || d > 12*time.Hour) {
-		return rollback.InvalidArgument(rollback.ProviderAliyun, "New", "RoleDuration", "%s is outside STS's 15 minutes to 12 hours", d)
+		return provider.InvalidArgument(provider.ProviderAliyun, "New", "RoleDuration", "%s is outside STS's 15 minutes to 12 hours", d)
 	}
 	return nil
 }
@@ -271,7 +271,7 @@ func (r *stsReply) value(src string) (creds.Value, error) {
 func (cs credSetup) stsEndpoint() (sdkhttp.Endpoint, error) {
 	ep, err := sdkhttp.ParseEndpoint(cs.cfg.STSEndpoint, strings.TrimPrefix(DefaultSTSEndpoint, "https://"), cs.insecure)
 	if err != nil {
-		return ep, rollback.InvalidArgument(rollback.ProviderAliyun, "New", "STSEndpoint", "%s", strings.TrimPrefix(err.Error(), "Endpoint "))
+		return ep, provider.InvalidArgument(provider.ProviderAliyun, "New", "STSEndpoint", "%s", strings.TrimPrefix(err.Error(), "Endpoint "))
 	}
 	return ep, nil
 }

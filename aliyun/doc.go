@@ -1,9 +1,9 @@
 // Package aliyun rolls back Alibaba Cloud Simple Application Server (SWAS)
 // disks through the official SDK (services/swas-open, API 2020-06-01).
 //
-// *Client implements rollback.Provider, rollback.BatchInspector,
-// rollback.BatchSnapshotInspector, rollback.DiskInspector,
-// rollback.RequestValidator and rollback.Namer:
+// *Client implements rollback.Provider, provider.BatchInspector,
+// provider.BatchSnapshotInspector, provider.DiskInspector,
+// provider.RequestValidator and rollback.Namer:
 //
 //	c, err := aliyun.New(aliyun.Config{Region: "cn-hangzhou"}) // credentials from the default chain
 //	res, err := c.Rollback(ctx, rollback.Request{
@@ -67,7 +67,7 @@
 // as is state that cannot be read. After a lost reply the resend's answer
 // cannot be told from a first application; the ClientToken still makes it
 // exactly once while the cloud remembers the token. The Client is a
-// rollback.RollbackWitness: rollback.Run asks it before resuming an
+// provider.RollbackWitness: rollback.Run asks it before resuming an
 // operation whose reset may have been sent, so a resume never relies on
 // the cloud still honouring an old token.
 //

@@ -9,13 +9,13 @@ import (
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 
-	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/internal/errmap"
-	"github.com/cloudsnap/rollback/internal/sdkhttp"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/errmap"
+	"github.com/cloudsnap/rollback/provider/sdkhttp"
 )
 
 const (
-	hintStop      = "stop the instance and wait until it is Stopped before rolling back (rollback.Run can do both)"
+	hintStop      = "stop the instance and wait until it is Stopped before rolling back (provider.Run can do both)"
 	hintToken     = "this ClientToken was already used for a different request; use a new token or OperationKey for a different rollback"
 	hintAmbiguous = "the call may or may not have been applied; retrying with the same ClientToken is safe"
 )
@@ -26,54 +26,54 @@ const (
 var codes = errmap.Table{
 	Exact: map[string]errmap.Rule{
 		// The ResetDisk error table.
-		"InvalidDiskId.NotFound":            {Kind: rollback.ErrDiskNotFound, Hint: "check the disk ID and the region"},
-		"InvalidSnapshotId.NotFound":        {Kind: rollback.ErrSnapshotNotFound, Hint: "check the snapshot ID and the region"},
-		"InternalError":                     {Kind: rollback.ErrInternal, Ambiguous: true, Hint: hintAmbiguous},
-		"IncorrectInstanceStatus.ResetDisk": {Kind: rollback.ErrInstanceState, Hint: hintStop},
+		"InvalidDiskId.NotFound":            {Kind: provider.ErrDiskNotFound, Hint: "check the disk ID and the region"},
+		"InvalidSnapshotId.NotFound":        {Kind: provider.ErrSnapshotNotFound, Hint: "check the snapshot ID and the region"},
+		"InternalError":                     {Kind: provider.ErrInternal, Ambiguous: true, Hint: hintAmbiguous},
+		"IncorrectInstanceStatus.ResetDisk": {Kind: provider.ErrInstanceState, Hint: hintStop},
 
-		"InvalidInstanceId.NotFound":  {Kind: rollback.ErrInstanceNotFound, Hint: "check the instance ID and the region"},
-		"ServiceUnavailable":          {Kind: rollback.ErrInternal, Ambiguous: true, Hint: hintAmbiguous},
-		"IdempotentParameterMismatch": {Kind: rollback.ErrInvalidArgument, Hint: hintToken},
+		"InvalidInstanceId.NotFound":  {Kind: provider.ErrInstanceNotFound, Hint: "check the instance ID and the region"},
+		"ServiceUnavailable":          {Kind: provider.ErrInternal, Ambiguous: true, Hint: hintAmbiguous},
+		"IdempotentParameterMismatch": {Kind: provider.ErrInvalidArgument, Hint: hintToken},
 		// A replayed nonce is refused before anything happens; a resend
 		// signs with a fresh one.
-		"SignatureNonceUsed":             {Kind: rollback.ErrInternal, Hint: "the request was refused as a replay and not applied"},
-		"SignatureDoesNotMatch":          {Kind: rollback.ErrUnauthenticated, Hint: "check the access key secret"},
-		"IncompleteSignature":            {Kind: rollback.ErrUnauthenticated, Hint: "check the access key secret"},
-		"InvalidAccessKeyId.NotFound":    {Kind: rollback.ErrUnauthenticated, Hint: "check the access key ID"},
-		"InvalidAccessKeyId.Inactive":    {Kind: rollback.ErrUnauthenticated, Hint: "the access key is disabled"},
-		"Forbidden.RAM":                  {Kind: rollback.ErrPermissionDenied, Hint: "grant the RAM user or role the swas-open permission for this action"},
-		"InvalidRegionId":                {Kind: rollback.ErrInvalidArgument, Hint: "check the region"},
-		"InvalidSnapshotId.NotReady":     {Kind: rollback.ErrSnapshotState, Hint: "wait until the snapshot is Accomplished"},
-		"InvalidSnapshotId.DiskMismatch": {Kind: rollback.ErrSnapshotMismatch, Hint: "use a snapshot of this disk"},
-		"IncorrectSnapshotStatus":        {Kind: rollback.ErrSnapshotState},
+		"SignatureNonceUsed":             {Kind: provider.ErrInternal, Hint: "the request was refused as a replay and not applied"},
+		"SignatureDoesNotMatch":          {Kind: provider.ErrUnauthenticated, Hint: "check the access key secret"},
+		"IncompleteSignature":            {Kind: provider.ErrUnauthenticated, Hint: "check the access key secret"},
+		"InvalidAccessKeyId.NotFound":    {Kind: provider.ErrUnauthenticated, Hint: "check the access key ID"},
+		"InvalidAccessKeyId.Inactive":    {Kind: provider.ErrUnauthenticated, Hint: "the access key is disabled"},
+		"Forbidden.RAM":                  {Kind: provider.ErrPermissionDenied, Hint: "grant the RAM user or role the swas-open permission for this action"},
+		"InvalidRegionId":                {Kind: provider.ErrInvalidArgument, Hint: "check the region"},
+		"InvalidSnapshotId.NotReady":     {Kind: provider.ErrSnapshotState, Hint: "wait until the snapshot is Accomplished"},
+		"InvalidSnapshotId.DiskMismatch": {Kind: provider.ErrSnapshotMismatch, Hint: "use a snapshot of this disk"},
+		"IncorrectSnapshotStatus":        {Kind: provider.ErrSnapshotState},
 
 		// Raised by the SDK itself.
-		"SDK.JsonUnmarshalError":    {Kind: rollback.ErrInternal, Ambiguous: true, Hint: "a success reply could not be read; " + hintAmbiguous},
-		"SDK.TimeoutError":          {Kind: rollback.ErrNetwork, Ambiguous: true},
-		"SDK.CanNotResolveEndpoint": {Kind: rollback.ErrInvalidArgument, Hint: "set Config.Endpoint"},
+		"SDK.JsonUnmarshalError":    {Kind: provider.ErrInternal, Ambiguous: true, Hint: "a success reply could not be read; " + hintAmbiguous},
+		"SDK.TimeoutError":          {Kind: provider.ErrNetwork, Ambiguous: true},
+		"SDK.CanNotResolveEndpoint": {Kind: provider.ErrInvalidArgument, Hint: "set Config.Endpoint"},
 	},
 	Prefix: map[string]errmap.Rule{
-		"Throttling":              {Kind: rollback.ErrThrottled, Hint: "SWAS allows 10 calls per minute per account for mutating actions"},
-		"InvalidAccessKeyId":      {Kind: rollback.ErrUnauthenticated, Hint: "check the access key ID"},
-		"InvalidSecurityToken":    {Kind: rollback.ErrUnauthenticated, Hint: "the STS token is invalid or expired; refresh it"},
-		"InvalidTimeStamp":        {Kind: rollback.ErrUnauthenticated, Hint: "check this machine's clock"},
-		"Forbidden":               {Kind: rollback.ErrPermissionDenied},
-		"IncorrectInstanceStatus": {Kind: rollback.ErrInstanceState, Hint: "wait until the instance is in a state that allows this"},
-		"Missing":                 {Kind: rollback.ErrInvalidArgument},
-		"InvalidParameter":        {Kind: rollback.ErrInvalidArgument},
-		"InvalidClientToken":      {Kind: rollback.ErrInvalidArgument},
-		"QuotaExceed":             {Kind: rollback.ErrQuotaExceeded, Hint: "delete a snapshot of this server first (SWAS keeps 3 per server)"},
+		"Throttling":              {Kind: provider.ErrThrottled, Hint: "SWAS allows 10 calls per minute per account for mutating actions"},
+		"InvalidAccessKeyId":      {Kind: provider.ErrUnauthenticated, Hint: "check the access key ID"},
+		"InvalidSecurityToken":    {Kind: provider.ErrUnauthenticated, Hint: "the STS token is invalid or expired; refresh it"},
+		"InvalidTimeStamp":        {Kind: provider.ErrUnauthenticated, Hint: "check this machine's clock"},
+		"Forbidden":               {Kind: provider.ErrPermissionDenied},
+		"IncorrectInstanceStatus": {Kind: provider.ErrInstanceState, Hint: "wait until the instance is in a state that allows this"},
+		"Missing":                 {Kind: provider.ErrInvalidArgument},
+		"InvalidParameter":        {Kind: provider.ErrInvalidArgument},
+		"InvalidClientToken":      {Kind: provider.ErrInvalidArgument},
+		"QuotaExceed":             {Kind: provider.ErrQuotaExceeded, Hint: "delete a snapshot of this server first (SWAS keeps 3 per server)"},
 	},
 }
 
-// mapError turns whatever the SDK returned into a *rollback.Error whose
+// mapError turns whatever the SDK returned into a *provider.Error whose
 // texts, and every error in its chain, carry no credential or signature.
 func (c *Client) mapError(op string, err error) error {
-	var re *rollback.Error
+	var re *provider.Error
 	if errors.As(err, &re) {
 		return err // already ours (the engine's verdicts, a nested read)
 	}
-	e := &rollback.Error{Provider: rollback.ProviderAliyun, Op: op}
+	e := &provider.Error{Provider: provider.ProviderAliyun, Op: op}
 	var (
 		se *sdkerrors.ServerError
 		ce *sdkerrors.ClientError
@@ -101,7 +101,7 @@ func (c *Client) mapError(op string, err error) error {
 		}
 	default:
 		// Local failures (building the SDK client or the request).
-		e.Kind = rollback.ErrInternal
+		e.Kind = provider.ErrInternal
 		e.Err = c.redactor.Error(err)
 		e.Message = errmap.CleanMessage(err.Error(), c.redactor.String)
 	}
@@ -116,19 +116,19 @@ func (c *Client) mapError(op string, err error) error {
 // fitHint makes the table's hint true of the call that failed: reads carry
 // no ClientToken and no quota, and a caller of StopInstance or StartInstance
 // never sees the token the client sends on its behalf.
-func fitHint(e *rollback.Error) {
+func fitHint(e *provider.Error) {
 	read := strings.HasPrefix(e.Op, "List")
 	switch {
 	case e.Ambiguous && read:
 		e.Hint = "no reply arrived; reads change nothing and are safe to retry"
 	case e.Ambiguous && e.Op != opResetDisk:
 		e.Hint = "the call may or may not have been applied; the client resends it with the same ClientToken, so it cannot apply twice"
-	case errors.Is(e, rollback.ErrThrottled) && read:
+	case errors.Is(e, provider.ErrThrottled) && read:
 		e.Hint = "SWAS is limiting this account's calls; the client backs off and retries"
 	}
 }
 
-func (c *Client) apply(e *rollback.Error, code string, status int) {
+func (c *Client) apply(e *provider.Error, code string, status int) {
 	rule, _ := codes.Lookup(code, status)
 	e.Kind, e.Hint, e.Ambiguous = rule.Kind, rule.Hint, rule.Ambiguous
 }

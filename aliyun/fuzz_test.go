@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cloudsnap/rollback/internal/testkit"
+	"github.com/cloudsnap/rollback/provider"
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 
@@ -135,7 +136,7 @@ func FuzzValidateRequest(f *testing.F) {
 					t.Fatalf("accepted unsafe value %q", v)
 				}
 			}
-			if _, err := rollback.ResolveToken(req); err != nil {
+			if _, err := provider.ResolveToken(req); err != nil {
 				t.Fatalf("accepted a request whose token does not resolve: %v", err)
 			}
 			return

@@ -8,18 +8,18 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
 
-	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/internal/idset"
-	"github.com/cloudsnap/rollback/internal/invoke"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/invoke"
 )
 
 // rules are SWAS's input rules: disk IDs "d-...", snapshot IDs "s-...",
 // instance IDs of the usual ID characters (SWAS server IDs have no prefix).
-var rules = rollback.RequestRules{
-	Provider: rollback.ProviderAliyun,
-	Instance: rollback.IDRule{Kind: "a SWAS instance ID"},
-	Disk:     rollback.IDRule{Prefix: "d-", Kind: "a SWAS disk ID (d-...)", Required: true},
-	Snapshot: rollback.IDRule{Prefix: "s-", Kind: "a SWAS snapshot ID (s-...)", Required: true},
+var rules = provider.RequestRules{
+	Provider: provider.ProviderAliyun,
+	Instance: provider.IDRule{Kind: "a SWAS instance ID"},
+	Disk:     provider.IDRule{Prefix: "d-", Kind: "a SWAS disk ID (d-...)", Required: true},
+	Snapshot: provider.IDRule{Prefix: "s-", Kind: "a SWAS snapshot ID (s-...)", Required: true},
 }
 
 // maxBatch is the most IDs a SWAS list call takes, and its largest page.
@@ -33,7 +33,7 @@ func jsonIDs(ids ...string) string {
 // Instance reads one instance (ListInstances). A missing instance is
 // ErrInstanceNotFound. When the reply lists no disks, the system disk is
 // looked up with ListDisks.
-func (c *Client) Instance(ctx context.Context, region, instanceID string) (*rollback.Instance, error) {
+func (c *Client) Instance(ctx context.Context, region, instanceID string) (*provider.Instance, error) {
 	if err := rules.CheckInstance(opListInstances, region, instanceID); err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (c *Client) Instance(ctx context.Context, region, instanceID string) (*roll
 	if err != nil {
 		return nil, err
 	}
-	var in *rollback.Instance
+	var in *provider.Instance
 	for _, x := range ins {
 		if x.InstanceId == instanceID { // never another instance the reply lists
 			in = toInstance(region, x)
@@ -49,7 +49,7 @@ func (c *Client) Instance(ctx context.Context, region, instanceID string) (*roll
 		}
 	}
 	if in == nil {
-		return nil, notFound(opListInstances, rollback.ErrInstanceNotFound, reqID, "instance %s does not exist in %s", instanceID, region)
+		return nil, notFound(opListInstances, provider.ErrInstanceNotFound, reqID, "instance %s does not exist in %s", instanceID, region)
 	}
 	if in.SystemDiskID == "" {
 		disks, _, err := c.listDisks(ctx, region, func(r *swas.ListDisksRequest) {
@@ -71,8 +71,8 @@ func (c *Client) Instance(ctx context.Context, region, instanceID string) (*roll
 // Instances reads many instances of a region with one ListInstances call
 // per 100 IDs. Instances that do not exist are absent from the result;
 // SystemDiskID is filled only when the reply lists the disks.
-func (c *Client) Instances(ctx context.Context, region string, instanceIDs []string) ([]*rollback.Instance, error) {
-	if err := rollback.CheckRegion(region); err != nil {
+func (c *Client) Instances(ctx context.Context, region string, instanceIDs []string) ([]*provider.Instance, error) {
+	if err := provider.CheckRegion(region); err != nil {
 		return nil, stamp(err, opListInstances)
 	}
 	ids, err := idset.Prepare(instanceIDs, func(id string) error { return rules.CheckInstance(opListInstances, region, id) })
@@ -83,7 +83,7 @@ func (c *Client) Instances(ctx context.Context, region string, instanceIDs []str
 	for _, id := range ids {
 		wanted[id] = true
 	}
-	out := make([]*rollback.Instance, 0, len(ids))
+	out := make([]*provider.Instance, 0, len(ids))
 	for _, chunk := range idset.Chunks(ids, maxBatch) {
 		ins, _, err := c.listInstances(ctx, region, chunk)
 		if err != nil {
@@ -150,7 +150,7 @@ func pages[T any](ctx context.Context, c *Client, t invoke.Target, op string, pa
 
 // Snapshot reads one snapshot (ListSnapshots). A missing snapshot is
 // ErrSnapshotNotFound.
-func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*rollback.Snapshot, error) {
+func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*provider.Snapshot, error) {
 	if err := rules.CheckSnapshot(opListSnapshots, region, snapshotID); err != nil {
 		return nil, err
 	}
@@ -163,13 +163,13 @@ func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*roll
 			return toSnapshot(region, s), nil
 		}
 	}
-	return nil, notFound(opListSnapshots, rollback.ErrSnapshotNotFound, reqID, "snapshot %s does not exist in %s", snapshotID, region)
+	return nil, notFound(opListSnapshots, provider.ErrSnapshotNotFound, reqID, "snapshot %s does not exist in %s", snapshotID, region)
 }
 
 // Snapshots reads many snapshots of a region with one ListSnapshots call per
 // 100 IDs. Snapshots that do not exist are absent from the result.
-func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []string) ([]*rollback.Snapshot, error) {
-	if err := rollback.CheckRegion(region); err != nil {
+func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []string) ([]*provider.Snapshot, error) {
+	if err := provider.CheckRegion(region); err != nil {
 		return nil, stamp(err, opListSnapshots)
 	}
 	ids, err := idset.Prepare(snapshotIDs, func(id string) error { return rules.CheckSnapshot(opListSnapshots, region, id) })
@@ -180,7 +180,7 @@ func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []str
 	for _, id := range ids {
 		wanted[id] = true
 	}
-	out := make([]*rollback.Snapshot, 0, len(ids))
+	out := make([]*provider.Snapshot, 0, len(ids))
 	for _, chunk := range idset.Chunks(ids, maxBatch) {
 		snaps, _, err := c.listSnapshots(ctx, region, chunk)
 		if err != nil {
@@ -212,7 +212,7 @@ func (c *Client) listSnapshots(ctx context.Context, region string, ids []string)
 }
 
 // Disk reads one disk (ListDisks). A missing disk is ErrDiskNotFound.
-func (c *Client) Disk(ctx context.Context, region, diskID string) (*rollback.Disk, error) {
+func (c *Client) Disk(ctx context.Context, region, diskID string) (*provider.Disk, error) {
 	if err := rules.CheckDisk(opListDisks, region, diskID); err != nil {
 		return nil, err
 	}
@@ -225,7 +225,7 @@ func (c *Client) Disk(ctx context.Context, region, diskID string) (*rollback.Dis
 			return toDisk(region, d), nil
 		}
 	}
-	return nil, notFound(opListDisks, rollback.ErrDiskNotFound, reqID, "disk %s does not exist in %s", diskID, region)
+	return nil, notFound(opListDisks, provider.ErrDiskNotFound, reqID, "disk %s does not exist in %s", diskID, region)
 }
 
 // listDisks runs one ListDisks call (first page, 100 disks) with filters
@@ -255,8 +255,8 @@ func (c *Client) listDisks(ctx context.Context, region string, filter func(*swas
 
 // notFound is the error for a resource a list call did not return.
 func notFound(op string, kind error, requestID, format string, args ...any) error {
-	return &rollback.Error{
-		Provider:  rollback.ProviderAliyun,
+	return &provider.Error{
+		Provider:  provider.ProviderAliyun,
 		Op:        op,
 		Kind:      kind,
 		Message:   fmt.Sprintf(format, args...),
@@ -268,7 +268,7 @@ func notFound(op string, kind error, requestID, format string, args ...any) erro
 // emptyReply is the error for a read whose reply names no request (an
 // empty or "{}" body): not "not found", which only a real reply can say.
 func emptyReply(op string) error {
-	return &rollback.Error{Provider: rollback.ProviderAliyun, Op: op, Kind: rollback.ErrInternal,
+	return &provider.Error{Provider: provider.ProviderAliyun, Op: op, Kind: provider.ErrInternal,
 		Message: "the cloud answered with an empty reply (no RequestId)",
 		Hint:    "a proxy or gateway may be answering instead of the API; retry later"}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 func TestInstanceStates(t *testing.T) {
@@ -103,7 +104,7 @@ func TestSnapshotNormalized(t *testing.T) {
 func TestDisk(t *testing.T) {
 	e := newEnv(t, nil)
 	in := e.srv.AddInstance(aliyuntest.InstanceSpec{DataDiskIDs: []string{"d-data"}, SystemDiskSizeGB: 80})
-	var di rollback.DiskInspector = e.c
+	var di provider.DiskInspector = e.c
 	d, err := di.Disk(e.ctx, e.srv.Region(), in.SystemDiskID)
 	if err != nil || !d.System || d.InstanceID != in.ID || d.SizeGB != 80 || d.Busy || d.NativeState != "In_use" {
 		t.Errorf("system disk = %+v, %v", d, err)
@@ -174,7 +175,7 @@ func TestProviderInterfaces(t *testing.T) {
 	e := newEnv(t, nil)
 	var (
 		p  rollback.Provider       = e.c
-		bi rollback.BatchInspector = e.c
+		bi provider.BatchInspector = e.c
 	)
 	if _, err := p.Instance(e.ctx, e.srv.Region(), e.in.ID); err != nil {
 		t.Fatal(err)
@@ -211,7 +212,7 @@ func TestSnapshotsAreBatched(t *testing.T) {
 		ids = append(ids, e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: e.in.SystemDiskID}).ID)
 	}
 	e.srv.ResetJournal()
-	var bi rollback.BatchSnapshotInspector = e.c
+	var bi provider.BatchSnapshotInspector = e.c
 	got, err := bi.Snapshots(e.ctx, e.srv.Region(), append(ids, "s-nothere", ids[1]))
 	if err != nil {
 		t.Fatal(err)

@@ -8,13 +8,13 @@ import (
 
 	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
 
-	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/internal/invoke"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/invoke"
 )
 
-// Operation marks (rollback.OperationMarker). Before the first ResetDisk of
+// Operation marks (provider.OperationMarker). Before the first ResetDisk of
 // a keyed operation whose checkpoints would not outlive the process, Run
-// tags the disk with rollback.MarkName(key) = "<the snapshot's RollbackTime
+// tags the disk with provider.MarkName(key) = "<the snapshot's RollbackTime
 // as read before, or none> <when marked>". A Run that lost its checkpoint
 // reads the tag back: no tag means no earlier Run of the key sent
 // anything; a tag gives the baseline to judge the snapshot's RollbackTime
@@ -37,10 +37,10 @@ const (
 // recognised.
 const MaxMarks = 10
 
-var _ rollback.OperationMarker = (*Client)(nil)
+var _ provider.OperationMarker = (*Client)(nil)
 
-// MarkOperation implements rollback.OperationMarker: it tags req's disk.
-func (c *Client) MarkOperation(ctx context.Context, req rollback.Request, key string, before *rollback.Snapshot) error {
+// MarkOperation implements provider.OperationMarker: it tags req's disk.
+func (c *Client) MarkOperation(ctx context.Context, req provider.Request, key string, before *provider.Snapshot) error {
 	if err := rules.CheckDisk(opTagResources, req.Region, req.DiskID); err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (c *Client) MarkOperation(ctx context.Context, req rollback.Request, key st
 		value = before.LastRollbackAt.UTC().Format(time.RFC3339Nano)
 	}
 	value += " " + c.clk.Now().UTC().Format(time.RFC3339)
-	if err := c.pruneMarks(ctx, req, rollback.MarkName(key)); err != nil {
+	if err := c.pruneMarks(ctx, req, provider.MarkName(key)); err != nil {
 		return err
 	}
 	// Tagging is idempotent (the same key and value again changes nothing),
@@ -58,7 +58,7 @@ func (c *Client) MarkOperation(ctx context.Context, req rollback.Request, key st
 		r := swas.CreateTagResourcesRequest()
 		c.target(r.RpcRequest, req.Region)
 		r.ResourceType, r.ResourceId = "disk", &[]string{req.DiskID}
-		r.Tag = &[]swas.TagResourcesTag{{Key: rollback.MarkName(key), Value: value}}
+		r.Tag = &[]swas.TagResourcesTag{{Key: provider.MarkName(key), Value: value}}
 		resp, err := sc.TagResources(r)
 		if err != nil {
 			return "", err
@@ -68,13 +68,13 @@ func (c *Client) MarkOperation(ctx context.Context, req rollback.Request, key st
 	return err
 }
 
-// OperationMark implements rollback.OperationMarker: it reads req's disk's
+// OperationMark implements provider.OperationMarker: it reads req's disk's
 // tags and returns key's mark, nil when the disk carries none.
-func (c *Client) OperationMark(ctx context.Context, req rollback.Request, key string) (*rollback.Mark, error) {
+func (c *Client) OperationMark(ctx context.Context, req provider.Request, key string) (*provider.Mark, error) {
 	if err := rules.CheckDisk(opListTagResources, req.Region, req.DiskID); err != nil {
 		return nil, err
 	}
-	name := rollback.MarkName(key)
+	name := provider.MarkName(key)
 	marks, err := c.listMarks(ctx, req)
 	if err != nil {
 		return nil, err
@@ -84,12 +84,12 @@ func (c *Client) OperationMark(ctx context.Context, req rollback.Request, key st
 		return nil, nil
 	}
 	if m.baselineErr != nil {
-		return nil, &rollback.Error{Provider: rollback.ProviderAliyun, Op: opListTagResources, Kind: rollback.ErrOutcomeUnknown,
+		return nil, &provider.Error{Provider: provider.ProviderAliyun, Op: opListTagResources, Kind: provider.ErrOutcomeUnknown,
 			Message: "disk " + req.DiskID + " carries this operation's mark " + name + " with a value that is not a time",
 			Hint:    "check the disk's last reset in the console; remove the tag once you know"}
 	}
-	return &rollback.Mark{At: m.markedAt,
-		Before: &rollback.Snapshot{Provider: rollback.ProviderAliyun, ID: req.SnapshotID, DiskID: req.DiskID, LastRollbackAt: m.baseline}}, nil
+	return &provider.Mark{At: m.markedAt,
+		Before: &provider.Snapshot{Provider: provider.ProviderAliyun, ID: req.SnapshotID, DiskID: req.DiskID, LastRollbackAt: m.baseline}}, nil
 }
 
 // mark is one operation mark as read from a disk's tags.
@@ -100,9 +100,9 @@ type mark struct {
 }
 
 // listMarks reads the operation marks on req's disk, by tag key.
-func (c *Client) listMarks(ctx context.Context, req rollback.Request) (map[string]mark, error) {
+func (c *Client) listMarks(ctx context.Context, req provider.Request) (map[string]mark, error) {
 	marks := map[string]mark{}
-	prefix := rollback.MarkName("")[:len("cloudsnap-rollback-")]
+	prefix := provider.MarkName("")[:len("cloudsnap-rollback-")]
 	next := ""
 	for page := 0; page < 20; page++ { // SWAS allows 20 tags a resource: one page in practice
 		var resp *swas.ListTagResourcesResponse
@@ -121,7 +121,7 @@ func (c *Client) listMarks(ctx context.Context, req rollback.Request) (map[strin
 			return nil, err
 		}
 		if resp == nil || resp.RequestId == "" {
-			return nil, &rollback.Error{Provider: rollback.ProviderAliyun, Op: opListTagResources, Kind: rollback.ErrInternal,
+			return nil, &provider.Error{Provider: provider.ProviderAliyun, Op: opListTagResources, Kind: provider.ErrInternal,
 				Message: "the reply to ListTagResources was empty", Hint: "try again later"}
 		}
 		for _, t := range resp.TagResources.TagResource {
@@ -146,7 +146,7 @@ func (c *Client) listMarks(ctx context.Context, req rollback.Request) (map[strin
 
 // pruneMarks makes room for one more mark on req's disk: it removes the
 // oldest marks beyond MaxMarks-1 (other than keep's own).
-func (c *Client) pruneMarks(ctx context.Context, req rollback.Request, keep string) error {
+func (c *Client) pruneMarks(ctx context.Context, req provider.Request, keep string) error {
 	marks, err := c.listMarks(ctx, req)
 	if err != nil {
 		return err

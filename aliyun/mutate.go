@@ -5,8 +5,8 @@ import (
 
 	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
 
-	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/internal/invoke"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/invoke"
 )
 
 // MaxSnapshotNameLen is SWAS's limit on snapshot names.
@@ -30,7 +30,7 @@ func (c *Client) power(ctx context.Context, op, region, instanceID string) error
 	if err := rules.CheckInstance(op, region, instanceID); err != nil {
 		return err
 	}
-	token := rollback.NewClientToken()
+	token := provider.NewClientToken()
 	_, _, err := invoke.CallOn(ctx, c.inv, &c.pool, invoke.Target{Region: region, InstanceID: instanceID}, op, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
 		if op == opStopInstance {
 			r := swas.CreateStopInstanceRequest()
@@ -58,14 +58,14 @@ func (c *Client) power(ctx context.Context, op, region, instanceID string) error
 // instanceID's system disk) and returns it, usually still creating. An
 // empty name becomes "rollback-<time>". SWAS keeps 3 snapshots per server;
 // a fourth is ErrQuotaExceeded.
-func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID, name string) (*rollback.Snapshot, error) {
+func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID, name string) (*provider.Snapshot, error) {
 	const op = opCreateSnapshot
 	for _, check := range []func() error{
-		func() error { return rollback.CheckRegion(region) },
+		func() error { return provider.CheckRegion(region) },
 		func() error {
-			return rollback.CheckOptionalID("InstanceID", instanceID, rules.Instance.Prefix, rules.Instance.Kind)
+			return provider.CheckOptionalID("InstanceID", instanceID, rules.Instance.Prefix, rules.Instance.Kind)
 		},
-		func() error { return rollback.CheckOptionalID("DiskID", diskID, rules.Disk.Prefix, rules.Disk.Kind) },
+		func() error { return provider.CheckOptionalID("DiskID", diskID, rules.Disk.Prefix, rules.Disk.Kind) },
 	} {
 		if err := check(); err != nil {
 			return nil, stamp(err, op)
@@ -73,24 +73,24 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 	}
 	if diskID == "" {
 		if instanceID == "" {
-			return nil, rollback.InvalidArgument(rollback.ProviderAliyun, op, "DiskID", "is empty; give the disk to snapshot, or the instance whose system disk it is")
+			return nil, provider.InvalidArgument(provider.ProviderAliyun, op, "DiskID", "is empty; give the disk to snapshot, or the instance whose system disk it is")
 		}
 		in, err := c.Instance(ctx, region, instanceID)
 		if err != nil {
 			return nil, err
 		}
 		if in.SystemDiskID == "" {
-			return nil, notFound(op, rollback.ErrDiskNotFound, "", "instance %s reports no system disk", instanceID)
+			return nil, notFound(op, provider.ErrDiskNotFound, "", "instance %s reports no system disk", instanceID)
 		}
 		diskID = in.SystemDiskID
 	}
 	if name == "" {
 		name = "rollback-" + c.clk.Now().UTC().Format("20060102-150405")
 	}
-	if err := rollback.CheckName("Name", name, MaxSnapshotNameLen); err != nil {
+	if err := provider.CheckName("Name", name, MaxSnapshotNameLen); err != nil {
 		return nil, stamp(err, op)
 	}
-	token := rollback.NewClientToken()
+	token := provider.NewClientToken()
 	var snapshotID string
 	_, _, err := invoke.CallOn(ctx, c.inv, &c.pool, invoke.Target{Region: region, InstanceID: instanceID, DiskID: diskID}, op, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
 		r := swas.CreateCreateSnapshotRequest()
@@ -110,9 +110,9 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 		return s, nil
 	}
 	// Created but not readable yet: report what is known.
-	return &rollback.Snapshot{
-		Provider: rollback.ProviderAliyun, Region: region, ID: snapshotID, Name: name,
-		DiskID: diskID, InstanceID: instanceID, State: rollback.SnapshotCreating,
+	return &provider.Snapshot{
+		Provider: provider.ProviderAliyun, Region: region, ID: snapshotID, Name: name,
+		DiskID: diskID, InstanceID: instanceID, State: provider.SnapshotCreating,
 		NativeState: "Progressing", CreatedAt: c.clk.Now(),
 	}, nil
 }

@@ -7,39 +7,39 @@ import (
 
 	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
 
-	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // instanceStates maps SWAS instance statuses to normalized states.
-var instanceStates = map[string]rollback.InstanceState{
-	"Pending":   rollback.InstancePending,
-	"Starting":  rollback.InstanceStarting,
-	"Running":   rollback.InstanceRunning,
-	"Stopping":  rollback.InstanceStopping,
-	"Stopped":   rollback.InstanceStopped,
-	"Resetting": rollback.InstanceRollingBack,
-	"Upgrading": rollback.InstanceBusy,
-	"Disabled":  rollback.InstanceUnavailable,
+var instanceStates = map[string]provider.InstanceState{
+	"Pending":   provider.InstancePending,
+	"Starting":  provider.InstanceStarting,
+	"Running":   provider.InstanceRunning,
+	"Stopping":  provider.InstanceStopping,
+	"Stopped":   provider.InstanceStopped,
+	"Resetting": provider.InstanceRollingBack,
+	"Upgrading": provider.InstanceBusy,
+	"Disabled":  provider.InstanceUnavailable,
 }
 
 // snapshotStates maps SWAS snapshot statuses to normalized states.
-var snapshotStates = map[string]rollback.SnapshotState{
-	"Accomplished": rollback.SnapshotReady,
-	"Progressing":  rollback.SnapshotCreating,
-	"Failed":       rollback.SnapshotFailed,
+var snapshotStates = map[string]provider.SnapshotState{
+	"Accomplished": provider.SnapshotReady,
+	"Progressing":  provider.SnapshotCreating,
+	"Failed":       provider.SnapshotFailed,
 }
 
-func instanceState(native string) rollback.InstanceState {
+func instanceState(native string) provider.InstanceState {
 	if s, ok := instanceStates[native]; ok {
 		return s
 	}
-	return rollback.InstanceUnknown
+	return provider.InstanceUnknown
 }
 
-func toInstance(region string, in swas.Instance) *rollback.Instance {
+func toInstance(region string, in swas.Instance) *provider.Instance {
 	state := instanceState(in.Status)
-	out := &rollback.Instance{
-		Provider:    rollback.ProviderAliyun,
+	out := &provider.Instance{
+		Provider:    provider.ProviderAliyun,
 		Region:      region,
 		ID:          in.InstanceId,
 		Name:        in.InstanceName,
@@ -56,13 +56,13 @@ func toInstance(region string, in swas.Instance) *rollback.Instance {
 	return out
 }
 
-func toSnapshot(region string, s swas.Snapshot) *rollback.Snapshot {
+func toSnapshot(region string, s swas.Snapshot) *provider.Snapshot {
 	state, ok := snapshotStates[s.Status]
 	if !ok {
-		state = rollback.SnapshotUnknown
+		state = provider.SnapshotUnknown
 	}
-	out := &rollback.Snapshot{
-		Provider:       rollback.ProviderAliyun,
+	out := &provider.Snapshot{
+		Provider:       provider.ProviderAliyun,
 		Region:         region,
 		ID:             s.SnapshotId,
 		Name:           s.SnapshotName,
@@ -74,15 +74,15 @@ func toSnapshot(region string, s swas.Snapshot) *rollback.Snapshot {
 		CreatedAt:      parseTime(s.CreationTime),
 		LastRollbackAt: parseTime(s.RollbackTime),
 	}
-	if state == rollback.SnapshotReady && s.Progress == "" {
+	if state == provider.SnapshotReady && s.Progress == "" {
 		out.Progress = 100
 	}
 	return out
 }
 
-func toDisk(region string, d swas.Disk) *rollback.Disk {
-	return &rollback.Disk{
-		Provider:    rollback.ProviderAliyun,
+func toDisk(region string, d swas.Disk) *provider.Disk {
+	return &provider.Disk{
+		Provider:    provider.ProviderAliyun,
 		Region:      region,
 		ID:          d.DiskId,
 		InstanceID:  d.InstanceId,

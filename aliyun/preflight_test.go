@@ -6,6 +6,7 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 func TestRollbackWithPreflightMakesNoReadsOfItsOwn(t *testing.T) {
@@ -15,7 +16,7 @@ func TestRollbackWithPreflightMakesNoReadsOfItsOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.srv.ResetJournal()
-	res, err := e.c.RollbackWithPreflight(e.ctx, e.request(), rollback.Preflight{Snapshot: snap})
+	res, err := e.c.RollbackWithPreflight(e.ctx, e.request(), provider.Preflight{Snapshot: snap})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func TestRollbackWithPreflightStillChecks(t *testing.T) {
 	e := newEnv(t, nil)
 	snap, _ := e.c.Snapshot(e.ctx, e.srv.Region(), e.snap.ID)
 	snap.DiskID = "d-someotherdisk0000000"
-	_, err := e.c.RollbackWithPreflight(e.ctx, e.request(), rollback.Preflight{Snapshot: snap})
+	_, err := e.c.RollbackWithPreflight(e.ctx, e.request(), provider.Preflight{Snapshot: snap})
 	if !errors.Is(err, rollback.ErrSnapshotMismatch) || e.srv.Calls(aliyuntest.ActionResetDisk) != 0 {
 		t.Errorf("err %v, %d ResetDisk calls", err, e.srv.Calls(aliyuntest.ActionResetDisk))
 	}

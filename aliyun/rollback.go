@@ -10,9 +10,9 @@ import (
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
 
-	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/internal/invoke"
-	"github.com/cloudsnap/rollback/internal/once"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/invoke"
+	"github.com/cloudsnap/rollback/provider/once"
 )
 
 // Rollback rolls req.DiskID back to req.SnapshotID with ResetDisk, exactly
@@ -25,13 +25,13 @@ import (
 // empty. A given InstanceID that does not own the disk is
 // ErrSnapshotMismatch. It does not check that the instance is Stopped: SWAS
 // refuses with IncorrectInstanceStatus.ResetDisk, which is ErrInstanceState
-// (rollback.Run stops the instance first when asked).
+// (provider.Run stops the instance first when asked).
 //
 // Exactly once: every attempt carries the token, so resends within the
 // call are safe. When the call fails after an attempt that may have landed
 // (lost replies, timeouts, 5xx, an empty reply; then the retries gave up,
 // or a resend was refused), Rollback reads the state at least the read
-// grace (rollback.WithReadGrace) after that attempt: the snapshot's
+// grace (provider.WithReadGrace) after that attempt: the snapshot's
 // RollbackTime later than before means success (Result.Adopted); a reset
 // under way is waited out and judged when it ends (one that ends with no
 // new RollbackTime failed or was another's: a reset names no snapshot);
@@ -40,18 +40,18 @@ import (
 //
 // The rollback runs on after Rollback returns; Result.Before is the
 // snapshot as read before the call, for the waiter to compare against.
-func (c *Client) Rollback(ctx context.Context, req rollback.Request) (*rollback.Result, error) {
-	return c.RollbackWithPreflight(ctx, req, rollback.Preflight{})
+func (c *Client) Rollback(ctx context.Context, req provider.Request) (*provider.Result, error) {
+	return c.RollbackWithPreflight(ctx, req, provider.Preflight{})
 }
 
 // RollbackWithPreflight is Rollback using the snapshot its caller has just
-// read (rollback.PreflightRoller) instead of reading it again; a nil
+// read (provider.PreflightRoller) instead of reading it again; a nil
 // pf.Snapshot is read. The checks are the same.
-func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request, pf rollback.Preflight) (*rollback.Result, error) {
+func (c *Client) RollbackWithPreflight(ctx context.Context, req provider.Request, pf provider.Preflight) (*provider.Result, error) {
 	if err := c.ValidateRequest(req); err != nil {
 		return nil, err
 	}
-	token, err := rollback.ResolveToken(req)
+	token, err := provider.ResolveToken(req)
 	if err != nil {
 		return nil, stamp(err, opResetDisk)
 	}
@@ -69,8 +69,8 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 		return nil, err
 	}
 
-	res := &rollback.Result{
-		Provider:    rollback.ProviderAliyun,
+	res := &provider.Result{
+		Provider:    provider.ProviderAliyun,
 		ClientToken: token,
 		InstanceID:  instanceID,
 		DiskID:      req.DiskID,
@@ -105,7 +105,7 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 			}
 			return resp.RequestId, nil
 		},
-		Witness: func(ctx context.Context) (rollback.Evidence, error) {
+		Witness: func(ctx context.Context) (provider.Evidence, error) {
 			return c.judgeReset(ctx, req.Region, instanceID, before)
 		},
 		What: func() string { return "rollback of disk " + req.DiskID + " to " + req.SnapshotID },
@@ -121,7 +121,7 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 	}
 	res.RequestID, res.Adopted = out.RequestID, out.Adopted
 	c.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "rollback accepted",
-		slog.String("provider", rollback.ProviderAliyun), slog.String("region", req.Region),
+		slog.String("provider", provider.ProviderAliyun), slog.String("region", req.Region),
 		slog.String("instance", instanceID), slog.String("disk", req.DiskID),
 		slog.String("snapshot", req.SnapshotID), slog.String("request_id", res.RequestID),
 		slog.String("client_token", token), slog.Int("attempts", res.Attempts), slog.Bool("adopted", res.Adopted))
@@ -129,7 +129,7 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 }
 
 func (c *Client) engine() once.Engine {
-	return once.Engine{Provider: rollback.ProviderAliyun, Clock: c.clk, Grace: c.opts.ReadGrace,
+	return once.Engine{Provider: provider.ProviderAliyun, Clock: c.clk, Grace: c.opts.ReadGrace,
 		MapError: c.mapError, Logger: c.opts.Logger}
 }
 
@@ -144,55 +144,55 @@ type requestIDError struct {
 func (e requestIDError) Unwrap() error { return e.error }
 
 // judgeReset reads the instance, then the snapshot, and judges them
-// against before (rollback.RollbackWitness's rules): the snapshot's
+// against before (provider.RollbackWitness's rules): the snapshot's
 // RollbackTime later than before's is ours; an instance Resetting with no
 // such time is a reset that names no snapshot yet (Settling: read again
 // until it ends); otherwise nothing landed. The instance is read
 // first, so that a reset ending between the two reads is still seen.
-func (c *Client) judgeReset(ctx context.Context, region, instanceID string, before *rollback.Snapshot) (rollback.Evidence, error) {
+func (c *Client) judgeReset(ctx context.Context, region, instanceID string, before *provider.Snapshot) (provider.Evidence, error) {
 	in, err := c.Instance(ctx, region, instanceID)
 	if err != nil {
-		return rollback.Evidence{}, err
+		return provider.Evidence{}, err
 	}
 	s, err := c.Snapshot(ctx, region, before.ID)
 	if err != nil {
-		return rollback.Evidence{}, err
+		return provider.Evidence{}, err
 	}
 	if !s.LastRollbackAt.IsZero() && s.LastRollbackAt.After(before.LastRollbackAt) {
-		return rollback.Evidence{Verdict: rollback.OursLanded,
+		return provider.Evidence{Verdict: provider.OursLanded,
 			Detail: "snapshot " + s.ID + " was last rolled back to at " + s.LastRollbackAt.UTC().Format(time.RFC3339)}, nil
 	}
-	if in.State == rollback.InstanceRollingBack {
-		return rollback.Evidence{Verdict: rollback.Settling,
+	if in.State == provider.InstanceRollingBack {
+		return provider.Evidence{Verdict: provider.Settling,
 			Detail: "instance " + in.ID + " was Resetting, and snapshot " + s.ID + " recorded no rollback since the baseline: a reset that may be this one or another"}, nil
 	}
-	return rollback.Evidence{Verdict: rollback.NothingLanded}, nil
+	return provider.Evidence{Verdict: provider.NothingLanded}, nil
 }
 
-// WitnessRollback implements rollback.RollbackWitness: whether a reset to
+// WitnessRollback implements provider.RollbackWitness: whether a reset to
 // req's snapshot has landed since before was read, judged from the
 // snapshot's RollbackTime, and read at least the client's read grace after
 // since.
-func (c *Client) WitnessRollback(ctx context.Context, req rollback.Request, before *rollback.Snapshot, since time.Time) (rollback.Evidence, error) {
+func (c *Client) WitnessRollback(ctx context.Context, req provider.Request, before *provider.Snapshot, since time.Time) (provider.Evidence, error) {
 	if err := c.ValidateRequest(req); err != nil {
-		return rollback.Evidence{}, err
+		return provider.Evidence{}, err
 	}
 	if before == nil || before.ID != req.SnapshotID {
-		return rollback.Evidence{}, rollback.InvalidArgument(rollback.ProviderAliyun, opResetDisk, "before", "must be snapshot %s as read before the first rollback call", req.SnapshotID)
+		return provider.Evidence{}, provider.InvalidArgument(provider.ProviderAliyun, opResetDisk, "before", "must be snapshot %s as read before the first rollback call", req.SnapshotID)
 	}
 	instanceID, err := c.instanceOf(ctx, req, before)
 	if err != nil {
-		return rollback.Evidence{}, err
+		return provider.Evidence{}, err
 	}
-	return once.Prove(ctx, c.clk, c.opts.ReadGrace, since, func(ctx context.Context) (rollback.Evidence, error) {
+	return once.Prove(ctx, c.clk, c.opts.ReadGrace, since, func(ctx context.Context) (provider.Evidence, error) {
 		return c.judgeReset(ctx, req.Region, instanceID, before)
 	})
 }
 
 // ValidateRequest checks req against SWAS's rules (region, "d-" disk and
 // "s-" snapshot IDs, instance ID characters, client token) without calling
-// the cloud; rollback.Run calls it before anything else.
-func (c *Client) ValidateRequest(req rollback.Request) error {
+// the cloud; provider.Run calls it before anything else.
+func (c *Client) ValidateRequest(req provider.Request) error {
 	return rules.Check(opResetDisk, req)
 }
 
@@ -200,16 +200,16 @@ func (c *Client) ValidateRequest(req rollback.Request) error {
 // (rollback's shared checks). SWAS itself refuses an instance that is not
 // Stopped (IncorrectInstanceStatus.ResetDisk) and never forces one off, so
 // the instance is not read here.
-func checkSnapshot(s *rollback.Snapshot, req rollback.Request) error {
+func checkSnapshot(s *provider.Snapshot, req provider.Request) error {
 	if s.DiskID == "" {
 		return mismatch("snapshot " + s.ID + " names no source disk, so it cannot be shown to be of " + req.DiskID)
 	}
-	return rollback.Preconditions{Provider: rollback.ProviderAliyun, Op: opResetDisk}.CheckSnapshot(s, req.DiskID, "")
+	return provider.Preconditions{Provider: provider.ProviderAliyun, Op: opResetDisk}.CheckSnapshot(s, req.DiskID, "")
 }
 
 // instanceOf returns the instance of req.DiskID. A system-disk snapshot
 // names it; otherwise ListDisks does.
-func (c *Client) instanceOf(ctx context.Context, req rollback.Request, s *rollback.Snapshot) (string, error) {
+func (c *Client) instanceOf(ctx context.Context, req provider.Request, s *provider.Snapshot) (string, error) {
 	owner := s.InstanceID
 	if owner == "" {
 		d, err := c.Disk(ctx, req.Region, req.DiskID)
@@ -228,8 +228,8 @@ func (c *Client) instanceOf(ctx context.Context, req rollback.Request, s *rollba
 }
 
 func mismatch(msg string) error {
-	return &rollback.Error{
-		Provider: rollback.ProviderAliyun, Op: opResetDisk, Kind: rollback.ErrSnapshotMismatch,
+	return &provider.Error{
+		Provider: provider.ProviderAliyun, Op: opResetDisk, Kind: provider.ErrSnapshotMismatch,
 		Message: msg, Hint: "nothing was sent",
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/aliyun"
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 func TestRollbackFromSystemDiskSnapshot(t *testing.T) {
@@ -158,7 +159,7 @@ func TestBadInputSendsNothing(t *testing.T) {
 			return err
 		}},
 	}
-	var v rollback.RequestValidator = e.c
+	var v provider.RequestValidator = e.c
 	if err := v.ValidateRequest(e.request()); err != nil {
 		t.Errorf("a good request refused: %v", err)
 	}
@@ -189,7 +190,7 @@ func TestOperationKeyGivesStableToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ClientToken != rollback.TokenFromKey("ticket-1234") {
+	if res.ClientToken != provider.TokenFromKey("ticket-1234") {
 		t.Errorf("token %q", res.ClientToken)
 	}
 	// A restarted process repeating the same operation sends the same token:

@@ -14,6 +14,7 @@ import (
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
 	"github.com/cloudsnap/rollback/clock"
 	rolltel "github.com/cloudsnap/rollback/otel"
+	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/tencent"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
@@ -62,7 +63,7 @@ func aliyunWays(tb testing.TB) benchWays {
 		tb.Fatal(err)
 	}
 	req := rollback.Request{Region: aliyuntest.DefaultRegion, InstanceID: in.ID, DiskID: in.SystemDiskID, SnapshotID: sn.ID}
-	pf := rollback.Preflight{Snapshot: snap}
+	pf := provider.Preflight{Snapshot: snap}
 	call := func(c *aliyun.Client) func() error {
 		return func() error { _, err := c.RollbackWithPreflight(context.Background(), req, pf); return err }
 	}
@@ -96,7 +97,7 @@ func tencentWays(tb testing.TB) benchWays {
 		tb.Fatal(err)
 	}
 	req := rollback.Request{Region: tencenttest.DefaultRegion, InstanceID: in.ID, SnapshotID: sn.ID}
-	pf := rollback.Preflight{Instance: inst, Snapshot: snap}
+	pf := provider.Preflight{Instance: inst, Snapshot: snap}
 	call := func(c *tencent.Client) func() error {
 		return func() error { _, err := c.RollbackWithPreflight(ctx, req, pf); return err }
 	}

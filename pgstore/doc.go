@@ -7,7 +7,7 @@
 // one transaction that locks the key's row (SELECT ... FOR UPDATE; a new
 // key's row is created with INSERT ... ON CONFLICT DO NOTHING, and a
 // writer that loses that race locks the winner's row instead), applies the
-// contract's rules (rollback.CheckAcquire, rollback.CheckSave) to the
+// contract's rules (provider.CheckAcquire, provider.CheckSave) to the
 // stored record and writes the new one. The record is the Checkpoint's
 // JSON, kept as text beside its version, owner, lease and phase (columns
 // for people and queries; the JSON is what is read back), so an unreadable

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // DB is what the store needs of a database handle: a *pgxpool.Pool (or a
@@ -152,14 +153,14 @@ func (s *Store) decode(key string, version int, rec string) (*rollback.Checkpoin
 			Message: fmt.Sprintf("checkpoint %s has version %d; this library reads version %d", where, version, rollback.CheckpointVersion),
 			Hint:    "use the library version that wrote it, or delete the row if you are sure the operation is not running; nothing was sent"}
 	}
-	return rollback.DecodeCheckpoint([]byte(rec), key, where)
+	return provider.DecodeCheckpoint([]byte(rec), key, where)
 }
 
 // Acquire implements rollback.Checkpointer.
 func (s *Store) Acquire(ctx context.Context, key string, l rollback.Lease) (*rollback.Checkpoint, error) {
 	var got *rollback.Checkpoint
 	err := s.update(ctx, key, func(old *rollback.Checkpoint) (*rollback.Checkpoint, bool, error) {
-		cp, err := rollback.CheckAcquire(old, key, l)
+		cp, err := provider.CheckAcquire(old, key, l)
 		if err != nil {
 			return nil, false, err
 		}
@@ -177,7 +178,7 @@ func (s *Store) Acquire(ctx context.Context, key string, l rollback.Lease) (*rol
 // Save implements rollback.Checkpointer.
 func (s *Store) Save(ctx context.Context, cp *rollback.Checkpoint) error {
 	return s.update(ctx, cp.Key, func(old *rollback.Checkpoint) (*rollback.Checkpoint, bool, error) {
-		if err := rollback.CheckSave(old, cp); err != nil {
+		if err := provider.CheckSave(old, cp); err != nil {
 			return nil, false, err
 		}
 		cp.Version = rollback.CheckpointVersion

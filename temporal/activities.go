@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/provider"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 )
@@ -240,10 +241,10 @@ func (a *Activities) Rollback(ctx context.Context, in RollbackInput) (*rollback.
 func (a *Activities) rollback(ctx context.Context, in RollbackInput) (*rollback.Result, error) {
 	req := in.Request
 	if req.ClientToken == "" || req.InstanceID == "" {
-		return nil, rollback.InvalidArgument(providerName(a.Provider), "Rollback", "Request",
+		return nil, provider.InvalidArgument(providerName(a.Provider), "Rollback", "Request",
 			"must be checked first (ClientToken and InstanceID set); run Check")
 	}
-	if v, ok := a.Provider.(rollback.RequestValidator); ok {
+	if v, ok := a.Provider.(provider.RequestValidator); ok {
 		if err := v.ValidateRequest(req); err != nil {
 			return nil, err
 		}
@@ -318,8 +319,8 @@ func (a *Activities) rollback(ctx context.Context, in RollbackInput) (*rollback.
 	beat.Sending = true
 	activity.RecordHeartbeat(ctx, beat)
 	var res *rollback.Result
-	if pr, ok := a.Provider.(rollback.PreflightRoller); ok {
-		res, err = pr.RollbackWithPreflight(ctx, req, rollback.Preflight{Instance: inst, Snapshot: snap})
+	if pr, ok := a.Provider.(provider.PreflightRoller); ok {
+		res, err = pr.RollbackWithPreflight(ctx, req, provider.Preflight{Instance: inst, Snapshot: snap})
 	} else {
 		res, err = a.Provider.Rollback(ctx, req)
 	}
@@ -442,7 +443,7 @@ func (a *Activities) WaitInstance(ctx context.Context, in WaitInput) (*rollback.
 	}
 	w, ok := instanceWaits[in.Until]
 	if !ok {
-		return nil, activityError(ctx, "", rollback.InvalidArgument("", "WaitInstance", "Until",
+		return nil, activityError(ctx, "", provider.InvalidArgument("", "WaitInstance", "Until",
 			"is %q; want stopped, running or idle", in.Until))
 	}
 	wo, _ := a.waitOpts(ctx, "instance "+in.ID+" "+in.Until, in.Timeout)
@@ -469,7 +470,7 @@ func (a *Activities) WaitRollback(ctx context.Context, in WaitInput) (*rollback.
 	}
 	if in.Result == nil {
 		return nil, activityError(ctx, rollback.StepWaitRollback,
-			rollback.InvalidArgument("", "WaitRollback", "Result", "is missing"))
+			provider.InvalidArgument("", "WaitRollback", "Result", "is missing"))
 	}
 	wo, _ := a.waitOpts(ctx, "rollback of "+in.Result.InstanceID, in.Timeout)
 	out, err := rollback.WaitRollback(ctx, a.reader(), in.Region, in.Result, wo)
@@ -477,7 +478,7 @@ func (a *Activities) WaitRollback(ctx context.Context, in WaitInput) (*rollback.
 }
 
 func providerName(p any) string {
-	if n, ok := p.(rollback.Namer); ok {
+	if n, ok := p.(interface{ Name() string }); ok {
 		return n.Name()
 	}
 	return ""

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // Coalescer is an Inspector that merges the single reads made at about the
@@ -56,7 +57,7 @@ func (c *Coalescer) Name() string { return providerName(c.p) }
 
 // Instance reads one instance, batched with concurrent reads.
 func (c *Coalescer) Instance(ctx context.Context, region, id string) (*rollback.Instance, error) {
-	bi, ok := c.p.(rollback.BatchInspector)
+	bi, ok := c.p.(provider.BatchInspector)
 	if !ok {
 		return c.p.Instance(ctx, region, id)
 	}
@@ -80,7 +81,7 @@ func (c *Coalescer) Instance(ctx context.Context, region, id string) (*rollback.
 
 // Snapshot reads one snapshot, batched with concurrent reads.
 func (c *Coalescer) Snapshot(ctx context.Context, region, id string) (*rollback.Snapshot, error) {
-	bs, ok := c.p.(rollback.BatchSnapshotInspector)
+	bs, ok := c.p.(provider.BatchSnapshotInspector)
 	if !ok {
 		return c.p.Snapshot(ctx, region, id)
 	}
@@ -104,7 +105,7 @@ func (c *Coalescer) Snapshot(ctx context.Context, region, id string) (*rollback.
 
 // Instances passes a batched read through.
 func (c *Coalescer) Instances(ctx context.Context, region string, ids []string) ([]*rollback.Instance, error) {
-	if bi, ok := c.p.(rollback.BatchInspector); ok {
+	if bi, ok := c.p.(provider.BatchInspector); ok {
 		return bi.Instances(ctx, region, ids)
 	}
 	out := make([]*rollback.Instance, 0, len(ids))
@@ -186,14 +187,14 @@ func (r readThrough) Snapshot(ctx context.Context, region, id string) (*rollback
 func (r readThrough) Name() string { return providerName(r.Provider) }
 
 func (r readThrough) ValidateRequest(req rollback.Request) error {
-	if v, ok := r.Provider.(rollback.RequestValidator); ok {
+	if v, ok := r.Provider.(provider.RequestValidator); ok {
 		return v.ValidateRequest(req)
 	}
 	return nil
 }
 
 func (r readThrough) Disk(ctx context.Context, region, diskID string) (*rollback.Disk, error) {
-	if d, ok := r.Provider.(rollback.DiskInspector); ok {
+	if d, ok := r.Provider.(provider.DiskInspector); ok {
 		return d.Disk(ctx, region, diskID)
 	}
 	return nil, &rollback.Error{Provider: r.Name(), Op: "Disk", Kind: rollback.ErrInvalidArgument,

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -117,7 +118,7 @@ func FleetWorkflow(ctx workflow.Context, in FleetInput) (FleetSummary, error) {
 		key := req.OperationKey
 		if key == "" {
 			running++
-			record("", rollback.InvalidArgument(in.Provider, "", "OperationKey", "is empty; every fleet request needs its own key"))
+			record("", provider.InvalidArgument(in.Provider, "", "OperationKey", "is empty; every fleet request needs its own key"))
 			continue
 		}
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{

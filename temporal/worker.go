@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -119,7 +120,7 @@ func NewWorkers(c client.Client, prefix string, acts *Activities, o worker.Optio
 // running or finished (serviceerror.WorkflowExecutionAlreadyStarted).
 func Start(ctx context.Context, c client.Client, in WorkflowInput) (client.WorkflowRun, error) {
 	if in.Request.OperationKey == "" {
-		return nil, rollback.InvalidArgument(in.Provider, "", "OperationKey",
+		return nil, provider.InvalidArgument(in.Provider, "", "OperationKey",
 			"is empty; a Temporal rollback is named by its operation key (its workflow ID)")
 	}
 	return c.ExecuteWorkflow(ctx, StartOptions(in.QueuePrefix, in.Request.OperationKey), WorkflowName, in)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -171,13 +172,13 @@ func (w *wfRun) run(ctx workflow.Context) error {
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
 	if w.in.Request.OperationKey != id {
 		w.begin(ctx, rollback.StepCheck)
-		return w.fail(ctx, rollback.InvalidArgument(w.in.Provider, "", "OperationKey",
+		return w.fail(ctx, provider.InvalidArgument(w.in.Provider, "", "OperationKey",
 			"%q is not the workflow ID %q; start the workflow with the operation key as its ID (one key, one workflow)",
 			w.in.Request.OperationKey, id))
 	}
 	if w.in.Provider == "" {
 		w.begin(ctx, rollback.StepCheck)
-		return w.fail(ctx, rollback.InvalidArgument("", "", "Provider", "is empty; name the cloud (aliyun or tencent)"))
+		return w.fail(ctx, provider.InvalidArgument("", "", "Provider", "is empty; name the cloud (aliyun or tencent)"))
 	}
 	inst, snap, err := w.check(ctx)
 	if err != nil || w.o.DryRun {

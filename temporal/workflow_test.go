@@ -7,6 +7,7 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/provider"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -44,7 +45,7 @@ func TestHappyPath(t *testing.T) {
 		if rep.InstanceAfter == nil || rep.InstanceAfter.State != rollback.InstanceRunning {
 			t.Errorf("instance after = %+v, want running", rep.InstanceAfter)
 		}
-		if rep.Request.ClientToken != rollback.TokenFromKey("ticket-1") {
+		if rep.Request.ClientToken != provider.TokenFromKey("ticket-1") {
 			t.Errorf("token = %q, not derived from the key", rep.Request.ClientToken)
 		}
 		var p Progress

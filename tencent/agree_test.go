@@ -10,6 +10,7 @@ import (
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/aliyun"
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
+	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/tencent"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
@@ -44,7 +45,7 @@ func TestEmptyRequestRegionRefusedOnBoth(t *testing.T) {
 		{tcc, rollback.Request{InstanceID: in.ID, SnapshotID: sn.ID}},
 		{alc, rollback.Request{DiskID: a.SystemDiskID, SnapshotID: as.ID}},
 	} {
-		v := c.p.(rollback.RequestValidator)
+		v := c.p.(provider.RequestValidator)
 		_, rerr := c.p.Rollback(context.Background(), c.req)
 		for _, err := range []error{v.ValidateRequest(c.req), rerr} {
 			var e *rollback.Error

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/internal/errmap"
 	"github.com/cloudsnap/rollback/internal/testkit"
+	"github.com/cloudsnap/rollback/provider/errmap"
 	"github.com/cloudsnap/rollback/tencent"
 )
 

@@ -13,12 +13,12 @@ import (
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
 
-	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/internal/creds"
-	"github.com/cloudsnap/rollback/internal/invoke"
 	"github.com/cloudsnap/rollback/internal/ratelimit"
 	"github.com/cloudsnap/rollback/internal/redact"
-	"github.com/cloudsnap/rollback/internal/sdkhttp"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/invoke"
+	"github.com/cloudsnap/rollback/provider/sdkhttp"
 )
 
 // Client rolls back Lighthouse instances through the official SDK. One
@@ -31,8 +31,8 @@ type Client struct {
 	cache           *creds.Cache // the credentials, kept fresh
 	transport       http.RoundTripper
 
-	checkpoints rollback.MemoryCheckpoints // Runs through this client; see Checkpoints
-	opts        rollback.Options
+	checkpoints provider.MemoryCheckpoints // Runs through this client; see Checkpoints
+	opts        provider.Options
 	red         *redact.Redactor
 	inv         *invoke.Invoker
 
@@ -41,34 +41,32 @@ type Client struct {
 }
 
 var (
-	_ rollback.Provider               = (*Client)(nil)
-	_ rollback.BatchInspector         = (*Client)(nil)
-	_ rollback.BatchSnapshotInspector = (*Client)(nil)
-	_ rollback.PreflightRoller        = (*Client)(nil)
-	_ rollback.RollbackWitness        = (*Client)(nil)
-	_ rollback.RequestValidator       = (*Client)(nil)
-	_ rollback.CheckpointHolder       = (*Client)(nil)
-	_ rollback.Namer                  = (*Client)(nil)
+	_ provider.Provider               = (*Client)(nil)
+	_ provider.BatchInspector         = (*Client)(nil)
+	_ provider.BatchSnapshotInspector = (*Client)(nil)
+	_ provider.PreflightRoller        = (*Client)(nil)
+	_ provider.RollbackWitness        = (*Client)(nil)
+	_ provider.RequestValidator       = (*Client)(nil)
 )
 
 // rules are Lighthouse's ID formats, checked before anything is sent.
-var rules = rollback.RequestRules{
-	Provider: rollback.ProviderTencent,
-	Instance: rollback.IDRule{Prefix: "lhins-", Kind: "a Lighthouse instance ID (lhins-...)", Required: true},
-	Disk:     rollback.IDRule{Prefix: "lhdisk-", Kind: "a Lighthouse disk ID (lhdisk-...)"},
-	Snapshot: rollback.IDRule{Prefix: "lhsnap-", Kind: "a Lighthouse snapshot ID (lhsnap-...)", Required: true},
+var rules = provider.RequestRules{
+	Provider: provider.ProviderTencent,
+	Instance: provider.IDRule{Prefix: "lhins-", Kind: "a Lighthouse instance ID (lhins-...)", Required: true},
+	Disk:     provider.IDRule{Prefix: "lhdisk-", Kind: "a Lighthouse disk ID (lhdisk-...)"},
+	Snapshot: provider.IDRule{Prefix: "lhsnap-", Kind: "a Lighthouse snapshot ID (lhsnap-...)", Required: true},
 }
 
 // DefaultRateLimit is the cloud's limit, applied per action: 20 calls per
 // second.
-var DefaultRateLimit = rollback.RateLimit{Calls: 20, Per: time.Second}
+var DefaultRateLimit = provider.RateLimit{Calls: 20, Per: time.Second}
 
 // New returns a Client. It checks the region, the credentials and the
 // endpoint, and sends nothing.
-func New(cfg Config, opts ...rollback.Option) (*Client, error) {
-	o := rollback.ResolveOptions(opts...)
+func New(cfg Config, opts ...provider.Option) (*Client, error) {
+	o := provider.ResolveOptions(opts...)
 	c := &Client{
-		checkpoints:     rollback.MemoryCheckpoints{Max: rollback.MemoryCheckpointsMax},
+		checkpoints:     provider.MemoryCheckpoints{Max: provider.MemoryCheckpointsMax},
 		region:          cfg.Region,
 		regions:         newRegionSet(cfg),
 		allowForcedStop: cfg.AllowForcedStop,
@@ -86,7 +84,7 @@ func New(cfg Config, opts ...rollback.Option) (*Client, error) {
 	}
 	c.endpoint, err = sdkhttp.ParseEndpoint(cfg.Endpoint, host, o.AllowInsecureHTTP)
 	if err != nil {
-		return nil, &rollback.Error{Provider: rollback.ProviderTencent, Op: "New", Kind: rollback.ErrInvalidArgument, Field: "Endpoint", Message: err.Error()}
+		return nil, &provider.Error{Provider: provider.ProviderTencent, Op: "New", Kind: provider.ErrInvalidArgument, Field: "Endpoint", Message: err.Error()}
 	}
 	c.transport = o.Transport
 	if c.transport == nil {
@@ -100,7 +98,7 @@ func New(cfg Config, opts ...rollback.Option) (*Client, error) {
 		limit = *o.RateLimit
 	}
 	c.inv = &invoke.Invoker{
-		Provider: rollback.ProviderTencent,
+		Provider: provider.ProviderTencent,
 		Options:  o,
 		Limits:   ratelimit.NewSet(limit.Calls, limit.Per, o.Clock),
 		MapError: c.mapError,
@@ -118,17 +116,26 @@ func New(cfg Config, opts ...rollback.Option) (*Client, error) {
 }
 
 // Name returns "tencent".
-func (c *Client) Name() string { return rollback.ProviderTencent }
+func (c *Client) Name() string { return provider.ProviderTencent }
+
+// Capabilities declares what the client offers beyond provider.Provider's
+// methods: every optional part of the contract it implements.
+func (c *Client) Capabilities() provider.Capabilities {
+	return provider.Capabilities{
+		Name: provider.ProviderTencent, BatchInstances: c, BatchSnapshots: c, Preflight: c,
+		Validator: c, Priors: c, Witness: c, Checkpoints: &c.checkpoints,
+	}
+}
 
 // resolveRegion returns region, or the default region when empty, after
-// checking it is allowed. A rollback.Request must name its region, as on
-// SWAS and in rollback.Run: a rollback is never aimed at a region by
+// checking it is allowed. A provider.Request must name its region, as on
+// SWAS and in provider.Run: a rollback is never aimed at a region by
 // default (opApply is the op of the calls that take a Request).
 func (c *Client) resolveRegion(op, region string) (string, error) {
 	if region == "" && op == opApply {
-		err := rollback.CheckRegion(region)
-		if e, ok := err.(*rollback.Error); ok {
-			e.Provider, e.Op = rollback.ProviderTencent, op
+		err := provider.CheckRegion(region)
+		if e, ok := err.(*provider.Error); ok {
+			e.Provider, e.Op = provider.ProviderTencent, op
 		}
 		return "", err
 	}
@@ -196,12 +203,12 @@ func str(p *string) string {
 }
 
 // Checkpoints returns the client's in-memory store of Run checkpoints
-// (rollback.CheckpointHolder): Runs through this client that name the same
+// (Capabilities.Checkpoints): Runs through this client that name the same
 // operation share it.
-func (c *Client) Checkpoints() rollback.Checkpointer { return &c.checkpoints }
+func (c *Client) Checkpoints() provider.Checkpointer { return &c.checkpoints }
 
 // Close releases idle connections of the client's own transport (not one
-// given with rollback.WithHTTPTransport). The Client stays usable.
+// given with provider.WithHTTPTransport). The Client stays usable.
 func (c *Client) Close() error {
 	if c.opts.Transport == nil {
 		if t, ok := c.transport.(interface{ CloseIdleConnections() }); ok {

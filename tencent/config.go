@@ -6,19 +6,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // Config says where and as whom a Client calls Lighthouse.
 type Config struct {
 	// Region is the default region of read and lifecycle calls whose
-	// region is empty, e.g. "ap-guangzhou" (a rollback.Request must name
+	// region is empty, e.g. "ap-guangzhou" (a provider.Request must name
 	// its region, as on SWAS). Required; it must be one of Regions() unless
 	// AllowedRegions or AllowUnknownRegion says otherwise.
 	Region string
 	// Endpoint overrides the API host: "http://127.0.0.1:8080" for an
 	// emulator, or another HTTPS host. Plain http is accepted only for
-	// loopback hosts unless rollback.WithInsecureHTTP is given. Empty means
+	// loopback hosts unless provider.WithInsecureHTTP is given. Empty means
 	// https://lighthouse.tencentcloudapi.com (International:
 	// https://lighthouse.intl.tencentcloudapi.com).
 	Endpoint string
@@ -58,7 +58,7 @@ type Config struct {
 	// AllowForcedStop lets Rollback send ApplyInstanceSnapshot for a RUNNING
 	// instance, which the cloud then shuts down without asking. By default
 	// Rollback refuses a running instance with ErrInstanceState; stop it
-	// first (rollback.Run can).
+	// first (provider.Run can).
 	AllowForcedStop bool
 }
 
@@ -102,16 +102,16 @@ func newRegionSet(cfg Config) regionSet {
 
 // check validates region for op.
 func (rs regionSet) check(op, region string) error {
-	if err := rollback.CheckRegion(region); err != nil {
-		if e, ok := err.(*rollback.Error); ok {
-			e.Provider, e.Op = rollback.ProviderTencent, op
+	if err := provider.CheckRegion(region); err != nil {
+		if e, ok := err.(*provider.Error); ok {
+			e.Provider, e.Op = provider.ProviderTencent, op
 		}
 		return err
 	}
 	if rs.any || slices.Contains(rs.allowed, region) {
 		return nil
 	}
-	return rollback.InvalidArgument(rollback.ProviderTencent, op, "Region",
+	return provider.InvalidArgument(provider.ProviderTencent, op, "Region",
 		"%q is not a region where Lighthouse offers ApplyInstanceSnapshot; use one of %s (or set tencent.Config.AllowUnknownRegion for a newer region)",
 		region, strings.Join(rs.allowed, ", "))
 }
@@ -129,8 +129,8 @@ func credentials(cfg Config) (id, key, token string, err error) {
 		}
 		from, idName, keyName = "the environment", EnvSecretID, EnvSecretKey
 		if id == "" && key == "" {
-			return "", "", "", &rollback.Error{
-				Provider: rollback.ProviderTencent, Op: "New", Kind: rollback.ErrUnauthenticated,
+			return "", "", "", &provider.Error{
+				Provider: provider.ProviderTencent, Op: "New", Kind: provider.ErrUnauthenticated,
 				Message: "no credentials: set tencent.Config.SecretID and SecretKey, or the environment variables " +
 					EnvSecretID + " and " + EnvSecretKey + " (plus " + EnvSessionToken + " for temporary credentials)",
 			}
@@ -138,9 +138,9 @@ func credentials(cfg Config) (id, key, token string, err error) {
 	}
 	switch {
 	case id == "":
-		err = rollback.InvalidArgument(rollback.ProviderTencent, "New", idName, "is empty but %s is set in %s", keyName, from)
+		err = provider.InvalidArgument(provider.ProviderTencent, "New", idName, "is empty but %s is set in %s", keyName, from)
 	case key == "":
-		err = rollback.InvalidArgument(rollback.ProviderTencent, "New", keyName, "is empty but %s is set in %s", idName, from)
+		err = provider.InvalidArgument(provider.ProviderTencent, "New", keyName, "is empty but %s is set in %s", idName, from)
 	}
 	return id, key, token, err
 }

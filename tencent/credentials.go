@@ -24,9 +24,9 @@ import (
 	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
 	sts "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/sts/v20180813"
 
-	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/internal/creds"
-	"github.com/cloudsnap/rollback/internal/sdkhttp"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/sdkhttp"
 )
 
 // Environment variables of the default chain beyond the static ones, as
@@ -98,10 +98,10 @@ func (c *Client) setupCredentials(cfg Config) error {
 	src := base
 	if cfg.RoleARN != "" {
 		if !strings.HasPrefix(cfg.RoleARN, "qcs::cam::") {
-			return rollback.InvalidArgument(rollback.ProviderTencent, "New", "RoleARN", "%q is not a CAM role ARN (qcs::cam::uin/<uin>:roleName/<name>)", cfg.RoleARN)
+			return provider.InvalidArgument(provider.ProviderTencent, "New", "RoleARN", "%q is not a CAM role ARN (qcs::cam::uin/<uin>:roleName/<name>)", cfg.RoleARN)
 		}
 		if d := cfg.RoleDuration; d != 0 && (d < 15*time.Minute || d > 12*time.Hour) {
-			return rollback.InvalidArgument(rollback.ProviderTencent, "New", "RoleDuration", "%s is outside 15 minutes to 12 hours", d)
+			return provider.InvalidArgument(provider.ProviderTencent, "New", "RoleDuration", "%s is outside 15 minutes to 12 hours", d)
 		}
 		inner := &creds.Cache{Fetch: base, Clock: c.opts.Clock, Static: static, Learn: learn}
 		src, static = cs.assumeRole(inner, cfg.Region), false
@@ -110,7 +110,7 @@ func (c *Client) setupCredentials(cfg Config) error {
 	ctx, cancel := context.WithTimeout(context.Background(), NewTimeout)
 	defer cancel()
 	if _, _, err := c.cache.Get(ctx); err != nil {
-		e := creds.Error(rollback.ProviderTencent, "New", err, c.red.String)
+		e := creds.Error(provider.ProviderTencent, "New", err, c.red.String)
 		var none *creds.NoneError
 		if errors.As(err, &none) {
 			e.Message += "; set tencent.Config.SecretID and SecretKey, or the environment variables " +
@@ -127,7 +127,7 @@ func (c *Client) setupCredentials(cfg Config) error {
 func (c *Client) prepare(ctx context.Context, sc *lh.Client) error {
 	v, _, err := c.cache.Get(ctx)
 	if err != nil {
-		return creds.Error(rollback.ProviderTencent, "", err, c.red.String)
+		return creds.Error(provider.ProviderTencent, "", err, c.red.String)
 	}
 	sc.WithCredential(common.NewTokenCredential(v.ID, v.Secret, v.Token))
 	return nil
@@ -157,7 +157,7 @@ func (cs credSetup) fromEnv(context.Context) (creds.Value, error) {
 		if id == "" {
 			set, unset = unset, set
 		}
-		return creds.Value{}, rollback.InvalidArgument(rollback.ProviderTencent, "New", unset, "is empty but %s is set in the environment", set)
+		return creds.Value{}, provider.InvalidArgument(provider.ProviderTencent, "New", unset, "is empty but %s is set in the environment", set)
 	}
 	token := os.Getenv(EnvSessionToken)
 	if token == "" {
@@ -239,7 +239,7 @@ func (cs credSetup) fromINI(context.Context) (creds.Value, error) {
 func (cs credSetup) stsEndpoint() (sdkhttp.Endpoint, error) {
 	ep, err := sdkhttp.ParseEndpoint(cs.cfg.STSEndpoint, strings.TrimPrefix(DefaultSTSEndpoint, "https://"), cs.insecure)
 	if err != nil {
-		return ep, rollback.InvalidArgument(rollback.ProviderTencent, "New", "STSEndpoint", "%s", strings.TrimPrefix(err.Error(), "Endpoint "))
+		return ep, provider.InvalidArgument(provider.ProviderTencent, "New", "STSEndpoint", "%s", strings.TrimPrefix(err.Error(), "Endpoint "))
 	}
 	return ep, nil
 }

@@ -39,7 +39,7 @@
 // ErrOutcomeUnknown, whose message says what to check. StopInstance,
 // StartInstance and CreateSnapshot use the same engine with their own
 // evidence (the instance's state; a new snapshot). The Client is a
-// rollback.RollbackWitness, which rollback.Run asks before it resumes an
+// provider.RollbackWitness, which rollback.Run asks before it resumes an
 // operation whose rollback may have been sent.
 //
 // Rollback also refuses, before sending anything: a snapshot that is not

@@ -9,8 +9,8 @@ import (
 
 	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 
-	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/internal/errmap"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/errmap"
 )
 
 // Hints shared by several codes.
@@ -27,68 +27,68 @@ const (
 var codes = errmap.Table{
 	Exact: map[string]errmap.Rule{
 		// ApplyInstanceSnapshot's own table.
-		"FailedOperation.DescribeInstanceStatus":             {Kind: rollback.ErrInternal, Hint: hintInternal},
-		"FailedOperation.SnapshotOperationFailed":            {Kind: rollback.ErrInternal, Hint: hintInternal},
-		"InternalError.DescribeInstanceStatus":               {Kind: rollback.ErrInternal, Ambiguous: true, Hint: hintInternal},
-		"InvalidParameterValue.DiskSizeNotMatch":             {Kind: rollback.ErrSnapshotMismatch, Hint: "the system disk was resized after the snapshot was taken; Lighthouse cannot roll back across a resize"},
-		"InvalidParameterValue.InstanceIdMalformed":          {Kind: rollback.ErrInvalidArgument},
-		"InvalidParameterValue.SnapshotIdMalformed":          {Kind: rollback.ErrInvalidArgument},
-		"OperationDenied.InstanceCreating":                   {Kind: rollback.ErrInstanceState, Hint: "the instance is still being created"},
-		"OperationDenied.InstanceOperationInProgress":        {Kind: rollback.ErrBusy, Hint: hintBusy},
-		"ResourceNotFound.DiskNotFound":                      {Kind: rollback.ErrDiskNotFound},
-		"ResourceNotFound.InstanceIdNotFound":                {Kind: rollback.ErrInstanceNotFound, Hint: "check the instance ID and the region"},
-		"ResourceNotFound.SnapshotIdNotFound":                {Kind: rollback.ErrSnapshotNotFound, Hint: "check the snapshot ID and the region"},
-		"ResourceNotFound.SnapshotNotFound":                  {Kind: rollback.ErrSnapshotNotFound, Hint: "check the snapshot ID, the region, and that the snapshot is of this instance's system disk"},
-		"UnauthorizedOperation.NoPermission":                 {Kind: rollback.ErrPermissionDenied, Hint: "grant the CAM user lighthouse:ApplyInstanceSnapshot (and the Describe actions)"},
-		"UnsupportedOperation.DiskBusy":                      {Kind: rollback.ErrBusy, Hint: hintBusy},
-		"UnsupportedOperation.DiskLatestOperationUnfinished": {Kind: rollback.ErrBusy, Hint: hintBusy},
-		"UnsupportedOperation.InvalidInstanceState":          {Kind: rollback.ErrInstanceState, Hint: hintState},
-		"UnsupportedOperation.InvalidSnapshotState":          {Kind: rollback.ErrSnapshotState, Hint: "the snapshot must be NORMAL; wait until it is created or its rollback ends"},
-		"UnsupportedOperation.LatestOperationUnfinished":     {Kind: rollback.ErrBusy, Hint: hintBusy},
-		"UnsupportedOperation.SnapshotBusy":                  {Kind: rollback.ErrBusy, Hint: hintBusy},
-		"UnsupportedOperation.SystemBusy":                    {Kind: rollback.ErrBusy, Hint: hintBusy},
+		"FailedOperation.DescribeInstanceStatus":             {Kind: provider.ErrInternal, Hint: hintInternal},
+		"FailedOperation.SnapshotOperationFailed":            {Kind: provider.ErrInternal, Hint: hintInternal},
+		"InternalError.DescribeInstanceStatus":               {Kind: provider.ErrInternal, Ambiguous: true, Hint: hintInternal},
+		"InvalidParameterValue.DiskSizeNotMatch":             {Kind: provider.ErrSnapshotMismatch, Hint: "the system disk was resized after the snapshot was taken; Lighthouse cannot roll back across a resize"},
+		"InvalidParameterValue.InstanceIdMalformed":          {Kind: provider.ErrInvalidArgument},
+		"InvalidParameterValue.SnapshotIdMalformed":          {Kind: provider.ErrInvalidArgument},
+		"OperationDenied.InstanceCreating":                   {Kind: provider.ErrInstanceState, Hint: "the instance is still being created"},
+		"OperationDenied.InstanceOperationInProgress":        {Kind: provider.ErrBusy, Hint: hintBusy},
+		"ResourceNotFound.DiskNotFound":                      {Kind: provider.ErrDiskNotFound},
+		"ResourceNotFound.InstanceIdNotFound":                {Kind: provider.ErrInstanceNotFound, Hint: "check the instance ID and the region"},
+		"ResourceNotFound.SnapshotIdNotFound":                {Kind: provider.ErrSnapshotNotFound, Hint: "check the snapshot ID and the region"},
+		"ResourceNotFound.SnapshotNotFound":                  {Kind: provider.ErrSnapshotNotFound, Hint: "check the snapshot ID, the region, and that the snapshot is of this instance's system disk"},
+		"UnauthorizedOperation.NoPermission":                 {Kind: provider.ErrPermissionDenied, Hint: "grant the CAM user lighthouse:ApplyInstanceSnapshot (and the Describe actions)"},
+		"UnsupportedOperation.DiskBusy":                      {Kind: provider.ErrBusy, Hint: hintBusy},
+		"UnsupportedOperation.DiskLatestOperationUnfinished": {Kind: provider.ErrBusy, Hint: hintBusy},
+		"UnsupportedOperation.InvalidInstanceState":          {Kind: provider.ErrInstanceState, Hint: hintState},
+		"UnsupportedOperation.InvalidSnapshotState":          {Kind: provider.ErrSnapshotState, Hint: "the snapshot must be NORMAL; wait until it is created or its rollback ends"},
+		"UnsupportedOperation.LatestOperationUnfinished":     {Kind: provider.ErrBusy, Hint: hintBusy},
+		"UnsupportedOperation.SnapshotBusy":                  {Kind: provider.ErrBusy, Hint: hintBusy},
+		"UnsupportedOperation.SystemBusy":                    {Kind: provider.ErrBusy, Hint: hintBusy},
 
 		// Common codes and the other actions'.
-		"RequestLimitExceeded":                     {Kind: rollback.ErrThrottled, Hint: "slow down: Lighthouse allows 20 calls per second per action"},
-		"InternalError":                            {Kind: rollback.ErrInternal, Ambiguous: true, Hint: hintInternal},
-		"LimitExceeded.SnapshotQuotaLimitExceeded": {Kind: rollback.ErrQuotaExceeded, Hint: hintQuota},
-		"MissingParameter":                         {Kind: rollback.ErrInvalidArgument},
-		"UnknownParameter":                         {Kind: rollback.ErrInvalidArgument},
-		"InvalidAction":                            {Kind: rollback.ErrInvalidArgument},
-		"NoSuchVersion":                            {Kind: rollback.ErrInvalidArgument},
-		"UnsupportedRegion":                        {Kind: rollback.ErrInvalidArgument, Hint: "this region does not offer the action"},
-		"UnsupportedProtocol":                      {Kind: rollback.ErrInvalidArgument},
-		"AuthFailure.UnauthorizedOperation":        {Kind: rollback.ErrPermissionDenied, Hint: "the CAM policy does not allow this action"},
-		"ResourceNotFound.InstanceNotFound":        {Kind: rollback.ErrInstanceNotFound, Hint: "check the instance ID and the region"},
-		"ClientError.ParseJsonError":               {Kind: rollback.ErrInternal, Ambiguous: true, Hint: "the reply was not the API's JSON (a proxy or gateway page?)"},
-		"ClientError.IOError":                      {Kind: rollback.ErrNetwork, Ambiguous: true},
+		"RequestLimitExceeded":                     {Kind: provider.ErrThrottled, Hint: "slow down: Lighthouse allows 20 calls per second per action"},
+		"InternalError":                            {Kind: provider.ErrInternal, Ambiguous: true, Hint: hintInternal},
+		"LimitExceeded.SnapshotQuotaLimitExceeded": {Kind: provider.ErrQuotaExceeded, Hint: hintQuota},
+		"MissingParameter":                         {Kind: provider.ErrInvalidArgument},
+		"UnknownParameter":                         {Kind: provider.ErrInvalidArgument},
+		"InvalidAction":                            {Kind: provider.ErrInvalidArgument},
+		"NoSuchVersion":                            {Kind: provider.ErrInvalidArgument},
+		"UnsupportedRegion":                        {Kind: provider.ErrInvalidArgument, Hint: "this region does not offer the action"},
+		"UnsupportedProtocol":                      {Kind: provider.ErrInvalidArgument},
+		"AuthFailure.UnauthorizedOperation":        {Kind: provider.ErrPermissionDenied, Hint: "the CAM policy does not allow this action"},
+		"ResourceNotFound.InstanceNotFound":        {Kind: provider.ErrInstanceNotFound, Hint: "check the instance ID and the region"},
+		"ClientError.ParseJsonError":               {Kind: provider.ErrInternal, Ambiguous: true, Hint: "the reply was not the API's JSON (a proxy or gateway page?)"},
+		"ClientError.IOError":                      {Kind: provider.ErrNetwork, Ambiguous: true},
 	},
 	Prefix: map[string]errmap.Rule{
-		"AuthFailure":           {Kind: rollback.ErrUnauthenticated, Hint: hintAuth},
-		"InternalError":         {Kind: rollback.ErrInternal, Ambiguous: true, Hint: hintInternal},
-		"FailedOperation":       {Kind: rollback.ErrInternal, Hint: hintInternal},
-		"InvalidParameter":      {Kind: rollback.ErrInvalidArgument},
-		"InvalidParameterValue": {Kind: rollback.ErrInvalidArgument},
-		"LimitExceeded":         {Kind: rollback.ErrQuotaExceeded, Hint: "an account limit was reached"},
-		"RequestLimitExceeded":  {Kind: rollback.ErrThrottled},
-		"ResourceNotFound":      {Kind: rollback.ErrNotFound},
-		"UnauthorizedOperation": {Kind: rollback.ErrPermissionDenied},
-		"ResourceUnavailable":   {Kind: rollback.ErrInternal, Hint: hintInternal},
-		"ResourceInsufficient":  {Kind: rollback.ErrInternal, Hint: hintInternal},
+		"AuthFailure":           {Kind: provider.ErrUnauthenticated, Hint: hintAuth},
+		"InternalError":         {Kind: provider.ErrInternal, Ambiguous: true, Hint: hintInternal},
+		"FailedOperation":       {Kind: provider.ErrInternal, Hint: hintInternal},
+		"InvalidParameter":      {Kind: provider.ErrInvalidArgument},
+		"InvalidParameterValue": {Kind: provider.ErrInvalidArgument},
+		"LimitExceeded":         {Kind: provider.ErrQuotaExceeded, Hint: "an account limit was reached"},
+		"RequestLimitExceeded":  {Kind: provider.ErrThrottled},
+		"ResourceNotFound":      {Kind: provider.ErrNotFound},
+		"UnauthorizedOperation": {Kind: provider.ErrPermissionDenied},
+		"ResourceUnavailable":   {Kind: provider.ErrInternal, Hint: hintInternal},
+		"ResourceInsufficient":  {Kind: provider.ErrInternal, Hint: hintInternal},
 	},
 }
 
-// mapError turns an SDK error of op into a redacted *rollback.Error. Errors
+// mapError turns an SDK error of op into a redacted *provider.Error. Errors
 // that already are one (raised by our own checks) pass through.
 func (c *Client) mapError(op string, err error) error {
-	var re *rollback.Error
+	var re *provider.Error
 	if errors.As(err, &re) {
 		return err
 	}
 	var se *sdkerrors.TencentCloudSDKError
 	if !errors.As(err, &se) {
 		// Not from the SDK's call path (client construction): nothing sent.
-		return &rollback.Error{Provider: rollback.ProviderTencent, Op: op, Kind: rollback.ErrInternal,
+		return &provider.Error{Provider: provider.ProviderTencent, Op: op, Kind: provider.ErrInternal,
 			Message: errmap.CleanMessage(err.Error(), c.red.String), Err: c.red.Error(err)}
 	}
 	return classify(op, se, c.red.String)
@@ -96,11 +96,11 @@ func (c *Client) mapError(op string, err error) error {
 
 // classify maps one SDK error; redact removes secrets from text. Messages
 // are cut as on SWAS (errmap.CleanMessage), redacting only what is kept.
-func classify(op string, se *sdkerrors.TencentCloudSDKError, redact func(string) string) *rollback.Error {
+func classify(op string, se *sdkerrors.TencentCloudSDKError, redact func(string) string) *provider.Error {
 	clean := func(s string) string { return errmap.CleanMessage(s, redact) }
 	sdkErr := &sdkerrors.TencentCloudSDKError{Code: se.Code, Message: clean(se.Message), RequestId: se.RequestId}
-	e := &rollback.Error{
-		Provider: rollback.ProviderTencent, Op: op,
+	e := &provider.Error{
+		Provider: provider.ProviderTencent, Op: op,
 		Code: se.Code, Message: sdkErr.Message, RequestID: se.RequestId, Err: sdkErr,
 	}
 	var rule errmap.Rule

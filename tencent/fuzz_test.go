@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cloudsnap/rollback/internal/testkit"
+	"github.com/cloudsnap/rollback/provider"
 
 	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 
@@ -137,7 +138,7 @@ func FuzzValidateRequest(f *testing.F) {
 					t.Fatalf("accepted unsafe value %q", v)
 				}
 			}
-			if _, err := rollback.ResolveToken(req); err != nil {
+			if _, err := provider.ResolveToken(req); err != nil {
 				t.Fatalf("accepted a request whose token does not resolve: %v", err)
 			}
 			return

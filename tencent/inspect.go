@@ -8,8 +8,8 @@ import (
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
 	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
 
-	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/internal/idset"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // maxIDs is DescribeInstances' limit of IDs per call.
@@ -17,7 +17,7 @@ const maxIDs = 100
 
 // Instance reads one instance (DescribeInstances). An empty region means
 // the Config's.
-func (c *Client) Instance(ctx context.Context, region, instanceID string) (*rollback.Instance, error) {
+func (c *Client) Instance(ctx context.Context, region, instanceID string) (*provider.Instance, error) {
 	const op = "DescribeInstances"
 	region, err := c.resolveRegion(op, region)
 	if err != nil {
@@ -35,8 +35,8 @@ func (c *Client) Instance(ctx context.Context, region, instanceID string) (*roll
 			return in, nil
 		}
 	}
-	return nil, &rollback.Error{
-		Provider: rollback.ProviderTencent, Op: op, Kind: rollback.ErrInstanceNotFound, RequestID: rid,
+	return nil, &provider.Error{
+		Provider: provider.ProviderTencent, Op: op, Kind: provider.ErrInstanceNotFound, RequestID: rid,
 		Message: fmt.Sprintf("instance %s does not exist in %s", instanceID, region),
 		Hint:    "check the instance ID and the region",
 	}
@@ -45,7 +45,7 @@ func (c *Client) Instance(ctx context.Context, region, instanceID string) (*roll
 // Instances reads many instances of one region, 100 per DescribeInstances
 // call. Instances that do not exist are left out; the others come in the
 // order asked, each once.
-func (c *Client) Instances(ctx context.Context, region string, instanceIDs []string) ([]*rollback.Instance, error) {
+func (c *Client) Instances(ctx context.Context, region string, instanceIDs []string) ([]*provider.Instance, error) {
 	const op = "DescribeInstances"
 	region, err := c.resolveRegion(op, region)
 	if err != nil {
@@ -55,7 +55,7 @@ func (c *Client) Instances(ctx context.Context, region string, instanceIDs []str
 	if err != nil {
 		return nil, err
 	}
-	found := make(map[string]*rollback.Instance, len(ids))
+	found := make(map[string]*provider.Instance, len(ids))
 	for _, chunk := range idset.Chunks(ids, maxIDs) {
 		ins, _, err := c.describeInstances(ctx, region, chunk)
 		if err != nil {
@@ -65,7 +65,7 @@ func (c *Client) Instances(ctx context.Context, region string, instanceIDs []str
 			found[in.ID] = in
 		}
 	}
-	out := make([]*rollback.Instance, 0, len(found))
+	out := make([]*provider.Instance, 0, len(found))
 	for _, id := range ids {
 		if in, ok := found[id]; ok {
 			out = append(out, in)
@@ -75,8 +75,8 @@ func (c *Client) Instances(ctx context.Context, region string, instanceIDs []str
 }
 
 // describeInstances makes one DescribeInstances call for at most 100 IDs.
-func (c *Client) describeInstances(ctx context.Context, region string, ids []string) ([]*rollback.Instance, string, error) {
-	var out []*rollback.Instance
+func (c *Client) describeInstances(ctx context.Context, region string, ids []string) ([]*provider.Instance, string, error) {
+	var out []*provider.Instance
 	rid, err := c.call(ctx, callTarget{Region: region, InstanceID: oneID(ids)}, "DescribeInstances", func(_ context.Context, _ int, sc *lh.Client) (string, error) {
 		req := lh.NewDescribeInstancesRequest()
 		req.InstanceIds = common.StringPtrs(ids)
@@ -102,7 +102,7 @@ func (c *Client) describeInstances(ctx context.Context, region string, ids []str
 // Snapshot reads one snapshot (DescribeSnapshots). InstanceID is set when
 // the cloud returns it (API versions newer than the SDK's model); otherwise
 // compare DiskID with the instance's SystemDiskID.
-func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*rollback.Snapshot, error) {
+func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*provider.Snapshot, error) {
 	const op = "DescribeSnapshots"
 	region, err := c.resolveRegion(op, region)
 	if err != nil {
@@ -122,17 +122,17 @@ func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*roll
 			return sn, nil
 		}
 	}
-	return nil, &rollback.Error{
-		Provider: rollback.ProviderTencent, Op: op, Kind: rollback.ErrSnapshotNotFound, RequestID: rid,
+	return nil, &provider.Error{
+		Provider: provider.ProviderTencent, Op: op, Kind: provider.ErrSnapshotNotFound, RequestID: rid,
 		Message: fmt.Sprintf("snapshot %s does not exist in %s", snapshotID, region),
 		Hint:    "check the snapshot ID and the region",
 	}
 }
 
 // Snapshots reads many snapshots of a region with one DescribeSnapshots call
-// per 100 IDs (rollback.BatchSnapshotInspector). Snapshots that do not exist
+// per 100 IDs (provider.BatchSnapshotInspector). Snapshots that do not exist
 // are absent from the result.
-func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []string) ([]*rollback.Snapshot, error) {
+func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []string) ([]*provider.Snapshot, error) {
 	const op = "DescribeSnapshots"
 	region, err := c.resolveRegion(op, region)
 	if err != nil {
@@ -146,7 +146,7 @@ func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []str
 	for _, id := range ids {
 		wanted[id] = true
 	}
-	var out []*rollback.Snapshot
+	var out []*provider.Snapshot
 	for _, chunk := range idset.Chunks(ids, maxIDs) {
 		sns, _, err := c.describeSnapshots(ctx, region, func(req *lh.DescribeSnapshotsRequest) {
 			req.SnapshotIds = common.StringPtrs(chunk)
@@ -176,14 +176,14 @@ type describeSnapshotsResponse struct {
 }
 
 // describeSnapshots reads every page of a DescribeSnapshots query.
-func (c *Client) describeSnapshots(ctx context.Context, region string, set func(*lh.DescribeSnapshotsRequest)) ([]*rollback.Snapshot, string, error) {
+func (c *Client) describeSnapshots(ctx context.Context, region string, set func(*lh.DescribeSnapshotsRequest)) ([]*provider.Snapshot, string, error) {
 	var (
-		out []*rollback.Snapshot
+		out []*provider.Snapshot
 		rid string
 	)
 	for offset := int64(0); ; {
 		var (
-			page  []*rollback.Snapshot
+			page  []*provider.Snapshot
 			total int64
 		)
 		id, err := c.call(ctx, callTarget{Region: region}, "DescribeSnapshots", func(_ context.Context, _ int, sc *lh.Client) (string, error) {
@@ -224,7 +224,7 @@ func (c *Client) describeSnapshots(ctx context.Context, region string, set func(
 // no request (an empty or "{}" body): not "not found", which only a real
 // reply can say.
 func emptyReply(op string) error {
-	return &rollback.Error{Provider: rollback.ProviderTencent, Op: op, Kind: rollback.ErrInternal,
+	return &provider.Error{Provider: provider.ProviderTencent, Op: op, Kind: provider.ErrInternal,
 		Message: "the cloud answered with an empty reply (no Response, no RequestId)",
 		Hint:    "a proxy or gateway may be answering instead of the API; retry later"}
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
 
-	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // MaxSnapshotNameLen is CreateInstanceSnapshot's limit, in characters.
@@ -17,17 +17,17 @@ const MaxSnapshotNameLen = 60
 // returns once the request is accepted. After an ambiguous failure it reads
 // the instance before resending: STOPPING or STOPPED means the stop landed.
 func (c *Client) StopInstance(ctx context.Context, region, instanceID string) error {
-	return c.startStop(ctx, "StopInstances", region, instanceID, opStop, rollback.InstanceStopping, rollback.InstanceStopped)
+	return c.startStop(ctx, "StopInstances", region, instanceID, opStop, provider.InstanceStopping, provider.InstanceStopped)
 }
 
 // StartInstance asks Lighthouse to start the instance (StartInstances) and
 // returns once the request is accepted. After an ambiguous failure it reads
 // the instance before resending: STARTING or RUNNING means the start landed.
 func (c *Client) StartInstance(ctx context.Context, region, instanceID string) error {
-	return c.startStop(ctx, "StartInstances", region, instanceID, opStart, rollback.InstanceStarting, rollback.InstanceRunning)
+	return c.startStop(ctx, "StartInstances", region, instanceID, opStart, provider.InstanceStarting, provider.InstanceRunning)
 }
 
-func (c *Client) startStop(ctx context.Context, op, region, instanceID, opName string, via, to rollback.InstanceState) error {
+func (c *Client) startStop(ctx context.Context, op, region, instanceID, opName string, via, to provider.InstanceState) error {
 	region, err := c.resolveRegion(op, region)
 	if err != nil {
 		return err
@@ -90,23 +90,23 @@ func (c *Client) startStop(ctx context.Context, op, region, instanceID, opName s
 // It lists the instance's snapshots first, so that after an ambiguous
 // failure a snapshot created by the lost call is found (a new ID with this
 // name) rather than created twice.
-func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID, name string) (*rollback.Snapshot, error) {
+func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID, name string) (*provider.Snapshot, error) {
 	const op = "CreateInstanceSnapshot"
 	region, err := c.resolveRegion(op, region)
 	if err != nil {
 		return nil, err
 	}
-	if err := rules.Check(op, rollback.Request{Region: region, InstanceID: instanceID, DiskID: diskID, SnapshotID: "lhsnap-unused"}); err != nil {
+	if err := rules.Check(op, provider.Request{Region: region, InstanceID: instanceID, DiskID: diskID, SnapshotID: "lhsnap-unused"}); err != nil {
 		return nil, err
 	}
-	if err := rollback.CheckName("SnapshotName", name, 4*MaxSnapshotNameLen); err != nil {
-		if e, ok := err.(*rollback.Error); ok {
-			e.Provider, e.Op = rollback.ProviderTencent, op
+	if err := provider.CheckName("SnapshotName", name, 4*MaxSnapshotNameLen); err != nil {
+		if e, ok := err.(*provider.Error); ok {
+			e.Provider, e.Op = provider.ProviderTencent, op
 		}
 		return nil, err
 	}
 	if n := len([]rune(name)); n > MaxSnapshotNameLen {
-		return nil, rollback.InvalidArgument(rollback.ProviderTencent, op, "SnapshotName", "is %d characters long; the limit is %d", n, MaxSnapshotNameLen)
+		return nil, provider.InvalidArgument(provider.ProviderTencent, op, "SnapshotName", "is %d characters long; the limit is %d", n, MaxSnapshotNameLen)
 	}
 	if diskID != "" {
 		in, err := c.Instance(ctx, region, instanceID)
@@ -114,7 +114,7 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 			return nil, err
 		}
 		if in.SystemDiskID != diskID {
-			return nil, rollback.InvalidArgument(rollback.ProviderTencent, op, "DiskID",
+			return nil, provider.InvalidArgument(provider.ProviderTencent, op, "DiskID",
 				"%s is not the system disk %s of instance %s; Lighthouse snapshots only the system disk", diskID, in.SystemDiskID, instanceID)
 		}
 	}
@@ -170,7 +170,7 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 		return nil, err
 	}
 	if snapshotID == "" {
-		return nil, &rollback.Error{Provider: rollback.ProviderTencent, Op: op, Kind: rollback.ErrInternal,
+		return nil, &provider.Error{Provider: provider.ProviderTencent, Op: op, Kind: provider.ErrInternal,
 			Message: "CreateInstanceSnapshot succeeded without a SnapshotId"}
 	}
 	return c.Snapshot(ctx, region, snapshotID)

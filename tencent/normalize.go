@@ -5,7 +5,7 @@ import (
 
 	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
 
-	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // Lighthouse's words for states and operations.
@@ -19,57 +19,57 @@ const (
 	operating = "OPERATING"
 )
 
-var instanceStates = map[string]rollback.InstanceState{
-	"PENDING":       rollback.InstancePending,
-	"LAUNCH_FAILED": rollback.InstanceUnavailable,
-	"RUNNING":       rollback.InstanceRunning,
-	"STOPPED":       rollback.InstanceStopped,
-	"STARTING":      rollback.InstanceStarting,
-	"STOPPING":      rollback.InstanceStopping,
-	"REBOOTING":     rollback.InstanceBusy,
-	"SHUTDOWN":      rollback.InstanceUnavailable,
-	"TERMINATING":   rollback.InstanceUnavailable,
+var instanceStates = map[string]provider.InstanceState{
+	"PENDING":       provider.InstancePending,
+	"LAUNCH_FAILED": provider.InstanceUnavailable,
+	"RUNNING":       provider.InstanceRunning,
+	"STOPPED":       provider.InstanceStopped,
+	"STARTING":      provider.InstanceStarting,
+	"STOPPING":      provider.InstanceStopping,
+	"REBOOTING":     provider.InstanceBusy,
+	"SHUTDOWN":      provider.InstanceUnavailable,
+	"TERMINATING":   provider.InstanceUnavailable,
 }
 
-var snapshotStates = map[string]rollback.SnapshotState{
-	"NORMAL":      rollback.SnapshotReady,
-	"CREATING":    rollback.SnapshotCreating,
-	"ROLLBACKING": rollback.SnapshotRollingBack,
+var snapshotStates = map[string]provider.SnapshotState{
+	"NORMAL":      provider.SnapshotReady,
+	"CREATING":    provider.SnapshotCreating,
+	"ROLLBACKING": provider.SnapshotRollingBack,
 }
 
-var operationKinds = map[string]rollback.OperationKind{
-	opApply:    rollback.OpRollback,
-	opRollback: rollback.OpRollback,
-	opStop:     rollback.OpStop,
-	opStart:    rollback.OpStart,
-	opCreate:   rollback.OpCreateSnapshot,
+var operationKinds = map[string]provider.OperationKind{
+	opApply:    provider.OpRollback,
+	opRollback: provider.OpRollback,
+	opStop:     provider.OpStop,
+	opStart:    provider.OpStart,
+	opCreate:   provider.OpCreateSnapshot,
 }
 
-var operationStates = map[string]rollback.OperationState{
-	operating: rollback.OperationRunning,
-	"SUCCESS": rollback.OperationSucceeded,
-	"FAILED":  rollback.OperationFailed,
+var operationStates = map[string]provider.OperationState{
+	operating: provider.OperationRunning,
+	"SUCCESS": provider.OperationSucceeded,
+	"FAILED":  provider.OperationFailed,
 }
 
 // operation maps a LatestOperation* triple. An unknown state word keeps an
 // empty State, with NativeState telling what the cloud said.
-func operation(name, state, requestID *string) rollback.Operation {
+func operation(name, state, requestID *string) provider.Operation {
 	if str(name) == "" && str(state) == "" && str(requestID) == "" {
-		return rollback.Operation{}
+		return provider.Operation{}
 	}
 	kind, ok := operationKinds[str(name)]
 	if !ok {
-		kind = rollback.OpOther
+		kind = provider.OpOther
 	}
-	return rollback.Operation{
+	return provider.Operation{
 		Kind: kind, Name: str(name), State: operationStates[str(state)],
 		NativeState: str(state), RequestID: str(requestID),
 	}
 }
 
-func normalizeInstance(region string, in *lh.Instance) *rollback.Instance {
-	out := &rollback.Instance{
-		Provider: rollback.ProviderTencent, Region: region,
+func normalizeInstance(region string, in *lh.Instance) *provider.Instance {
+	out := &provider.Instance{
+		Provider: provider.ProviderTencent, Region: region,
 		ID: str(in.InstanceId), Name: str(in.InstanceName),
 		NativeState:     str(in.InstanceState),
 		LatestOperation: operation(in.LatestOperation, in.LatestOperationState, in.LatestOperationRequestId),
@@ -79,11 +79,11 @@ func normalizeInstance(region string, in *lh.Instance) *rollback.Instance {
 	}
 	state, ok := instanceStates[out.NativeState]
 	if !ok {
-		state = rollback.InstanceUnknown
+		state = provider.InstanceUnknown
 	}
 	running := out.LatestOperation.NativeState == operating
 	if running && out.LatestOperation.Name == opApply {
-		state = rollback.InstanceRollingBack
+		state = provider.InstanceRollingBack
 	}
 	out.State = state
 	out.Busy = running || state.Transitional()
@@ -97,9 +97,9 @@ type snapshotJSON struct {
 	InstanceId *string `json:"InstanceId,omitempty"`
 }
 
-func normalizeSnapshot(region string, sn *snapshotJSON) *rollback.Snapshot {
-	out := &rollback.Snapshot{
-		Provider: rollback.ProviderTencent, Region: region,
+func normalizeSnapshot(region string, sn *snapshotJSON) *provider.Snapshot {
+	out := &provider.Snapshot{
+		Provider: provider.ProviderTencent, Region: region,
 		ID: str(sn.SnapshotId), Name: str(sn.SnapshotName),
 		DiskID: str(sn.DiskId), InstanceID: str(sn.InstanceId),
 		NativeState:     str(sn.SnapshotState),
@@ -107,11 +107,11 @@ func normalizeSnapshot(region string, sn *snapshotJSON) *rollback.Snapshot {
 	}
 	state, ok := snapshotStates[out.NativeState]
 	if !ok {
-		state = rollback.SnapshotUnknown
+		state = provider.SnapshotUnknown
 	}
 	// A creation that failed leaves an unusable snapshot.
-	if out.LatestOperation.Name == opCreate && out.LatestOperation.State == rollback.OperationFailed {
-		state = rollback.SnapshotFailed
+	if out.LatestOperation.Name == opCreate && out.LatestOperation.State == provider.OperationFailed {
+		state = provider.SnapshotFailed
 	}
 	out.State = state
 	if sn.Percent != nil {

@@ -5,15 +5,15 @@ import (
 
 	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
 
-	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/internal/invoke"
-	"github.com/cloudsnap/rollback/internal/once"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/invoke"
+	"github.com/cloudsnap/rollback/provider/once"
 )
 
 // Lighthouse's mutating actions take no client token, so a resend after a
 // lost reply could apply twice. They go through the exactly-once engine
 // (internal/once), which resends only on evidence: this file adapts the
-// engine to the SDK client; rollback.go and lifecycle.go supply the
+// engine to the SDK client; provider.go and lifecycle.go supply the
 // evidence.
 
 // callTarget names what a call acts on, for the client's hooks.
@@ -59,7 +59,7 @@ func (c *Client) once(ctx context.Context, m mutation) (once.Outcome, error) {
 }
 
 func (c *Client) engine() once.Engine {
-	return once.Engine{Provider: rollback.ProviderTencent, Clock: c.opts.Clock, Grace: c.opts.ReadGrace,
+	return once.Engine{Provider: provider.ProviderTencent, Clock: c.opts.Clock, Grace: c.opts.ReadGrace,
 		MapError: c.mapError, Logger: c.opts.Logger}
 }
 
@@ -67,14 +67,14 @@ func (c *Client) engine() once.Engine {
 // is ours, anything else nothing (start, stop and snapshot creation have
 // no foreign look-alikes that matter).
 func stateWitness(landed func(ctx context.Context) (bool, string, error)) once.Witness {
-	return func(ctx context.Context) (rollback.Evidence, error) {
+	return func(ctx context.Context) (provider.Evidence, error) {
 		ok, id, err := landed(ctx)
 		if err != nil {
-			return rollback.Evidence{}, err
+			return provider.Evidence{}, err
 		}
 		if ok {
-			return rollback.Evidence{Verdict: rollback.OursLanded, RequestID: id}, nil
+			return provider.Evidence{Verdict: provider.OursLanded, RequestID: id}, nil
 		}
-		return rollback.Evidence{Verdict: rollback.NothingLanded}, nil
+		return provider.Evidence{Verdict: provider.NothingLanded}, nil
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
 
@@ -23,7 +24,7 @@ func TestRollbackWithPreflightMakesNoReadsOfItsOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := len(f.actions())
-	res, err := f.c.RollbackWithPreflight(ctx, req(in, sn), rollback.Preflight{Instance: inst, Snapshot: snap})
+	res, err := f.c.RollbackWithPreflight(ctx, req(in, sn), provider.Preflight{Instance: inst, Snapshot: snap})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func TestRollbackWithPreflightStillChecks(t *testing.T) {
 	otherInst, _ := f.c.Instance(ctx, "ap-guangzhou", other.ID)
 	snap, _ := f.c.Snapshot(ctx, "ap-guangzhou", sn.ID)
 	// A preflight of another instance is not used: the right one is read.
-	err := f.noteRes(f.c.RollbackWithPreflight(ctx, req(in, sn), rollback.Preflight{Instance: otherInst, Snapshot: snap}))
+	err := f.noteRes(f.c.RollbackWithPreflight(ctx, req(in, sn), provider.Preflight{Instance: otherInst, Snapshot: snap}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func TestRollbackWithPreflightStillChecks(t *testing.T) {
 	inst2, _ := f.c.Instance(ctx, "ap-guangzhou", in2.ID)
 	snap2, _ := f.c.Snapshot(ctx, "ap-guangzhou", sn2.ID)
 	inst2.State, inst2.NativeState = rollback.InstanceRunning, tencenttest.StateRunning
-	err = f.noteRes(f.c.RollbackWithPreflight(ctx, req(in2, sn2), rollback.Preflight{Instance: inst2, Snapshot: snap2}))
+	err = f.noteRes(f.c.RollbackWithPreflight(ctx, req(in2, sn2), provider.Preflight{Instance: inst2, Snapshot: snap2}))
 	if !errors.Is(err, rollback.ErrInstanceState) || f.srv.RollbacksOf(in2.ID) != 0 {
 		t.Errorf("err %v, %d rollbacks", err, f.srv.RollbacksOf(in2.ID))
 	}

@@ -5,7 +5,7 @@ import "time"
 // waitPriors are the windows in which Lighthouse operations usually end,
 // measured from the call that started them: stops and starts take a quarter
 // to half a minute, ApplyInstanceSnapshot of a small system disk takes about a minute; snapshots a minute or two (and report progress, which then paces the wait). They only shape the first wait of a process that
-// has learned nothing yet (rollback.WaitPriors); what the learner sees
+// has learned nothing yet (provider.WaitPriors); what the learner sees
 // replaces them. A prior that is wrong costs a bounded lag: the wait never
 // jumps ahead by more than MaxDelay or a sixth of the window's start.
 var waitPriors = map[string][2]time.Duration{
@@ -15,7 +15,7 @@ var waitPriors = map[string][2]time.Duration{
 	"snapshot":         {60 * time.Second, 150 * time.Second},
 }
 
-// WaitPrior implements rollback.WaitPriors.
+// WaitPrior implements provider.WaitPriors.
 func (c *Client) WaitPrior(op string) (lo, hi time.Duration, ok bool) {
 	w, ok := waitPriors[op]
 	return w[0], w[1], ok

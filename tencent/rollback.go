@@ -9,8 +9,8 @@ import (
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
 
-	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/internal/once"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/once"
 )
 
 // Rollback rolls the instance's system disk back to the snapshot with
@@ -26,7 +26,7 @@ import (
 // evidence (internal/once). When an attempt fails in a way that leaves open
 // whether it was applied (a lost reply, a timeout, a 5xx, an empty reply),
 // Rollback sends nothing more until it has read the snapshot and the
-// instance at least the read grace (rollback.WithReadGrace) after that
+// instance at least the read grace (provider.WithReadGrace) after that
 // attempt: a RollbackInstanceSnapshot operation on the snapshot with a
 // request ID the baseline did not have means the call landed (success with
 // that request ID, Result.Adopted); another rollback on the instance that
@@ -38,17 +38,17 @@ import (
 // ambiguous. If the state cannot be read, the error is ErrOutcomeUnknown
 // and says what to check.
 //
-// The client token (rollback.ResolveToken) is not sent; it names the
+// The client token (provider.ResolveToken) is not sent; it names the
 // operation in the Result and the logs.
-func (c *Client) Rollback(ctx context.Context, req rollback.Request) (*rollback.Result, error) {
-	return c.RollbackWithPreflight(ctx, req, rollback.Preflight{})
+func (c *Client) Rollback(ctx context.Context, req provider.Request) (*provider.Result, error) {
+	return c.RollbackWithPreflight(ctx, req, provider.Preflight{})
 }
 
 // RollbackWithPreflight is Rollback using the instance and snapshot its
-// caller has just read (rollback.PreflightRoller) instead of reading them
+// caller has just read (provider.PreflightRoller) instead of reading them
 // again; either may be nil, and is then read. The checks and the
 // exactly-once baseline are the same.
-func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request, pf rollback.Preflight) (*rollback.Result, error) {
+func (c *Client) RollbackWithPreflight(ctx context.Context, req provider.Request, pf provider.Preflight) (*provider.Result, error) {
 	const op = "ApplyInstanceSnapshot"
 	region, err := c.resolveRegion(op, req.Region)
 	if err != nil {
@@ -58,10 +58,10 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 	if err := rules.Check(op, req); err != nil {
 		return nil, err
 	}
-	token, err := rollback.ResolveToken(req)
+	token, err := provider.ResolveToken(req)
 	if err != nil {
-		if e, ok := err.(*rollback.Error); ok {
-			e.Provider, e.Op = rollback.ProviderTencent, op
+		if e, ok := err.(*provider.Error); ok {
+			e.Provider, e.Op = provider.ProviderTencent, op
 		}
 		return nil, err
 	}
@@ -72,13 +72,13 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 	log := c.opts.Logger
 	if log.Enabled(ctx, slog.LevelWarn) { // With costs even when nothing is logged
 		log = log.With(
-			slog.String("provider", rollback.ProviderTencent), slog.String("op", op),
+			slog.String("provider", provider.ProviderTencent), slog.String("op", op),
 			slog.String("region", region), slog.String("instance", req.InstanceID),
 			slog.String("snapshot", req.SnapshotID), slog.String("operation", token))
 	}
 
-	res := &rollback.Result{
-		Provider: rollback.ProviderTencent, ClientToken: token,
+	res := &provider.Result{
+		Provider: provider.ProviderTencent, ClientToken: token,
 		InstanceID: req.InstanceID, DiskID: inst.SystemDiskID, Before: snap,
 		SentAt: c.opts.Clock.Now(),
 	}
@@ -88,7 +88,7 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 		slog.String("baseline_snapshot_request", base.snap.RequestID),
 		slog.String("baseline_instance_request", base.inst.RequestID))
 
-	var seen *rollback.Instance // the instance as the last witness read it
+	var seen *provider.Instance // the instance as the last witness read it
 	out, err := c.once(ctx, mutation{
 		op: op, region: region, target: callTarget{InstanceID: req.InstanceID, DiskID: inst.SystemDiskID, SnapshotID: req.SnapshotID},
 		send: func(sc *lh.Client) (string, error) {
@@ -100,7 +100,7 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 			}
 			return str(resp.Response.RequestId), nil
 		},
-		witness: func(ctx context.Context) (rollback.Evidence, error) {
+		witness: func(ctx context.Context) (provider.Evidence, error) {
 			ev, in, err := c.judgeRollback(ctx, req, base)
 			seen = in
 			return ev, err
@@ -138,9 +138,9 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req rollback.Request
 
 // ValidateRequest checks req against Lighthouse's rules (region, "lhins-"
 // instance, "lhsnap-" snapshot and optional "lhdisk-" disk IDs, client
-// token) without calling the cloud (rollback.RequestValidator); rollback.Run
+// token) without calling the cloud (provider.RequestValidator); provider.Run
 // calls it before anything else.
-func (c *Client) ValidateRequest(req rollback.Request) error {
+func (c *Client) ValidateRequest(req provider.Request) error {
 	const op = "ApplyInstanceSnapshot"
 	region, err := c.resolveRegion(op, req.Region)
 	if err != nil {
@@ -153,15 +153,15 @@ func (c *Client) ValidateRequest(req rollback.Request) error {
 // baseline is the resources' LatestOperation before the first attempt.
 // A baseline from a checkpoint has only the snapshot's (haveInst false).
 type baseline struct {
-	snap, inst rollback.Operation
+	snap, inst provider.Operation
 	haveInst   bool
 }
 
 // preflight reads (unless pf has them) and checks the snapshot and the
 // instance; nothing is sent when it fails.
-func (c *Client) preflight(ctx context.Context, op string, req rollback.Request, pf rollback.Preflight) (*rollback.Snapshot, *rollback.Instance, error) {
+func (c *Client) preflight(ctx context.Context, op string, req provider.Request, pf provider.Preflight) (*provider.Snapshot, *provider.Instance, error) {
 	refuse := func(kind error, field, msg, hint string) error {
-		return &rollback.Error{Provider: rollback.ProviderTencent, Op: op, Kind: kind, Field: field,
+		return &provider.Error{Provider: provider.ProviderTencent, Op: op, Kind: kind, Field: field,
 			Message: msg, Hint: hint + "; nothing was sent"}
 	}
 	snap, err := pf.Snapshot, error(nil)
@@ -181,12 +181,12 @@ func (c *Client) preflight(ctx context.Context, op string, req rollback.Request,
 		}
 	}
 	if req.DiskID != "" && req.DiskID != inst.SystemDiskID {
-		return nil, nil, refuse(rollback.ErrInvalidArgument, "DiskID",
+		return nil, nil, refuse(provider.ErrInvalidArgument, "DiskID",
 			fmt.Sprintf("DiskID %s is not the system disk %s of instance %s", req.DiskID, inst.SystemDiskID, inst.ID),
 			"Lighthouse rolls back only the system disk; leave DiskID empty or set it to the system disk")
 	}
 	if snap.DiskID == "" || inst.SystemDiskID == "" {
-		return nil, nil, refuse(rollback.ErrSnapshotMismatch, "SnapshotID",
+		return nil, nil, refuse(provider.ErrSnapshotMismatch, "SnapshotID",
 			fmt.Sprintf("snapshot %s (of disk %q) cannot be shown to be of the system disk %q of instance %s", snap.ID, snap.DiskID, inst.SystemDiskID, inst.ID),
 			"pick a snapshot of this instance (DescribeSnapshots with the instance-id filter)")
 	}
@@ -200,9 +200,9 @@ func (c *Client) preflight(ctx context.Context, op string, req rollback.Request,
 }
 
 // preconditions are rollback's shared checks with Lighthouse's hints.
-func (c *Client) preconditions(op string) rollback.Preconditions {
-	return rollback.Preconditions{Provider: rollback.ProviderTencent, Op: op, AllowRunning: c.allowForcedStop,
-		RunningHint: "Lighthouse would shut it down without asking: stop it first (rollback.Run can, when asked), or set tencent.Config.AllowForcedStop to let the cloud force it off",
+func (c *Client) preconditions(op string) provider.Preconditions {
+	return provider.Preconditions{Provider: provider.ProviderTencent, Op: op, AllowRunning: c.allowForcedStop,
+		RunningHint: "Lighthouse would shut it down without asking: stop it first (provider.Run can, when asked), or set tencent.Config.AllowForcedStop to let the cloud force it off",
 		StateHint:   hintState}
 }
 
@@ -210,57 +210,57 @@ func (c *Client) preconditions(op string) rollback.Preconditions {
 // with an operation in progress (ErrBusy, worth waiting), or one that is
 // not STOPPED (RUNNING is allowed with Config.AllowForcedStop). It runs
 // before the first attempt and again before every resend.
-func (c *Client) checkInstance(op string, inst *rollback.Instance) error {
+func (c *Client) checkInstance(op string, inst *provider.Instance) error {
 	return c.preconditions(op).CheckInstance(inst)
 }
 
 // judgeRollback reads the snapshot, then the instance, and judges them
-// against the baseline (rollback.RollbackWitness's rules): a
+// against the baseline (provider.RollbackWitness's rules): a
 // RollbackInstanceSnapshot on the snapshot with a request ID the baseline
 // did not have is ours; an ApplyInstanceSnapshot on the instance that the
 // snapshot does not name, newer than the baseline, is someone else's
 // rollback (CannotTell); otherwise nothing landed. It also returns the
 // instance as read (nil when it was not).
-func (c *Client) judgeRollback(ctx context.Context, req rollback.Request, base baseline) (rollback.Evidence, *rollback.Instance, error) {
+func (c *Client) judgeRollback(ctx context.Context, req provider.Request, base baseline) (provider.Evidence, *provider.Instance, error) {
 	snap, err := c.Snapshot(ctx, req.Region, req.SnapshotID)
 	if err != nil {
-		return rollback.Evidence{}, nil, err
+		return provider.Evidence{}, nil, err
 	}
 	if lo := snap.LatestOperation; lo.Name == opRollback && lo.RequestID != "" && lo.RequestID != base.snap.RequestID {
-		return rollback.Evidence{Verdict: rollback.OursLanded, RequestID: lo.RequestID,
+		return provider.Evidence{Verdict: provider.OursLanded, RequestID: lo.RequestID,
 			Detail: fmt.Sprintf("snapshot %s reports %s %s (request %s)", snap.ID, lo.Name, lo.NativeState, lo.RequestID)}, nil, nil
 	}
 	inst, err := c.Instance(ctx, req.Region, req.InstanceID)
 	if err != nil {
-		return rollback.Evidence{}, nil, err
+		return provider.Evidence{}, nil, err
 	}
 	if lo := inst.LatestOperation; base.haveInst && lo.Name == opApply && lo.RequestID != "" && lo.RequestID != base.inst.RequestID {
-		return rollback.Evidence{Verdict: rollback.CannotTell, RequestID: lo.RequestID,
+		return provider.Evidence{Verdict: provider.CannotTell, RequestID: lo.RequestID,
 			Detail: fmt.Sprintf("instance %s reports %s %s (request %s), which snapshot %s does not name: another rollback, not this one",
 				inst.ID, lo.Name, lo.NativeState, lo.RequestID, snap.ID)}, inst, nil
 	}
-	return rollback.Evidence{Verdict: rollback.NothingLanded}, inst, nil
+	return provider.Evidence{Verdict: provider.NothingLanded}, inst, nil
 }
 
-// WitnessRollback implements rollback.RollbackWitness: whether a rollback
+// WitnessRollback implements provider.RollbackWitness: whether a rollback
 // to req's snapshot has landed since before was read, judged from the
 // snapshot's LatestOperation, and read at least the client's read grace
 // after since.
-func (c *Client) WitnessRollback(ctx context.Context, req rollback.Request, before *rollback.Snapshot, since time.Time) (rollback.Evidence, error) {
+func (c *Client) WitnessRollback(ctx context.Context, req provider.Request, before *provider.Snapshot, since time.Time) (provider.Evidence, error) {
 	const op = "ApplyInstanceSnapshot"
 	region, err := c.resolveRegion(op, req.Region)
 	if err != nil {
-		return rollback.Evidence{}, err
+		return provider.Evidence{}, err
 	}
 	req.Region = region
 	if err := rules.Check(op, req); err != nil {
-		return rollback.Evidence{}, err
+		return provider.Evidence{}, err
 	}
 	if before == nil || before.ID != req.SnapshotID {
-		return rollback.Evidence{}, rollback.InvalidArgument(rollback.ProviderTencent, op, "before", "must be snapshot %s as read before the first rollback call", req.SnapshotID)
+		return provider.Evidence{}, provider.InvalidArgument(provider.ProviderTencent, op, "before", "must be snapshot %s as read before the first rollback call", req.SnapshotID)
 	}
 	base := baseline{snap: before.LatestOperation}
-	return once.Prove(ctx, c.opts.Clock, c.opts.ReadGrace, since, func(ctx context.Context) (rollback.Evidence, error) {
+	return once.Prove(ctx, c.opts.Clock, c.opts.ReadGrace, since, func(ctx context.Context) (provider.Evidence, error) {
 		ev, _, err := c.judgeRollback(ctx, req, base)
 		return ev, err
 	})

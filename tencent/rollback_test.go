@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/tencent"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
@@ -44,7 +45,7 @@ func TestRollbackStoppedInstance(t *testing.T) {
 	f.clk.Advance(time.Hour)
 	r.OperationKey = "ticket-42"
 	res, err = f.c.Rollback(context.Background(), r)
-	if f.note(err) != nil || res.ClientToken != rollback.TokenFromKey("ticket-42") {
+	if f.note(err) != nil || res.ClientToken != provider.TokenFromKey("ticket-42") {
 		t.Errorf("token from key: %v %+v", err, res)
 	}
 }

@@ -90,11 +90,7 @@ func checkRequest(p rollback.Provider, req rollback.Request) string {
 	if req.Region == "" {
 		return "region is empty"
 	}
-	v, ok := p.(rollback.RequestValidator)
-	if !ok {
-		return ""
-	}
-	err := v.ValidateRequest(req)
+	err := rollback.ValidateRequest(p, req)
 	if err == nil {
 		return ""
 	}

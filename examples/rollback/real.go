@@ -35,10 +35,8 @@ func runReal(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io.
 		return fail(stdout, stderr, c, nil, err)
 	}
 	req := requestFor(c)
-	if v, ok := p.(rollback.RequestValidator); ok {
-		if err := v.ValidateRequest(req); err != nil {
-			return fail(stdout, stderr, c, nil, err)
-		}
+	if err := rollback.ValidateRequest(p, req); err != nil {
+		return fail(stdout, stderr, c, nil, err)
 	}
 	opts := defaultRunOptions(c)
 	if c.key != "" || c.token != "" {

@@ -19,6 +19,7 @@ import (
 	"github.com/cloudsnap/rollback/aliyun"
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/tencent"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
@@ -87,11 +88,11 @@ func aliyunPair(tb testing.TB) overheadPair {
 		tb.Fatal(err)
 	}
 	req := rollback.Request{Region: aliyuntest.DefaultRegion, InstanceID: in.ID, DiskID: in.SystemDiskID, SnapshotID: sn.ID}
-	pf := rollback.Preflight{Snapshot: snap}
+	pf := provider.Preflight{Snapshot: snap}
 	return overheadPair{
 		raw: func() error {
 			r := swas.CreateResetDiskRequest()
-			r.DiskId, r.SnapshotId, r.ClientToken = in.SystemDiskID, sn.ID, rollback.NewClientToken()
+			r.DiskId, r.SnapshotId, r.ClientToken = in.SystemDiskID, sn.ID, provider.NewClientToken()
 			_, err := rawClient.ResetDisk(r)
 			return err
 		},
@@ -152,7 +153,7 @@ func tencentPair(tb testing.TB) overheadPair {
 		tb.Fatal(err)
 	}
 	req := rollback.Request{Region: tencenttest.DefaultRegion, InstanceID: in.ID, SnapshotID: sn.ID}
-	pf := rollback.Preflight{Instance: inst, Snapshot: snap}
+	pf := provider.Preflight{Instance: inst, Snapshot: snap}
 	return overheadPair{
 		raw: func() error {
 			r := lh.NewApplyInstanceSnapshotRequest()

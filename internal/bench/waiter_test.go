@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/tencent"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
@@ -208,7 +209,7 @@ func TestWaiterTargets(t *testing.T) {
 // WaitRollback would for a rollback.
 type priorInspector struct {
 	rollback.Inspector
-	priors rollback.WaitPriors
+	priors provider.WaitPriors
 	op     string
 }
 
@@ -226,7 +227,7 @@ func TestColdWaitWithPrior(t *testing.T) {
 	ours := func(prior bool) func(context.Context, rollback.Inspector, clock.Clock, string) error {
 		return func(ctx context.Context, p rollback.Inspector, clk clock.Clock, id string) error {
 			if prior {
-				p = priorInspector{Inspector: p, priors: p.(*countingInspector).Inspector.(rollback.WaitPriors), op: "rollback"}
+				p = priorInspector{Inspector: p, priors: p.(*countingInspector).Inspector.(provider.WaitPriors), op: "rollback"}
 			}
 			_, err := rollback.WaitInstance(ctx, p, tencenttest.DefaultRegion, id, rollback.UntilIdle,
 				rollback.WaitOptions{Clock: clk, Learner: &rollback.Learner{}, Timeout: time.Hour})

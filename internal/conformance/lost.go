@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // Lost checkpoints: a keyed Run whose store does not outlive the process
@@ -18,7 +19,7 @@ import (
 // ErrOutcomeUnknown and changes nothing.
 
 func marks(e Env) bool {
-	_, ok := e.Provider().(rollback.OperationMarker)
+	_, ok := e.Provider().(provider.OperationMarker)
 	return ok
 }
 

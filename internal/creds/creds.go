@@ -14,8 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // Value is one set of credentials.
@@ -298,26 +298,26 @@ func Skip(source, format string, args ...any) error {
 // Fail returns the error of a source that was configured but failed.
 func Fail(source string, err error) error { return &SourceError{Source: source, Err: err} }
 
-// Error turns a failure to get credentials into the *rollback.Error a call
+// Error turns a failure to get credentials into the *provider.Error a call
 // returns: ErrNetwork (retryable) when the source did not answer in time or
 // at all, else ErrUnauthenticated. Nothing was sent to the cloud. clean is
 // the client's redactor.
-func Error(provider, op string, err error, clean func(string) string) *rollback.Error {
-	if re, ok := err.(*rollback.Error); ok {
+func Error(prov, op string, err error, clean func(string) string) *provider.Error {
+	if re, ok := err.(*provider.Error); ok {
 		return re // a source's own check of its input
 	}
-	kind := rollback.ErrUnauthenticated
+	kind := provider.ErrUnauthenticated
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrUnavailable) {
-		kind = rollback.ErrNetwork
+		kind = provider.ErrNetwork
 	}
 	var none *NoneError
 	field := ""
 	if errors.As(err, &none) {
 		field = "Credentials"
 	}
-	return &rollback.Error{
-		Provider: provider, Op: op, Kind: kind, Field: field,
+	return &provider.Error{
+		Provider: prov, Op: op, Kind: kind, Field: field,
 		Message: "credentials: " + clean(err.Error()),
 		Hint:    "nothing was sent",
 	}

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // Budget is a client-wide retry quota, in the spirit of the AWS SDK's
@@ -51,9 +51,9 @@ func (b *Budget) Tokens() int {
 // the waits) and are not a sign that the cloud is down.
 func cost(err error) int {
 	switch {
-	case errors.Is(err, rollback.ErrNetwork):
+	case errors.Is(err, provider.ErrNetwork):
 		return NetworkCost
-	case errors.Is(err, rollback.ErrInternal):
+	case errors.Is(err, provider.ErrInternal):
 		return RetryCost
 	}
 	return 0

@@ -1,7 +1,7 @@
 // Package retry is the library's one retry layer: exponential backoff with
 // full jitter, bounded by attempts, elapsed time and the context. The timing
 // comes from github.com/cenkalti/backoff/v4, which stays out of the public
-// API; the policy is rollback.RetryPolicy.
+// API; the policy is provider.RetryPolicy.
 package retry
 
 import (
@@ -13,20 +13,20 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
-	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // Config says how to retry one call.
 type Config struct {
-	Policy   rollback.RetryPolicy // zero fields take their defaults
+	Policy   provider.RetryPolicy // zero fields take their defaults
 	Clock    clock.Clock          // nil: the wall clock
 	Provider string               // for events and logs
 	Op       string               // the API action, for events and logs
-	OnRetry  func(rollback.RetryEvent)
+	OnRetry  func(provider.RetryEvent)
 	Logger   *slog.Logger
 	// Retryable decides which errors are retried; nil means
-	// rollback.IsRetryable.
+	// provider.IsRetryable.
 	Retryable func(error) bool
 	// Jitter draws a delay in [0, bound); nil means uniform random. Tests
 	// pass a fixed function to make delays exact.
@@ -47,7 +47,7 @@ type Config struct {
 // Throttling errors back off from ThrottleBaseDelay and never sleep less
 // than half their bound; other retryable errors back off from BaseDelay with
 // full jitter. When the context ends during a sleep, or fn fails because it
-// ended, the error is an *rollback.InterruptedError carrying both the
+// ended, the error is an *provider.InterruptedError carrying both the
 // context's error and the last provider error. When attempts run out, the
 // last error is returned with its Attempts field set.
 func Do(ctx context.Context, cfg Config, fn func(ctx context.Context, attempt int) error) (int, error) {
@@ -55,7 +55,7 @@ func Do(ctx context.Context, cfg Config, fn func(ctx context.Context, attempt in
 	clk := clock.Or(cfg.Clock)
 	retryable := cfg.Retryable
 	if retryable == nil {
-		retryable = rollback.IsRetryable
+		retryable = provider.IsRetryable
 	}
 	jitter := cfg.Jitter
 	if jitter == nil {
@@ -111,7 +111,7 @@ func Do(ctx context.Context, cfg Config, fn func(ctx context.Context, attempt in
 		// three faults waits like a fourth failure would.
 		tb, hb := transient.NextBackOff(), throttle.NextBackOff()
 		bound, minFrac := tb, 0.0
-		if errors.Is(err, rollback.ErrThrottled) {
+		if errors.Is(err, provider.ErrThrottled) {
 			bound, minFrac = hb, 0.5
 		}
 		if bound == backoff.Stop {
@@ -132,7 +132,7 @@ func Do(ctx context.Context, cfg Config, fn func(ctx context.Context, attempt in
 		delay := time.Duration(float64(bound) * minFrac)
 		delay += jitter(bound - delay)
 		if cfg.OnRetry != nil {
-			cfg.OnRetry(rollback.RetryEvent{Provider: cfg.Provider, Op: cfg.Op, Attempt: attempt, Delay: delay, Err: err})
+			cfg.OnRetry(provider.RetryEvent{Provider: cfg.Provider, Op: cfg.Op, Attempt: attempt, Delay: delay, Err: err})
 		}
 		if cfg.Logger != nil {
 			cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "retrying",
@@ -148,7 +148,7 @@ func Do(ctx context.Context, cfg Config, fn func(ctx context.Context, attempt in
 
 // newBackOff returns the exponential sequence of delay bounds: base, 2*base,
 // ... capped at p.MaxDelay, and Stop once p.MaxElapsed has passed on clk.
-func newBackOff(base time.Duration, p rollback.RetryPolicy, clk clock.Clock, start time.Time) *backoff.ExponentialBackOff {
+func newBackOff(base time.Duration, p provider.RetryPolicy, clk clock.Clock, start time.Time) *backoff.ExponentialBackOff {
 	// Built after the first failure: only the rest of the budget is left.
 	p.MaxElapsed -= clk.Now().Sub(start)
 	if p.MaxElapsed <= 0 {
@@ -181,11 +181,11 @@ func interrupted(ctxErr, last error) error {
 	if last == nil {
 		return ctxErr
 	}
-	return &rollback.InterruptedError{Ctx: ctxErr, Last: last}
+	return &provider.InterruptedError{Ctx: ctxErr, Last: last}
 }
 
 func giveUp(err error, attempts int) error {
-	var e *rollback.Error
+	var e *provider.Error
 	if attempts > 1 && errors.As(err, &e) {
 		e.Attempts = attempts
 	}

@@ -443,11 +443,7 @@ func (s *Service) parse(w http.ResponseWriter, r *http.Request, key string) (Req
 			Message: fmt.Sprintf("provider %q is not served here; this service serves %s", body.Provider, strings.Join(names, ", "))}, http.StatusBadRequest
 	}
 	req := rollback.Request{Region: body.Region, InstanceID: body.Instance, DiskID: body.Disk, SnapshotID: body.Snapshot, OperationKey: key}
-	err = rollback.CheckRegion(req.Region)
-	if v, ok := p.(rollback.RequestValidator); ok && err == nil {
-		err = v.ValidateRequest(req)
-	}
-	if err != nil {
+	if err := rollback.ValidateRequest(p, req); err != nil {
 		info, _ := describe(err)
 		return body, nil, rollback.Request{}, info, http.StatusBadRequest
 	}

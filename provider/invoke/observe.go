@@ -4,26 +4,26 @@ import (
 	"context"
 	"time"
 
-	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/internal/retry"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // observer reports one call and its attempts to the client's hooks. It
 // exists only when the client has hooks: without them Call allocates
 // nothing for it.
 type observer struct {
-	h    *rollback.Hooks
+	h    *provider.CallHooks
 	clk  interface{ Now() time.Time }
 	ctx  context.Context // the call's, as CallStart returned it
-	call rollback.CallInfo
-	att  *rollback.AttemptInfo // the attempt whose end is not reported yet
+	call provider.CallInfo
+	att  *provider.AttemptInfo // the attempt whose end is not reported yet
 	actx context.Context       // its context
 	done bool                  // att has its result
 }
 
 func observe(ctx context.Context, in *Invoker, t Target, op string, cfg *retry.Config) *observer {
 	ob := &observer{h: &in.Options.Hooks, clk: in.Options.Clock, ctx: ctx}
-	ob.call = rollback.CallInfo{Provider: in.Provider, Region: t.Region, Action: op,
+	ob.call = provider.CallInfo{Provider: in.Provider, Region: t.Region, Action: op,
 		InstanceID: t.InstanceID, DiskID: t.DiskID, SnapshotID: t.SnapshotID, Start: ob.clk.Now()}
 	if ob.h.CallStart != nil {
 		ob.ctx = ob.h.CallStart(ctx, &ob.call)
@@ -31,13 +31,13 @@ func observe(ctx context.Context, in *Invoker, t Target, op string, cfg *retry.C
 	// The retry delay is decided after the attempt has failed: its end is
 	// reported here, or by end for the last attempt.
 	user := cfg.OnRetry
-	cfg.OnRetry = func(ev rollback.RetryEvent) {
+	cfg.OnRetry = func(ev provider.RetryEvent) {
 		if user != nil {
 			user(ev)
 		}
 		if a := ob.att; a != nil {
 			a.Retry, a.RetryDelay = true, ev.Delay
-			a.RetryReason, _, _ = rollback.ErrorDetail(ev.Err)
+			a.RetryReason, _, _ = provider.ErrorDetail(ev.Err)
 			if a.RetryReason == "" && a.Kind != nil {
 				a.RetryReason = a.Kind.Error()
 			}
@@ -51,7 +51,7 @@ func (ob *observer) attemptStart(attempt int, waited time.Duration) context.Cont
 	if ob.att != nil {
 		ob.attemptEnd()
 	}
-	ob.att = &rollback.AttemptInfo{Attempt: attempt, Start: ob.clk.Now(), RateLimitWait: waited}
+	ob.att = &provider.AttemptInfo{Attempt: attempt, Start: ob.clk.Now(), RateLimitWait: waited}
 	ob.done = false
 	ob.actx = ob.ctx
 	if ob.h.AttemptStart != nil {
@@ -73,8 +73,8 @@ func (ob *observer) attemptDone(err error, requestID string) {
 		a.RequestID, a.HTTPStatus = requestID, 200 // the SDKs succeed on 2xx only
 		return
 	}
-	a.Err, a.Kind = err, rollback.ErrorKind(err)
-	_, a.RequestID, a.HTTPStatus = rollback.ErrorDetail(err)
+	a.Err, a.Kind = err, provider.ErrorKind(err)
+	_, a.RequestID, a.HTTPStatus = provider.ErrorDetail(err)
 }
 
 func (ob *observer) attemptEnd() {
@@ -86,7 +86,7 @@ func (ob *observer) attemptEnd() {
 }
 
 func (ob *observer) end(requestID string, sent int, queued time.Duration, err error) {
-	var last *rollback.AttemptInfo
+	var last *provider.AttemptInfo
 	if ob.att != nil {
 		last = ob.att
 		ob.attemptEnd()
@@ -96,8 +96,8 @@ func (ob *observer) end(requestID string, sent int, queued time.Duration, err er
 	if err == nil {
 		c.RequestID, c.HTTPStatus = requestID, 200
 	} else {
-		c.Err, c.Kind = err, rollback.ErrorKind(err)
-		_, c.RequestID, c.HTTPStatus = rollback.ErrorDetail(err)
+		c.Err, c.Kind = err, provider.ErrorKind(err)
+		_, c.RequestID, c.HTTPStatus = provider.ErrorDetail(err)
 		if c.HTTPStatus == 0 && last != nil {
 			c.HTTPStatus = last.HTTPStatus
 		}

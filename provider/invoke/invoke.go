@@ -11,20 +11,20 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/internal/ratelimit"
 	"github.com/cloudsnap/rollback/internal/retry"
-	"github.com/cloudsnap/rollback/internal/sdkhttp"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/sdkhttp"
 )
 
 // Invoker runs API calls for one provider client.
 type Invoker struct {
 	Provider string
-	Options  rollback.Options
+	Options  provider.Options
 	// Limits paces the actions for which Limited reports true.
 	Limits  *ratelimit.Set
 	Limited func(op string) bool
-	// MapError turns an SDK error of op into a (redacted) *rollback.Error.
+	// MapError turns an SDK error of op into a (redacted) *provider.Error.
 	// It is not called for nil errors.
 	MapError func(op string, err error) error
 	// Recover, when set, turns a panic inside an attempt (the Alibaba SDK
@@ -71,7 +71,7 @@ func (in *Invoker) retryBudget() *retry.Budget {
 // failure.
 type Attempt[C any] func(ctx context.Context, attempt int, client C) (requestID string, err error)
 
-// Target is what a call acts on, for the hooks (rollback.CallInfo): the
+// Target is what a call acts on, for the hooks (provider.CallInfo): the
 // region and the resource IDs the call names.
 type Target struct {
 	Region, InstanceID, DiskID, SnapshotID string
@@ -95,7 +95,7 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 // leasing a client of pool for each attempt, and returns the request ID of
 // the successful attempt and the number of attempts sent. It calls fn
 // directly (no callback layers in between): see sdkhttp.Pool.Lease for why
-// depth matters. The client's rollback.Hooks see the call and each attempt
+// depth matters. The client's provider.Hooks see the call and each attempt
 // (hooks.go); without hooks that costs one check per call.
 func CallOn[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], t Target, op string, fn Attempt[C]) (requestID string, attempts int, err error) {
 	log := in.Options.Logger
@@ -105,7 +105,7 @@ func CallOn[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], t Ta
 		Clock:    clk,
 		Provider: in.Provider,
 		Op:       op,
-		OnRetry:  retryHooks(in.Options.OnRetry, rollback.RetryHookFromContext(ctx)),
+		OnRetry:  retryHooks(in.Options.OnRetry, provider.RetryHookFromContext(ctx)),
 		Logger:   log,
 		Budget:   in.retryBudget(),
 	}
@@ -203,7 +203,7 @@ func (in *Invoker) wait(ctx context.Context, op string) error {
 		if calls <= 0 || per <= 0 {
 			return ctx.Err()
 		}
-		return l.Wait(ctx, rollback.LimitedCall{Provider: in.Provider, Op: op, Calls: calls, Per: per})
+		return l.Wait(ctx, provider.LimitedCall{Provider: in.Provider, Op: op, Calls: calls, Per: per})
 	}
 	return in.Limits.Wait(ctx, op)
 }
@@ -213,12 +213,12 @@ func isContext(err error) bool {
 }
 
 // retryHooks calls the client's hook and the context's, whichever are set.
-func retryHooks(a, b func(rollback.RetryEvent)) func(rollback.RetryEvent) {
+func retryHooks(a, b func(provider.RetryEvent)) func(provider.RetryEvent) {
 	switch {
 	case a == nil:
 		return b
 	case b == nil:
 		return a
 	}
-	return func(ev rollback.RetryEvent) { a(ev); b(ev) }
+	return func(ev provider.RetryEvent) { a(ev); b(ev) }
 }

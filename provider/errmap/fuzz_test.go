@@ -7,15 +7,15 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // sentinels are the kinds a Rule may carry.
 var sentinels = []error{
-	rollback.ErrInvalidArgument, rollback.ErrNotFound, rollback.ErrInstanceNotFound, rollback.ErrDiskNotFound,
-	rollback.ErrSnapshotNotFound, rollback.ErrInstanceState, rollback.ErrSnapshotState, rollback.ErrSnapshotMismatch,
-	rollback.ErrBusy, rollback.ErrThrottled, rollback.ErrQuotaExceeded, rollback.ErrUnauthenticated,
-	rollback.ErrPermissionDenied, rollback.ErrInternal, rollback.ErrNetwork,
+	provider.ErrInvalidArgument, provider.ErrNotFound, provider.ErrInstanceNotFound, provider.ErrDiskNotFound,
+	provider.ErrSnapshotNotFound, provider.ErrInstanceState, provider.ErrSnapshotState, provider.ErrSnapshotMismatch,
+	provider.ErrBusy, provider.ErrThrottled, provider.ErrQuotaExceeded, provider.ErrUnauthenticated,
+	provider.ErrPermissionDenied, provider.ErrInternal, provider.ErrNetwork,
 }
 
 func isSentinel(err error) bool {
@@ -29,13 +29,13 @@ func isSentinel(err error) bool {
 
 var fuzzTable = Table{
 	Exact: map[string]Rule{
-		"InvalidDiskId.NotFound": {Kind: rollback.ErrDiskNotFound},
-		"InternalError":          {Kind: rollback.ErrInternal, Ambiguous: true},
+		"InvalidDiskId.NotFound": {Kind: provider.ErrDiskNotFound},
+		"InternalError":          {Kind: provider.ErrInternal, Ambiguous: true},
 	},
 	Prefix: map[string]Rule{
-		"Throttling":          {Kind: rollback.ErrThrottled},
-		"AuthFailure":         {Kind: rollback.ErrUnauthenticated},
-		"AuthFailure.Special": {Kind: rollback.ErrPermissionDenied},
+		"Throttling":          {Kind: provider.ErrThrottled},
+		"AuthFailure":         {Kind: provider.ErrUnauthenticated},
+		"AuthFailure.Special": {Kind: provider.ErrPermissionDenied},
 	},
 }
 
@@ -68,7 +68,7 @@ func FuzzLookup(f *testing.F) {
 				if r != ByStatus(status) {
 					t.Fatalf("unknown code %q: %+v, ByStatus says %+v", code, r, ByStatus(status))
 				}
-				if status >= 500 && (r.Kind != rollback.ErrInternal || !r.Ambiguous) {
+				if status >= 500 && (r.Kind != provider.ErrInternal || !r.Ambiguous) {
 					t.Fatalf("unknown code with status %d: %+v", status, r)
 				}
 			}
@@ -99,19 +99,19 @@ func FuzzTransport(f *testing.F) {
 			err = syscall.ECONNREFUSED
 		}
 		r := Transport(err, text)
-		if r.Kind != rollback.ErrNetwork && r.Kind != rollback.ErrInvalidArgument {
+		if r.Kind != provider.ErrNetwork && r.Kind != provider.ErrInvalidArgument {
 			t.Fatalf("Transport(%v, %q) kind %v", err, text, r.Kind)
 		}
 		if r.Hint == "" {
 			t.Fatalf("Transport(%v, %q): no hint", err, text)
 		}
-		if r.Kind == rollback.ErrInvalidArgument && r.Ambiguous {
+		if r.Kind == provider.ErrInvalidArgument && r.Ambiguous {
 			t.Fatalf("a misconfiguration is ambiguous: %q", text)
 		}
 		if (shape%4 == 1 || shape%4 == 3) && r.Ambiguous {
 			t.Fatalf("a failure to connect (%v) is ambiguous", err)
 		}
-		if TransportAmbiguous(err, text) != r.Ambiguous && r.Kind == rollback.ErrNetwork {
+		if TransportAmbiguous(err, text) != r.Ambiguous && r.Kind == provider.ErrNetwork {
 			t.Fatalf("Transport and TransportAmbiguous disagree on %v, %q", err, text)
 		}
 		if strings.Contains(strings.ToLower(text), "connection refused") && r.Ambiguous {

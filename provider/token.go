@@ -1,4 +1,4 @@
-package rollback
+package provider
 
 import (
 	"crypto/rand"

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"unicode/utf8"
 
-	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // Rule is what a native code means.
@@ -76,20 +76,20 @@ func (t Table) Codes() []string {
 func ByStatus(status int) Rule {
 	switch {
 	case status >= 500:
-		return Rule{Kind: rollback.ErrInternal, Ambiguous: true, Hint: "the provider failed; retry later"}
+		return Rule{Kind: provider.ErrInternal, Ambiguous: true, Hint: "the provider failed; retry later"}
 	case status == 429:
-		return Rule{Kind: rollback.ErrThrottled, Hint: "slow down"}
+		return Rule{Kind: provider.ErrThrottled, Hint: "slow down"}
 	case status == 401:
-		return Rule{Kind: rollback.ErrUnauthenticated}
+		return Rule{Kind: provider.ErrUnauthenticated}
 	case status == 403:
-		return Rule{Kind: rollback.ErrPermissionDenied}
+		return Rule{Kind: provider.ErrPermissionDenied}
 	case status == 404:
-		return Rule{Kind: rollback.ErrNotFound}
+		return Rule{Kind: provider.ErrNotFound}
 	case status >= 400:
-		return Rule{Kind: rollback.ErrInvalidArgument}
+		return Rule{Kind: provider.ErrInvalidArgument}
 	}
 	// A code on a 2xx/3xx or with no status at all: nothing known.
-	return Rule{Kind: rollback.ErrInternal, Ambiguous: true}
+	return Rule{Kind: provider.ErrInternal, Ambiguous: true}
 }
 
 // TransportAmbiguous reports whether a transport failure may have happened
@@ -134,15 +134,15 @@ func Transport(err error, text string) Rule {
 	t := strings.ToLower(text)
 	switch {
 	case strings.Contains(t, "server gave http response to https client"):
-		return Rule{Kind: rollback.ErrInvalidArgument,
+		return Rule{Kind: provider.ErrInvalidArgument,
 			Hint: "the endpoint speaks plain HTTP; for a local emulator write it as http://host:port"}
 	case strings.Contains(t, "x509:") || strings.Contains(t, "certificate"):
-		return Rule{Kind: rollback.ErrInvalidArgument,
-			Hint: "the endpoint's TLS certificate is not trusted: check the endpoint, or pass a transport trusting its CA (rollback.WithHTTPTransport)"}
+		return Rule{Kind: provider.ErrInvalidArgument,
+			Hint: "the endpoint's TLS certificate is not trusted: check the endpoint, or pass a transport trusting its CA (provider.WithHTTPTransport)"}
 	case !TransportAmbiguous(err, text):
-		return Rule{Kind: rollback.ErrNetwork, Hint: "could not connect; nothing was sent"}
+		return Rule{Kind: provider.ErrNetwork, Hint: "could not connect; nothing was sent"}
 	}
-	return Rule{Kind: rollback.ErrNetwork, Ambiguous: true, Hint: "no reply arrived; the call may have been applied"}
+	return Rule{Kind: provider.ErrNetwork, Ambiguous: true, Hint: "no reply arrived; the call may have been applied"}
 }
 
 // MaxMessage bounds a message taken from a reply, on both providers (a

@@ -11,13 +11,14 @@ package sdkhttp
 import (
 	"context"
 	"fmt"
-	"github.com/cloudsnap/rollback/internal/sdkhttp/http2"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cloudsnap/rollback/provider/sdkhttp/http2"
 )
 
 // NewTransport returns the default transport under the SDKs: HTTP/2 where the

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 func TestCleanMessageRedactsOnlyWhatIsKept(t *testing.T) {
@@ -53,7 +53,7 @@ func TestREADMESaysWhatTLSFailuresAre(t *testing.T) {
 		t.Fatal(err)
 	}
 	rule := Transport(nil, "tls: failed to verify certificate: x509: certificate signed by unknown authority")
-	if rule.Kind != rollback.ErrInvalidArgument {
+	if rule.Kind != provider.ErrInvalidArgument {
 		t.Fatalf("an untrusted certificate is %v", rule.Kind)
 	}
 	for _, line := range strings.Split(string(b), "\n") {

@@ -4,7 +4,7 @@
 //
 //   - Send makes one attempt on the wire;
 //   - Witness reads the cloud and judges it against the baseline the
-//     provider recorded before the first attempt (rollback.Evidence);
+//     provider recorded before the first attempt (provider.Evidence);
 //   - Check, optionally, re-reads the preconditions before every attempt
 //     after the first (Lighthouse refuses a RUNNING instance each time,
 //     since the cloud would force it off);
@@ -33,13 +33,13 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // Witness reads the cloud once and judges it against the provider's
 // baseline.
-type Witness func(ctx context.Context) (rollback.Evidence, error)
+type Witness func(ctx context.Context) (provider.Evidence, error)
 
 // Call runs attempt through the provider's call path (rate limit, retries,
 // error mapping; internal/invoke) and returns the request ID of the
@@ -93,39 +93,39 @@ type Outcome struct {
 // again once grace has passed since since (reads lag writes): only a
 // reading made that late may prove that nothing landed. A Settling reading
 // is read again every grace until it settles (for up to
-// rollback.DefaultRollbackTimeout, then CannotTell); one that settles into
+// provider.DefaultRollbackTimeout, then CannotTell); one that settles into
 // "nothing landed" is CannotTell: what ran may have been ours and failed.
-func Prove(ctx context.Context, clk clock.Clock, grace time.Duration, since time.Time, w Witness) (rollback.Evidence, error) {
+func Prove(ctx context.Context, clk clock.Clock, grace time.Duration, since time.Time, w Witness) (provider.Evidence, error) {
 	clk = clock.Or(clk)
 	if grace <= 0 {
-		grace = rollback.DefaultReadGrace
+		grace = provider.DefaultReadGrace
 	}
-	var settling *rollback.Evidence
-	deadline := clk.Now().Add(rollback.DefaultRollbackTimeout)
+	var settling *provider.Evidence
+	deadline := clk.Now().Add(provider.DefaultRollbackTimeout)
 	for {
 		ev, err := w(ctx)
 		if err != nil {
 			return ev, err
 		}
 		switch ev.Verdict {
-		case rollback.Settling:
+		case provider.Settling:
 			settling = &ev
 			if !clk.Now().Before(deadline) {
-				return rollback.Evidence{Verdict: rollback.CannotTell, Detail: ev.Detail + "; still so after " + rollback.DefaultRollbackTimeout.String()}, nil
+				return provider.Evidence{Verdict: provider.CannotTell, Detail: ev.Detail + "; still so after " + provider.DefaultRollbackTimeout.String()}, nil
 			}
 			if err := clock.Sleep(ctx, clk, grace); err != nil {
-				return rollback.Evidence{}, err
+				return provider.Evidence{}, err
 			}
 			continue
-		case rollback.NothingLanded:
+		case provider.NothingLanded:
 			if settling != nil {
-				return rollback.Evidence{Verdict: rollback.CannotTell,
+				return provider.Evidence{Verdict: provider.CannotTell,
 					Detail: settling.Detail + "; it ended without evidence of this rollback (it failed, or was another's)"}, nil
 			}
 			if wait := since.Add(grace).Sub(clk.Now()); wait > 0 && !since.IsZero() {
 				// Too early to trust: read again when the grace is over.
 				if err := clock.Sleep(ctx, clk, wait); err != nil {
-					return rollback.Evidence{}, err
+					return provider.Evidence{}, err
 				}
 				continue
 			}
@@ -173,14 +173,14 @@ func Do[C any](ctx context.Context, e Engine, call Call[C], m Mutation[C]) (Outc
 	if r.final != nil {
 		return r.out, r.final
 	}
-	if errors.Is(err, rollback.ErrOutcomeUnknown) {
+	if errors.Is(err, provider.ErrOutcomeUnknown) {
 		return r.out, err
 	}
 	if ctx.Err() != nil {
 		// A deduplicated call may simply be sent again with its token: the
 		// caller's cancellation is the whole story.
 		if (r.ambiguous || r.cut) && !m.Deduplicated {
-			return r.out, &rollback.InterruptedError{Ctx: ctx.Err(), Last: r.unknown(ctx.Err(), "")}
+			return r.out, &provider.InterruptedError{Ctx: ctx.Err(), Last: r.unknown(ctx.Err(), "")}
 		}
 		return r.out, err
 	}
@@ -192,19 +192,19 @@ func Do[C any](ctx context.Context, e Engine, call Call[C], m Mutation[C]) (Outc
 	ev, rerr := Prove(ctx, e.Clock, e.Grace, r.lastAmbAt, m.Witness)
 	switch {
 	case rerr != nil && ctx.Err() != nil:
-		return r.out, &rollback.InterruptedError{Ctx: ctx.Err(), Last: r.unknown(rerr, "")}
+		return r.out, &provider.InterruptedError{Ctx: ctx.Err(), Last: r.unknown(rerr, "")}
 	case rerr != nil:
 		return r.out, r.unknown(rerr, "")
-	case ev.Verdict == rollback.OursLanded:
+	case ev.Verdict == provider.OursLanded:
 		r.out.RequestID, r.out.Adopted, r.out.Detail = ev.RequestID, true, ev.Detail
 		e.Logger.LogAttrs(ctx, slog.LevelWarn, "adopted an earlier attempt",
 			slog.String("provider", e.Provider), slog.String("op", m.Op),
 			slog.String("request_id", ev.RequestID), slog.Int("sent", r.out.Sent), slog.String("evidence", ev.Detail))
 		return r.out, nil
-	case ev.Verdict == rollback.CannotTell:
+	case ev.Verdict == provider.CannotTell:
 		return r.out, r.unknown(nil, ev.Detail)
 	}
-	var re *rollback.Error
+	var re *provider.Error
 	if errors.As(err, &re) {
 		if r.busyAfter {
 			// Refused as busy after an attempt that may have landed: the
@@ -224,7 +224,7 @@ func Do[C any](ctx context.Context, e Engine, call Call[C], m Mutation[C]) (Outc
 	if ctx.Err() != nil {
 		// The caller gave up while the state was read (the reading still
 		// counts: nothing landed). Say both.
-		return r.out, &rollback.InterruptedError{Ctx: ctx.Err(), Last: err}
+		return r.out, &provider.InterruptedError{Ctx: ctx.Err(), Last: err}
 	}
 	return r.out, err
 }
@@ -243,10 +243,10 @@ func (r *run[C]) attempt(ctx context.Context, n int, client C) (string, error) {
 				return "", r.final
 			}
 			switch ev.Verdict {
-			case rollback.OursLanded:
+			case provider.OursLanded:
 				r.out.Adopted, r.out.Detail = true, ev.Detail
 				return ev.RequestID, nil
-			case rollback.CannotTell:
+			case provider.CannotTell:
 				r.final = r.unknown(nil, ev.Detail)
 				return "", r.final
 			}
@@ -269,22 +269,22 @@ func (r *run[C]) attempt(ctx context.Context, n int, client C) (string, error) {
 	}
 	var mapped error
 	if err == nil {
-		mapped = &rollback.Error{Provider: r.e.Provider, Op: r.m.Op, Kind: rollback.ErrInternal, Ambiguous: true,
+		mapped = &provider.Error{Provider: r.e.Provider, Op: r.m.Op, Kind: provider.ErrInternal, Ambiguous: true,
 			Message: "the cloud answered with a reply that names no request (an empty body?); it proves nothing",
 			Hint:    "the call may or may not have been applied; state decides"}
 	} else {
 		mapped = r.e.MapError(r.m.Op, err)
 	}
 	r.last = mapped
-	var re *rollback.Error
+	var re *provider.Error
 	if errors.As(mapped, &re) && re.RequestID != "" {
 		r.seen[re.RequestID] = true
 	}
 	switch {
-	case rollback.IsAmbiguous(mapped):
+	case provider.IsAmbiguous(mapped):
 		r.ambiguous, r.needProof, r.busyAfter = true, true, false
 		r.lastAmbAt = r.e.Clock.Now()
-	case r.ambiguous && (errors.Is(mapped, rollback.ErrBusy) || errors.Is(mapped, rollback.ErrInstanceState)):
+	case r.ambiguous && (errors.Is(mapped, provider.ErrBusy) || errors.Is(mapped, provider.ErrInstanceState)):
 		// Possibly busy with, or moved out of the required state by, our
 		// own earlier attempt (SWAS refuses a Resetting instance as a
 		// wrong state).
@@ -296,9 +296,9 @@ func (r *run[C]) attempt(ctx context.Context, n int, client C) (string, error) {
 }
 
 // unknown says that the call may have been applied and the state cannot
-// tell. Its Err is the last attempt's SDK error (not a *rollback.Error),
+// tell. Its Err is the last attempt's SDK error (not a *provider.Error),
 // so that it matches no retryable sentinel.
-func (r *run[C]) unknown(readErr error, seen string) *rollback.Error {
+func (r *run[C]) unknown(readErr error, seen string) *provider.Error {
 	why := "the state could not be read to tell"
 	if readErr != nil {
 		why += " (" + readErr.Error() + ")"
@@ -306,12 +306,12 @@ func (r *run[C]) unknown(readErr error, seen string) *rollback.Error {
 	if seen != "" {
 		why = "the state shows what this call cannot claim as its own: " + seen
 	}
-	e := &rollback.Error{
-		Provider: r.e.Provider, Op: r.m.Op, Kind: rollback.ErrOutcomeUnknown, Ambiguous: true,
+	e := &provider.Error{
+		Provider: r.e.Provider, Op: r.m.Op, Kind: provider.ErrOutcomeUnknown, Ambiguous: true,
 		Message: fmt.Sprintf("the %s may have been applied: no reply confirmed it, and %s", r.m.What(), why),
 		Hint:    "do not resend before checking: " + r.m.HowToCheck(),
 	}
-	var le *rollback.Error
+	var le *provider.Error
 	if errors.As(r.last, &le) {
 		e.Code, e.RequestID, e.HTTPStatus = le.Code, le.RequestID, le.HTTPStatus
 		e.Err = le.Err

@@ -8,13 +8,13 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 func TestLookup(t *testing.T) {
 	tab := Table{
-		Exact:  map[string]Rule{"InvalidDiskId.NotFound": {Kind: rollback.ErrDiskNotFound}},
-		Prefix: map[string]Rule{"Throttling": {Kind: rollback.ErrThrottled}, "AuthFailure": {Kind: rollback.ErrUnauthenticated}, "AuthFailure.Special": {Kind: rollback.ErrPermissionDenied}},
+		Exact:  map[string]Rule{"InvalidDiskId.NotFound": {Kind: provider.ErrDiskNotFound}},
+		Prefix: map[string]Rule{"Throttling": {Kind: provider.ErrThrottled}, "AuthFailure": {Kind: provider.ErrUnauthenticated}, "AuthFailure.Special": {Kind: provider.ErrPermissionDenied}},
 	}
 	tests := []struct {
 		code   string
@@ -22,17 +22,17 @@ func TestLookup(t *testing.T) {
 		kind   error
 		known  bool
 	}{
-		{"InvalidDiskId.NotFound", 404, rollback.ErrDiskNotFound, true},
-		{"Throttling", 400, rollback.ErrThrottled, true},
-		{"Throttling.User", 400, rollback.ErrThrottled, true},
-		{"AuthFailure.SignatureFailure", 200, rollback.ErrUnauthenticated, true},
-		{"AuthFailure.Special.X", 200, rollback.ErrPermissionDenied, true},
-		{"Brand.New", 503, rollback.ErrInternal, false},
-		{"Brand.New", 429, rollback.ErrThrottled, false},
-		{"Brand.New", 403, rollback.ErrPermissionDenied, false},
-		{"Brand.New", 404, rollback.ErrNotFound, false},
-		{"Brand.New", 400, rollback.ErrInvalidArgument, false},
-		{"Brand.New", 200, rollback.ErrInternal, false},
+		{"InvalidDiskId.NotFound", 404, provider.ErrDiskNotFound, true},
+		{"Throttling", 400, provider.ErrThrottled, true},
+		{"Throttling.User", 400, provider.ErrThrottled, true},
+		{"AuthFailure.SignatureFailure", 200, provider.ErrUnauthenticated, true},
+		{"AuthFailure.Special.X", 200, provider.ErrPermissionDenied, true},
+		{"Brand.New", 503, provider.ErrInternal, false},
+		{"Brand.New", 429, provider.ErrThrottled, false},
+		{"Brand.New", 403, provider.ErrPermissionDenied, false},
+		{"Brand.New", 404, provider.ErrNotFound, false},
+		{"Brand.New", 400, provider.ErrInvalidArgument, false},
+		{"Brand.New", 200, provider.ErrInternal, false},
 	}
 	for _, tt := range tests {
 		r, known := tab.Lookup(tt.code, tt.status)
@@ -75,18 +75,18 @@ func TestTransport(t *testing.T) {
 		ambiguous bool
 		hint      string
 	}{
-		{`Post "https://127.0.0.1:1/": http: server gave HTTP response to HTTPS client`, rollback.ErrInvalidArgument, false, "http://host:port"},
-		{`Post "https://x/": tls: failed to verify certificate: x509: certificate signed by unknown authority`, rollback.ErrInvalidArgument, false, "WithHTTPTransport"},
-		{`Post "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused`, rollback.ErrNetwork, false, "nothing was sent"},
-		{`Post "http://x/": read tcp: connection reset by peer`, rollback.ErrNetwork, true, "may have been applied"},
-		{`Post "http://x/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`, rollback.ErrNetwork, true, "may have been applied"},
+		{`Post "https://127.0.0.1:1/": http: server gave HTTP response to HTTPS client`, provider.ErrInvalidArgument, false, "http://host:port"},
+		{`Post "https://x/": tls: failed to verify certificate: x509: certificate signed by unknown authority`, provider.ErrInvalidArgument, false, "WithHTTPTransport"},
+		{`Post "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused`, provider.ErrNetwork, false, "nothing was sent"},
+		{`Post "http://x/": read tcp: connection reset by peer`, provider.ErrNetwork, true, "may have been applied"},
+		{`Post "http://x/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`, provider.ErrNetwork, true, "may have been applied"},
 	}
 	for _, tt := range tests {
 		r := Transport(nil, tt.text)
 		if r.Kind != tt.kind || r.Ambiguous != tt.ambiguous || !strings.Contains(r.Hint, tt.hint) {
 			t.Errorf("Transport(%q) = %+v", tt.text, r)
 		}
-		if rollback.IsRetryable(&rollback.Error{Kind: r.Kind}) != (tt.kind == rollback.ErrNetwork) {
+		if provider.IsRetryable(&provider.Error{Kind: r.Kind}) != (tt.kind == provider.ErrNetwork) {
 			t.Errorf("%q: retryable mismatch", tt.text)
 		}
 	}

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/cloudsnap/rollback/internal/sdkhttp/http2"
 	"github.com/cloudsnap/rollback/internal/testkit"
+	"github.com/cloudsnap/rollback/provider/sdkhttp/http2"
 )
 
 // The transport hands the SDKs at most a bounded prefix of a reply.

@@ -8,9 +8,9 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
-	"github.com/cloudsnap/rollback/internal/once"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/once"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -23,13 +23,13 @@ type cloud struct {
 	lag     time.Duration
 }
 
-func (c *cloud) witness(ctx context.Context) (rollback.Evidence, error) {
+func (c *cloud) witness(ctx context.Context) (provider.Evidence, error) {
 	for _, at := range c.applied {
 		if !c.clk.Now().Before(at.Add(c.lag)) {
-			return rollback.Evidence{Verdict: rollback.OursLanded, RequestID: "landed"}, nil
+			return provider.Evidence{Verdict: provider.OursLanded, RequestID: "landed"}, nil
 		}
 	}
-	return rollback.Evidence{Verdict: rollback.NothingLanded}, nil
+	return provider.Evidence{Verdict: provider.NothingLanded}, nil
 }
 
 // call retries up to n times while the error is retryable.
@@ -41,7 +41,7 @@ func call(n int) once.Call[struct{}] {
 			if id, err = attempt(ctx, i, struct{}{}); err == nil {
 				return id, i, nil
 			}
-			if !rollback.IsRetryable(err) {
+			if !provider.IsRetryable(err) {
 				break
 			}
 		}
@@ -50,8 +50,8 @@ func call(n int) once.Call[struct{}] {
 }
 
 var (
-	lost = &rollback.Error{Kind: rollback.ErrNetwork, Ambiguous: true, Message: "reply lost"}
-	busy = &rollback.Error{Kind: rollback.ErrBusy, Message: "latest operation unfinished"}
+	lost = &provider.Error{Kind: provider.ErrNetwork, Ambiguous: true, Message: "reply lost"}
+	busy = &provider.Error{Kind: provider.ErrBusy, Message: "latest operation unfinished"}
 )
 
 func engine(clk clock.Clock) once.Engine {
@@ -100,8 +100,8 @@ func TestEmptyReplyIsAmbiguous(t *testing.T) {
 // Busy (or a wrong state) after an ambiguous attempt may be our own
 // operation: even when nothing shows, the error stays ambiguous.
 func TestBusyAfterAmbiguousStaysAmbiguous(t *testing.T) {
-	wrong := &rollback.Error{Kind: rollback.ErrInstanceState, Message: "instance is Resetting"}
-	for _, refusal := range []*rollback.Error{busy, wrong} {
+	wrong := &provider.Error{Kind: provider.ErrInstanceState, Message: "instance is Resetting"}
+	for _, refusal := range []*provider.Error{busy, wrong} {
 		clk := clock.NewAutoVirtual(time.Time{})
 		c := &cloud{clk: clk}
 		_, err := once.Do(context.Background(), engine(clk), call(3), mutation(c, func(n int) (string, error) {
@@ -111,8 +111,8 @@ func TestBusyAfterAmbiguousStaysAmbiguous(t *testing.T) {
 			r := *refusal
 			return "", &r
 		}))
-		if !errors.Is(err, refusal.Kind) || !rollback.IsAmbiguous(err) {
-			t.Fatalf("err = %v (ambiguous %v)", err, rollback.IsAmbiguous(err))
+		if !errors.Is(err, refusal.Kind) || !provider.IsAmbiguous(err) {
+			t.Fatalf("err = %v (ambiguous %v)", err, provider.IsAmbiguous(err))
 		}
 	}
 }
@@ -121,11 +121,11 @@ func TestBusyAfterAmbiguousStaysAmbiguous(t *testing.T) {
 func TestCannotTellIsOutcomeUnknown(t *testing.T) {
 	clk := clock.NewAutoVirtual(time.Time{})
 	m := mutation(&cloud{clk: clk}, func(int) (string, error) { return "", lost })
-	m.Witness = func(context.Context) (rollback.Evidence, error) {
-		return rollback.Evidence{Verdict: rollback.CannotTell, Detail: "another rollback"}, nil
+	m.Witness = func(context.Context) (provider.Evidence, error) {
+		return provider.Evidence{Verdict: provider.CannotTell, Detail: "another rollback"}, nil
 	}
 	out, err := once.Do(context.Background(), engine(clk), call(5), m)
-	if !errors.Is(err, rollback.ErrOutcomeUnknown) || out.Sent != 1 {
+	if !errors.Is(err, provider.ErrOutcomeUnknown) || out.Sent != 1 {
 		t.Fatalf("out %+v, err %v", out, err)
 	}
 }
@@ -135,14 +135,14 @@ func TestCannotTellIsOutcomeUnknown(t *testing.T) {
 func TestSettlingWithoutEvidenceCannotTell(t *testing.T) {
 	clk := clock.NewAutoVirtual(time.Time{})
 	reads := 0
-	ev, err := once.Prove(context.Background(), clk, 10*time.Second, clk.Now(), func(context.Context) (rollback.Evidence, error) {
+	ev, err := once.Prove(context.Background(), clk, 10*time.Second, clk.Now(), func(context.Context) (provider.Evidence, error) {
 		reads++
 		if reads < 3 {
-			return rollback.Evidence{Verdict: rollback.Settling, Detail: "resetting"}, nil
+			return provider.Evidence{Verdict: provider.Settling, Detail: "resetting"}, nil
 		}
-		return rollback.Evidence{Verdict: rollback.NothingLanded}, nil
+		return provider.Evidence{Verdict: provider.NothingLanded}, nil
 	})
-	if err != nil || ev.Verdict != rollback.CannotTell || reads != 3 {
+	if err != nil || ev.Verdict != provider.CannotTell || reads != 3 {
 		t.Fatalf("ev %+v, err %v, reads %d", ev, err, reads)
 	}
 }

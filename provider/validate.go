@@ -1,4 +1,4 @@
-package rollback
+package provider
 
 import (
 	"strings"
@@ -37,7 +37,7 @@ func CheckRegion(region string) error {
 	for i := 0; i < len(region); i++ {
 		c := region[i]
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return invalid("Region", "%q has %s at byte %d; region names are lower-case letters, digits and hyphens", clip(region), describeByte(region, i), i)
+			return invalid("Region", "%q has %s at byte %d; region names are lower-case letters, digits and hyphens", Clip(region), describeByte(region, i), i)
 		}
 	}
 	return nil
@@ -56,11 +56,11 @@ func CheckID(field, value, prefix, kind string) error {
 	for i := 0; i < len(value); i++ {
 		c := value[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return invalid(field, "%q has %s at byte %d; it must be %s", clip(value), describeByte(value, i), i, kind)
+			return invalid(field, "%q has %s at byte %d; it must be %s", Clip(value), describeByte(value, i), i, kind)
 		}
 	}
 	if prefix != "" && (!strings.HasPrefix(value, prefix) || len(value) == len(prefix)) {
-		return invalid(field, "%q is not %s (expected %q followed by the ID)", clip(value), kind, prefix)
+		return invalid(field, "%q is not %s (expected %q followed by the ID)", Clip(value), kind, prefix)
 	}
 	return nil
 }
@@ -77,19 +77,6 @@ func CheckOptionalID(field, value, prefix, kind string) error {
 // control characters.
 func CheckName(field, value string, max int) error {
 	return checkText(field, value, max)
-}
-
-// clip shortens long values quoted in messages.
-func clip(s string) string {
-	const max = 80
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
 }
 
 // IDRule describes one kind of resource ID of a provider.
