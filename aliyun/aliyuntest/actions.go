@@ -6,7 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // handler runs one action under the state lock with the state settled to
@@ -136,7 +136,7 @@ func (s *Server) createSnapshot(c *call) (any, *apiError) {
 			fmt.Sprintf("The server %s already has %d snapshots, the most allowed.", in.id, s.quota))
 	}
 	sn := &snapshot{
-		seq: st.next(), id: emu.ResourceID("s-", 20), region: c.region, name: name,
+		seq: st.next(), id: emulator.ResourceID("s-", 20), region: c.region, name: name,
 		diskID: d.id, system: d.system, instanceID: d.instanceID,
 		status: SnapshotProgressing, created: c.now, done: c.now.Add(s.durations.Snapshot),
 	}

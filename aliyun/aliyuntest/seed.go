@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // InstanceSpec describes a server to seed. Empty fields are generated.
@@ -54,7 +54,7 @@ func (s *Server) AddInstance(spec InstanceSpec) InstanceSpec {
 	}
 	mustStatus("AddInstance", spec.Status)
 	if spec.ID == "" {
-		spec.ID = emu.RandomString(32, "0123456789abcdef")
+		spec.ID = emulator.RandomString(32, "0123456789abcdef")
 	}
 	if st.instances[spec.ID] != nil {
 		panic("aliyuntest: AddInstance: instance " + spec.ID + " already exists")
@@ -80,7 +80,7 @@ func (s *Server) AddInstance(spec InstanceSpec) InstanceSpec {
 
 func (s *Server) addDisk(in *instance, id string, system bool, size int, now time.Time) string {
 	if id == "" {
-		id = emu.ResourceID("d-", 20)
+		id = emulator.ResourceID("d-", 20)
 	}
 	if s.state.disks[id] != nil {
 		panic("aliyuntest: AddInstance: disk " + id + " already exists")
@@ -112,7 +112,7 @@ func (s *Server) AddSnapshot(spec SnapshotSpec) SnapshotSpec {
 		panic(fmt.Sprintf("aliyuntest: AddSnapshot: unknown status %q", spec.Status))
 	}
 	if spec.ID == "" {
-		spec.ID = emu.ResourceID("s-", 20)
+		spec.ID = emulator.ResourceID("s-", 20)
 	}
 	if st.snapshots[spec.ID] != nil {
 		panic("aliyuntest: AddSnapshot: snapshot " + spec.ID + " already exists")

@@ -7,18 +7,18 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback/clock"
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // Re-exported from the shared emulator machinery so that users never import
 // an internal package.
 type (
 	// Fault is a failure injected into the calls of one action; see AddFault.
-	Fault = emu.Fault
+	Fault = emulator.Fault
 	// Entry is one request as the emulator saw and answered it.
-	Entry = emu.Entry
+	Entry = emulator.Entry
 	// RateWindow is a quota: at most Limit calls in any window of Per.
-	RateWindow = emu.RateWindow
+	RateWindow = emulator.RateWindow
 )
 
 // Defaults of a new Server.
@@ -175,10 +175,10 @@ type Server struct {
 	skewOK    bool
 
 	rateLimits map[string]RateWindow
-	limiter    emu.RateLimiter
-	faults     emu.Faults
-	journal    emu.Journal
-	hooks      emu.Hooks
+	limiter    emulator.RateLimiter
+	faults     emulator.Faults
+	journal    emulator.Journal
+	hooks      emulator.Hooks
 
 	mu     sync.Mutex
 	issuer *STS // temporary credentials it accepts (NewSTS)

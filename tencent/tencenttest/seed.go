@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // Instance is a Lighthouse instance as seeded into, or read from, the
@@ -56,7 +56,7 @@ func (s *Server) AddInstance(in Instance) (Instance, error) {
 	defer s.mu.Unlock()
 	now := s.clk.Now()
 	if in.ID == "" {
-		in.ID = emu.ResourceID("lhins-", 8)
+		in.ID = emulator.ResourceID("lhins-", 8)
 	}
 	if !wellFormed(in.ID, "lhins-") {
 		return Instance{}, fmt.Errorf("tencenttest: instance ID %q is not lhins- and lower-case letters or digits", in.ID)
@@ -74,7 +74,7 @@ func (s *Server) AddInstance(in Instance) (Instance, error) {
 		return Instance{}, fmt.Errorf("tencenttest: unknown instance state %q", in.State)
 	}
 	if in.DiskID == "" {
-		in.DiskID = emu.ResourceID("lhdisk-", 8)
+		in.DiskID = emulator.ResourceID("lhdisk-", 8)
 	}
 	if in.DiskSize == 0 {
 		in.DiskSize = 50
@@ -96,7 +96,7 @@ func (s *Server) AddInstance(in Instance) (Instance, error) {
 		in.CreatedTime = now
 	}
 	st := &instance{
-		seq: s.seq, id: in.ID, region: in.Region, name: in.Name, uuid: emu.UUID(),
+		seq: s.seq, id: in.ID, region: in.Region, name: in.Name, uuid: emulator.UUID(),
 		diskID: in.DiskID, diskType: in.DiskType, diskSize: in.DiskSize,
 		privateIP: in.PrivateIP, publicIP: in.PublicIP, created: in.CreatedTime,
 	}
@@ -105,7 +105,7 @@ func (s *Server) AddInstance(in Instance) (Instance, error) {
 		st.op = operation{in.LatestOperation, in.LatestOperationState, in.LatestOperationRequestID}
 	}
 	if final, op, d, ok := s.transition(in.State); ok {
-		st.begin(op, emu.UUID(), now, now.Add(d), []phase{{until: now.Add(d), state: in.State}}, final, false)
+		st.begin(op, emulator.UUID(), now, now.Add(d), []phase{{until: now.Add(d), state: in.State}}, final, false)
 	}
 	s.instances[in.ID] = st
 	return st.public(now), nil
@@ -130,7 +130,7 @@ func (s *Server) AddSnapshot(sn Snapshot) (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("tencenttest: snapshot of unknown instance %q; seed the instance first", sn.InstanceID)
 	}
 	if sn.ID == "" {
-		sn.ID = emu.ResourceID("lhsnap-", 8)
+		sn.ID = emulator.ResourceID("lhsnap-", 8)
 	}
 	if !wellFormed(sn.ID, "lhsnap-") {
 		return Snapshot{}, fmt.Errorf("tencenttest: snapshot ID %q is not lhsnap- and lower-case letters or digits", sn.ID)
@@ -165,7 +165,7 @@ func (s *Server) AddSnapshot(sn Snapshot) (Snapshot, error) {
 	}
 	if sn.State == SnapshotCreating {
 		end := now.Add(s.dur.CreateSnapshot)
-		st.begin(OpCreateInstanceSnapshot, emu.UUID(), now, end, []phase{{until: end, state: SnapshotCreating}}, SnapshotNormal, false)
+		st.begin(OpCreateInstanceSnapshot, emulator.UUID(), now, end, []phase{{until: end, state: SnapshotCreating}}, SnapshotNormal, false)
 		st.act.startPercent = sn.Percent
 	}
 	s.snapshots[st.id] = st
@@ -176,7 +176,7 @@ func (s *Server) AddSnapshot(sn Snapshot) (Snapshot, error) {
 func (s *Server) newSnapshot(region string, in *instance, name string, now time.Time) *snapshot {
 	s.seq++
 	sn := &snapshot{
-		seq: s.seq, id: emu.ResourceID("lhsnap-", 8), region: region, name: name,
+		seq: s.seq, id: emulator.ResourceID("lhsnap-", 8), region: region, name: name,
 		instanceID: in.id, diskID: in.diskID, diskSize: in.diskSize, percent: 100, created: now,
 	}
 	return sn
@@ -214,7 +214,7 @@ func (s *Server) SetBusy(id, op string, d time.Duration) (string, error) {
 	}
 	now := s.clk.Now()
 	in.settle(now)
-	rid := emu.UUID()
+	rid := emulator.UUID()
 	in.begin(op, rid, now, now.Add(d), nil, "", false)
 	return rid, nil
 }

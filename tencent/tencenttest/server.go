@@ -10,20 +10,20 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback/clock"
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // Re-exported from the shared emulator machinery, so users never import an
 // internal package.
 type (
 	// Fault is a failure injected into the calls of one action; see AddFault.
-	Fault = emu.Fault
+	Fault = emulator.Fault
 	// Entry is one request as the emulator saw and answered it.
-	Entry = emu.Entry
+	Entry = emulator.Entry
 	// Journal records every request.
-	Journal = emu.Journal
+	Journal = emulator.Journal
 	// RateWindow is a quota of calls per window.
-	RateWindow = emu.RateWindow
+	RateWindow = emulator.RateWindow
 )
 
 // Protocol constants.
@@ -146,10 +146,10 @@ type Server struct {
 	dur       Durations
 	snapQuota int
 
-	limiter emu.RateLimiter
-	faults  emu.Faults
-	journal emu.Journal
-	hooks   emu.Hooks
+	limiter emulator.RateLimiter
+	faults  emulator.Faults
+	journal emulator.Journal
+	hooks   emulator.Hooks
 
 	mu            sync.Mutex
 	seq           int
@@ -235,7 +235,7 @@ func (s *Server) PendingFaults() int { return s.faults.Pending() }
 
 // ServeHTTP answers one API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rid := emu.UUID()
+	rid := emulator.UUID()
 	lang := r.Header.Get("X-TC-Language")
 	entry := Entry{
 		Time:      s.clk.Now(),
@@ -255,7 +255,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer record()
 	drop := func() {
 		record()
-		if !emu.DropConnection(w) {
+		if !emulator.DropConnection(w) {
 			writeJSON(w, http.StatusServiceUnavailable, errorBody(CodeInternalError, "connection reset", rid))
 		}
 	}
@@ -296,7 +296,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f, faulted := s.faults.Next(entry.Action)
 	if faulted {
 		entry.Fault = f.String()
-		if !emu.Delay(r.Context(), f.Latency) {
+		if !emulator.Delay(r.Context(), f.Latency) {
 			// The client gave up while the request waited: nothing is
 			// applied, so a test can tell a timeout from a lost reply.
 			return
