@@ -60,6 +60,7 @@ var codes = errmap.Table{
 		"UnsupportedProtocol":                      {Kind: rollback.ErrInvalidArgument},
 		"AuthFailure.UnauthorizedOperation":        {Kind: rollback.ErrPermissionDenied, Hint: "the CAM policy does not allow this action"},
 		"ResourceNotFound.InstanceNotFound":        {Kind: rollback.ErrInstanceNotFound, Hint: "check the instance ID and the region"},
+		"UnsupportedOperation.InstanceExpired":     {Kind: rollback.ErrInstanceState, Hint: "the instance has expired and is isolated: renew it, then retry"},
 		"ClientError.ParseJsonError":               {Kind: rollback.ErrInternal, Ambiguous: true, Hint: "the reply was not the API's JSON (a proxy or gateway page?)"},
 		"ClientError.IOError":                      {Kind: rollback.ErrNetwork, Ambiguous: true},
 	},

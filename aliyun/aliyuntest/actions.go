@@ -138,7 +138,7 @@ func (s *Server) createSnapshot(c *call) (any, *apiError) {
 	sn := &snapshot{
 		seq: st.next(), id: emulator.ResourceID("s-", 20), region: c.region, name: name,
 		diskID: d.id, system: d.system, instanceID: d.instanceID,
-		status: SnapshotProgressing, created: c.now, done: c.now.Add(s.durations.Snapshot),
+		status: SnapshotProgressing, created: c.now, done: c.now.Add(s.durations.CreateSnapshot),
 	}
 	st.snapshots[sn.id] = sn
 	c.applied = true

@@ -6,14 +6,37 @@
 //
 //	srv := aliyuntest.NewServer(aliyuntest.WithClock(clk))
 //	defer srv.Close()
-//	in := srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
-//	snap := srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+//	in := aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
+//	snap := aliyuntest.Must(srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}))
 //	// ... roll back with any client, then:
-//	srv.Rollbacks(), srv.Journal()
+//	srv.Rollbacks(), srv.Journal().Entries()
 //
 // It imports only the standard library and this module's clock; it shares
 // no code with the SDK or with the aliyun package, so a bug in a client
 // cannot hide behind the same bug in its test server.
+//
+// # The shape every emulator here shares
+//
+// aliyuntest and tencenttest are one product with two protocols, built on
+// package emulator; what is the same concept has the same name and
+// signature in both:
+//
+//   - Construction: NewServer (listening on 127.0.0.1), NewHandler (not
+//     listening), Close, URL, Clock, Region, Durations.
+//   - Options: WithClock, WithCredentials, WithSessionCredentials,
+//     WithRegions, WithDurations (Stop, Start, Rollback, CreateSnapshot, and
+//     the cloud's own extra fields), WithRateLimit(action, RateWindow)
+//     (action "" for every action), WithoutRateLimits, WithSnapshotQuota
+//     (0 the default, negative no limit), WithReadLag, WithoutTimestampCheck.
+//   - Seeders return (value, error) and seed nothing on error: AddInstance,
+//     AddSnapshot, Set*. Must(v, err) panics instead, for demos and tests.
+//   - Faults and hooks: AddFault(Fault), ClearFaults, PendingFaults, Before,
+//     After, FailNextRollbacks; other actors: Actor*, with ActorError.
+//   - Observation: Journal() *Journal of emulator.Entry (the same type in
+//     both), Calls(action), Rollbacks, RollbacksOf, Instance, Snapshot.
+//
+// What only SWAS has: WithCredential (Credential.Inactive), WithTokenWindow
+// (ClientToken), NewTLSServer, disks (Disk, DataDiskIDs), tags.
 //
 // # Protocol
 //
@@ -75,7 +98,7 @@
 //     (WithSnapshotQuota, default 3 per server, else 403
 //     QuotaExceed.Snapshot). The snapshot is Progressing, its Progress
 //     ("NN%") grows linearly, and it is Accomplished after
-//     Durations.Snapshot.
+//     Durations.CreateSnapshot.
 //   - DeleteSnapshot refuses a Progressing snapshot (403
 //     IncorrectSnapshotStatus).
 //   - Seeding: AddInstance, AddSnapshot (any status), SetInstanceStatus

@@ -1,6 +1,7 @@
 package aliyuntest
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -28,16 +29,16 @@ type SnapshotSpec struct {
 	DiskID string // required: a seeded disk
 	Name   string // default: "snapshot-N"
 	// Status is Accomplished (default), Progressing (it completes
-	// Durations.Snapshot after CreatedAt) or Failed.
+	// Durations.CreateSnapshot after CreatedAt) or Failed.
 	Status       string
 	CreatedAt    time.Time // default: now on the server's clock
 	RollbackTime time.Time // zero: never rolled back to
 }
 
 // AddInstance seeds a server with its system disk and any data disks and
-// returns the spec with every generated field filled in. It panics on an
-// unknown region or status, or an ID already in use: seeding is test setup.
-func (s *Server) AddInstance(spec InstanceSpec) InstanceSpec {
+// returns the spec with every generated field filled in. It fails on an
+// unknown region or status, or an ID already in use, and then seeds nothing.
+func (s *Server) AddInstance(spec InstanceSpec) (InstanceSpec, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clk.Now()
@@ -47,17 +48,26 @@ func (s *Server) AddInstance(spec InstanceSpec) InstanceSpec {
 		spec.Region = s.region
 	}
 	if !s.regions[spec.Region] {
-		panic(fmt.Sprintf("aliyuntest: AddInstance: region %q is not served (see WithRegions)", spec.Region))
+		return InstanceSpec{}, fmt.Errorf("aliyuntest: AddInstance: region %q is not served (see WithRegions)", spec.Region)
 	}
 	if spec.Status == "" {
 		spec.Status = StatusRunning
 	}
-	mustStatus("AddInstance", spec.Status)
+	if err := checkStatus("AddInstance", spec.Status); err != nil {
+		return InstanceSpec{}, err
+	}
 	if spec.ID == "" {
 		spec.ID = emulator.RandomString(32, "0123456789abcdef")
 	}
 	if st.instances[spec.ID] != nil {
-		panic("aliyuntest: AddInstance: instance " + spec.ID + " already exists")
+		return InstanceSpec{}, errors.New("aliyuntest: AddInstance: instance " + spec.ID + " already exists")
+	}
+	seen := map[string]bool{}
+	for _, id := range append([]string{spec.SystemDiskID}, spec.DataDiskIDs...) {
+		if id != "" && (st.disks[id] != nil || seen[id]) {
+			return InstanceSpec{}, errors.New("aliyuntest: AddInstance: disk " + id + " already exists")
+		}
+		seen[id] = true
 	}
 	in := &instance{seq: st.next(), id: spec.ID, region: spec.Region, status: spec.Status, created: now}
 	if spec.Name == "" {
@@ -75,15 +85,12 @@ func (s *Server) AddInstance(spec InstanceSpec) InstanceSpec {
 	}
 	in.dataDisks = append([]string(nil), spec.DataDiskIDs...)
 	st.instances[in.id] = in
-	return spec
+	return spec, nil
 }
 
 func (s *Server) addDisk(in *instance, id string, system bool, size int, now time.Time) string {
 	if id == "" {
 		id = emulator.ResourceID("d-", 20)
-	}
-	if s.state.disks[id] != nil {
-		panic("aliyuntest: AddInstance: disk " + id + " already exists")
 	}
 	s.state.disks[id] = &disk{
 		seq: s.state.next(), id: id, region: in.region, instanceID: in.id,
@@ -93,8 +100,9 @@ func (s *Server) addDisk(in *instance, id string, system bool, size int, now tim
 }
 
 // AddSnapshot seeds a snapshot of a seeded disk and returns the spec with
-// every generated field filled in. It panics on an unknown disk or status.
-func (s *Server) AddSnapshot(spec SnapshotSpec) SnapshotSpec {
+// every generated field filled in. It fails on an unknown disk or status, or
+// an ID already in use.
+func (s *Server) AddSnapshot(spec SnapshotSpec) (SnapshotSpec, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clk.Now()
@@ -102,20 +110,20 @@ func (s *Server) AddSnapshot(spec SnapshotSpec) SnapshotSpec {
 	st := s.state
 	d := st.disks[spec.DiskID]
 	if d == nil {
-		panic(fmt.Sprintf("aliyuntest: AddSnapshot: disk %q is not seeded", spec.DiskID))
+		return SnapshotSpec{}, fmt.Errorf("aliyuntest: AddSnapshot: disk %q is not seeded", spec.DiskID)
 	}
 	switch spec.Status {
 	case "":
 		spec.Status = SnapshotAccomplished
 	case SnapshotAccomplished, SnapshotProgressing, SnapshotFailed:
 	default:
-		panic(fmt.Sprintf("aliyuntest: AddSnapshot: unknown status %q", spec.Status))
+		return SnapshotSpec{}, fmt.Errorf("aliyuntest: AddSnapshot: unknown status %q", spec.Status)
 	}
 	if spec.ID == "" {
 		spec.ID = emulator.ResourceID("s-", 20)
 	}
 	if st.snapshots[spec.ID] != nil {
-		panic("aliyuntest: AddSnapshot: snapshot " + spec.ID + " already exists")
+		return SnapshotSpec{}, errors.New("aliyuntest: AddSnapshot: snapshot " + spec.ID + " already exists")
 	}
 	if spec.CreatedAt.IsZero() {
 		spec.CreatedAt = now
@@ -123,14 +131,14 @@ func (s *Server) AddSnapshot(spec SnapshotSpec) SnapshotSpec {
 	sn := &snapshot{
 		seq: st.next(), id: spec.ID, region: d.region, diskID: d.id, system: d.system,
 		instanceID: d.instanceID, status: spec.Status, created: spec.CreatedAt,
-		done: spec.CreatedAt.Add(s.durations.Snapshot), rollbackTime: spec.RollbackTime,
+		done: spec.CreatedAt.Add(s.durations.CreateSnapshot), rollbackTime: spec.RollbackTime,
 	}
 	if spec.Name == "" {
 		spec.Name = fmt.Sprintf("snapshot-%d", sn.seq)
 	}
 	sn.name = spec.Name
 	st.snapshots[sn.id] = sn
-	return spec
+	return spec, nil
 }
 
 var knownStatuses = map[string]bool{
@@ -138,36 +146,50 @@ var knownStatuses = map[string]bool{
 	StatusStopped: true, StatusResetting: true, StatusUpgrading: true, StatusDisabled: true,
 }
 
-func mustStatus(op, status string) {
+func checkStatus(op, status string) error {
 	if !knownStatuses[status] {
-		panic(fmt.Sprintf("aliyuntest: %s: unknown instance status %q", op, status))
+		return fmt.Errorf("aliyuntest: %s: unknown instance status %q", op, status)
 	}
+	return nil
 }
 
 // SetInstanceStatus puts an instance in any status at once, cancelling any
-// change in progress. It panics on an unknown instance or status.
-func (s *Server) SetInstanceStatus(id, status string) {
-	mustStatus("SetInstanceStatus", status)
+// change in progress. It fails on an unknown instance or status.
+func (s *Server) SetInstanceStatus(id, status string) error {
+	if err := checkStatus("SetInstanceStatus", status); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.state.settle(s.clk.Now())
-	in := s.mustInstance("SetInstanceStatus", id)
+	in, err := s.knownInstance("SetInstanceStatus", id)
+	if err != nil {
+		return err
+	}
 	in.status, in.trans = status, nil
+	return nil
 }
 
 // SetInstanceBusy puts an instance in status (e.g. Upgrading, Starting)
 // for d on the server's clock, after which it returns to the status it had
-// before. Use it to make an instance busy with something else.
-func (s *Server) SetInstanceBusy(id, status string, d time.Duration) {
-	mustStatus("SetInstanceBusy", status)
+// before. Use it to make an instance busy with something else. It fails on
+// an unknown instance or status.
+func (s *Server) SetInstanceBusy(id, status string, d time.Duration) error {
+	if err := checkStatus("SetInstanceBusy", status); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clk.Now()
 	s.state.settle(now)
-	in := s.mustInstance("SetInstanceBusy", id)
+	in, err := s.knownInstance("SetInstanceBusy", id)
+	if err != nil {
+		return err
+	}
 	back := in.status
 	in.status = status
 	in.trans = &transition{until: now.Add(d), finish: func(time.Time) { in.status = back }}
+	return nil
 }
 
 // FailNextRollbacks makes the next n accepted ResetDisk calls fail: the
@@ -179,12 +201,12 @@ func (s *Server) FailNextRollbacks(n int) {
 	s.state.failRollbacks = n
 }
 
-func (s *Server) mustInstance(op, id string) *instance {
+func (s *Server) knownInstance(op, id string) (*instance, error) {
 	in := s.state.instances[id]
 	if in == nil {
-		panic(fmt.Sprintf("aliyuntest: %s: unknown instance %q", op, id))
+		return nil, fmt.Errorf("aliyuntest: %s: unknown instance %q", op, id)
 	}
-	return in
+	return in, nil
 }
 
 // InstanceView is an instance as the server sees it now.
@@ -285,11 +307,10 @@ func (s *Server) ClearFaults() { s.faults.Clear() }
 // PendingFaults returns how many faults have not finished firing.
 func (s *Server) PendingFaults() int { return s.faults.Pending() }
 
-// Journal returns every request received so far, oldest first.
-func (s *Server) Journal() []Entry { return s.journal.Entries() }
+// Journal returns the request journal: every request received so far
+// (Entries), how many of an action (Count), Reset.
+func (s *Server) Journal() *Journal { return &s.journal }
 
-// Calls returns how many requests of action were received ("" for all).
+// Calls returns how many requests of action were received over HTTP (""
+// for all); Journal().Count(action).
 func (s *Server) Calls(action string) int { return s.journal.Count(action) }
-
-// ResetJournal forgets the requests received so far.
-func (s *Server) ResetJournal() { s.journal.Reset() }

@@ -53,7 +53,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !s.limiter.Allow(c.accessKey+"/"+c.action, s.rateLimits[c.action]) {
+	if !s.limiter.Allow(c.accessKey+"/"+c.action, s.rateLimit(c.action)) {
 		aerr := errorFor("Throttling.User")
 		s.finish(w, &e, aerr.Status, aerr.Code, s.errorJSON(requestID, region, aerr))
 		return

@@ -321,7 +321,7 @@ func NewAliyun(cfg Config) (Env, error) {
 	opts := []aliyuntest.Option{
 		aliyuntest.WithClock(cfg.Clock),
 		aliyuntest.WithDurations(aliyuntest.Durations{Stop: cfg.Durations.Stop, Start: cfg.Durations.Start,
-			Rollback: cfg.Durations.Rollback, Snapshot: cfg.Durations.Snapshot}),
+			Rollback: cfg.Durations.Rollback, CreateSnapshot: cfg.Durations.Snapshot}),
 		aliyuntest.WithSnapshotQuota(-1),
 		aliyuntest.WithCredential(aliyuntest.Credential{AccessKeyID: aliyunKeyID, AccessKeySecret: aliyunSecret, SecurityToken: aliyunToken}),
 	}
@@ -376,12 +376,12 @@ func (e *aliyunEnv) ActorRollback(tg Target) (string, error) {
 }
 
 func (e *aliyunEnv) ActorRollbackOther(tg Target) (string, error) {
-	other := e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: tg.DiskID})
+	other := aliyuntest.Must(e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: tg.DiskID}))
 	return e.srv.ActorResetDisk(tg.DiskID, other.ID)
 }
 
 func (e *aliyunEnv) Ours(tg Target) []string {
-	return ours(e.srv.Journal(), aliyuntest.ActionResetDisk, "DiskId", tg.DiskID)
+	return ours(e.srv.Journal().Entries(), aliyuntest.ActionResetDisk, "DiskId", tg.DiskID)
 }
 
 func (e *aliyunEnv) Name() string                { return rollback.ProviderAliyun }
@@ -405,7 +405,7 @@ func (e *aliyunEnv) newTarget(running, rolledBack bool) Target {
 	if e.dataDisk {
 		is.DataDiskIDs = []string{""}
 	}
-	in := e.srv.AddInstance(is)
+	in := aliyuntest.Must(e.srv.AddInstance(is))
 	disk := in.SystemDiskID
 	if e.dataDisk {
 		disk = in.DataDiskIDs[0]
@@ -415,7 +415,7 @@ func (e *aliyunEnv) newTarget(running, rolledBack bool) Target {
 		now := e.srv.Clock().Now()
 		spec.CreatedAt, spec.RollbackTime = now.Add(-2*time.Hour), now.Add(-time.Hour)
 	}
-	snap := e.srv.AddSnapshot(spec)
+	snap := aliyuntest.Must(e.srv.AddSnapshot(spec))
 	return Target{InstanceID: in.ID, DiskID: disk, SnapshotID: snap.ID, priorTime: spec.RollbackTime}
 }
 
@@ -423,7 +423,7 @@ func (e *aliyunEnv) AddFault(f emulator.Fault) { e.srv.AddFault(f) }
 func (e *aliyunEnv) ClearFaults()              { e.srv.ClearFaults() }
 func (e *aliyunEnv) FailNextRollbacks(n int)   { e.srv.FailNextRollbacks(n) }
 func (e *aliyunEnv) Rollbacks(tg Target) int   { return e.srv.RollbacksOf(tg.DiskID) }
-func (e *aliyunEnv) Journal() []emulator.Entry { return e.srv.Journal() }
+func (e *aliyunEnv) Journal() []emulator.Entry { return e.srv.Journal().Entries() }
 
 func (e *aliyunEnv) RollbackSucceeded(tg Target) bool {
 	s, ok := e.srv.Snapshot(tg.SnapshotID)
@@ -431,7 +431,9 @@ func (e *aliyunEnv) RollbackSucceeded(tg Target) bool {
 }
 
 func (e *aliyunEnv) MakeBusy(tg Target, d time.Duration) {
-	e.srv.SetInstanceBusy(tg.InstanceID, aliyuntest.StatusUpgrading, d)
+	if err := e.srv.SetInstanceBusy(tg.InstanceID, aliyuntest.StatusUpgrading, d); err != nil {
+		panic(err)
+	}
 }
 
 func (e *aliyunEnv) State(tg Target) rollback.InstanceState {
@@ -477,7 +479,7 @@ func NewTencent(cfg Config) (Env, error) {
 	}
 	if cfg.RateSlack {
 		w := tencenttest.DefaultRateLimit
-		opts = append(opts, tencenttest.WithRateLimit(w.Limit*6/5, w.Per))
+		opts = append(opts, tencenttest.WithRateLimit("", tencenttest.RateWindow{Limit: w.Limit * 6 / 5, Per: w.Per}))
 	}
 	srv := tencenttest.NewServer(opts...)
 	e := &tencentEnv{srv: srv, cfg: cfg}
