@@ -58,8 +58,18 @@
 // StopInstance, StartInstance, CreateSnapshot and DeleteSnapshot. The list
 // actions take their ID filters as JSON arrays (InstanceIds, DiskIds,
 // SnapshotIds; at most 100), page with PageSize (1-100, default 10) and
-// PageNumber, and filter by Status (instances), InstanceId and DiskType
-// (disks), DiskId, InstanceId and SourceDiskType (snapshots). The
+// PageNumber, and honour every filter of the SDK's request models:
+// ListInstances by Status, InstanceName, Tag.N (every key must be there,
+// with the value when one is given), ChargeType, ResourceGroupId, PlanType
+// and PublicIpAddresses; ListDisks by InstanceId, DiskType, Tag.N and
+// ResourceGroupId; ListSnapshots by DiskId, InstanceId, SourceDiskType,
+// Tag.N and ResourceGroupId (a disk's or snapshot's group is its server's).
+// A parameter a list action does not take, or a value outside a filter's
+// set, is refused with 400 InvalidParameter.<Name>: never silently ignored,
+// so a test scoped by a filter cannot pass on the whole account. Servers
+// carry the model's fields (Uuid, ResourceGroupId, PlanType, ResourceSpec,
+// Image, NetworkAttributes, Tags, ...); InstanceSpec seeds the ones filters
+// read. The
 // InstanceId filter of ListSnapshots matches snapshots of that instance's
 // disks, but the InstanceId field is reported only for system-disk
 // snapshots, as on SWAS. Every resource belongs to one region; asking

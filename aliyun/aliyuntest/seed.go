@@ -21,7 +21,19 @@ type InstanceSpec struct {
 	// DataDiskIDs are data disks to attach; an empty string in the list
 	// gets a generated ID.
 	DataDiskIDs []string
+
+	// What ListInstances reports and filters on (ResourceGroupId,
+	// ChargeType, PlanType, PublicIpAddresses, Tag).
+	ResourceGroupID string            // default DefaultResourceGroupID
+	ChargeType      string            // default "PrePaid"
+	PlanType        string            // default "NORMAL"
+	PublicIP        string            // default 47.96.x.y, unique per server
+	Tags            map[string]string // the instance's tags (TagResources adds more)
 }
+
+// DefaultResourceGroupID is the resource group of seeded servers, disks and
+// snapshots unless InstanceSpec says otherwise (the account's default group).
+const DefaultResourceGroupID = "rg-acfmemulator00001"
 
 // SnapshotSpec describes a snapshot to seed.
 type SnapshotSpec struct {
@@ -69,11 +81,35 @@ func (s *Server) AddInstance(spec InstanceSpec) (InstanceSpec, error) {
 		}
 		seen[id] = true
 	}
-	in := &instance{seq: st.next(), id: spec.ID, region: spec.Region, status: spec.Status, created: now}
+	if len(spec.Tags) > MaxTagsPerResource {
+		return InstanceSpec{}, fmt.Errorf("aliyuntest: AddInstance: %d tags; at most %d", len(spec.Tags), MaxTagsPerResource)
+	}
+	in := &instance{seq: st.next(), id: spec.ID, region: spec.Region, status: spec.Status, created: now, uuid: emulator.UUID()}
 	if spec.Name == "" {
 		spec.Name = fmt.Sprintf("instance-%d", in.seq)
 	}
 	in.name = spec.Name
+	if spec.ResourceGroupID == "" {
+		spec.ResourceGroupID = DefaultResourceGroupID
+	}
+	if spec.ChargeType == "" {
+		spec.ChargeType = "PrePaid"
+	}
+	if spec.PlanType == "" {
+		spec.PlanType = "NORMAL"
+	}
+	if spec.PublicIP == "" {
+		spec.PublicIP = fmt.Sprintf("47.96.%d.%d", in.seq/250%250, in.seq%250+1)
+	}
+	in.resourceGroup, in.chargeType, in.planType = spec.ResourceGroupID, spec.ChargeType, spec.PlanType
+	in.publicIP, in.innerIP = spec.PublicIP, fmt.Sprintf("172.16.%d.%d", in.seq/250%250, in.seq%250+1)
+	if len(spec.Tags) > 0 {
+		tags := make(map[string]string, len(spec.Tags))
+		for k, v := range spec.Tags {
+			tags[k] = v
+		}
+		st.tags["instance/"+in.id] = tags
+	}
 	if spec.SystemDiskSizeGB <= 0 {
 		spec.SystemDiskSizeGB = 40
 	}
