@@ -64,7 +64,7 @@ func TestEnvironmentCredentials(t *testing.T) {
 		AccessKeyID: "STS.envkey", AccessKeySecret: "env-secret", SecurityToken: "env-token",
 	}))
 	defer srv.Close()
-	in := srv.AddInstance(aliyuntest.InstanceSpec{})
+	in := aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{}))
 	t.Setenv(aliyun.EnvAccessKeyID, "STS.envkey")
 	t.Setenv(aliyun.EnvAccessKeySecret, "env-secret")
 	t.Setenv(aliyun.EnvSecurityToken, "env-token")
@@ -167,8 +167,8 @@ func TestExplicitEndpointServesEveryRegion(t *testing.T) {
 func TestTLSEndpoint(t *testing.T) {
 	srv := aliyuntest.NewTLSServer()
 	defer srv.Close()
-	in := srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
-	snap := srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+	in := aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
+	snap := aliyuntest.Must(srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}))
 	cred := srv.Credential()
 	c, err := aliyun.New(aliyun.Config{Region: srv.Region(), Endpoint: srv.URL, AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret},
 		rollback.WithHTTPTransport(srv.Client().Transport))

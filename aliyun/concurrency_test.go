@@ -23,9 +23,9 @@ func TestConcurrentCalls(t *testing.T) {
 		snaps []aliyuntest.SnapshotSpec
 	)
 	for range n {
-		in := srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
+		in := aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
 		ins = append(ins, in)
-		snaps = append(snaps, srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}))
+		snaps = append(snaps, aliyuntest.Must(srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})))
 	}
 	cred := srv.Credential()
 	c, err := aliyun.New(aliyun.Config{Region: srv.Region(), Endpoint: srv.URL, AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret},
@@ -104,8 +104,8 @@ func TestRateLimiterKeepsResetDiskUnderQuota(t *testing.T) {
 	const n = 12
 	var reqs []rollback.Request
 	for range n {
-		in := e.srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
-		snap := e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+		in := aliyuntest.Must(e.srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
+		snap := aliyuntest.Must(e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}))
 		reqs = append(reqs, rollback.Request{Region: e.srv.Region(), DiskID: in.SystemDiskID, SnapshotID: snap.ID})
 	}
 	start := e.clk.Now()
@@ -150,7 +150,7 @@ func TestRateLimitOverride(t *testing.T) {
 	c := e.client(t, aliyun.Config{}, rollback.WithRateLimit(2, time.Second))
 	var ids []string
 	for range 5 {
-		ids = append(ids, e.srv.AddInstance(aliyuntest.InstanceSpec{}).ID)
+		ids = append(ids, aliyuntest.Must(e.srv.AddInstance(aliyuntest.InstanceSpec{})).ID)
 	}
 	start := e.clk.Now()
 	for _, id := range ids {

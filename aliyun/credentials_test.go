@@ -48,7 +48,7 @@ func newCredEnv(t *testing.T, clk *clock.Virtual) *credEnv {
 	}
 	t.Setenv("HOME", e.home)
 	t.Setenv(aliyun.EnvECSMetadataDisabled, "true")
-	e.in = srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
+	e.in = aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
 	return e
 }
 

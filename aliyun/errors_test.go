@@ -65,11 +65,11 @@ func TestEveryCodeMapsToItsSentinel(t *testing.T) {
 	c := e.client(t, aliyun.Config{}, rollback.WithMaxAttempts(1))
 	for code, kind := range wantKinds {
 		t.Run(code, func(t *testing.T) {
-			e.srv.ResetJournal()
+			e.srv.Journal().Reset()
 			e.srv.AddFault(aliyuntest.Fault{Action: aliyuntest.ActionListInstances, Code: code})
 			_, err := c.Instance(e.ctx, e.srv.Region(), e.in.ID)
 			re := asError(t, err, kind)
-			j := e.srv.Journal()
+			j := e.srv.Journal().Entries()
 			if len(j) != 1 {
 				t.Fatalf("%d requests", len(j))
 			}

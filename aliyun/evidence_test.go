@@ -87,7 +87,9 @@ func TestResumeAfterCrashWhileOthersStartIt(t *testing.T) {
 	r.OperationKey = "crash-then-start"
 	opts := rollback.RunOptions{Clock: e.clk, Checkpoints: &rollback.MemoryCheckpoints{}, StopIfRunning: true}
 	e.crashedRun(t, c, h, r, opts)
-	e.srv.SetInstanceStatus(e.in.ID, aliyuntest.StatusRunning) // another actor starts it
+	if err := e.srv.SetInstanceStatus(e.in.ID, aliyuntest.StatusRunning); err != nil { // another actor starts it
+		t.Fatal(err)
+	}
 	rep, err := rollback.Run(e.ctx, c, r, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +135,7 @@ func TestResumeWhenTheCloudForgotTheToken(t *testing.T) {
 // never success.
 func TestForeignResetIsNotOurs(t *testing.T) {
 	e := evidenceEnv(t)
-	other := e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: e.in.SystemDiskID})
+	other := aliyuntest.Must(e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: e.in.SystemDiskID}))
 	h := &testkit.Hooks{}
 	c := e.hooked(t, h, aliyun.Config{})
 	actor := e.client(t, aliyun.Config{AccessKeyID: second.AccessKeyID, AccessKeySecret: second.AccessKeySecret})

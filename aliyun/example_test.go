@@ -19,8 +19,8 @@ func Example() {
 	clk := clock.NewAutoVirtual(time.Time{})
 	srv := aliyuntest.NewServer(aliyuntest.WithClock(clk))
 	defer srv.Close()
-	server := srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
-	snap := srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: server.SystemDiskID})
+	server := aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
+	snap := aliyuntest.Must(srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: server.SystemDiskID}))
 
 	key := srv.Credential()
 	c, err := aliyun.New(aliyun.Config{
@@ -54,8 +54,8 @@ func Example() {
 	fmt.Println("then:", in.State, "- rolled back:", after.LastRollbackAt.After(res.Before.LastRollbackAt))
 
 	// SWAS rolls back only Stopped servers.
-	running := srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusRunning})
-	snap2 := srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: running.SystemDiskID})
+	running := aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusRunning}))
+	snap2 := aliyuntest.Must(srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: running.SystemDiskID}))
 	_, err = c.Rollback(ctx, rollback.Request{Region: srv.Region(), DiskID: running.SystemDiskID, SnapshotID: snap2.ID})
 	fmt.Println("running server refused:", errors.Is(err, rollback.ErrInstanceState))
 	// Output:

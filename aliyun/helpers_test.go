@@ -49,8 +49,8 @@ func newEnv(t *testing.T, srvOpts []aliyuntest.Option, opts ...rollback.Option) 
 	t.Cleanup(srv.Close)
 	e := &env{srv: srv, clk: clk, logs: &testkit.SyncBuffer{}, ctx: context.Background()}
 	e.c = e.client(t, aliyun.Config{}, opts...)
-	e.in = srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
-	e.snap = srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: e.in.SystemDiskID})
+	e.in = aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
+	e.snap = aliyuntest.Must(srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: e.in.SystemDiskID}))
 	return e
 }
 
@@ -89,7 +89,7 @@ func (e *env) request() rollback.Request {
 // entries returns the journal entries of action.
 func (e *env) entries(action string) []aliyuntest.Entry {
 	var out []aliyuntest.Entry
-	for _, en := range e.srv.Journal() {
+	for _, en := range e.srv.Journal().Entries() {
 		if en.Action == action {
 			out = append(out, en)
 		}

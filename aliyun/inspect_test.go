@@ -27,7 +27,9 @@ func TestInstanceStates(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.native, func(t *testing.T) {
-			e.srv.SetInstanceStatus(e.in.ID, tc.native)
+			if err := e.srv.SetInstanceStatus(e.in.ID, tc.native); err != nil {
+				t.Fatal(err)
+			}
 			in, err := e.c.Instance(e.ctx, e.srv.Region(), e.in.ID)
 			if err != nil {
 				t.Fatal(err)
@@ -51,9 +53,9 @@ func TestInstancesAreBatched(t *testing.T) {
 	e := newEnv(t, nil)
 	ids := []string{e.in.ID}
 	for range 249 {
-		ids = append(ids, e.srv.AddInstance(aliyuntest.InstanceSpec{}).ID)
+		ids = append(ids, aliyuntest.Must(e.srv.AddInstance(aliyuntest.InstanceSpec{})).ID)
 	}
-	e.srv.ResetJournal()
+	e.srv.Journal().Reset()
 	got, err := e.c.Instances(e.ctx, e.srv.Region(), append(ids, "ffffffffffffffffffffffffffffffff", ids[0]))
 	if err != nil {
 		t.Fatal(err)
@@ -73,10 +75,10 @@ func TestInstancesAreBatched(t *testing.T) {
 }
 
 func TestSnapshotNormalized(t *testing.T) {
-	e := newEnv(t, []aliyuntest.Option{aliyuntest.WithDurations(aliyuntest.Durations{Snapshot: 100 * time.Second})})
-	in := e.srv.AddInstance(aliyuntest.InstanceSpec{DataDiskIDs: []string{""}})
-	creating := e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.DataDiskIDs[0], Status: aliyuntest.SnapshotProgressing, Name: "data"})
-	failed := e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID, Status: aliyuntest.SnapshotFailed})
+	e := newEnv(t, []aliyuntest.Option{aliyuntest.WithDurations(aliyuntest.Durations{CreateSnapshot: 100 * time.Second})})
+	in := aliyuntest.Must(e.srv.AddInstance(aliyuntest.InstanceSpec{DataDiskIDs: []string{""}}))
+	creating := aliyuntest.Must(e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.DataDiskIDs[0], Status: aliyuntest.SnapshotProgressing, Name: "data"}))
+	failed := aliyuntest.Must(e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID, Status: aliyuntest.SnapshotFailed}))
 	e.clk.Advance(40 * time.Second)
 
 	s, err := e.c.Snapshot(e.ctx, e.srv.Region(), creating.ID)
@@ -103,7 +105,7 @@ func TestSnapshotNormalized(t *testing.T) {
 
 func TestDisk(t *testing.T) {
 	e := newEnv(t, nil)
-	in := e.srv.AddInstance(aliyuntest.InstanceSpec{DataDiskIDs: []string{"d-data"}, SystemDiskSizeGB: 80})
+	in := aliyuntest.Must(e.srv.AddInstance(aliyuntest.InstanceSpec{DataDiskIDs: []string{"d-data"}, SystemDiskSizeGB: 80}))
 	var di provider.DiskInspector = e.c
 	d, err := di.Disk(e.ctx, e.srv.Region(), in.SystemDiskID)
 	if err != nil || !d.System || d.InstanceID != in.ID || d.SizeGB != 80 || d.Busy || d.NativeState != "In_use" {
@@ -209,9 +211,9 @@ func TestSnapshotsAreBatched(t *testing.T) {
 	e := newEnv(t, []aliyuntest.Option{aliyuntest.WithSnapshotQuota(-1)})
 	ids := []string{e.snap.ID}
 	for range 149 {
-		ids = append(ids, e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: e.in.SystemDiskID}).ID)
+		ids = append(ids, aliyuntest.Must(e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: e.in.SystemDiskID})).ID)
 	}
-	e.srv.ResetJournal()
+	e.srv.Journal().Reset()
 	var bi provider.BatchSnapshotInspector = e.c
 	got, err := bi.Snapshots(e.ctx, e.srv.Region(), append(ids, "s-nothere", ids[1]))
 	if err != nil {

@@ -15,13 +15,13 @@ func TestRollbackWithPreflightMakesNoReadsOfItsOwn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv.ResetJournal()
+	e.srv.Journal().Reset()
 	res, err := e.c.RollbackWithPreflight(e.ctx, e.request(), provider.Preflight{Snapshot: snap})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var actions []string
-	for _, en := range e.srv.Journal() {
+	for _, en := range e.srv.Journal().Entries() {
 		actions = append(actions, en.Action)
 	}
 	if len(actions) != 1 || actions[0] != aliyuntest.ActionResetDisk {

@@ -59,8 +59,8 @@ func TestRollbackFromSystemDiskSnapshot(t *testing.T) {
 
 func TestRollbackDataDiskFindsInstance(t *testing.T) {
 	e := newEnv(t, nil)
-	in := e.srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped, DataDiskIDs: []string{""}})
-	snap := e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.DataDiskIDs[0]})
+	in := aliyuntest.Must(e.srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped, DataDiskIDs: []string{""}}))
+	snap := aliyuntest.Must(e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.DataDiskIDs[0]}))
 	req := rollback.Request{Region: e.srv.Region(), DiskID: in.DataDiskIDs[0], SnapshotID: snap.ID}
 	res, err := e.c.Rollback(e.ctx, req)
 	if err != nil {
@@ -81,9 +81,9 @@ func TestRollbackDataDiskFindsInstance(t *testing.T) {
 
 func TestRollbackPreflightSendsNothing(t *testing.T) {
 	e := newEnv(t, nil)
-	other := e.srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
-	otherSnap := e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: other.SystemDiskID})
-	creating := e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: e.in.SystemDiskID, Status: aliyuntest.SnapshotProgressing})
+	other := aliyuntest.Must(e.srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
+	otherSnap := aliyuntest.Must(e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: other.SystemDiskID}))
+	creating := aliyuntest.Must(e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: e.in.SystemDiskID, Status: aliyuntest.SnapshotProgressing}))
 	cases := []struct {
 		name string
 		req  func(r *rollback.Request)
@@ -110,7 +110,9 @@ func TestRollbackPreflightSendsNothing(t *testing.T) {
 
 func TestRollbackRunningInstanceIsInstanceState(t *testing.T) {
 	e := newEnv(t, nil)
-	e.srv.SetInstanceStatus(e.in.ID, aliyuntest.StatusRunning)
+	if err := e.srv.SetInstanceStatus(e.in.ID, aliyuntest.StatusRunning); err != nil {
+		t.Fatal(err)
+	}
 	_, err := e.c.Rollback(e.ctx, e.request())
 	re := asError(t, err, rollback.ErrInstanceState)
 	if re.Code != "IncorrectInstanceStatus.ResetDisk" || re.HTTPStatus != 403 || !strings.Contains(re.Hint, "stop the instance") {
@@ -204,7 +206,7 @@ func TestOperationKeyGivesStableToken(t *testing.T) {
 		t.Errorf("repeat: request %s (first %s), rollbacks %d", again.RequestID, res.RequestID, e.srv.Rollbacks())
 	}
 	// The same token for another rollback is refused.
-	other := e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: e.in.SystemDiskID})
+	other := aliyuntest.Must(e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: e.in.SystemDiskID}))
 	req.SnapshotID = other.ID
 	_, err = e.c.Rollback(e.ctx, req)
 	re := asError(t, err, rollback.ErrInvalidArgument)

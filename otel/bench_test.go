@@ -45,8 +45,8 @@ func adapterHooks(tb testing.TB) (rollback.Hooks, func()) {
 func aliyunWays(tb testing.TB) benchWays {
 	clk := clock.NewVirtual(time.Time{})
 	srv := aliyuntest.NewServer(aliyuntest.WithClock(clk), aliyuntest.WithoutRateLimits())
-	in := srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
-	sn := srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+	in := aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
+	sn := aliyuntest.Must(srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}))
 	hooks, stop := adapterHooks(tb)
 	client := func(opts ...rollback.Option) *aliyun.Client {
 		c, err := aliyun.New(aliyun.Config{Region: aliyuntest.DefaultRegion, Endpoint: srv.URL,
@@ -73,7 +73,7 @@ func aliyunWays(tb testing.TB) benchWays {
 
 func tencentWays(tb testing.TB) benchWays {
 	clk := clock.NewVirtual(time.Time{})
-	srv := tencenttest.NewServer(tencenttest.WithClock(clk), tencenttest.WithRateLimit(0, 0))
+	srv := tencenttest.NewServer(tencenttest.WithClock(clk), tencenttest.WithoutRateLimits())
 	in, _ := srv.AddInstance(tencenttest.Instance{State: "STOPPED"})
 	sn, _ := srv.AddSnapshot(tencenttest.Snapshot{InstanceID: in.ID})
 	hooks, stop := adapterHooks(tb)

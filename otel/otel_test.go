@@ -17,8 +17,8 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/emulator"
 	"github.com/cloudsnap/rollback/internal/chaos"
-	"github.com/cloudsnap/rollback/internal/emu"
 	rolltel "github.com/cloudsnap/rollback/otel"
 )
 
@@ -85,8 +85,8 @@ func TestRunTrace(t *testing.T) {
 			defer env.Close()
 			acts := env.Actions()
 			tg := env.NewTarget(true)
-			env.AddFault(emu.Fault{Action: acts.Rollback, Code: e.throttle})
-			env.AddFault(emu.Fault{Action: acts.ReadInstance, Code: "InternalError", HTTPStatus: 500})
+			env.AddFault(emulator.Fault{Action: acts.Rollback, Code: e.throttle})
+			env.AddFault(emulator.Fault{Action: acts.ReadInstance, Code: "InternalError", HTTPStatus: 500})
 
 			rep, err := rollback.Run(context.Background(), env.Provider(), env.Request(tg), rollback.RunOptions{
 				StopIfRunning: true, StartAfter: true, Clock: clk, Hooks: tm.tel.Hooks(),
@@ -247,7 +247,7 @@ func TestFailedRunTrace(t *testing.T) {
 			}
 			defer env.Close()
 			tg := env.NewTarget(false)
-			env.AddFault(emu.Fault{Action: env.Actions().Rollback, Code: e.throttle, Times: -1})
+			env.AddFault(emulator.Fault{Action: env.Actions().Rollback, Code: e.throttle, Times: -1})
 			_, err = rollback.Run(context.Background(), env.Provider(), env.Request(tg), rollback.RunOptions{Clock: clk, Hooks: tm.tel.Hooks()})
 			if err == nil {
 				t.Fatal("Run succeeded through a throttle on every attempt")

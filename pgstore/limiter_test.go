@@ -36,7 +36,7 @@ func runReplicas(t *testing.T, url string, replicas, perReplica int, shared bool
 	clk := clock.NewVirtual(time.Now())
 	srv := aliyuntest.NewServer(aliyuntest.WithClock(clk), aliyuntest.WithSnapshotQuota(-1))
 	defer srv.Close()
-	in := srv.AddInstance(aliyuntest.InstanceSpec{Name: "web-1", Status: aliyuntest.StatusRunning})
+	in := aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Name: "web-1", Status: aliyuntest.StatusRunning}))
 
 	scope := fmt.Sprintf("acct-%d", time.Now().UnixNano())
 	var clients []*aliyun.Client
@@ -93,7 +93,7 @@ func runReplicas(t *testing.T, url string, replicas, perReplica int, shared bool
 		select {
 		case <-done:
 			res.makespan = last.Sub(start)
-			for _, e := range srv.Journal() {
+			for _, e := range srv.Journal().Entries() {
 				if e.Code == "Throttling.User" {
 					res.throttled++
 				}

@@ -77,8 +77,8 @@ func newAliyun(t *testing.T, o cloudOpts) *cloud {
 			if running {
 				status = aliyuntest.StatusRunning
 			}
-			in := srv.AddInstance(aliyuntest.InstanceSpec{Status: status})
-			sn := srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+			in := aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Status: status}))
+			sn := aliyuntest.Must(srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}))
 			return rollback.Request{Region: aliyuntest.DefaultRegion, DiskID: in.SystemDiskID, SnapshotID: sn.ID, OperationKey: key}
 		},
 		rollbacks: func(req rollback.Request) int { return srv.RollbacksOf(req.DiskID) },
@@ -90,7 +90,7 @@ func newAliyun(t *testing.T, o cloudOpts) *cloud {
 		},
 		throttled: func() int {
 			n := 0
-			for _, e := range srv.Journal() {
+			for _, e := range srv.Journal().Entries() {
 				if e.Code == "Throttling.User" {
 					n++
 				}

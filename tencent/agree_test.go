@@ -24,8 +24,8 @@ func TestEmptyRequestRegionRefusedOnBoth(t *testing.T) {
 	defer ali.Close()
 	in, _ := tc.AddInstance(tencenttest.Instance{State: "STOPPED"})
 	sn, _ := tc.AddSnapshot(tencenttest.Snapshot{InstanceID: in.ID})
-	a := ali.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
-	as := ali.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: a.SystemDiskID})
+	a := aliyuntest.Must(ali.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
+	as := aliyuntest.Must(ali.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: a.SystemDiskID}))
 	tcc, err := tencent.New(tencent.Config{Region: tencenttest.DefaultRegion, Endpoint: tc.URL,
 		SecretID: tencenttest.DefaultSecretID, SecretKey: tencenttest.DefaultSecretKey})
 	if err != nil {
@@ -54,7 +54,7 @@ func TestEmptyRequestRegionRefusedOnBoth(t *testing.T) {
 			}
 		}
 	}
-	if n := tc.Journal().Count("") + len(ali.Journal()); n != 0 {
+	if n := tc.Journal().Count("") + len(ali.Journal().Entries()); n != 0 {
 		t.Errorf("%d calls sent", n)
 	}
 }

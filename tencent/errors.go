@@ -9,8 +9,8 @@ import (
 
 	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 
-	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/provider/errmap"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // Hints shared by several codes.
@@ -60,6 +60,7 @@ var codes = errmap.Table{
 		"UnsupportedProtocol":                      {Kind: provider.ErrInvalidArgument},
 		"AuthFailure.UnauthorizedOperation":        {Kind: provider.ErrPermissionDenied, Hint: "the CAM policy does not allow this action"},
 		"ResourceNotFound.InstanceNotFound":        {Kind: provider.ErrInstanceNotFound, Hint: "check the instance ID and the region"},
+		"UnsupportedOperation.InstanceExpired":     {Kind: provider.ErrInstanceState, Hint: "the instance has expired and is isolated: renew it, then retry"},
 		"ClientError.ParseJsonError":               {Kind: provider.ErrInternal, Ambiguous: true, Hint: "the reply was not the API's JSON (a proxy or gateway page?)"},
 		"ClientError.IOError":                      {Kind: provider.ErrNetwork, Ambiguous: true},
 	},

@@ -333,7 +333,7 @@ func TestRollbackCancelledDuringSlowCall(t *testing.T) {
 }
 
 func TestRollbackConcurrent(t *testing.T) {
-	f := newFixture(t, fixtureOpts{emu: []tencenttest.Option{tencenttest.WithRateLimit(0, 0)}})
+	f := newFixture(t, fixtureOpts{emu: []tencenttest.Option{tencenttest.WithoutRateLimits()}})
 	const n = 24
 	reqs := make([]rollback.Request, n)
 	for i := range reqs {

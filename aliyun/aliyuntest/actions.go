@@ -2,11 +2,12 @@ package aliyuntest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // handler runs one action under the state lock with the state settled to
@@ -136,9 +137,9 @@ func (s *Server) createSnapshot(c *call) (any, *apiError) {
 			fmt.Sprintf("The server %s already has %d snapshots, the most allowed.", in.id, s.quota))
 	}
 	sn := &snapshot{
-		seq: st.next(), id: emu.ResourceID("s-", 20), region: c.region, name: name,
+		seq: st.next(), id: emulator.ResourceID("s-", 20), region: c.region, name: name,
 		diskID: d.id, system: d.system, instanceID: d.instanceID,
-		status: SnapshotProgressing, created: c.now, done: c.now.Add(s.durations.Snapshot),
+		status: SnapshotProgressing, created: c.now, done: c.now.Add(s.durations.CreateSnapshot),
 	}
 	st.snapshots[sn.id] = sn
 	c.applied = true
@@ -165,53 +166,89 @@ func (s *Server) deleteSnapshot(c *call) (any, *apiError) {
 
 // Response shapes: flat JSON arrays, as the SDK expects.
 
+// instanceJSON has every field of the SDK's swas_open.Instance.
 type instanceJSON struct {
-	InstanceId      string
-	InstanceName    string
-	Status          string
-	RegionId        string
-	CreationTime    string
-	ExpiredTime     string
-	ChargeType      string
-	PlanId          string
-	ImageId         string
-	BusinessStatus  string
-	PublicIpAddress string
-	InnerIpAddress  string
-	DisableReason   string `json:",omitempty"`
-	Disks           []diskJSON
-	Tags            []tagPair
+	InstanceId            string
+	InstanceName          string
+	Status                string
+	RegionId              string
+	CreationTime          string
+	ExpiredTime           string
+	ChargeType            string
+	PlanId                string
+	PlanType              string
+	ImageId               string
+	BusinessStatus        string
+	DdosStatus            string
+	PublicIpAddress       string
+	InnerIpAddress        string
+	DisableReason         string `json:",omitempty"`
+	Combination           bool
+	CombinationInstanceId string
+	Uuid                  string
+	ResourceGroupId       string
+	ResourceSpec          resourceSpecJSON
+	Image                 imageJSON
+	Disks                 []diskJSON
+	NetworkAttributes     []networkJSON
+	Tags                  []tagPair
+}
+
+type resourceSpecJSON struct {
+	DiskCategory string
+	Cpu          int
+	Bandwidth    int
+	DiskSize     int
+	Memory       string
+	Flow         string
+}
+
+type imageJSON struct {
+	ImageId, ImageName, ImageType, ImageVersion string
+	OsType, Platform, Description               string
+	ImageIconUrl, ImageContact                  string
+}
+
+type networkJSON struct {
+	PublicIpAddress    string
+	PrivateIpAddress   string
+	PeakBandwidth      int
+	PublicIpDdosStatus string
 }
 
 type diskJSON struct {
-	DiskId         string
-	DiskName       string
-	DiskType       string
-	Category       string
-	Device         string
-	Size           int
-	Status         string
-	InstanceId     string
-	InstanceName   string
-	RegionId       string
-	CreationTime   string
-	DiskChargeType string
-	Tags           []tagPair
+	DiskId          string
+	DiskName        string
+	DiskType        string
+	Category        string
+	Device          string
+	Size            int
+	Status          string
+	InstanceId      string
+	InstanceName    string
+	RegionId        string
+	CreationTime    string
+	DiskChargeType  string
+	ResourceGroupId string
+	Remark          string
+	Tags            []tagPair
+	DiskTags        []tagPair
 }
 
 type snapshotJSON struct {
-	SnapshotId     string
-	SnapshotName   string
-	Status         string
-	Progress       string
-	SourceDiskId   string
-	SourceDiskType string
-	InstanceId     string `json:",omitempty"`
-	RegionId       string
-	CreationTime   string
-	RollbackTime   string `json:",omitempty"`
-	Remark         string
-	Tags           []tagPair
+	SnapshotId      string
+	SnapshotName    string
+	Status          string
+	Progress        string
+	SourceDiskId    string
+	SourceDiskType  string
+	InstanceId      string `json:",omitempty"`
+	RegionId        string
+	CreationTime    string
+	RollbackTime    string `json:",omitempty"`
+	Remark          string
+	ResourceGroupId string
+	Tags            []tagPair
 }
 
 type statusJSON struct {
@@ -251,24 +288,114 @@ func paged[T any](c *call, field string, items []T) (any, *apiError) {
 	}, nil
 }
 
+// listParams are the parameters each list action takes besides paging;
+// anything else is refused (InvalidParameter), never silently ignored, so a
+// filter the emulator does not know cannot pass a test it should fail.
+var listParams = map[string][]string{
+	ActionListInstances:      {"InstanceIds", "Status", "InstanceName", "Tag", "ChargeType", "ResourceGroupId", "PlanType", "PublicIpAddresses"},
+	ActionListInstanceStatus: {"InstanceIds"},
+	ActionListDisks:          {"DiskIds", "InstanceId", "DiskType", "Tag", "ResourceGroupId"},
+	ActionListSnapshots:      {"SnapshotIds", "DiskId", "InstanceId", "SourceDiskType", "Tag", "ResourceGroupId"},
+}
+
+// checkListParams refuses a parameter the list action does not take.
+func checkListParams(c *call) *apiError {
+	allowed := listParams[c.action]
+	for name := range c.params {
+		base, _, _ := strings.Cut(name, ".")
+		if base == "PageSize" || base == "PageNumber" || slices.Contains(allowed, base) {
+			continue
+		}
+		return invalidParam(name, "it is not a filter of "+c.action+".")
+	}
+	return nil
+}
+
+// tagFilter reads Tag.N.Key / Tag.N.Value and returns whether a resource's
+// tags match them all (an empty Value matches any value of the key).
+func tagFilter(c *call) (func(tags map[string]string) bool, *apiError) {
+	want := tagArgs(c.params)
+	if len(want) > MaxTagsPerCall {
+		return nil, invalidParam("Tag", fmt.Sprintf("at most %d tags are allowed.", MaxTagsPerCall))
+	}
+	for _, t := range want {
+		if t.Key == "" {
+			return nil, invalidParam("Tag.N.Key", "a tag filter needs a key.")
+		}
+	}
+	return func(tags map[string]string) bool {
+		for _, t := range want {
+			v, ok := tags[t.Key]
+			if !ok || (t.Value != "" && v != t.Value) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+// oneOf refuses a value of name that is not one of values (compared
+// without case), and returns the value.
+func oneOf(c *call, name string, values ...string) (string, *apiError) {
+	v := c.params[name]
+	if v == "" {
+		return "", nil
+	}
+	for _, ok := range values {
+		if strings.EqualFold(v, ok) {
+			return v, nil
+		}
+	}
+	return "", invalidParam(name, "it must be one of "+strings.Join(values, ", ")+".")
+}
+
 func (s *Server) filteredInstances(c *call) ([]*instance, *apiError) {
+	if err := checkListParams(c); err != nil {
+		return nil, err
+	}
 	ids, err := parseIDList(c.params, "InstanceIds")
 	if err != nil {
 		return nil, err
 	}
-	want := idSet(ids)
+	ips, err := parseIDList(c.params, "PublicIpAddresses")
+	if err != nil {
+		return nil, err
+	}
+	tagged, err := tagFilter(c)
+	if err != nil {
+		return nil, err
+	}
+	charge, err := oneOf(c, "ChargeType", "PrePaid", "PostPaid")
+	if err != nil {
+		return nil, err
+	}
+	want, wantIP := idSet(ids), idSet(ips)
+	p := c.params
 	var out []*instance
 	for _, in := range sorted(s.state.instances, func(i *instance) int { return i.seq }) {
 		switch {
 		case in.region != c.region,
 			want != nil && !want[in.id],
-			c.params["Status"] != "" && !strings.EqualFold(c.params["Status"], s.state.instanceStatus(in)),
-			c.params["InstanceName"] != "" && c.params["InstanceName"] != in.name:
+			wantIP != nil && !wantIP[in.publicIP],
+			p["Status"] != "" && !strings.EqualFold(p["Status"], s.state.instanceStatus(in)),
+			p["InstanceName"] != "" && p["InstanceName"] != in.name,
+			charge != "" && !strings.EqualFold(charge, in.chargeType),
+			p["ResourceGroupId"] != "" && p["ResourceGroupId"] != in.resourceGroup,
+			p["PlanType"] != "" && p["PlanType"] != in.planType,
+			!tagged(s.state.tags["instance/"+in.id]):
 			continue
 		}
 		out = append(out, in)
 	}
 	return out, nil
+}
+
+// resourceGroup is the group of a disk or snapshot: its instance's.
+func (st *state) resourceGroup(instanceID string) string {
+	if in := st.instances[instanceID]; in != nil {
+		return in.resourceGroup
+	}
+	return DefaultResourceGroupID
 }
 
 func (s *Server) listInstances(c *call) (any, *apiError) {
@@ -296,7 +423,14 @@ func (s *Server) listInstanceStatus(c *call) (any, *apiError) {
 }
 
 func (s *Server) listDisks(c *call) (any, *apiError) {
+	if err := checkListParams(c); err != nil {
+		return nil, err
+	}
 	ids, err := parseIDList(c.params, "DiskIds")
+	if err != nil {
+		return nil, err
+	}
+	tagged, err := tagFilter(c)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +445,9 @@ func (s *Server) listDisks(c *call) (any, *apiError) {
 		case d.region != c.region,
 			want != nil && !want[d.id],
 			c.params["InstanceId"] != "" && c.params["InstanceId"] != d.instanceID,
-			typ != "" && !strings.EqualFold(typ, d.diskType()):
+			typ != "" && !strings.EqualFold(typ, d.diskType()),
+			c.params["ResourceGroupId"] != "" && c.params["ResourceGroupId"] != s.state.resourceGroup(d.instanceID),
+			!tagged(s.state.tags["disk/"+d.id]):
 			continue
 		}
 		items = append(items, s.diskJSON(d))
@@ -320,12 +456,22 @@ func (s *Server) listDisks(c *call) (any, *apiError) {
 }
 
 func (s *Server) listSnapshots(c *call) (any, *apiError) {
+	if err := checkListParams(c); err != nil {
+		return nil, err
+	}
 	ids, err := parseIDList(c.params, "SnapshotIds")
 	if err != nil {
 		return nil, err
 	}
+	tagged, err := tagFilter(c)
+	if err != nil {
+		return nil, err
+	}
 	want := idSet(ids)
-	typ := c.params["SourceDiskType"]
+	typ, err := oneOf(c, "SourceDiskType", "System", "Data")
+	if err != nil {
+		return nil, err
+	}
 	var items []snapshotJSON
 	for _, sn := range sorted(s.state.snapshots, func(sn *snapshot) int { return sn.seq }) {
 		switch {
@@ -333,7 +479,9 @@ func (s *Server) listSnapshots(c *call) (any, *apiError) {
 			want != nil && !want[sn.id],
 			c.params["DiskId"] != "" && c.params["DiskId"] != sn.diskID,
 			c.params["InstanceId"] != "" && c.params["InstanceId"] != sn.instanceID,
-			typ != "" && !strings.EqualFold(typ, sn.diskType()):
+			typ != "" && !strings.EqualFold(typ, sn.diskType()),
+			c.params["ResourceGroupId"] != "" && c.params["ResourceGroupId"] != s.state.resourceGroup(sn.instanceID),
+			!tagged(s.state.tags["snapshot/"+sn.id]):
 			continue
 		}
 		items = append(items, s.snapshotJSON(sn, c.now))
@@ -349,14 +497,25 @@ func (s *Server) instanceJSON(in *instance) instanceJSON {
 		RegionId:        in.region,
 		CreationTime:    formatTime(in.created),
 		ExpiredTime:     formatTime(in.created.AddDate(1, 0, 0)),
-		ChargeType:      "PrePaid",
+		ChargeType:      in.chargeType,
 		PlanId:          "swas.s.c2m1s40b1.linux",
-		ImageId:         "794526736f3a4b2a95d9e2a8e7d1c2f6",
+		PlanType:        in.planType,
+		ImageId:         emulatorImage.ImageId,
 		BusinessStatus:  "Normal",
-		PublicIpAddress: fmt.Sprintf("47.96.%d.%d", in.seq/250%250, in.seq%250+1),
-		InnerIpAddress:  fmt.Sprintf("172.16.%d.%d", in.seq/250%250, in.seq%250+1),
+		DdosStatus:      "Normal",
+		PublicIpAddress: in.publicIP,
+		InnerIpAddress:  in.innerIP,
+		Uuid:            in.uuid,
+		ResourceGroupId: in.resourceGroup,
+		ResourceSpec:    resourceSpecJSON{DiskCategory: "ESSD", Cpu: 2, Bandwidth: 3, DiskSize: 40, Memory: "1", Flow: "200"},
+		Image:           emulatorImage,
 		Disks:           []diskJSON{},
-		Tags:            s.state.tagsJSON("instance/" + in.id),
+		NetworkAttributes: []networkJSON{{PublicIpAddress: in.publicIP, PrivateIpAddress: in.innerIP,
+			PeakBandwidth: 3, PublicIpDdosStatus: "Normal"}},
+		Tags: s.state.tagsJSON("instance/" + in.id),
+	}
+	if d := s.state.disks[in.systemDisk]; d != nil {
+		j.ResourceSpec.DiskSize = d.sizeGB
 	}
 	if j.Status == StatusDisabled {
 		j.BusinessStatus, j.DisableReason = "Expired", "EXPIRED"
@@ -371,19 +530,21 @@ func (s *Server) instanceJSON(in *instance) instanceJSON {
 
 func (s *Server) diskJSON(d *disk) diskJSON {
 	j := diskJSON{
-		DiskId:         d.id,
-		DiskName:       "",
-		DiskType:       d.diskType(),
-		Category:       "ESSD",
-		Device:         "/dev/xvda",
-		Size:           d.sizeGB,
-		Status:         s.state.diskStatus(d),
-		InstanceId:     d.instanceID,
-		RegionId:       d.region,
-		CreationTime:   formatTime(d.created),
-		DiskChargeType: "PrePaid",
-		Tags:           s.state.tagsJSON("disk/" + d.id),
+		DiskId:          d.id,
+		DiskName:        "",
+		DiskType:        d.diskType(),
+		Category:        "ESSD",
+		Device:          "/dev/xvda",
+		Size:            d.sizeGB,
+		Status:          s.state.diskStatus(d),
+		InstanceId:      d.instanceID,
+		RegionId:        d.region,
+		CreationTime:    formatTime(d.created),
+		DiskChargeType:  "PrePaid",
+		ResourceGroupId: s.state.resourceGroup(d.instanceID),
+		Tags:            s.state.tagsJSON("disk/" + d.id),
 	}
+	j.DiskTags = j.Tags
 	if !d.system {
 		j.Device = "/dev/xvdb"
 	}
@@ -396,20 +557,28 @@ func (s *Server) diskJSON(d *disk) diskJSON {
 func (s *Server) snapshotJSON(sn *snapshot, now time.Time) snapshotJSON {
 	v := s.state.snapshotShown(sn, now)
 	j := snapshotJSON{
-		SnapshotId:     sn.id,
-		SnapshotName:   sn.name,
-		Status:         v.status,
-		Progress:       fmt.Sprintf("%d%%", v.progress),
-		SourceDiskId:   sn.diskID,
-		SourceDiskType: sn.diskType(),
-		RegionId:       sn.region,
-		CreationTime:   formatTime(sn.created),
-		RollbackTime:   formatTime(v.rollback),
-		Tags:           s.state.tagsJSON("snapshot/" + sn.id),
+		SnapshotId:      sn.id,
+		SnapshotName:    sn.name,
+		Status:          v.status,
+		Progress:        fmt.Sprintf("%d%%", v.progress),
+		SourceDiskId:    sn.diskID,
+		SourceDiskType:  sn.diskType(),
+		RegionId:        sn.region,
+		CreationTime:    formatTime(sn.created),
+		RollbackTime:    formatTime(v.rollback),
+		ResourceGroupId: s.state.resourceGroup(sn.instanceID),
+		Tags:            s.state.tagsJSON("snapshot/" + sn.id),
 	}
 	// SWAS reports the instance only for system-disk snapshots.
 	if sn.system {
 		j.InstanceId = sn.instanceID
 	}
 	return j
+}
+
+// emulatorImage is the image every emulated server runs.
+var emulatorImage = imageJSON{
+	ImageId: "794526736f3a4b2a95d9e2a8e7d1c2f6", ImageName: "Alibaba Cloud Linux 3.2104 LTS 64bit",
+	ImageType: "system", ImageVersion: "3.2104", OsType: "Linux", Platform: "Linux",
+	Description: "Alibaba Cloud Linux 3.2104 LTS 64-bit",
 }

@@ -6,14 +6,37 @@
 //
 //	srv := aliyuntest.NewServer(aliyuntest.WithClock(clk))
 //	defer srv.Close()
-//	in := srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
-//	snap := srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+//	in := aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
+//	snap := aliyuntest.Must(srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}))
 //	// ... roll back with any client, then:
-//	srv.Rollbacks(), srv.Journal()
+//	srv.Rollbacks(), srv.Journal().Entries()
 //
 // It imports only the standard library and this module's clock; it shares
 // no code with the SDK or with the aliyun package, so a bug in a client
 // cannot hide behind the same bug in its test server.
+//
+// # The shape every emulator here shares
+//
+// aliyuntest and tencenttest are one product with two protocols, built on
+// package emulator; what is the same concept has the same name and
+// signature in both:
+//
+//   - Construction: NewServer (listening on 127.0.0.1), NewHandler (not
+//     listening), Close, URL, Clock, Region, Durations.
+//   - Options: WithClock, WithCredentials, WithSessionCredentials,
+//     WithRegions, WithDurations (Stop, Start, Rollback, CreateSnapshot, and
+//     the cloud's own extra fields), WithRateLimit(action, RateWindow)
+//     (action "" for every action), WithoutRateLimits, WithSnapshotQuota
+//     (0 the default, negative no limit), WithReadLag, WithoutTimestampCheck.
+//   - Seeders return (value, error) and seed nothing on error: AddInstance,
+//     AddSnapshot, Set*. Must(v, err) panics instead, for demos and tests.
+//   - Faults and hooks: AddFault(Fault), ClearFaults, PendingFaults, Before,
+//     After, FailNextRollbacks; other actors: Actor*, with ActorError.
+//   - Observation: Journal() *Journal of emulator.Entry (the same type in
+//     both), Calls(action), Rollbacks, RollbacksOf, Instance, Snapshot.
+//
+// What only SWAS has: WithCredential (Credential.Inactive), WithTokenWindow
+// (ClientToken), NewTLSServer, disks (Disk, DataDiskIDs), tags.
 //
 // # Protocol
 //
@@ -35,8 +58,18 @@
 // StopInstance, StartInstance, CreateSnapshot and DeleteSnapshot. The list
 // actions take their ID filters as JSON arrays (InstanceIds, DiskIds,
 // SnapshotIds; at most 100), page with PageSize (1-100, default 10) and
-// PageNumber, and filter by Status (instances), InstanceId and DiskType
-// (disks), DiskId, InstanceId and SourceDiskType (snapshots). The
+// PageNumber, and honour every filter of the SDK's request models:
+// ListInstances by Status, InstanceName, Tag.N (every key must be there,
+// with the value when one is given), ChargeType, ResourceGroupId, PlanType
+// and PublicIpAddresses; ListDisks by InstanceId, DiskType, Tag.N and
+// ResourceGroupId; ListSnapshots by DiskId, InstanceId, SourceDiskType,
+// Tag.N and ResourceGroupId (a disk's or snapshot's group is its server's).
+// A parameter a list action does not take, or a value outside a filter's
+// set, is refused with 400 InvalidParameter.<Name>: never silently ignored,
+// so a test scoped by a filter cannot pass on the whole account. Servers
+// carry the model's fields (Uuid, ResourceGroupId, PlanType, ResourceSpec,
+// Image, NetworkAttributes, Tags, ...); InstanceSpec seeds the ones filters
+// read. The
 // InstanceId filter of ListSnapshots matches snapshots of that instance's
 // disks, but the InstanceId field is reported only for system-disk
 // snapshots, as on SWAS. Every resource belongs to one region; asking
@@ -75,7 +108,7 @@
 //     (WithSnapshotQuota, default 3 per server, else 403
 //     QuotaExceed.Snapshot). The snapshot is Progressing, its Progress
 //     ("NN%") grows linearly, and it is Accomplished after
-//     Durations.Snapshot.
+//     Durations.CreateSnapshot.
 //   - DeleteSnapshot refuses a Progressing snapshot (403
 //     IncorrectSnapshotStatus).
 //   - Seeding: AddInstance, AddSnapshot (any status), SetInstanceStatus

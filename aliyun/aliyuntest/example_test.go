@@ -13,8 +13,8 @@ import (
 func ExampleServer_ActorResetDisk() {
 	clk := clock.NewVirtual(time.Time{})
 	srv := aliyuntest.NewHandler(aliyuntest.WithClock(clk), aliyuntest.WithTokenWindow(time.Hour))
-	in := srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
-	snap := srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+	in := aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
+	snap := aliyuntest.Must(srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}))
 	if _, err := srv.ActorResetDisk(in.SystemDiskID, snap.ID); err != nil {
 		fmt.Println(err)
 	}

@@ -26,12 +26,12 @@ func TestClientTokenDeduplication(t *testing.T) {
 	if f.srv.Rollbacks() != 1 {
 		t.Errorf("rollbacks = %d, want 1", f.srv.Rollbacks())
 	}
-	j := f.srv.Journal()
+	j := f.srv.Journal().Entries()
 	if !j[0].Applied || j[1].Applied || j[1].RequestID != first.RequestId {
 		t.Errorf("journal = %+v", j)
 	}
 	// Same token, other parameters.
-	other := f.srv.AddSnapshot(SnapshotSpec{DiskID: f.in.SystemDiskID})
+	other := Must(f.srv.AddSnapshot(SnapshotSpec{DiskID: f.in.SystemDiskID}))
 	_, err = f.resetDisk(f.in.SystemDiskID, other.ID, "op-42")
 	serverError(t, err, "IdempotentParameterMismatch", 400)
 	// Tokens are per action: the same token on StartInstance is new.
@@ -45,10 +45,14 @@ func TestClientTokenDeduplication(t *testing.T) {
 
 func TestRefusedCallDoesNotConsumeToken(t *testing.T) {
 	f := newFixture(t)
-	f.srv.SetInstanceStatus(f.in.ID, StatusRunning)
+	if err := f.srv.SetInstanceStatus(f.in.ID, StatusRunning); err != nil {
+		t.Fatal(err)
+	}
 	_, err := f.resetDisk(f.in.SystemDiskID, f.snap.ID, "retry-me")
 	serverError(t, err, "IncorrectInstanceStatus.ResetDisk", 403)
-	f.srv.SetInstanceStatus(f.in.ID, StatusStopped)
+	if err := f.srv.SetInstanceStatus(f.in.ID, StatusStopped); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.resetDisk(f.in.SystemDiskID, f.snap.ID, "retry-me"); err != nil {
 		t.Fatalf("token refused after its first call failed: %v", err)
 	}
@@ -61,7 +65,7 @@ func TestThrottling(t *testing.T) {
 	f := newFixture(t)
 	var ids []string
 	for range 11 {
-		ids = append(ids, f.srv.AddInstance(InstanceSpec{}).ID)
+		ids = append(ids, Must(f.srv.AddInstance(InstanceSpec{})).ID)
 	}
 	stop := func(id string) error {
 		req := swas.CreateStopInstanceRequest()
@@ -122,7 +126,7 @@ func TestFaultCodeOnNthCall(t *testing.T) {
 	if f.srv.PendingFaults() != 0 {
 		t.Errorf("%d faults still pending", f.srv.PendingFaults())
 	}
-	if e := f.srv.Journal()[1]; e.Fault == "" || e.Code != "InternalError" || e.Applied {
+	if e := f.srv.Journal().Entries()[1]; e.Fault == "" || e.Code != "InternalError" || e.Applied {
 		t.Errorf("faulted entry = %+v", e)
 	}
 }
@@ -158,7 +162,7 @@ func TestFaultResetBeforeApplying(t *testing.T) {
 	if f.srv.Rollbacks() != 0 || f.status(t, f.in.ID) != StatusStopped {
 		t.Fatal("a reset call was applied")
 	}
-	e := f.srv.Journal()[0]
+	e := f.srv.Journal().Entries()[0]
 	if e.HTTPStatus != 0 || e.Applied || e.Fault != "reset before apply" {
 		t.Errorf("journal = %+v", e)
 	}
@@ -182,7 +186,7 @@ func TestFaultResponseLostAfterApplying(t *testing.T) {
 	if f.srv.Rollbacks() != 1 || f.status(t, f.in.ID) != StatusResetting {
 		t.Fatal("the call was not applied")
 	}
-	lost := f.srv.Journal()[0]
+	lost := f.srv.Journal().Entries()[0]
 	if lost.HTTPStatus != 0 || !lost.Applied {
 		t.Errorf("journal = %+v", lost)
 	}
@@ -206,7 +210,7 @@ func TestFaultLatency(t *testing.T) {
 	if d := time.Since(start); d < 80*time.Millisecond {
 		t.Errorf("reply after %v, want at least 80ms", d)
 	}
-	if e := f.srv.Journal()[0]; e.Fault != "latency 80ms" || e.HTTPStatus != 200 {
+	if e := f.srv.Journal().Entries()[0]; e.Fault != "latency 80ms" || e.HTTPStatus != 200 {
 		t.Errorf("journal = %+v", e)
 	}
 }

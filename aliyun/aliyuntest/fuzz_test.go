@@ -13,8 +13,8 @@ import (
 // (the SDK panics on anything else).
 func FuzzServeHTTP(f *testing.F) {
 	srv := NewHandler()
-	in := srv.AddInstance(InstanceSpec{Status: StatusStopped})
-	snap := srv.AddSnapshot(SnapshotSpec{DiskID: in.SystemDiskID})
+	in := Must(srv.AddInstance(InstanceSpec{Status: StatusStopped}))
+	snap := Must(srv.AddSnapshot(SnapshotSpec{DiskID: in.SystemDiskID}))
 	f.Add(true, ActionResetDisk, "DiskId", in.SystemDiskID, "SnapshotId", snap.ID)
 	f.Add(true, ActionListInstances, "InstanceIds", `["a","b"]`, "PageSize", "0")
 	f.Add(true, ActionListDisks, "DiskIds", `[1,2]`, "PageNumber", "-1")

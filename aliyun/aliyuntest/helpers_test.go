@@ -186,8 +186,8 @@ func newFixture(t *testing.T, opts ...Option) *fixture {
 	clk := clock.NewVirtual(time.Time{})
 	srv := NewServer(append([]Option{WithClock(clk)}, opts...)...)
 	t.Cleanup(srv.Close)
-	in := srv.AddInstance(InstanceSpec{Status: StatusStopped})
-	snap := srv.AddSnapshot(SnapshotSpec{DiskID: in.SystemDiskID})
+	in := Must(srv.AddInstance(InstanceSpec{Status: StatusStopped}))
+	snap := Must(srv.AddSnapshot(SnapshotSpec{DiskID: in.SystemDiskID}))
 	return &fixture{srv: srv, clk: clk, sdk: newSDK(t, srv, sdkOpts{}), in: in, snap: snap}
 }
 

@@ -15,7 +15,7 @@ func TestListInstancesPagingAndFilters(t *testing.T) {
 		if i%2 == 0 {
 			st = StatusStopped
 		}
-		ids = append(ids, f.srv.AddInstance(InstanceSpec{Status: st}).ID)
+		ids = append(ids, Must(f.srv.AddInstance(InstanceSpec{Status: st})).ID)
 	}
 	var seen []string
 	for pg := 1; pg <= 3; pg++ {
@@ -72,9 +72,9 @@ func TestListInstancesPagingAndFilters(t *testing.T) {
 
 func TestListDisksAndSnapshotsFilters(t *testing.T) {
 	f := newFixture(t)
-	in := f.srv.AddInstance(InstanceSpec{Status: StatusStopped, DataDiskIDs: []string{"d-data1", ""}})
-	dataSnap := f.srv.AddSnapshot(SnapshotSpec{DiskID: "d-data1"})
-	sysSnap := f.srv.AddSnapshot(SnapshotSpec{DiskID: in.SystemDiskID, Name: "sys"})
+	in := Must(f.srv.AddInstance(InstanceSpec{Status: StatusStopped, DataDiskIDs: []string{"d-data1", ""}}))
+	dataSnap := Must(f.srv.AddSnapshot(SnapshotSpec{DiskID: "d-data1"}))
+	sysSnap := Must(f.srv.AddSnapshot(SnapshotSpec{DiskID: in.SystemDiskID, Name: "sys"}))
 
 	dreq := swas.CreateListDisksRequest()
 	dreq.InstanceId = in.ID

@@ -25,7 +25,7 @@ func TestSDKSignatureAccepted(t *testing.T) {
 	if got := resp.GetHttpHeaders()["X-Acs-Request-Id"]; len(got) != 1 || got[0] != resp.RequestId {
 		t.Errorf("x-acs-request-id header = %v, want %s", got, resp.RequestId)
 	}
-	j := f.srv.Journal()
+	j := f.srv.Journal().Entries()
 	if len(j) != 1 {
 		t.Fatalf("journal has %d entries, want 1", len(j))
 	}
@@ -55,7 +55,7 @@ func TestSDKWrongSecretIsSignatureDoesNotMatch(t *testing.T) {
 	if !strings.Contains(se.Recommend(), "InvalidAccessKeySecret") {
 		t.Errorf("SDK recommend = %q; the strings to sign differ", se.Recommend())
 	}
-	if f.srv.Journal()[0].Applied {
+	if f.srv.Journal().Entries()[0].Applied {
 		t.Error("a refused call was applied")
 	}
 }
@@ -118,7 +118,7 @@ func TestReplayedNonceRefused(t *testing.T) {
 	}
 	resp.Body.Close()
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-	j := f.srv.Journal()
+	j := f.srv.Journal().Entries()
 	if got := j[len(j)-1]; got.Code != "SignatureNonceUsed" || got.HTTPStatus != 400 {
 		t.Errorf("replay answered %d %s, want 400 SignatureNonceUsed", got.HTTPStatus, got.Code)
 	}
@@ -187,7 +187,7 @@ func TestJournalHoldsNoCredentials(t *testing.T) {
 	f := newFixture(t)
 	_, _ = f.resetDisk(f.in.SystemDiskID, f.snap.ID, "")
 	_, _ = newSDK(t, f.srv, sdkOpts{id: "LTAIother", secret: "x"}).ListInstances(swas.CreateListInstancesRequest())
-	for _, e := range f.srv.Journal() {
+	for _, e := range f.srv.Journal().Entries() {
 		for k, v := range e.Params {
 			for _, bad := range []string{"AccessKeyId", "Signature", "SignatureNonce", "Timestamp", "SecurityToken"} {
 				if k == bad {
@@ -207,7 +207,7 @@ func TestTLSServer(t *testing.T) {
 	if !strings.HasPrefix(srv.URL, "https://127.0.0.1:") {
 		t.Fatalf("URL = %s", srv.URL)
 	}
-	in := srv.AddInstance(InstanceSpec{})
+	in := Must(srv.AddInstance(InstanceSpec{}))
 	req := swas.CreateListInstancesRequest()
 	req.InstanceIds = jsonList(in.ID)
 	resp, err := newSDK(t, srv, sdkOpts{}).ListInstances(req)

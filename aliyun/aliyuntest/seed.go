@@ -1,10 +1,11 @@
 package aliyuntest
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // InstanceSpec describes a server to seed. Empty fields are generated.
@@ -20,7 +21,19 @@ type InstanceSpec struct {
 	// DataDiskIDs are data disks to attach; an empty string in the list
 	// gets a generated ID.
 	DataDiskIDs []string
+
+	// What ListInstances reports and filters on (ResourceGroupId,
+	// ChargeType, PlanType, PublicIpAddresses, Tag).
+	ResourceGroupID string            // default DefaultResourceGroupID
+	ChargeType      string            // default "PrePaid"
+	PlanType        string            // default "NORMAL"
+	PublicIP        string            // default 47.96.x.y, unique per server
+	Tags            map[string]string // the instance's tags (TagResources adds more)
 }
+
+// DefaultResourceGroupID is the resource group of seeded servers, disks and
+// snapshots unless InstanceSpec says otherwise (the account's default group).
+const DefaultResourceGroupID = "rg-acfmemulator00001"
 
 // SnapshotSpec describes a snapshot to seed.
 type SnapshotSpec struct {
@@ -28,16 +41,16 @@ type SnapshotSpec struct {
 	DiskID string // required: a seeded disk
 	Name   string // default: "snapshot-N"
 	// Status is Accomplished (default), Progressing (it completes
-	// Durations.Snapshot after CreatedAt) or Failed.
+	// Durations.CreateSnapshot after CreatedAt) or Failed.
 	Status       string
 	CreatedAt    time.Time // default: now on the server's clock
 	RollbackTime time.Time // zero: never rolled back to
 }
 
 // AddInstance seeds a server with its system disk and any data disks and
-// returns the spec with every generated field filled in. It panics on an
-// unknown region or status, or an ID already in use: seeding is test setup.
-func (s *Server) AddInstance(spec InstanceSpec) InstanceSpec {
+// returns the spec with every generated field filled in. It fails on an
+// unknown region or status, or an ID already in use, and then seeds nothing.
+func (s *Server) AddInstance(spec InstanceSpec) (InstanceSpec, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clk.Now()
@@ -47,23 +60,56 @@ func (s *Server) AddInstance(spec InstanceSpec) InstanceSpec {
 		spec.Region = s.region
 	}
 	if !s.regions[spec.Region] {
-		panic(fmt.Sprintf("aliyuntest: AddInstance: region %q is not served (see WithRegions)", spec.Region))
+		return InstanceSpec{}, fmt.Errorf("aliyuntest: AddInstance: region %q is not served (see WithRegions)", spec.Region)
 	}
 	if spec.Status == "" {
 		spec.Status = StatusRunning
 	}
-	mustStatus("AddInstance", spec.Status)
+	if err := checkStatus("AddInstance", spec.Status); err != nil {
+		return InstanceSpec{}, err
+	}
 	if spec.ID == "" {
-		spec.ID = emu.RandomString(32, "0123456789abcdef")
+		spec.ID = emulator.RandomString(32, "0123456789abcdef")
 	}
 	if st.instances[spec.ID] != nil {
-		panic("aliyuntest: AddInstance: instance " + spec.ID + " already exists")
+		return InstanceSpec{}, errors.New("aliyuntest: AddInstance: instance " + spec.ID + " already exists")
 	}
-	in := &instance{seq: st.next(), id: spec.ID, region: spec.Region, status: spec.Status, created: now}
+	seen := map[string]bool{}
+	for _, id := range append([]string{spec.SystemDiskID}, spec.DataDiskIDs...) {
+		if id != "" && (st.disks[id] != nil || seen[id]) {
+			return InstanceSpec{}, errors.New("aliyuntest: AddInstance: disk " + id + " already exists")
+		}
+		seen[id] = true
+	}
+	if len(spec.Tags) > MaxTagsPerResource {
+		return InstanceSpec{}, fmt.Errorf("aliyuntest: AddInstance: %d tags; at most %d", len(spec.Tags), MaxTagsPerResource)
+	}
+	in := &instance{seq: st.next(), id: spec.ID, region: spec.Region, status: spec.Status, created: now, uuid: emulator.UUID()}
 	if spec.Name == "" {
 		spec.Name = fmt.Sprintf("instance-%d", in.seq)
 	}
 	in.name = spec.Name
+	if spec.ResourceGroupID == "" {
+		spec.ResourceGroupID = DefaultResourceGroupID
+	}
+	if spec.ChargeType == "" {
+		spec.ChargeType = "PrePaid"
+	}
+	if spec.PlanType == "" {
+		spec.PlanType = "NORMAL"
+	}
+	if spec.PublicIP == "" {
+		spec.PublicIP = fmt.Sprintf("47.96.%d.%d", in.seq/250%250, in.seq%250+1)
+	}
+	in.resourceGroup, in.chargeType, in.planType = spec.ResourceGroupID, spec.ChargeType, spec.PlanType
+	in.publicIP, in.innerIP = spec.PublicIP, fmt.Sprintf("172.16.%d.%d", in.seq/250%250, in.seq%250+1)
+	if len(spec.Tags) > 0 {
+		tags := make(map[string]string, len(spec.Tags))
+		for k, v := range spec.Tags {
+			tags[k] = v
+		}
+		st.tags["instance/"+in.id] = tags
+	}
 	if spec.SystemDiskSizeGB <= 0 {
 		spec.SystemDiskSizeGB = 40
 	}
@@ -75,15 +121,12 @@ func (s *Server) AddInstance(spec InstanceSpec) InstanceSpec {
 	}
 	in.dataDisks = append([]string(nil), spec.DataDiskIDs...)
 	st.instances[in.id] = in
-	return spec
+	return spec, nil
 }
 
 func (s *Server) addDisk(in *instance, id string, system bool, size int, now time.Time) string {
 	if id == "" {
-		id = emu.ResourceID("d-", 20)
-	}
-	if s.state.disks[id] != nil {
-		panic("aliyuntest: AddInstance: disk " + id + " already exists")
+		id = emulator.ResourceID("d-", 20)
 	}
 	s.state.disks[id] = &disk{
 		seq: s.state.next(), id: id, region: in.region, instanceID: in.id,
@@ -93,8 +136,9 @@ func (s *Server) addDisk(in *instance, id string, system bool, size int, now tim
 }
 
 // AddSnapshot seeds a snapshot of a seeded disk and returns the spec with
-// every generated field filled in. It panics on an unknown disk or status.
-func (s *Server) AddSnapshot(spec SnapshotSpec) SnapshotSpec {
+// every generated field filled in. It fails on an unknown disk or status, or
+// an ID already in use.
+func (s *Server) AddSnapshot(spec SnapshotSpec) (SnapshotSpec, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clk.Now()
@@ -102,20 +146,20 @@ func (s *Server) AddSnapshot(spec SnapshotSpec) SnapshotSpec {
 	st := s.state
 	d := st.disks[spec.DiskID]
 	if d == nil {
-		panic(fmt.Sprintf("aliyuntest: AddSnapshot: disk %q is not seeded", spec.DiskID))
+		return SnapshotSpec{}, fmt.Errorf("aliyuntest: AddSnapshot: disk %q is not seeded", spec.DiskID)
 	}
 	switch spec.Status {
 	case "":
 		spec.Status = SnapshotAccomplished
 	case SnapshotAccomplished, SnapshotProgressing, SnapshotFailed:
 	default:
-		panic(fmt.Sprintf("aliyuntest: AddSnapshot: unknown status %q", spec.Status))
+		return SnapshotSpec{}, fmt.Errorf("aliyuntest: AddSnapshot: unknown status %q", spec.Status)
 	}
 	if spec.ID == "" {
-		spec.ID = emu.ResourceID("s-", 20)
+		spec.ID = emulator.ResourceID("s-", 20)
 	}
 	if st.snapshots[spec.ID] != nil {
-		panic("aliyuntest: AddSnapshot: snapshot " + spec.ID + " already exists")
+		return SnapshotSpec{}, errors.New("aliyuntest: AddSnapshot: snapshot " + spec.ID + " already exists")
 	}
 	if spec.CreatedAt.IsZero() {
 		spec.CreatedAt = now
@@ -123,14 +167,14 @@ func (s *Server) AddSnapshot(spec SnapshotSpec) SnapshotSpec {
 	sn := &snapshot{
 		seq: st.next(), id: spec.ID, region: d.region, diskID: d.id, system: d.system,
 		instanceID: d.instanceID, status: spec.Status, created: spec.CreatedAt,
-		done: spec.CreatedAt.Add(s.durations.Snapshot), rollbackTime: spec.RollbackTime,
+		done: spec.CreatedAt.Add(s.durations.CreateSnapshot), rollbackTime: spec.RollbackTime,
 	}
 	if spec.Name == "" {
 		spec.Name = fmt.Sprintf("snapshot-%d", sn.seq)
 	}
 	sn.name = spec.Name
 	st.snapshots[sn.id] = sn
-	return spec
+	return spec, nil
 }
 
 var knownStatuses = map[string]bool{
@@ -138,36 +182,50 @@ var knownStatuses = map[string]bool{
 	StatusStopped: true, StatusResetting: true, StatusUpgrading: true, StatusDisabled: true,
 }
 
-func mustStatus(op, status string) {
+func checkStatus(op, status string) error {
 	if !knownStatuses[status] {
-		panic(fmt.Sprintf("aliyuntest: %s: unknown instance status %q", op, status))
+		return fmt.Errorf("aliyuntest: %s: unknown instance status %q", op, status)
 	}
+	return nil
 }
 
 // SetInstanceStatus puts an instance in any status at once, cancelling any
-// change in progress. It panics on an unknown instance or status.
-func (s *Server) SetInstanceStatus(id, status string) {
-	mustStatus("SetInstanceStatus", status)
+// change in progress. It fails on an unknown instance or status.
+func (s *Server) SetInstanceStatus(id, status string) error {
+	if err := checkStatus("SetInstanceStatus", status); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.state.settle(s.clk.Now())
-	in := s.mustInstance("SetInstanceStatus", id)
+	in, err := s.knownInstance("SetInstanceStatus", id)
+	if err != nil {
+		return err
+	}
 	in.status, in.trans = status, nil
+	return nil
 }
 
 // SetInstanceBusy puts an instance in status (e.g. Upgrading, Starting)
 // for d on the server's clock, after which it returns to the status it had
-// before. Use it to make an instance busy with something else.
-func (s *Server) SetInstanceBusy(id, status string, d time.Duration) {
-	mustStatus("SetInstanceBusy", status)
+// before. Use it to make an instance busy with something else. It fails on
+// an unknown instance or status.
+func (s *Server) SetInstanceBusy(id, status string, d time.Duration) error {
+	if err := checkStatus("SetInstanceBusy", status); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clk.Now()
 	s.state.settle(now)
-	in := s.mustInstance("SetInstanceBusy", id)
+	in, err := s.knownInstance("SetInstanceBusy", id)
+	if err != nil {
+		return err
+	}
 	back := in.status
 	in.status = status
 	in.trans = &transition{until: now.Add(d), finish: func(time.Time) { in.status = back }}
+	return nil
 }
 
 // FailNextRollbacks makes the next n accepted ResetDisk calls fail: the
@@ -179,12 +237,12 @@ func (s *Server) FailNextRollbacks(n int) {
 	s.state.failRollbacks = n
 }
 
-func (s *Server) mustInstance(op, id string) *instance {
+func (s *Server) knownInstance(op, id string) (*instance, error) {
 	in := s.state.instances[id]
 	if in == nil {
-		panic(fmt.Sprintf("aliyuntest: %s: unknown instance %q", op, id))
+		return nil, fmt.Errorf("aliyuntest: %s: unknown instance %q", op, id)
 	}
-	return in
+	return in, nil
 }
 
 // InstanceView is an instance as the server sees it now.
@@ -285,11 +343,10 @@ func (s *Server) ClearFaults() { s.faults.Clear() }
 // PendingFaults returns how many faults have not finished firing.
 func (s *Server) PendingFaults() int { return s.faults.Pending() }
 
-// Journal returns every request received so far, oldest first.
-func (s *Server) Journal() []Entry { return s.journal.Entries() }
+// Journal returns the request journal: every request received so far
+// (Entries), how many of an action (Count), Reset.
+func (s *Server) Journal() *Journal { return &s.journal }
 
-// Calls returns how many requests of action were received ("" for all).
+// Calls returns how many requests of action were received over HTTP (""
+// for all); Journal().Count(action).
 func (s *Server) Calls(action string) int { return s.journal.Count(action) }
-
-// ResetJournal forgets the requests received so far.
-func (s *Server) ResetJournal() { s.journal.Reset() }

@@ -7,14 +7,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // ServeHTTP answers one SWAS RPC request. The order is: protocol envelope,
 // authentication, injected fault, rate limit, ClientToken deduplication,
 // then the action itself.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	requestID := emu.UpperUUID()
+	requestID := emulator.UpperUUID()
 	e := Entry{Time: s.clk.Now(), RequestID: requestID}
 	c, all, aerr := s.parse(r)
 	region := ""
@@ -42,7 +42,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.Fault = f.String()
 		// A real server goes on with a call whose client gave up waiting,
 		// so the call proceeds even if the delay was cut short.
-		emu.Delay(r.Context(), f.Latency)
+		emulator.Delay(r.Context(), f.Latency)
 		switch {
 		case f.Reset:
 			s.drop(w, &e, region)
@@ -53,7 +53,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !s.limiter.Allow(c.accessKey+"/"+c.action, s.rateLimits[c.action]) {
+	if !s.limiter.Allow(c.accessKey+"/"+c.action, s.rateLimit(c.action)) {
 		aerr := errorFor("Throttling.User")
 		s.finish(w, &e, aerr.Status, aerr.Code, s.errorJSON(requestID, region, aerr))
 		return
@@ -83,7 +83,7 @@ func (s *Server) drop(w http.ResponseWriter, e *Entry, region string) {
 	if _, ok := w.(http.Hijacker); ok {
 		e.HTTPStatus = 0
 		s.journal.Add(*e)
-		if !emu.DropConnection(w) {
+		if !emulator.DropConnection(w) {
 			w.WriteHeader(http.StatusServiceUnavailable) // never an empty 200
 		}
 		return

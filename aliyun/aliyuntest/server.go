@@ -7,18 +7,20 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback/clock"
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // Re-exported from the shared emulator machinery so that users never import
 // an internal package.
 type (
 	// Fault is a failure injected into the calls of one action; see AddFault.
-	Fault = emu.Fault
+	Fault = emulator.Fault
 	// Entry is one request as the emulator saw and answered it.
-	Entry = emu.Entry
+	Entry = emulator.Entry
+	// Journal records every request.
+	Journal = emulator.Journal
 	// RateWindow is a quota: at most Limit calls in any window of Per.
-	RateWindow = emu.RateWindow
+	RateWindow = emulator.RateWindow
 )
 
 // Defaults of a new Server.
@@ -61,34 +63,31 @@ type Credential struct {
 }
 
 // Durations are how long the emulated operations take on the server's
-// clock. Zero fields take the defaults.
+// clock. Zero fields take the defaults. The field names are the same in
+// tencenttest.Durations where the operation is the same.
 type Durations struct {
-	Stop     time.Duration // Stopping -> Stopped (default 15s)
-	Start    time.Duration // Starting -> Running (default 20s)
-	Rollback time.Duration // Resetting -> Stopped (default 45s)
-	Snapshot time.Duration // Progressing -> Accomplished (default 60s)
+	Stop           time.Duration // Stopping -> Stopped
+	Start          time.Duration // Starting -> Running
+	Rollback       time.Duration // Resetting -> Stopped
+	CreateSnapshot time.Duration // Progressing -> Accomplished
 }
 
-// Default durations.
-const (
-	DefaultStopDuration     = 15 * time.Second
-	DefaultStartDuration    = 20 * time.Second
-	DefaultRollbackDuration = 45 * time.Second
-	DefaultSnapshotDuration = 60 * time.Second
-)
+// DefaultDurations are in the range a real SWAS server shows.
+var DefaultDurations = Durations{
+	Stop:           15 * time.Second,
+	Start:          20 * time.Second,
+	Rollback:       45 * time.Second,
+	CreateSnapshot: 60 * time.Second,
+}
 
 func (d Durations) withDefaults() Durations {
-	if d.Stop <= 0 {
-		d.Stop = DefaultStopDuration
-	}
-	if d.Start <= 0 {
-		d.Start = DefaultStartDuration
-	}
-	if d.Rollback <= 0 {
-		d.Rollback = DefaultRollbackDuration
-	}
-	if d.Snapshot <= 0 {
-		d.Snapshot = DefaultSnapshotDuration
+	def := DefaultDurations
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&d.Stop, &def.Stop}, {&d.Start, &def.Start}, {&d.Rollback, &def.Rollback}, {&d.CreateSnapshot, &def.CreateSnapshot},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
 	}
 	return d
 }
@@ -124,10 +123,24 @@ type config struct {
 // Give the client under test the same clock.
 func WithClock(c clock.Clock) Option { return func(o *config) { o.clock = c } }
 
-// WithCredential adds an accepted access key. The first call replaces the
-// default key (DefaultAccessKeyID / DefaultAccessKeySecret).
+// WithCredential accepts another access key, with the fields only SWAS has
+// (Inactive). The default key (DefaultAccessKeyID / DefaultAccessKeySecret)
+// stays accepted; Server.Credential returns the first key given.
 func WithCredential(c Credential) Option {
 	return func(o *config) { o.creds = append(o.creds, c) }
+}
+
+// WithCredentials accepts another AccessKey ID and secret; the default key
+// stays accepted. Same as tencenttest.WithCredentials.
+func WithCredentials(accessKeyID, accessKeySecret string) Option {
+	return WithCredential(Credential{AccessKeyID: accessKeyID, AccessKeySecret: accessKeySecret})
+}
+
+// WithSessionCredentials accepts temporary (STS) credentials: requests
+// signed with accessKeyID must also carry SecurityToken=token. Same as
+// tencenttest.WithSessionCredentials.
+func WithSessionCredentials(accessKeyID, accessKeySecret, token string) Option {
+	return WithCredential(Credential{AccessKeyID: accessKeyID, AccessKeySecret: accessKeySecret, SecurityToken: token})
 }
 
 // WithRegions sets the regions the server serves (default DefaultRegion).
@@ -139,20 +152,28 @@ func WithRegions(regions ...string) Option {
 // WithDurations sets how long operations take; zero fields keep defaults.
 func WithDurations(d Durations) Option { return func(o *config) { o.durations = d } }
 
-// WithRateLimit sets the quota of one action per access key; a zero
-// RateWindow removes it.
+// WithRateLimit sets the quota of one action per access key; action ""
+// sets it for every action without a quota of its own. A zero RateWindow
+// removes it.
 func WithRateLimit(action string, w RateWindow) Option {
 	return func(o *config) { o.rateLimits[action] = w }
 }
 
-// WithoutRateLimits removes every quota.
+// WithoutRateLimits removes every quota, the defaults included.
 func WithoutRateLimits() Option {
 	return func(o *config) { o.rateLimits = map[string]RateWindow{} }
 }
 
-// WithSnapshotQuota sets how many snapshots one server's disks may have
-// (default DefaultSnapshotQuota); a negative n means no limit.
-func WithSnapshotQuota(n int) Option { return func(o *config) { o.quota = n } }
+// WithSnapshotQuota sets how many snapshots one server's disks may have; 0
+// keeps the default (DefaultSnapshotQuota), a negative n means no limit.
+// CreateSnapshot beyond it answers QuotaExceed.Snapshot.
+func WithSnapshotQuota(n int) Option {
+	return func(o *config) {
+		if n != 0 {
+			o.quota = n
+		}
+	}
+}
 
 // WithoutTimestampCheck accepts any request Timestamp. Only for replaying
 // recorded requests; the SDK always signs with the current wall time.
@@ -175,10 +196,10 @@ type Server struct {
 	skewOK    bool
 
 	rateLimits map[string]RateWindow
-	limiter    emu.RateLimiter
-	faults     emu.Faults
-	journal    emu.Journal
-	hooks      emu.Hooks
+	limiter    emulator.RateLimiter
+	faults     emulator.Faults
+	journal    emulator.Journal
+	hooks      emulator.Hooks
 
 	mu     sync.Mutex
 	issuer *STS // temporary credentials it accepts (NewSTS)
@@ -202,8 +223,11 @@ func NewHandler(opts ...Option) *Server {
 			opt(&cfg)
 		}
 	}
-	if len(cfg.creds) == 0 {
-		cfg.creds = []Credential{{AccessKeyID: DefaultAccessKeyID, AccessKeySecret: DefaultAccessKeySecret}}
+	def := Credential{AccessKeyID: DefaultAccessKeyID, AccessKeySecret: DefaultAccessKeySecret}
+	if len(cfg.creds) == 0 || cfg.creds[0].AccessKeyID != DefaultAccessKeyID {
+		// The default key stays accepted, after the ones given (which may
+		// redefine it, e.g. as Inactive).
+		cfg.creds = append(cfg.creds[:len(cfg.creds):len(cfg.creds)], def)
 	}
 	if len(cfg.regions) == 0 {
 		cfg.regions = []string{DefaultRegion}
@@ -226,8 +250,8 @@ func NewHandler(opts ...Option) *Server {
 	}
 	s.state.readLag = cfg.readLag
 	s.limiter.Clock = s.clk
-	for _, c := range cfg.creds {
-		s.creds[c.AccessKeyID] = c
+	for i := len(cfg.creds) - 1; i >= 0; i-- { // the first given wins
+		s.creds[cfg.creds[i].AccessKeyID] = cfg.creds[i]
 	}
 	for _, r := range cfg.regions {
 		s.regions[r] = true
@@ -250,6 +274,14 @@ func NewTLSServer(opts ...Option) *Server {
 	s.srv = httptest.NewTLSServer(s)
 	s.URL = s.srv.URL
 	return s
+}
+
+// rateLimit is action's quota: its own, else the one set for every action.
+func (s *Server) rateLimit(action string) RateWindow {
+	if w, ok := s.rateLimits[action]; ok {
+		return w
+	}
+	return s.rateLimits[""]
 }
 
 // Close shuts the listener down and waits for requests in flight.

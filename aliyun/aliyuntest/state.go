@@ -53,10 +53,14 @@ type instance struct {
 	id, region string
 	name       string
 	status     string
-	created    time.Time
-	systemDisk string
-	dataDisks  []string
-	trans      *transition
+	uuid       string
+	// What ListInstances reports and filters on.
+	resourceGroup, chargeType, planType string
+	publicIP, innerIP                   string
+	created                             time.Time
+	systemDisk                          string
+	dataDisks                           []string
+	trans                               *transition
 }
 
 // transition is a pending automatic change: at until, finish runs with

@@ -120,12 +120,12 @@ func TestFailedRollback(t *testing.T) {
 
 func TestResetDiskRefusals(t *testing.T) {
 	f := newFixture(t)
-	other := f.srv.AddInstance(InstanceSpec{Status: StatusStopped, DataDiskIDs: []string{""}})
-	otherSnap := f.srv.AddSnapshot(SnapshotSpec{DiskID: other.SystemDiskID})
-	creating := f.srv.AddSnapshot(SnapshotSpec{DiskID: other.DataDiskIDs[0], Status: SnapshotProgressing})
-	failed := f.srv.AddSnapshot(SnapshotSpec{DiskID: other.DataDiskIDs[0], Status: SnapshotFailed})
-	running := f.srv.AddInstance(InstanceSpec{Status: StatusRunning})
-	runningSnap := f.srv.AddSnapshot(SnapshotSpec{DiskID: running.SystemDiskID})
+	other := Must(f.srv.AddInstance(InstanceSpec{Status: StatusStopped, DataDiskIDs: []string{""}}))
+	otherSnap := Must(f.srv.AddSnapshot(SnapshotSpec{DiskID: other.SystemDiskID}))
+	creating := Must(f.srv.AddSnapshot(SnapshotSpec{DiskID: other.DataDiskIDs[0], Status: SnapshotProgressing}))
+	failed := Must(f.srv.AddSnapshot(SnapshotSpec{DiskID: other.DataDiskIDs[0], Status: SnapshotFailed}))
+	running := Must(f.srv.AddInstance(InstanceSpec{Status: StatusRunning}))
+	runningSnap := Must(f.srv.AddSnapshot(SnapshotSpec{DiskID: running.SystemDiskID}))
 	cases := []struct {
 		name, disk, snap, code string
 		status                 int
@@ -146,7 +146,7 @@ func TestResetDiskRefusals(t *testing.T) {
 	if f.srv.Rollbacks() != 0 {
 		t.Errorf("%d rollbacks applied by refused calls", f.srv.Rollbacks())
 	}
-	for _, e := range f.srv.Journal() {
+	for _, e := range f.srv.Journal().Entries() {
 		if e.Applied {
 			t.Errorf("refused call journaled as applied: %+v", e)
 		}
@@ -156,8 +156,8 @@ func TestResetDiskRefusals(t *testing.T) {
 func TestOtherRegionIsInvisible(t *testing.T) {
 	srv := NewServer(WithRegions("cn-hangzhou", "cn-beijing"))
 	defer srv.Close()
-	in := srv.AddInstance(InstanceSpec{Region: "cn-beijing", Status: StatusStopped})
-	snap := srv.AddSnapshot(SnapshotSpec{DiskID: in.SystemDiskID})
+	in := Must(srv.AddInstance(InstanceSpec{Region: "cn-beijing", Status: StatusStopped}))
+	snap := Must(srv.AddSnapshot(SnapshotSpec{DiskID: in.SystemDiskID}))
 	hz := newSDK(t, srv, sdkOpts{region: "cn-hangzhou"})
 	req := swas.CreateResetDiskRequest()
 	req.DiskId, req.SnapshotId = in.SystemDiskID, snap.ID
@@ -172,7 +172,7 @@ func TestOtherRegionIsInvisible(t *testing.T) {
 }
 
 func TestSnapshotCreationAndQuota(t *testing.T) {
-	f := newFixture(t, WithDurations(Durations{Snapshot: 100 * time.Second}), WithSnapshotQuota(2))
+	f := newFixture(t, WithDurations(Durations{CreateSnapshot: 100 * time.Second}), WithSnapshotQuota(2))
 	create := func(name string) (*swas.CreateSnapshotResponse, error) {
 		req := swas.CreateCreateSnapshotRequest()
 		req.DiskId, req.SnapshotName = f.in.SystemDiskID, name
@@ -209,7 +209,9 @@ func TestSnapshotCreationAndQuota(t *testing.T) {
 	_, err = create("one-too-many")
 	serverError(t, err, "QuotaExceed.Snapshot", 403)
 
-	f.srv.SetInstanceBusy(f.in.ID, StatusUpgrading, time.Minute)
+	if err := f.srv.SetInstanceBusy(f.in.ID, StatusUpgrading, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	del := swas.CreateDeleteSnapshotRequest()
 	del.SnapshotId = resp.SnapshotId
 	if _, err := f.sdk.DeleteSnapshot(del); err != nil {
@@ -228,7 +230,7 @@ func TestSnapshotCreationAndQuota(t *testing.T) {
 
 func TestDeleteProgressingSnapshotRefused(t *testing.T) {
 	f := newFixture(t)
-	sn := f.srv.AddSnapshot(SnapshotSpec{DiskID: f.in.SystemDiskID, Status: SnapshotProgressing})
+	sn := Must(f.srv.AddSnapshot(SnapshotSpec{DiskID: f.in.SystemDiskID, Status: SnapshotProgressing}))
 	req := swas.CreateDeleteSnapshotRequest()
 	req.SnapshotId = sn.ID
 	_, err := f.sdk.DeleteSnapshot(req)
@@ -242,7 +244,9 @@ func TestDeleteProgressingSnapshotRefused(t *testing.T) {
 func TestSeededStatuses(t *testing.T) {
 	f := newFixture(t)
 	for _, st := range []string{StatusPending, StatusUpgrading, StatusDisabled, StatusResetting} {
-		f.srv.SetInstanceStatus(f.in.ID, st)
+		if err := f.srv.SetInstanceStatus(f.in.ID, st); err != nil {
+			t.Fatal(err)
+		}
 		req := swas.CreateListInstanceStatusRequest()
 		req.InstanceIds = jsonList(f.in.ID)
 		resp, err := f.sdk.ListInstanceStatus(req)
@@ -250,10 +254,10 @@ func TestSeededStatuses(t *testing.T) {
 			t.Fatalf("status %s: %+v, %v", st, resp, err)
 		}
 	}
-	defer func() {
-		if recover() == nil {
-			t.Error("SetInstanceStatus accepted an unknown status")
-		}
-	}()
-	f.srv.SetInstanceStatus(f.in.ID, "Sleeping")
+	if err := f.srv.SetInstanceStatus(f.in.ID, "Sleeping"); err == nil {
+		t.Error("SetInstanceStatus accepted an unknown status")
+	}
+	if err := f.srv.SetInstanceStatus("no-such-instance", StatusRunning); err == nil {
+		t.Error("SetInstanceStatus accepted an unknown instance")
+	}
 }

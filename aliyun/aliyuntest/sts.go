@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback/clock"
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // STS issues temporary credentials that the SWAS emulator accepts until
@@ -154,7 +154,7 @@ func (s *STS) credsJSON(c Credential, expiry time.Time) stsCreds {
 func stsError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"RequestId": emu.UUID(), "Code": code, "Message": msg})
+	_ = json.NewEncoder(w).Encode(map[string]string{"RequestId": emulator.UUID(), "Code": code, "Message": msg})
 }
 
 func (s *STS) serveSTS(w http.ResponseWriter, r *http.Request) {
@@ -206,7 +206,7 @@ func (s *STS) serveSTS(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	c, exp := s.Issue(dur)
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"RequestId": emu.UUID(), "Credentials": s.credsJSON(c, exp),
+	_ = json.NewEncoder(w).Encode(map[string]any{"RequestId": emulator.UUID(), "Credentials": s.credsJSON(c, exp),
 		"AssumedRoleUser": map[string]string{"Arn": all["RoleArn"] + "/" + all["RoleSessionName"]}})
 }
 

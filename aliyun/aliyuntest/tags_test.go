@@ -102,7 +102,7 @@ func TestTagsOnInstancesAndDisksPage(t *testing.T) {
 	f := newFixture(t)
 	var ids []string
 	for i := 0; i < 3; i++ {
-		ids = append(ids, f.srv.AddInstance(InstanceSpec{}).ID)
+		ids = append(ids, Must(f.srv.AddInstance(InstanceSpec{})).ID)
 	}
 	var kv []string
 	for i := 0; i < MaxTagsPerResource; i++ {

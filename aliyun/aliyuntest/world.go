@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // This file lets a test model the world around the client under test: other
@@ -12,7 +12,7 @@ import (
 // request, reads that lag behind writes and ClientTokens the cloud forgets.
 
 // OtherActor is the Entry.Actor of changes made by the Actor* methods.
-const OtherActor = emu.OtherActor
+const OtherActor = emulator.OtherActor
 
 // Snapshot is a snapshot as the Actor* methods return it.
 type Snapshot = SnapshotView
@@ -136,7 +136,7 @@ func (s *Server) regionOf(id string) string {
 // actor applies action through its API handler and journals it as another
 // actor's.
 func (s *Server) actor(action, region string, params map[string]string) (any, string, error) {
-	c := &call{action: action, region: region, params: params, requestID: emu.UpperUUID()}
+	c := &call{action: action, region: region, params: params, requestID: emulator.UpperUUID()}
 	s.mu.Lock()
 	c.now = s.clk.Now()
 	s.state.settle(c.now)

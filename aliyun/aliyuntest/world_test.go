@@ -41,7 +41,7 @@ func TestHookBeforeLetsAnotherActorStartTheServer(t *testing.T) {
 		t.Errorf("rollbacks %d, StartInstance requests %d", f.srv.Rollbacks(), f.srv.Calls(ActionStartInstance))
 	}
 	var actor []Entry
-	for _, e := range f.srv.Journal() {
+	for _, e := range f.srv.Journal().Entries() {
 		if e.Actor == OtherActor {
 			actor = append(actor, e)
 		}
@@ -94,7 +94,7 @@ func TestActorsFollowTheAPIRules(t *testing.T) {
 	if err := f.srv.ActorStartInstance(f.in.ID); err == nil {
 		t.Fatal("started a Resetting server")
 	}
-	f.clk.Advance(DefaultRollbackDuration)
+	f.clk.Advance(DefaultDurations.Rollback)
 	if v, _ := f.srv.Snapshot(f.snap.ID); !v.RollbackTime.Equal(f.clk.Now()) {
 		t.Errorf("RollbackTime %v", v.RollbackTime)
 	}
@@ -108,7 +108,7 @@ func TestActorsFollowTheAPIRules(t *testing.T) {
 	if err := f.srv.ActorStartInstance(f.in.ID); err != nil {
 		t.Fatal(err)
 	}
-	f.clk.Advance(DefaultStartDuration)
+	f.clk.Advance(DefaultDurations.Start)
 	if err := f.srv.ActorStopInstance(f.in.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestReadLagHidesTheResetAndItsRollbackTime(t *testing.T) {
 	if st, _ := f.listed(t); st != StatusResetting {
 		t.Errorf("after the lag: %s", st)
 	}
-	f.clk.Advance(DefaultRollbackDuration - 10*time.Second)
+	f.clk.Advance(DefaultDurations.Rollback - 10*time.Second)
 	if st, rt := f.listed(t); st != StatusResetting || rt != "" {
 		t.Errorf("at the end: %s %q, want Resetting and no rollback time yet", st, rt)
 	}
@@ -148,12 +148,12 @@ func TestTokenWindowForgetsOldTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.clk.Advance(DefaultRollbackDuration)
+	f.clk.Advance(DefaultDurations.Rollback)
 	again, err := f.resetDisk(f.in.SystemDiskID, f.snap.ID, "tok-w")
 	if err != nil || again.RequestId != first.RequestId || f.srv.Rollbacks() != 1 {
 		t.Fatalf("resend inside the window: %v, %v, %d rollbacks", again, err, f.srv.Rollbacks())
 	}
-	f.clk.Advance(time.Hour - DefaultRollbackDuration)
+	f.clk.Advance(time.Hour - DefaultDurations.Rollback)
 	late, err := f.resetDisk(f.in.SystemDiskID, f.snap.ID, "tok-w")
 	if err != nil || late.RequestId == first.RequestId || f.srv.Rollbacks() != 2 {
 		t.Fatalf("resend after the window: %v, %v, %d rollbacks", late, err, f.srv.Rollbacks())

@@ -37,8 +37,8 @@ func TestBinaryConfirmation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in, _ := tc.AddInstance(tencenttest.Instance{State: "STOPPED"})
 			sn, _ := tc.AddSnapshot(tencenttest.Snapshot{InstanceID: in.ID})
-			a := ali.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
-			as := ali.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: a.SystemDiskID})
+			a := aliyuntest.Must(ali.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
+			as := aliyuntest.Must(ali.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: a.SystemDiskID}))
 			servers := []server{{row: row{Provider: "aliyun", Region: "cn-hangzhou", Disk: a.SystemDiskID, Snapshot: as.ID}},
 				{row: row{Provider: "tencent", Region: "ap-guangzhou", Instance: in.ID, Snapshot: sn.ID}}}
 			args := append(endpoints(ali, tc), "-file", writeFile(t, "s.csv", csvOf(servers)), "-key-prefix", "c", "-state-dir", t.TempDir())

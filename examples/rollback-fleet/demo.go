@@ -43,7 +43,7 @@ func runDemo(ctx context.Context, c *config, e env) int {
 	e.clock, e.speed, e.learner = clk, c.demoSpeed, &rollback.Learner{}
 	at, tt := ali.Durations(), tencenttest.DefaultDurations
 	e.times = map[string]stepTimes{
-		rollback.ProviderAliyun:  {stop: at.Stop, snapshot: at.Snapshot, rollback: at.Rollback, start: at.Start},
+		rollback.ProviderAliyun:  {stop: at.Stop, snapshot: at.CreateSnapshot, rollback: at.Rollback, start: at.Start},
 		rollback.ProviderTencent: {stop: tt.Stop, snapshot: tt.CreateSnapshot, rollback: tt.Rollback, start: tt.Start},
 	}
 	dir, err := os.MkdirTemp("", "fleet-demo-")
@@ -100,8 +100,8 @@ func seedDemo(ali *aliyuntest.Server, tc *tencenttest.Server, n int) ([]row, err
 			if running {
 				status = aliyuntest.StatusRunning
 			}
-			in := ali.AddInstance(aliyuntest.InstanceSpec{Region: region, Name: fmt.Sprintf("web-%03d", i/2+1), Status: status})
-			snap := ali.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID, Name: "nightly", CreatedAt: yesterday})
+			in := aliyuntest.Must(ali.AddInstance(aliyuntest.InstanceSpec{Region: region, Name: fmt.Sprintf("web-%03d", i/2+1), Status: status}))
+			snap := aliyuntest.Must(ali.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID, Name: "nightly", CreatedAt: yesterday}))
 			rows = append(rows, row{Line: i + 2, Provider: rollback.ProviderAliyun, Region: region, Instance: in.ID, Disk: in.SystemDiskID, Snapshot: snap.ID})
 			continue
 		}

@@ -157,12 +157,12 @@ func TestResumeAfterInterrupt(t *testing.T) {
 	}
 
 	// A third run finds everything done and changes nothing.
-	before := len(ali.Journal())
+	before := len(ali.Journal().Entries())
 	third := fleetCmd(context.Background(), e, "", args...)
 	if third.code != exitOK || !strings.Contains(third.stdout, "24 already done") {
 		t.Errorf("third run: exit %d\n%s", third.code, third.stdout)
 	}
-	for _, en := range ali.Journal()[before:] {
+	for _, en := range ali.Journal().Entries()[before:] {
 		if en.Applied {
 			t.Errorf("third run changed something: %s", en.Action)
 		}

@@ -86,8 +86,8 @@ func seed(t *testing.T, ali *aliyuntest.Server, tc *tencenttest.Server, n int) [
 			status = aliyuntest.StatusRunning
 		}
 		region := []string{"cn-hangzhou", "cn-shanghai"}[i%2]
-		in := ali.AddInstance(aliyuntest.InstanceSpec{Region: region, Status: status})
-		snap := ali.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+		in := aliyuntest.Must(ali.AddInstance(aliyuntest.InstanceSpec{Region: region, Status: status}))
+		snap := aliyuntest.Must(ali.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}))
 		out = append(out, server{row{Provider: "aliyun", Region: region, Disk: in.SystemDiskID, Snapshot: snap.ID}, i == 0})
 	}
 	for i := range n {
@@ -148,7 +148,7 @@ func rolledBackOnce(t *testing.T, ali *aliyuntest.Server, tc *tencenttest.Server
 // nothingSent checks that neither emulator got a single call.
 func nothingSent(t *testing.T, ali *aliyuntest.Server, tc *tencenttest.Server) {
 	t.Helper()
-	if n := len(ali.Journal()) + tc.Journal().Count(""); n != 0 {
+	if n := len(ali.Journal().Entries()) + tc.Journal().Count(""); n != 0 {
 		t.Errorf("%d calls sent", n)
 	}
 }

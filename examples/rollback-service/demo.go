@@ -35,8 +35,8 @@ type demo struct {
 func startDemo(speed float64, logger *slog.Logger, hooks rollback.Hooks) (*demo, error) {
 	clk := clock.NewScaled(speed)
 	d := &demo{clock: clk, ali: aliyuntest.NewServer(aliyuntest.WithClock(clk)), tc: tencenttest.NewServer(tencenttest.WithClock(clk))}
-	in := d.ali.AddInstance(aliyuntest.InstanceSpec{Name: "web-1", Status: aliyuntest.StatusRunning, SystemDiskID: demoAliyunDisk})
-	d.ali.AddSnapshot(aliyuntest.SnapshotSpec{ID: demoAliyunSnapshot, DiskID: in.SystemDiskID, Name: "nightly"})
+	in := aliyuntest.Must(d.ali.AddInstance(aliyuntest.InstanceSpec{Name: "web-1", Status: aliyuntest.StatusRunning, SystemDiskID: demoAliyunDisk}))
+	aliyuntest.Must(d.ali.AddSnapshot(aliyuntest.SnapshotSpec{ID: demoAliyunSnapshot, DiskID: in.SystemDiskID, Name: "nightly"}))
 	if _, err := d.tc.AddInstance(tencenttest.Instance{ID: demoTencentInstance, Name: "api-1", State: tencenttest.StateRunning}); err != nil {
 		d.close()
 		return nil, err

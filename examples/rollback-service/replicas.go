@@ -83,7 +83,7 @@ func runReplicas(ctx context.Context, c *config, e env, logger *slog.Logger) int
 			throttled++
 		}
 	}
-	for _, en := range d.swas.Journal() {
+	for _, en := range d.swas.Journal().Entries() {
 		if strings.HasPrefix(en.Code, "Throttling") {
 			throttled++
 		}
@@ -355,8 +355,8 @@ func (d *replicaDemo) killed(ctx context.Context) error {
 // rolled back once, and started again.
 func (d *replicaDemo) swasKilled(ctx context.Context) error {
 	fmt.Fprintln(d.out, "\n5. SWAS, a replica killed while it waits for the rollback of a server it stopped:")
-	in := d.swas.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusRunning})
-	sn := d.swas.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+	in := aliyuntest.Must(d.swas.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusRunning}))
+	sn := aliyuntest.Must(d.swas.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}))
 	body := `{"provider":"aliyun","region":"` + aliyuntest.DefaultRegion + `","disk":"` + in.SystemDiskID + `","snapshot":"` + sn.ID + `","stop":true,"start":true}`
 	if err := d.kill(ctx, "swas-killed", body); err != nil {
 		return err
@@ -431,8 +431,8 @@ func (d *replicaDemo) swasOnce(instanceID, diskID string) error {
 // at once. One rollback, and the server runs again.
 func (d *replicaDemo) swasAtOnce(ctx context.Context) error {
 	fmt.Fprintln(d.out, "\n3. SWAS, a running server (stop, roll back, start), the same key to every replica at once:")
-	in := d.swas.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusRunning})
-	sn := d.swas.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+	in := aliyuntest.Must(d.swas.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusRunning}))
+	sn := aliyuntest.Must(d.swas.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}))
 	body := `{"provider":"aliyun","region":"` + aliyuntest.DefaultRegion + `","disk":"` + in.SystemDiskID + `","snapshot":"` + sn.ID + `","stop":true,"start":true}`
 	codes := make([]int, len(d.replicas))
 	errs := make([]error, len(d.replicas))

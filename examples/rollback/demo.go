@@ -136,9 +136,9 @@ func describeTarget(req rollback.Request) string {
 func seedAliyun(srv *aliyuntest.Server, p rollback.Provider) *demoTarget {
 	var first rollback.Request
 	for i := range 3 {
-		in := srv.AddInstance(aliyuntest.InstanceSpec{Name: fmt.Sprintf("web-%d", i+1), Status: aliyuntest.StatusRunning})
-		snap := srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID, Name: "nightly",
-			CreatedAt: srv.Clock().Now().Add(-24 * time.Hour)})
+		in := aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Name: fmt.Sprintf("web-%d", i+1), Status: aliyuntest.StatusRunning}))
+		snap := aliyuntest.Must(srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID, Name: "nightly",
+			CreatedAt: srv.Clock().Now().Add(-24 * time.Hour)}))
 		if i == 0 {
 			first = rollback.Request{Region: aliyuntest.DefaultRegion, DiskID: in.SystemDiskID, SnapshotID: snap.ID}
 		}

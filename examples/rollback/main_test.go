@@ -91,7 +91,7 @@ func TestUsageErrors(t *testing.T) {
 func emulators(t *testing.T) (*aliyuntest.Server, *tencenttest.Server) {
 	t.Helper()
 	ali := aliyuntest.NewServer(aliyuntest.WithDurations(aliyuntest.Durations{
-		Stop: 200 * time.Millisecond, Start: 200 * time.Millisecond, Rollback: 200 * time.Millisecond, Snapshot: 200 * time.Millisecond}))
+		Stop: 200 * time.Millisecond, Start: 200 * time.Millisecond, Rollback: 200 * time.Millisecond, CreateSnapshot: 200 * time.Millisecond}))
 	t.Cleanup(ali.Close)
 	tc := tencenttest.NewServer(tencenttest.WithDurations(tencenttest.Durations{
 		Stop: 200 * time.Millisecond, Start: 200 * time.Millisecond, Rollback: 200 * time.Millisecond, CreateSnapshot: 200 * time.Millisecond}))
@@ -115,15 +115,15 @@ func TestMalformedIDsSendNothing(t *testing.T) {
 	if code != exitUsage || !strings.Contains(errOut, "SnapshotID") {
 		t.Errorf("exit %d: %s", code, errOut)
 	}
-	if n := tc.Journal().Count("") + len(ali.Journal()); n != 0 {
+	if n := tc.Journal().Count("") + len(ali.Journal().Entries()); n != 0 {
 		t.Errorf("%d calls sent for malformed input", n)
 	}
 }
 
 func TestRealRunAgainstEmulators(t *testing.T) {
 	ali, tc := emulators(t)
-	a := ali.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusRunning})
-	as := ali.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: a.SystemDiskID})
+	a := aliyuntest.Must(ali.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusRunning}))
+	as := aliyuntest.Must(ali.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: a.SystemDiskID}))
 	code, out, errOut := runCmd(t, "", "-provider", "aliyun", "-region", "cn-hangzhou", "-endpoint", ali.URL,
 		"-disk", a.SystemDiskID, "-snapshot", as.ID, "-stop", "-start", "-key", "t-1", "-state-dir", t.TempDir(), "-yes")
 	if code != exitOK || !strings.Contains(out, "Rolled back disk "+a.SystemDiskID) || !strings.Contains(out, "running -> running") {
@@ -152,7 +152,7 @@ func TestExitCodes(t *testing.T) {
 	tcArgs := func(inst, snap string, more ...string) []string {
 		return append([]string{"-provider", "tencent", "-region", "ap-guangzhou", "-endpoint", tc.URL, "-instance", inst, "-snapshot", snap, "-yes"}, more...)
 	}
-	a := ali.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
+	a := aliyuntest.Must(ali.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
 
 	tests := []struct {
 		name string

@@ -103,13 +103,13 @@ func runFleet(tb testing.TB, f fleetSpec) fleetResult {
 		defer c.CloseIdleConnections()
 		p = c
 		for range f.n {
-			in := srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
-			sn := srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+			in := aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
+			sn := aliyuntest.Must(srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}))
 			reqs = append(reqs, rollback.Request{Region: aliyuntest.DefaultRegion, InstanceID: in.ID, DiskID: in.SystemDiskID, SnapshotID: sn.ID})
 		}
 		journal = func() (int, int, int) {
 			d, th := 0, 0
-			for _, e := range srv.Journal() {
+			for _, e := range srv.Journal().Entries() {
 				switch e.Action {
 				case aliyuntest.ActionListInstances, aliyuntest.ActionListInstanceStatus, aliyuntest.ActionListDisks, aliyuntest.ActionListSnapshots:
 					d++

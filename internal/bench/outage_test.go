@@ -37,7 +37,7 @@ func (r outageResult) String() string {
 func runOutage(tb testing.TB, batch bool, n, concurrency int, fault tencenttest.Fault, budget bool) outageResult {
 	tb.Helper()
 	clk := clock.NewScaled(200)
-	srv := tencenttest.NewServer(tencenttest.WithClock(clk), tencenttest.WithRateLimit(0, 0),
+	srv := tencenttest.NewServer(tencenttest.WithClock(clk), tencenttest.WithoutRateLimits(),
 		tencenttest.WithDurations(tencenttest.Durations{Rollback: 10 * time.Second}))
 	defer srv.Close()
 	// MaxElapsed out of the way: on a scaled clock it would cut retries by

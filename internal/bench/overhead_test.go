@@ -59,8 +59,8 @@ func countingHooks() rollback.Hooks {
 func aliyunPair(tb testing.TB) overheadPair {
 	clk := clock.NewVirtual(time.Time{})
 	srv := aliyuntest.NewServer(aliyuntest.WithClock(clk), aliyuntest.WithoutRateLimits())
-	in := srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
-	sn := srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+	in := aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
+	sn := aliyuntest.Must(srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}))
 
 	rawClient, err := swas.NewClientWithOptions(aliyuntest.DefaultRegion, sdk.NewConfig(),
 		credentials.NewStaticAKCredentialsProvider(aliyuntest.DefaultAccessKeyID, aliyuntest.DefaultAccessKeySecret))
@@ -116,7 +116,7 @@ func aliyunPair(tb testing.TB) overheadPair {
 
 func tencentPair(tb testing.TB) overheadPair {
 	clk := clock.NewVirtual(time.Time{})
-	srv := tencenttest.NewServer(tencenttest.WithClock(clk), tencenttest.WithRateLimit(0, 0))
+	srv := tencenttest.NewServer(tencenttest.WithClock(clk), tencenttest.WithoutRateLimits())
 	in, _ := srv.AddInstance(tencenttest.Instance{State: "STOPPED"})
 	sn, _ := srv.AddSnapshot(tencenttest.Snapshot{InstanceID: in.ID})
 

@@ -97,7 +97,7 @@ func (s waitStats) callsPerWait() float64 { return float64(s.calls) / float64(s.
 func measureWaits(tb testing.TB, st waitStrategy, d time.Duration, n int, seed uint64) waitStats {
 	tb.Helper()
 	clk := clock.NewAutoVirtual(time.Time{})
-	srv := tencenttest.NewServer(tencenttest.WithClock(clk), tencenttest.WithRateLimit(0, 0))
+	srv := tencenttest.NewServer(tencenttest.WithClock(clk), tencenttest.WithoutRateLimits())
 	defer srv.Close()
 	c, err := tencent.New(tencent.Config{Region: tencenttest.DefaultRegion, Endpoint: srv.URL,
 		SecretID: tencenttest.DefaultSecretID, SecretKey: tencenttest.DefaultSecretKey},

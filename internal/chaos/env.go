@@ -11,7 +11,7 @@ import (
 	"github.com/cloudsnap/rollback/aliyun"
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
 	"github.com/cloudsnap/rollback/clock"
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 	"github.com/cloudsnap/rollback/tencent"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
@@ -78,7 +78,7 @@ type Env interface {
 	// operation rolled the disk back to, an hour ago; the instance has been
 	// started since.
 	NewRolledBackTarget(running bool) Target
-	AddFault(f emu.Fault)
+	AddFault(f emulator.Fault)
 	ClearFaults()
 	FailNextRollbacks(n int)
 	// MakeBusy puts an operation in progress on the instance for d.
@@ -94,7 +94,7 @@ type Env interface {
 	// State is the instance's state as the emulator sees it now,
 	// normalized (running, stopped, rolling-back, ...).
 	State(tg Target) rollback.InstanceState
-	Journal() []emu.Entry
+	Journal() []emulator.Entry
 	// Actions names the provider's API actions by role.
 	Actions() Actions
 	// Secrets are the credentials the client signs with, and Signatures
@@ -142,7 +142,7 @@ type World interface {
 }
 
 // ours reads the applied client rollbacks of one resource from a journal.
-func ours(entries []emu.Entry, action, param, id string) []string {
+func ours(entries []emulator.Entry, action, param, id string) []string {
 	var out []string
 	for _, e := range entries {
 		if e.Actor == "" && e.Action == action && e.Applied && e.Params[param] == id {
@@ -321,7 +321,7 @@ func NewAliyun(cfg Config) (Env, error) {
 	opts := []aliyuntest.Option{
 		aliyuntest.WithClock(cfg.Clock),
 		aliyuntest.WithDurations(aliyuntest.Durations{Stop: cfg.Durations.Stop, Start: cfg.Durations.Start,
-			Rollback: cfg.Durations.Rollback, Snapshot: cfg.Durations.Snapshot}),
+			Rollback: cfg.Durations.Rollback, CreateSnapshot: cfg.Durations.Snapshot}),
 		aliyuntest.WithSnapshotQuota(-1),
 		aliyuntest.WithCredential(aliyuntest.Credential{AccessKeyID: aliyunKeyID, AccessKeySecret: aliyunSecret, SecurityToken: aliyunToken}),
 	}
@@ -376,12 +376,12 @@ func (e *aliyunEnv) ActorRollback(tg Target) (string, error) {
 }
 
 func (e *aliyunEnv) ActorRollbackOther(tg Target) (string, error) {
-	other := e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: tg.DiskID})
+	other := aliyuntest.Must(e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: tg.DiskID}))
 	return e.srv.ActorResetDisk(tg.DiskID, other.ID)
 }
 
 func (e *aliyunEnv) Ours(tg Target) []string {
-	return ours(e.srv.Journal(), aliyuntest.ActionResetDisk, "DiskId", tg.DiskID)
+	return ours(e.srv.Journal().Entries(), aliyuntest.ActionResetDisk, "DiskId", tg.DiskID)
 }
 
 func (e *aliyunEnv) Name() string                { return rollback.ProviderAliyun }
@@ -405,7 +405,7 @@ func (e *aliyunEnv) newTarget(running, rolledBack bool) Target {
 	if e.dataDisk {
 		is.DataDiskIDs = []string{""}
 	}
-	in := e.srv.AddInstance(is)
+	in := aliyuntest.Must(e.srv.AddInstance(is))
 	disk := in.SystemDiskID
 	if e.dataDisk {
 		disk = in.DataDiskIDs[0]
@@ -415,15 +415,15 @@ func (e *aliyunEnv) newTarget(running, rolledBack bool) Target {
 		now := e.srv.Clock().Now()
 		spec.CreatedAt, spec.RollbackTime = now.Add(-2*time.Hour), now.Add(-time.Hour)
 	}
-	snap := e.srv.AddSnapshot(spec)
+	snap := aliyuntest.Must(e.srv.AddSnapshot(spec))
 	return Target{InstanceID: in.ID, DiskID: disk, SnapshotID: snap.ID, priorTime: spec.RollbackTime}
 }
 
-func (e *aliyunEnv) AddFault(f emu.Fault)    { e.srv.AddFault(f) }
-func (e *aliyunEnv) ClearFaults()            { e.srv.ClearFaults() }
-func (e *aliyunEnv) FailNextRollbacks(n int) { e.srv.FailNextRollbacks(n) }
-func (e *aliyunEnv) Rollbacks(tg Target) int { return e.srv.RollbacksOf(tg.DiskID) }
-func (e *aliyunEnv) Journal() []emu.Entry    { return e.srv.Journal() }
+func (e *aliyunEnv) AddFault(f emulator.Fault) { e.srv.AddFault(f) }
+func (e *aliyunEnv) ClearFaults()              { e.srv.ClearFaults() }
+func (e *aliyunEnv) FailNextRollbacks(n int)   { e.srv.FailNextRollbacks(n) }
+func (e *aliyunEnv) Rollbacks(tg Target) int   { return e.srv.RollbacksOf(tg.DiskID) }
+func (e *aliyunEnv) Journal() []emulator.Entry { return e.srv.Journal().Entries() }
 
 func (e *aliyunEnv) RollbackSucceeded(tg Target) bool {
 	s, ok := e.srv.Snapshot(tg.SnapshotID)
@@ -431,7 +431,9 @@ func (e *aliyunEnv) RollbackSucceeded(tg Target) bool {
 }
 
 func (e *aliyunEnv) MakeBusy(tg Target, d time.Duration) {
-	e.srv.SetInstanceBusy(tg.InstanceID, aliyuntest.StatusUpgrading, d)
+	if err := e.srv.SetInstanceBusy(tg.InstanceID, aliyuntest.StatusUpgrading, d); err != nil {
+		panic(err)
+	}
 }
 
 func (e *aliyunEnv) State(tg Target) rollback.InstanceState {
@@ -477,7 +479,7 @@ func NewTencent(cfg Config) (Env, error) {
 	}
 	if cfg.RateSlack {
 		w := tencenttest.DefaultRateLimit
-		opts = append(opts, tencenttest.WithRateLimit(w.Limit*6/5, w.Per))
+		opts = append(opts, tencenttest.WithRateLimit("", tencenttest.RateWindow{Limit: w.Limit * 6 / 5, Per: w.Per}))
 	}
 	srv := tencenttest.NewServer(opts...)
 	e := &tencentEnv{srv: srv, cfg: cfg}
@@ -557,8 +559,8 @@ func (e *tencentEnv) newTarget(running, rolledBack bool) Target {
 	sn := tencenttest.Snapshot{}
 	prior := ""
 	if rolledBack {
-		prior = emu.UUID()
-		in.LatestOperation, in.LatestOperationState, in.LatestOperationRequestID = tencenttest.OpStartInstances, tencenttest.OperationSuccess, emu.UUID()
+		prior = emulator.UUID()
+		in.LatestOperation, in.LatestOperationState, in.LatestOperationRequestID = tencenttest.OpStartInstances, tencenttest.OperationSuccess, emulator.UUID()
 		sn.LatestOperation, sn.LatestOperationState, sn.LatestOperationRequestID = tencenttest.OpRollbackInstanceSnapshot, tencenttest.OperationSuccess, prior
 	}
 	in, err := e.srv.AddInstance(in)
@@ -573,11 +575,11 @@ func (e *tencentEnv) newTarget(running, rolledBack bool) Target {
 	return Target{InstanceID: in.ID, DiskID: in.DiskID, SnapshotID: snap.ID, priorRequest: prior}
 }
 
-func (e *tencentEnv) AddFault(f emu.Fault)    { e.srv.AddFault(f) }
-func (e *tencentEnv) ClearFaults()            { e.srv.ClearFaults() }
-func (e *tencentEnv) FailNextRollbacks(n int) { e.srv.FailNextRollbacks(n) }
-func (e *tencentEnv) Rollbacks(tg Target) int { return e.srv.RollbacksOf(tg.InstanceID) }
-func (e *tencentEnv) Journal() []emu.Entry    { return e.srv.Journal().Entries() }
+func (e *tencentEnv) AddFault(f emulator.Fault) { e.srv.AddFault(f) }
+func (e *tencentEnv) ClearFaults()              { e.srv.ClearFaults() }
+func (e *tencentEnv) FailNextRollbacks(n int)   { e.srv.FailNextRollbacks(n) }
+func (e *tencentEnv) Rollbacks(tg Target) int   { return e.srv.RollbacksOf(tg.InstanceID) }
+func (e *tencentEnv) Journal() []emulator.Entry { return e.srv.Journal().Entries() }
 
 func (e *tencentEnv) RollbackSucceeded(tg Target) bool {
 	s, ok := e.srv.Snapshot(tg.SnapshotID)

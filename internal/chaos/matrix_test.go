@@ -12,7 +12,7 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // The fault matrix: every API call that rollback.Run makes (with
@@ -172,7 +172,7 @@ var combined = []struct {
 		name: "rollback replies lost, then every read fails",
 		arm: func(e Env, hook *func(string)) {
 			a := e.Actions()
-			e.AddFault(emu.Fault{Action: a.Rollback, DropResponse: true, Times: -1})
+			e.AddFault(emulator.Fault{Action: a.Rollback, DropResponse: true, Times: -1})
 			*hook = readsFailFrom(e, a.Rollback)
 		},
 		aliyun: "rollback:ErrOutcomeUnknown/1", tencent: "rollback:ErrOutcomeUnknown/1",
@@ -192,8 +192,8 @@ var combined = []struct {
 		name: "rollback reply lost, then the resend refused as busy",
 		arm: func(e Env, _ *func(string)) {
 			a := e.Actions()
-			e.AddFault(emu.Fault{Action: a.Rollback, DropResponse: true})
-			e.AddFault(emu.Fault{Action: a.Rollback, Nth: 2, Code: codes[e.Name()]["busy"].Code, Times: -1})
+			e.AddFault(emulator.Fault{Action: a.Rollback, DropResponse: true})
+			e.AddFault(emulator.Fault{Action: a.Rollback, Nth: 2, Code: codes[e.Name()]["busy"].Code, Times: -1})
 		},
 		aliyun: "ok", tencent: "ok",
 	},
@@ -203,13 +203,13 @@ var combined = []struct {
 		name: "rollback reply lost, then two reads fail",
 		arm: func(e Env, hook *func(string)) {
 			a := e.Actions()
-			e.AddFault(emu.Fault{Action: a.Rollback, DropResponse: true})
+			e.AddFault(emulator.Fault{Action: a.Rollback, DropResponse: true})
 			armed := false
 			*hook = func(action string) {
 				if action == a.Rollback && !armed {
 					armed = true
-					e.AddFault(emu.Fault{Action: a.ReadSnapshot, Code: codes[e.Name()]["5xx"].Code, Times: 2})
-					e.AddFault(emu.Fault{Action: a.ReadInstance, Code: codes[e.Name()]["5xx"].Code, Times: 2})
+					e.AddFault(emulator.Fault{Action: a.ReadSnapshot, Code: codes[e.Name()]["5xx"].Code, Times: 2})
+					e.AddFault(emulator.Fault{Action: a.ReadInstance, Code: codes[e.Name()]["5xx"].Code, Times: 2})
 				}
 			}
 		},
@@ -228,7 +228,7 @@ func readsFailFrom(e Env, action string) func(string) {
 		armed = true
 		code := codes[e.Name()]["5xx"].Code
 		for _, read := range []string{e.Actions().ReadSnapshot, e.Actions().ReadInstance, "ListDisks"} {
-			e.AddFault(emu.Fault{Action: read, Code: code, Times: -1})
+			e.AddFault(emulator.Fault{Action: read, Code: code, Times: -1})
 		}
 	}
 }
@@ -237,7 +237,7 @@ func readsFailFrom(e Env, action string) func(string) {
 var faultKinds = []string{"5xx", "gateway-502", "throttle", "busy", "reset", "lost-reply", "slow-reply"}
 
 // codes are each provider's native codes of the coded fault kinds.
-var codes = map[string]map[string]emu.Fault{
+var codes = map[string]map[string]emulator.Fault{
 	"aliyun": {
 		"5xx":      {Code: "InternalError"},
 		"throttle": {Code: "Throttling.User"},
@@ -258,7 +258,7 @@ const (
 )
 
 // faultOf builds the fault of a kind for action.
-func faultOf(provider, kind, action string, persistent bool) emu.Fault {
+func faultOf(provider, kind, action string, persistent bool) emulator.Fault {
 	f := codes[cloudOf(provider)][kind]
 	switch kind {
 	case "gateway-502":

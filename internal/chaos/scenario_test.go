@@ -9,7 +9,7 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // Deterministic regression scenarios for what the matrix and the soak
@@ -50,7 +50,7 @@ func TestScenarioLateAcceptedRollbackFails(t *testing.T) {
 		}
 	}
 	tg := e.NewTarget(false)
-	e.AddFault(emu.Fault{Action: e.Actions().Rollback, DropResponse: true, Times: -1})
+	e.AddFault(emulator.Fault{Action: e.Actions().Rollback, DropResponse: true, Times: -1})
 	e.FailNextRollbacks(1)
 	rep, err := rollback.Run(context.Background(), e.Provider(), e.Request(tg), opts)
 	// SWAS records only successful resets (RollbackTime), and a reset under
@@ -213,7 +213,7 @@ func TestScenarioCancelDuringStateRead(t *testing.T) {
 			var hook func(string)
 			e := newScenarioEnv(t, provider, clk, Durations{}, &hook, rollback.WithMaxAttempts(3))
 			tg := e.NewTarget(false)
-			e.AddFault(emu.Fault{Action: e.Actions().Rollback, Reset: true, Times: -1})
+			e.AddFault(emulator.Fault{Action: e.Actions().Rollback, Reset: true, Times: -1})
 			ctx, cancel := context.WithCancel(context.Background())
 			sends := 0
 			// The attempts that reach the wire: SWAS resends its token on

@@ -18,7 +18,7 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // The chaos soak: many rollback.Run executions on both clouds with
@@ -78,7 +78,7 @@ var soakKinds = []struct {
 // armedFault is one fault of a plan.
 type armedFault struct {
 	Kind  string
-	Fault emu.Fault
+	Fault emulator.Fault
 }
 
 func (a armedFault) String() string {
@@ -434,7 +434,7 @@ func keys(m map[string]bool) []string {
 }
 
 // fired reads which armed faults fired from a journal slice.
-func firedFaults(entries []emu.Entry, armed []armedFault, a Actions) (fired map[string]bool, read, ambiguousMut bool, count map[string]int) {
+func firedFaults(entries []emulator.Entry, armed []armedFault, a Actions) (fired map[string]bool, read, ambiguousMut bool, count map[string]int) {
 	kindOf := map[string]string{}
 	for _, f := range armed {
 		kindOf[f.Fault.String()] = f.Kind
@@ -617,7 +617,7 @@ func (g *envGroup) env(provider string, slow, dataDisk bool) (Env, error) {
 }
 
 // dump logs a replayed unit's journal and client log to stderr.
-func (g *envGroup) dump(entries []emu.Entry) {
+func (g *envGroup) dump(entries []emulator.Entry) {
 	for _, e := range entries {
 		fmt.Fprintf(os.Stderr, "%s %-24s applied=%-5v status=%d code=%s fault=%q params=%v\n",
 			e.Time.Format("15:04:05.000"), e.Action, e.Applied, e.HTTPStatus, e.Code, e.Fault, e.Params)

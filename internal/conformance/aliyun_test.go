@@ -37,7 +37,7 @@ func (e *aliyunEnv) Region() string              { return aliyuntest.DefaultRegi
 
 func (e *aliyunEnv) Durations() Durations {
 	d := e.srv.Durations()
-	return Durations{Stop: d.Stop, Start: d.Start, Rollback: d.Rollback, Snapshot: d.Snapshot}
+	return Durations{Stop: d.Stop, Start: d.Start, Rollback: d.Rollback, Snapshot: d.CreateSnapshot}
 }
 
 // Request names the disk only: the SWAS way, the instance found from it.
@@ -50,8 +50,8 @@ func (e *aliyunEnv) NewTarget(t *testing.T, running bool) Target {
 	if running {
 		status = aliyuntest.StatusRunning
 	}
-	in := e.srv.AddInstance(aliyuntest.InstanceSpec{Status: status})
-	snap := e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+	in := aliyuntest.Must(e.srv.AddInstance(aliyuntest.InstanceSpec{Status: status}))
+	snap := aliyuntest.Must(e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}))
 	return Target{InstanceID: in.ID, DiskID: in.SystemDiskID, SnapshotID: snap.ID}
 }
 
@@ -60,11 +60,14 @@ func (e *aliyunEnv) OtherDiskSnapshot(t *testing.T) string {
 }
 
 func (e *aliyunEnv) CreatingSnapshot(t *testing.T, tg Target) string {
-	return e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: tg.DiskID, Status: "Progressing"}).ID
+	return aliyuntest.Must(e.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: tg.DiskID, Status: "Progressing"})).ID
 }
 
 func (e *aliyunEnv) MakeBusy(t *testing.T, tg Target, d time.Duration) {
-	e.srv.SetInstanceBusy(tg.InstanceID, "Upgrading", d)
+	t.Helper()
+	if err := e.srv.SetInstanceBusy(tg.InstanceID, "Upgrading", d); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (e *aliyunEnv) FailNextRollback() { e.srv.FailNextRollbacks(1) }

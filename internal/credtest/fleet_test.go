@@ -124,8 +124,8 @@ func swasFleet(t testing.TB, f fleetSpec) fleetRun {
 	sts.SetLifetime(time.Hour)
 	var reqs []rollback.Request
 	for range n {
-		in := srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
-		sn := srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+		in := aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
+		sn := aliyuntest.Must(srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}))
 		reqs = append(reqs, rollback.Request{Region: srv.Region(), InstanceID: in.ID, DiskID: in.SystemDiskID, SnapshotID: sn.ID})
 	}
 	var done atomic.Int64
@@ -149,7 +149,7 @@ func lighthouseFleet(t testing.TB, f fleetSpec) fleetRun {
 	n, clk := f.n, clock.NewScaled(f.speed)
 	var limits tencenttest.Option
 	if !f.serverLimits {
-		limits = tencenttest.WithRateLimit(0, 0)
+		limits = tencenttest.WithoutRateLimits()
 	}
 	srv := tencenttest.NewServer(tencenttest.WithClock(clk), tencenttest.WithDurations(tencenttest.Durations{Rollback: f.rollbackTakes}), limits)
 	defer srv.Close()

@@ -102,6 +102,9 @@ func (s *Server) instanceIDs(region string, p params) ([]*instance, *apiError) {
 // ready checks that an instance can start a new operation: no operation in
 // progress and a state in want.
 func (s *Server) ready(in *instance, now time.Time, want ...string) *apiError {
+	if in.expired(now) {
+		return apiErrf(CodeInstanceExpired, "The instance %s expired at %s and is isolated; renew it first.", in.id, in.expires.UTC().Format(timeFormat))
+	}
 	state, _ := in.view(now)
 	if in.busy(now) {
 		switch state {
@@ -149,13 +152,29 @@ func (s *Server) applyInstanceSnapshot(region, rid string, p params) (map[string
 	if e := s.ready(in, now, StateStopped, StateRunning); e != nil {
 		return nil, false, e
 	}
-	if state, _ := sn.view(now); state != SnapshotNormal {
-		return nil, false, apiErrf(CodeInvalidSnapshotState, "The snapshot %s is %s; a rollback needs NORMAL.", sn.id, state)
+	if e := snapshotUsable(sn, now, "a rollback"); e != nil {
+		return nil, false, e
+	}
+	if sn.instanceID != in.id {
+		// The cloud rolls back only to the instance's own system disk: a
+		// snapshot of another instance is not found for this one.
+		return nil, false, apiErrf(CodeSnapshotNotFound, "The snapshot %s was not taken from the system disk %s of the instance %s.", sn.id, in.diskID, in.id)
 	}
 	if sn.diskID != in.diskID {
-		// The cloud rolls back only to the instance's own system disk: a
-		// snapshot of another disk is not found for this instance.
-		return nil, false, apiErrf(CodeSnapshotNotFound, "The snapshot %s was not taken from the system disk %s of the instance %s.", sn.id, in.diskID, in.id)
+		// A snapshot of this instance, of a disk it no longer has (its
+		// image was reinstalled): the original disk is gone.
+		return nil, false, apiErrf(CodeDiskNotFound, "The disk %s of the snapshot %s is no longer the system disk of the instance %s (it is now %s); only the original disk can be rolled back.", sn.diskID, sn.id, in.id, in.diskID)
+	}
+	if now.Before(in.diskOpUntil) {
+		return nil, false, apiErrf(CodeDiskLatestOperationUnfinished, "The last operation %s of the disk %s has not been completed.", in.diskOp, in.diskID)
+	}
+	for _, other := range s.snapshots {
+		if state, _ := other.view(now); other.diskID == in.diskID && state == SnapshotCreating {
+			return nil, false, apiErrf(CodeDiskBusy, "The disk %s is busy: the snapshot %s of it is being created.", in.diskID, other.id)
+		}
+	}
+	if s.maxRollbacks > 0 && s.rollbacksInProgress(region, now) >= s.maxRollbacks {
+		return nil, false, apiErrf(CodeSystemBusy, "System busy: %d rollbacks are in progress in %s; retry later.", s.maxRollbacks, region)
 	}
 	if sn.diskSize != in.diskSize {
 		return nil, false, apiErrf(CodeDiskSizeNotMatch, "The disk size has changed: the snapshot %s is of %d GB, the disk %s is now %d GB.", sn.id, sn.diskSize, in.diskID, in.diskSize)
@@ -260,7 +279,9 @@ func (s *Server) deleteSnapshots(region, rid string, p params) (map[string]any, 
 		if e != nil {
 			return nil, false, e
 		}
-		if state, _ := sn.view(now); state != SnapshotNormal {
+		if state, _ := sn.view(now); state == SnapshotRollbacking {
+			return nil, false, apiErrf(CodeSnapshotBusy, "The snapshot %s is busy: a rollback with it is in progress.", sn.id)
+		} else if state != SnapshotNormal {
 			return nil, false, apiErrf(CodeInvalidSnapshotState, "The snapshot %s is %s; deleting needs NORMAL.", sn.id, state)
 		}
 		del = append(del, sn)
@@ -414,4 +435,30 @@ func window[T any](xs []T, offset, limit int) []T {
 		xs = xs[:limit]
 	}
 	return xs
+}
+
+// snapshotUsable checks that a snapshot can be used for what: NORMAL, not
+// busy with a rollback, and not left broken by a failed creation.
+func snapshotUsable(sn *snapshot, now time.Time, what string) *apiError {
+	state, op := sn.view(now)
+	switch {
+	case state == SnapshotRollbacking:
+		return apiErrf(CodeSnapshotBusy, "The snapshot %s is busy: a rollback with it is in progress.", sn.id)
+	case state != SnapshotNormal:
+		return apiErrf(CodeInvalidSnapshotState, "The snapshot %s is %s; %s needs NORMAL.", sn.id, state, what)
+	case op.name == OpCreateInstanceSnapshot && op.state == OperationFailed:
+		return apiErrf(CodeSnapshotOperationFailed, "The snapshot %s cannot be used: its creation failed.", sn.id)
+	}
+	return nil
+}
+
+// rollbacksInProgress counts the rollbacks running in region.
+func (s *Server) rollbacksInProgress(region string, now time.Time) int {
+	n := 0
+	for _, in := range s.instances {
+		if _, op := in.view(now); in.region == region && op.name == OpApplyInstanceSnapshot && op.state == OperationOperating {
+			n++
+		}
+	}
+	return n
 }

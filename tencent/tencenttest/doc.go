@@ -15,6 +15,30 @@
 //	sn, _ := srv.AddSnapshot(tencenttest.Snapshot{InstanceID: in.ID})
 //	// point the client at srv.URL with tencenttest.DefaultSecretID/DefaultSecretKey
 //
+// # The shape every emulator here shares
+//
+// tencenttest and aliyuntest are one product with two protocols, built on
+// package emulator; what is the same concept has the same name and
+// signature in both:
+//
+//   - Construction: NewServer (listening on 127.0.0.1), NewHandler (not
+//     listening), Close, URL, Clock, Region, Durations.
+//   - Options: WithClock, WithCredentials, WithSessionCredentials,
+//     WithRegions, WithDurations (Stop, Start, Rollback, CreateSnapshot, and
+//     the cloud's own extra fields), WithRateLimit(action, RateWindow)
+//     (action "" for every action), WithoutRateLimits, WithSnapshotQuota
+//     (0 the default, negative no limit), WithReadLag, WithoutTimestampCheck.
+//   - Seeders return (value, error) and seed nothing on error: AddInstance,
+//     AddSnapshot, Set*. Must(v, err) panics instead, for demos and tests.
+//   - Faults and hooks: AddFault(Fault), ClearFaults, PendingFaults, Before,
+//     After, FailNextRollbacks; other actors: Actor*, with ActorError.
+//   - Observation: Journal() *Journal of emulator.Entry (the same type in
+//     both), Calls(action), Rollbacks, RollbacksOf, Instance, Snapshot.
+//
+// What only Lighthouse has: SetBusy (an operation in progress), SetDiskSize,
+// Start, Endpoint, DescribeInstancesDeniedActions. Lighthouse takes no
+// ClientToken on these actions, so there is no WithTokenWindow.
+//
 // # State
 //
 // Instances and snapshots change state on the emulator's clock
@@ -38,9 +62,32 @@
 //   - Seeded transitional states (PENDING, STARTING, STOPPING, REBOOTING) run
 //     their course; LAUNCH_FAILED, SHUTDOWN and TERMINATING stay.
 //
+// # Error codes from state
+//
+// Eighteen of the twenty codes of the ApplyInstanceSnapshot page come from
+// state, not only from AddFault; the two left, FailedOperation and
+// InternalError .DescribeInstanceStatus, are the cloud failing to read a
+// status, which no state of an account causes. Beyond the cases below:
+//
+//   - ResourceNotFound.DiskNotFound: a snapshot of the instance's system
+//     disk from before ReplaceSystemDisk (a reinstall); only the original
+//     disk can be rolled back.
+//   - UnsupportedOperation.DiskBusy: a snapshot of the disk is CREATING.
+//   - UnsupportedOperation.DiskLatestOperationUnfinished: SetDiskBusy.
+//   - UnsupportedOperation.SnapshotBusy: the snapshot is ROLLBACKING (a
+//     rollback or a DeleteSnapshots with it).
+//   - UnsupportedOperation.SystemBusy: WithConcurrentRollbacks rollbacks
+//     are already in progress in the region.
+//   - FailedOperation.SnapshotOperationFailed: the snapshot's
+//     CreateInstanceSnapshot operation FAILED (seeded).
+//   - UnauthorizedOperation.NoPermission: WithDeniedActions.
+//   - UnsupportedOperation.InstanceExpired (a common code): the instance is
+//     past its ExpiredTime, isolated (SHUTDOWN, IsolatedTime set).
+//   - LimitExceeded.SnapshotQuotaLimitExceeded: WithSnapshotQuota.
+//
 // # Choices where the cloud's documents are silent
 //
-//   - A snapshot of another disk: ResourceNotFound.SnapshotNotFound.
+//   - A snapshot of another instance: ResourceNotFound.SnapshotNotFound.
 //   - An operation in progress: OperationDenied.InstanceCreating while PENDING,
 //     OperationDenied.InstanceOperationInProgress while STARTING, STOPPING or
 //     REBOOTING, UnsupportedOperation.LatestOperationUnfinished when the state
@@ -63,7 +110,8 @@
 //
 // # Rate limit, faults, journal
 //
-// Each action accepts 20 requests per second per SecretId (WithRateLimit),
+// Each action accepts 20 requests per second per SecretId (WithRateLimit,
+// WithoutRateLimits),
 // in a sliding window on the emulator clock; beyond, RequestLimitExceeded.
 // AddFault injects failures into the calls of an action (see Fault): an error
 // code with any HTTP status (a non-200 carries the error envelope, which the

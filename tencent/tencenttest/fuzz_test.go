@@ -22,7 +22,7 @@ import (
 // "Error":{"Code":"<non-empty>","Message":"..."} (the SDK reads these
 // fields blindly).
 func FuzzServeHTTP(f *testing.F) {
-	srv := New(WithClock(clock.NewVirtual(time.Time{})), WithRateLimit(0, 0))
+	srv := New(WithClock(clock.NewVirtual(time.Time{})), WithoutRateLimits())
 	in, err := srv.AddInstance(Instance{State: StateStopped})
 	if err != nil {
 		f.Fatal(err)

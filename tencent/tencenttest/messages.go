@@ -37,6 +37,18 @@ const (
 	CodeInvalidSnapshotState            = "UnsupportedOperation.InvalidSnapshotState"
 	CodeLatestOperationUnfinished       = "UnsupportedOperation.LatestOperationUnfinished"
 	CodeSnapshotQuotaLimitExceeded      = "LimitExceeded.SnapshotQuotaLimitExceeded"
+	CodeNoPermission                    = "UnauthorizedOperation.NoPermission"
+	CodeDiskNotFound                    = "ResourceNotFound.DiskNotFound"
+	CodeDiskBusy                        = "UnsupportedOperation.DiskBusy"
+	CodeDiskLatestOperationUnfinished   = "UnsupportedOperation.DiskLatestOperationUnfinished"
+	CodeSnapshotBusy                    = "UnsupportedOperation.SnapshotBusy"
+	CodeSystemBusy                      = "UnsupportedOperation.SystemBusy"
+	CodeSnapshotOperationFailed         = "FailedOperation.SnapshotOperationFailed"
+	CodeInstanceExpired                 = "UnsupportedOperation.InstanceExpired"
+	// Only from injected faults: they report the cloud failing to read an
+	// instance's status, which no state of an account causes.
+	CodeFailedDescribeInstanceStatus   = "FailedOperation.DescribeInstanceStatus"
+	CodeInternalDescribeInstanceStatus = "InternalError.DescribeInstanceStatus"
 )
 
 // messages holds the English and Chinese text of each code, as the cloud
@@ -83,6 +95,7 @@ var messages = map[string][2]string{
 	"UnsupportedOperation.SnapshotBusy":                  {"The snapshot is busy.", "快照忙。"},
 	"UnsupportedOperation.SystemBusy":                    {"System busy.", "系统忙。"},
 	"LimitExceeded.SnapshotQuotaLimitExceeded":           {"The snapshot quota has been reached.", "快照配额不足。"},
+	"UnsupportedOperation.InstanceExpired":               {"Unsupported operation: the instance has expired.", "不支持的操作，实例已过期。"},
 }
 
 // apiError is an error reply: a code, and an optional English detail that

@@ -137,7 +137,7 @@ func TestLanguages(t *testing.T) {
 }
 
 func TestDescribeInstancesLimitsAndPaging(t *testing.T) {
-	e := newEnv(t, WithRateLimit(0, 0))
+	e := newEnv(t, WithoutRateLimits())
 	var ids []string
 	for i := 0; i < 101; i++ {
 		ids = append(ids, e.instance(Instance{Name: map[bool]string{true: "web", false: "db"}[i%2 == 0]}).ID)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // Instance is a Lighthouse instance as seeded into, or read from, the
@@ -29,6 +29,13 @@ type Instance struct {
 	LatestOperationRequestID string
 	PrivateIP, PublicIP      string // generated when empty
 	CreatedTime              time.Time
+	// ExpiredTime is when the prepaid instance expires (a year after
+	// CreatedTime when zero). From then on it is isolated: SHUTDOWN, with
+	// IsolatedTime set, and operations on it answer
+	// UnsupportedOperation.InstanceExpired.
+	ExpiredTime time.Time
+	// IsolatedTime is set when the instance is isolated (read only).
+	IsolatedTime time.Time
 }
 
 // Snapshot is a Lighthouse snapshot as seeded into, or read from, the
@@ -56,7 +63,7 @@ func (s *Server) AddInstance(in Instance) (Instance, error) {
 	defer s.mu.Unlock()
 	now := s.clk.Now()
 	if in.ID == "" {
-		in.ID = emu.ResourceID("lhins-", 8)
+		in.ID = emulator.ResourceID("lhins-", 8)
 	}
 	if !wellFormed(in.ID, "lhins-") {
 		return Instance{}, fmt.Errorf("tencenttest: instance ID %q is not lhins- and lower-case letters or digits", in.ID)
@@ -74,7 +81,7 @@ func (s *Server) AddInstance(in Instance) (Instance, error) {
 		return Instance{}, fmt.Errorf("tencenttest: unknown instance state %q", in.State)
 	}
 	if in.DiskID == "" {
-		in.DiskID = emu.ResourceID("lhdisk-", 8)
+		in.DiskID = emulator.ResourceID("lhdisk-", 8)
 	}
 	if in.DiskSize == 0 {
 		in.DiskSize = 50
@@ -95,17 +102,20 @@ func (s *Server) AddInstance(in Instance) (Instance, error) {
 	if in.CreatedTime.IsZero() {
 		in.CreatedTime = now
 	}
+	if in.ExpiredTime.IsZero() {
+		in.ExpiredTime = in.CreatedTime.AddDate(1, 0, 0)
+	}
 	st := &instance{
-		seq: s.seq, id: in.ID, region: in.Region, name: in.Name, uuid: emu.UUID(),
+		seq: s.seq, id: in.ID, region: in.Region, name: in.Name, uuid: emulator.UUID(),
 		diskID: in.DiskID, diskType: in.DiskType, diskSize: in.DiskSize,
-		privateIP: in.PrivateIP, publicIP: in.PublicIP, created: in.CreatedTime,
+		privateIP: in.PrivateIP, publicIP: in.PublicIP, created: in.CreatedTime, expires: in.ExpiredTime,
 	}
 	st.state = in.State
 	if in.LatestOperationState != OperationOperating {
 		st.op = operation{in.LatestOperation, in.LatestOperationState, in.LatestOperationRequestID}
 	}
 	if final, op, d, ok := s.transition(in.State); ok {
-		st.begin(op, emu.UUID(), now, now.Add(d), []phase{{until: now.Add(d), state: in.State}}, final, false)
+		st.begin(op, emulator.UUID(), now, now.Add(d), []phase{{until: now.Add(d), state: in.State}}, final, false)
 	}
 	s.instances[in.ID] = st
 	return st.public(now), nil
@@ -130,7 +140,7 @@ func (s *Server) AddSnapshot(sn Snapshot) (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("tencenttest: snapshot of unknown instance %q; seed the instance first", sn.InstanceID)
 	}
 	if sn.ID == "" {
-		sn.ID = emu.ResourceID("lhsnap-", 8)
+		sn.ID = emulator.ResourceID("lhsnap-", 8)
 	}
 	if !wellFormed(sn.ID, "lhsnap-") {
 		return Snapshot{}, fmt.Errorf("tencenttest: snapshot ID %q is not lhsnap- and lower-case letters or digits", sn.ID)
@@ -165,7 +175,7 @@ func (s *Server) AddSnapshot(sn Snapshot) (Snapshot, error) {
 	}
 	if sn.State == SnapshotCreating {
 		end := now.Add(s.dur.CreateSnapshot)
-		st.begin(OpCreateInstanceSnapshot, emu.UUID(), now, end, []phase{{until: end, state: SnapshotCreating}}, SnapshotNormal, false)
+		st.begin(OpCreateInstanceSnapshot, emulator.UUID(), now, end, []phase{{until: end, state: SnapshotCreating}}, SnapshotNormal, false)
 		st.act.startPercent = sn.Percent
 	}
 	s.snapshots[st.id] = st
@@ -176,7 +186,7 @@ func (s *Server) AddSnapshot(sn Snapshot) (Snapshot, error) {
 func (s *Server) newSnapshot(region string, in *instance, name string, now time.Time) *snapshot {
 	s.seq++
 	sn := &snapshot{
-		seq: s.seq, id: emu.ResourceID("lhsnap-", 8), region: region, name: name,
+		seq: s.seq, id: emulator.ResourceID("lhsnap-", 8), region: region, name: name,
 		instanceID: in.id, diskID: in.diskID, diskSize: in.diskSize, percent: 100, created: now,
 	}
 	return sn
@@ -214,9 +224,41 @@ func (s *Server) SetBusy(id, op string, d time.Duration) (string, error) {
 	}
 	now := s.clk.Now()
 	in.settle(now)
-	rid := emu.UUID()
+	rid := emulator.UUID()
 	in.begin(op, rid, now, now.Add(d), nil, "", false)
 	return rid, nil
+}
+
+// SetDiskBusy gives the instance's system disk an operation named op (e.g.
+// "ResizeDisks") in progress for d on the emulator clock: meanwhile
+// ApplyInstanceSnapshot answers
+// UnsupportedOperation.DiskLatestOperationUnfinished. The instance's own
+// state and LatestOperation are unchanged.
+func (s *Server) SetDiskBusy(id, op string, d time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.instances[id]
+	if !ok {
+		return fmt.Errorf("tencenttest: no instance %s", id)
+	}
+	in.diskOp, in.diskOpUntil = op, s.clk.Now().Add(d)
+	return nil
+}
+
+// ReplaceSystemDisk gives the instance a new system disk, as reinstalling
+// its image does, and returns the new disk's ID. Snapshots of the old disk
+// stay, but ApplyInstanceSnapshot with one answers
+// ResourceNotFound.DiskNotFound: Lighthouse rolls back only to the original
+// disk.
+func (s *Server) ReplaceSystemDisk(id string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.instances[id]
+	if !ok {
+		return "", fmt.Errorf("tencenttest: no instance %s", id)
+	}
+	in.diskID = emulator.ResourceID("lhdisk-", 8)
+	return in.diskID, nil
 }
 
 // SetDiskSize changes the size of an instance's system disk, so rollbacks to
@@ -277,12 +319,21 @@ func (s *Server) Snapshot(id string) (Snapshot, bool) {
 
 func (in *instance) public(now time.Time) Instance {
 	state, op := in.view(now)
-	return Instance{
+	v := Instance{
 		ID: in.id, Region: in.region, Name: in.name, State: state,
 		DiskID: in.diskID, DiskSize: in.diskSize, DiskType: in.diskType,
 		LatestOperation: op.name, LatestOperationState: op.state, LatestOperationRequestID: op.requestID,
 		PrivateIP: in.privateIP, PublicIP: in.publicIP, CreatedTime: in.created,
+		ExpiredTime: in.expires,
 	}
+	if in.expired(now) {
+		// Isolated: shut down until renewed.
+		v.IsolatedTime = in.expires
+		if v.State != StateTerminating {
+			v.State = StateShutdown
+		}
+	}
+	return v
 }
 
 func (sn *snapshot) public(now time.Time) Snapshot {
@@ -309,6 +360,10 @@ func nullable(s string) any {
 // json is the DescribeInstances shape of v20200324.Instance.
 func (in *instance) json(now time.Time) map[string]any {
 	v := in.shown(now)
+	var isolated any
+	if !v.IsolatedTime.IsZero() {
+		isolated = v.IsolatedTime.UTC().Format(timeFormat)
+	}
 	return map[string]any{
 		"InstanceId":               v.ID,
 		"BundleId":                 "bundle_gen_01",
@@ -328,9 +383,9 @@ func (in *instance) json(now time.Time) map[string]any {
 		"LatestOperation":          nullable(v.LatestOperation),
 		"LatestOperationState":     nullable(v.LatestOperationState),
 		"LatestOperationRequestId": nullable(v.LatestOperationRequestID),
-		"IsolatedTime":             nil,
+		"IsolatedTime":             isolated,
 		"CreatedTime":              v.CreatedTime.UTC().Format(timeFormat),
-		"ExpiredTime":              v.CreatedTime.AddDate(1, 0, 0).UTC().Format(timeFormat),
+		"ExpiredTime":              v.ExpiredTime.UTC().Format(timeFormat),
 		"PlatformType":             "LINUX_UNIX",
 		"Platform":                 "CENTOS",
 		"OsName":                   "CentOS 8.2 64bit",

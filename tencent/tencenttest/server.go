@@ -10,20 +10,20 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback/clock"
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // Re-exported from the shared emulator machinery, so users never import an
 // internal package.
 type (
 	// Fault is a failure injected into the calls of one action; see AddFault.
-	Fault = emu.Fault
+	Fault = emulator.Fault
 	// Entry is one request as the emulator saw and answered it.
-	Entry = emu.Entry
+	Entry = emulator.Entry
 	// Journal records every request.
-	Journal = emu.Journal
+	Journal = emulator.Journal
 	// RateWindow is a quota of calls per window.
-	RateWindow = emu.RateWindow
+	RateWindow = emulator.RateWindow
 )
 
 // Protocol constants.
@@ -116,17 +116,52 @@ func WithRegions(regions ...string) Option {
 	}
 }
 
-// WithRateLimit sets the per-action, per-SecretId limit; calls <= 0 turns it
-// off.
-func WithRateLimit(calls int, per time.Duration) Option {
-	return func(s *Server) { s.rate = RateWindow{Limit: calls, Per: per} }
+// WithRateLimit sets the quota of one action per SecretId; action "" sets
+// it for every action without a quota of its own (default
+// DefaultRateLimit). A zero RateWindow removes it. Same as
+// aliyuntest.WithRateLimit.
+func WithRateLimit(action string, w RateWindow) Option {
+	return func(s *Server) { s.rates[action] = w }
 }
+
+// WithoutRateLimits removes every quota, the default included.
+func WithoutRateLimits() Option {
+	return func(s *Server) { s.rates = map[string]RateWindow{} }
+}
+
+// WithConcurrentRollbacks limits how many rollbacks may be in progress at
+// once in a region (0: no limit, the default); one more answers
+// UnsupportedOperation.SystemBusy until one ends.
+func WithConcurrentRollbacks(n int) Option { return func(s *Server) { s.maxRollbacks = n } }
+
+// WithDeniedActions gives secretID a CAM policy that does not allow the
+// actions: its calls of them answer UnauthorizedOperation.NoPermission,
+// after authentication and before anything is applied.
+func WithDeniedActions(secretID string, actions ...string) Option {
+	return func(s *Server) {
+		if s.denied == nil {
+			s.denied = map[string]map[string]bool{}
+		}
+		if s.denied[secretID] == nil {
+			s.denied[secretID] = map[string]bool{}
+		}
+		for _, a := range actions {
+			s.denied[secretID][a] = true
+		}
+	}
+}
+
+// WithoutTimestampCheck accepts any X-TC-Timestamp. Only for replaying
+// recorded requests; the SDK always signs with the current wall time.
+func WithoutTimestampCheck() Option { return func(s *Server) { s.skewOK = true } }
 
 // WithDurations sets operation durations; zero fields keep the defaults.
 func WithDurations(d Durations) Option { return func(s *Server) { s.dur = d.withDefaults() } }
 
-// WithSnapshotQuota limits the snapshots of one instance (0: no limit);
-// CreateInstanceSnapshot beyond it answers LimitExceeded.SnapshotQuotaLimitExceeded.
+// WithSnapshotQuota limits the snapshots of one instance; 0 keeps the
+// default (no limit) and a negative n means no limit, as in aliyuntest.
+// CreateInstanceSnapshot beyond it answers
+// LimitExceeded.SnapshotQuotaLimitExceeded.
 func WithSnapshotQuota(n int) Option { return func(s *Server) { s.snapQuota = n } }
 
 // Server is a Lighthouse API 3.0 emulator. It is an http.Handler; NewServer
@@ -142,14 +177,21 @@ type Server struct {
 	creds     map[string]credential
 	issuer    *STS // temporary credentials it accepts (NewSTS)
 	regions   map[string]bool
-	rate      RateWindow
+	rates     map[string]RateWindow
+	skewOK    bool
 	dur       Durations
 	snapQuota int
+	// maxRollbacks is how many rollbacks may run at once in a region
+	// (WithConcurrentRollbacks); 0: no limit.
+	maxRollbacks int
+	// denied holds the actions each SecretId's policy does not allow
+	// (WithDeniedActions).
+	denied map[string]map[string]bool
 
-	limiter emu.RateLimiter
-	faults  emu.Faults
-	journal emu.Journal
-	hooks   emu.Hooks
+	limiter emulator.RateLimiter
+	faults  emulator.Faults
+	journal emulator.Journal
+	hooks   emulator.Hooks
 
 	mu            sync.Mutex
 	seq           int
@@ -161,13 +203,16 @@ type Server struct {
 	readLag       time.Duration // see SetReadLag
 }
 
-// New returns an emulator that is not listening: use it as an http.Handler,
-// or call Start.
+// NewHandler returns an emulator that is not listening: mount it on your own
+// http.Server or mux, or call Start. Its URL is empty until then.
+func NewHandler(opts ...Option) *Server { return New(opts...) }
+
+// New is NewHandler (the name it had first).
 func New(opts ...Option) *Server {
 	s := &Server{
 		clk:         clock.Real(),
 		creds:       map[string]credential{DefaultSecretID: {key: DefaultSecretKey}},
-		rate:        DefaultRateLimit,
+		rates:       map[string]RateWindow{"": DefaultRateLimit},
 		dur:         DefaultDurations,
 		instances:   map[string]*instance{},
 		snapshots:   map[string]*snapshot{},
@@ -218,8 +263,27 @@ func (s *Server) Endpoint() string {
 // Clock returns the emulator's clock.
 func (s *Server) Clock() clock.Clock { return s.clk }
 
-// Journal returns the request journal.
+// Durations returns the operation durations in effect.
+func (s *Server) Durations() Durations { return s.dur }
+
+// Region returns the default region of seeded resources (DefaultRegion).
+func (s *Server) Region() string { return DefaultRegion }
+
+// rateLimit is action's quota: its own, else the one set for every action.
+func (s *Server) rateLimit(action string) RateWindow {
+	if w, ok := s.rates[action]; ok {
+		return w
+	}
+	return s.rates[""]
+}
+
+// Journal returns the request journal: every request received so far
+// (Entries), how many of an action (Count), Reset.
 func (s *Server) Journal() *Journal { return &s.journal }
+
+// Calls returns how many requests of action were received over HTTP (""
+// for all); Journal().Count(action).
+func (s *Server) Calls(action string) int { return s.journal.Count(action) }
 
 // AddFault arms a fault (see Fault). Faults count calls that passed
 // authentication; a fault's Code is answered with HTTP 200 unless
@@ -235,7 +299,7 @@ func (s *Server) PendingFaults() int { return s.faults.Pending() }
 
 // ServeHTTP answers one API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rid := emu.UUID()
+	rid := emulator.UUID()
 	lang := r.Header.Get("X-TC-Language")
 	entry := Entry{
 		Time:      s.clk.Now(),
@@ -255,7 +319,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer record()
 	drop := func() {
 		record()
-		if !emu.DropConnection(w) {
+		if !emulator.DropConnection(w) {
 			writeJSON(w, http.StatusServiceUnavailable, errorBody(CodeInternalError, "connection reset", rid))
 		}
 	}
@@ -277,7 +341,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(e)
 		return
 	}
-	secretID, e := verify(r, body, s.credential, time.Now())
+	secretID, e := verify(r, body, s.credential, time.Now(), s.skewOK)
 	if e != nil {
 		fail(e)
 		return
@@ -296,7 +360,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f, faulted := s.faults.Next(entry.Action)
 	if faulted {
 		entry.Fault = f.String()
-		if !emu.Delay(r.Context(), f.Latency) {
+		if !emulator.Delay(r.Context(), f.Latency) {
 			// The client gave up while the request waited: nothing is
 			// applied, so a test can tell a timeout from a lost reply.
 			return
@@ -324,9 +388,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	if !s.limiter.Allow(secretID+"\x00"+entry.Action, s.rate) {
+	if s.denied[secretID][entry.Action] {
+		fail(apiErrf(CodeNoPermission, "The CAM policy of this key does not allow lighthouse:%s.", entry.Action))
+		return
+	}
+	if rate := s.rateLimit(entry.Action); !s.limiter.Allow(secretID+"\x00"+entry.Action, rate) {
 		fail(apiErrf(CodeRequestLimitExceeded,
-			"Your current request times exceeds the frequency limit %d for %s. Please reduce the frequency of calls.", s.rate.Limit, s.rate.Per))
+			"Your current request times exceeds the frequency limit %d for %s. Please reduce the frequency of calls.", rate.Limit, rate.Per))
 		return
 	}
 

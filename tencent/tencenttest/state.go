@@ -194,7 +194,15 @@ type instance struct {
 	diskSize            int64
 	privateIP, publicIP string
 	created             time.Time
+	expires             time.Time // isolated from then on (IsolatedTime)
+	// An operation on the system disk itself (SetDiskBusy).
+	diskOp      string
+	diskOpUntil time.Time
 }
+
+// expired reports whether the instance is past its ExpiredTime: isolated,
+// shut down until renewed.
+func (in *instance) expired(now time.Time) bool { return !now.Before(in.expires) }
 
 type snapshot struct {
 	resource

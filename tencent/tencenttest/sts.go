@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback/clock"
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // STS issues temporary credentials that the Lighthouse emulator accepts
@@ -144,12 +144,12 @@ func (s *Server) credential(id string) (credential, bool) {
 }
 
 func (s *STS) reply(w http.ResponseWriter, v map[string]any) {
-	v["RequestId"] = emu.UUID()
+	v["RequestId"] = emulator.UUID()
 	writeJSON(w, http.StatusOK, map[string]any{"Response": v})
 }
 
 func (s *STS) fail(w http.ResponseWriter, code, msg string) {
-	writeJSON(w, http.StatusOK, errorBody(code, msg, emu.UUID()))
+	writeJSON(w, http.StatusOK, errorBody(code, msg, emulator.UUID()))
 }
 
 func (s *STS) issue(w http.ResponseWriter, count string, life time.Duration) {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // This file lets a test model the world around the client under test: other
@@ -12,7 +12,7 @@ import (
 // request, and reads that lag behind writes.
 
 // OtherActor is the Entry.Actor of changes made by the Actor* methods.
-const OtherActor = emu.OtherActor
+const OtherActor = emulator.OtherActor
 
 // WithReadLag makes reads lag writes by d of emulator clock; see SetReadLag.
 func WithReadLag(d time.Duration) Option { return func(s *Server) { s.readLag = d } }
@@ -102,7 +102,7 @@ func (s *Server) ActorApplySnapshot(instanceID, snapshotID string) (string, erro
 // actor applies action through its API handler, in the region of instance
 // id, and journals it as another actor's.
 func (s *Server) actor(action, instanceID string, p params) (map[string]any, string, error) {
-	rid := emu.UUID()
+	rid := emulator.UUID()
 	s.mu.Lock()
 	region := DefaultRegion
 	if in, ok := s.instances[instanceID]; ok {

@@ -156,7 +156,7 @@ func (s *service) wait(t *testing.T, key string) rollbacksvc.Status {
 
 func nothingSent(t *testing.T, c *clouds) {
 	t.Helper()
-	if n := len(c.ali.Journal()) + c.tc.Journal().Count(""); n != 0 {
+	if n := len(c.ali.Journal().Entries()) + c.tc.Journal().Count(""); n != 0 {
 		t.Errorf("%d calls sent", n)
 	}
 }
@@ -190,8 +190,8 @@ func TestHappyPath(t *testing.T) {
 	}
 
 	// SWAS: the disk names the instance.
-	in := c.ali.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped})
-	snap := c.ali.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+	in := aliyuntest.Must(c.ali.AddInstance(aliyuntest.InstanceSpec{Status: aliyuntest.StatusStopped}))
+	snap := aliyuntest.Must(c.ali.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID}))
 	r = s.post(t, "a-1", `{"provider":"aliyun","region":"cn-hangzhou","disk":"`+in.SystemDiskID+`","snapshot":"`+snap.ID+`"}`)
 	if r.code != http.StatusAccepted {
 		t.Fatalf("POST: %d %s", r.code, r.raw)
