@@ -6,15 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/aliyun"
+	_ "github.com/cloudsnap/rollback/aliyun" // registers aliyun:// for rollback.Open
 	"github.com/cloudsnap/rollback/internal/cli"
-	"github.com/cloudsnap/rollback/tencent"
+	_ "github.com/cloudsnap/rollback/tencent" // registers tencent://
 )
 
 // runReal rolls back one disk on a real cloud (or on any endpoint given
@@ -30,7 +31,7 @@ func runReal(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io.
 		// progress, the client and Run said one thing three times.
 		clientOpts = append(clientOpts, rollback.WithLogger(cli.Logger(stderr)))
 	}
-	p, err := newProvider(c, clientOpts)
+	p, err := newProvider(ctx, c, clientOpts)
 	if err != nil {
 		return fail(stdout, stderr, c, nil, err)
 	}
@@ -94,14 +95,37 @@ func defaultRunOptions(c *config) rollback.RunOptions {
 	return rollback.RunOptions{StopIfRunning: c.stop, SafetySnapshot: c.backup, StartAfter: c.start, DryRun: c.dryRun}
 }
 
-func newProvider(c *config, opts []rollback.Option) (rollback.Provider, error) {
-	switch c.provider {
-	case "aliyun":
-		return aliyun.New(aliyun.Config{Region: c.region, Endpoint: c.endpoint, Profile: c.profile}, opts...)
-	case "tencent":
-		return tencent.New(tencent.Config{Region: c.region, Endpoint: c.endpoint, International: c.international, Profile: c.profile}, opts...)
+// newProvider opens the cloud that -cloud, or -provider and the flags
+// that used to configure it, name.
+func newProvider(ctx context.Context, c *config, opts []rollback.Option) (rollback.Provider, error) {
+	raw := c.cloud
+	if raw == "" {
+		// A malformed region gets its own message, not a URL's.
+		if err := rollback.CheckRegion(c.region); err != nil {
+			return nil, err
+		}
+		raw = cloudURL(c.provider, c.region, c.endpoint, c.profile, c.international)
 	}
-	return nil, usagef("unknown provider %q", c.provider)
+	return rollback.Open(ctx, raw, opts...)
+}
+
+// cloudURL is the URL of the flags -provider, -region, -endpoint,
+// -profile and -international.
+func cloudURL(provider, region, endpoint, profile string, international bool) string {
+	q := url.Values{}
+	if endpoint != "" {
+		q.Set("endpoint", endpoint)
+	}
+	if profile != "" {
+		q.Set("profile", profile)
+	}
+	// -international always meant the Lighthouse site, and was ignored
+	// for aliyun; the aliyun URL refuses the parameter.
+	if international && provider == rollback.ProviderTencent {
+		q.Set("international", "true")
+	}
+	u := url.URL{Scheme: provider, Host: region, RawQuery: q.Encode()}
+	return u.String()
 }
 
 func stateDir(flagDir string) (string, error) {
