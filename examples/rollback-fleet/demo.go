@@ -10,6 +10,7 @@ import (
 	"github.com/cloudsnap/rollback/aliyun"
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/internal/cli"
 	"github.com/cloudsnap/rollback/tencent"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
@@ -65,8 +66,8 @@ func runDemo(ctx context.Context, c *config, e env) int {
 	// carries credentials.
 	code := runRows(ctx, c, e, rows, nil, cloudSet{
 		urls: map[string]string{
-			rollback.ProviderAliyun:  cloudURL(rollback.ProviderAliyun, demoAliyunRegions[0], ali.URL, "", false),
-			rollback.ProviderTencent: cloudURL(rollback.ProviderTencent, demoTencentRegions[0], tc.URL, "", false),
+			rollback.ProviderAliyun:  cli.CloudURL(rollback.ProviderAliyun, demoAliyunRegions[0], ali.URL, "", false),
+			rollback.ProviderTencent: cli.CloudURL(rollback.ProviderTencent, demoTencentRegions[0], tc.URL, "", false),
 		},
 		openers: map[string]rollback.OpenFunc{
 			rollback.ProviderAliyun: (&aliyun.URLOpener{Config: aliyun.Config{

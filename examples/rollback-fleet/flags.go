@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/cloudsnap/rollback/internal/cli"
 )
 
 // config is the parsed command line.
@@ -21,7 +23,7 @@ type config struct {
 	tencentEndpoint             string
 	profile                     string // credentials profile of the clouds' CLIs
 	international               bool
-	cloudFlags                  cloudFlag         // -cloud URLs as given
+	cloudFlags                  cli.CloudFlags    // -cloud URLs as given
 	clouds                      map[string]string // provider -> -cloud URL
 
 	demo        bool

@@ -46,7 +46,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -56,6 +55,7 @@ import (
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/aliyun"
 	"github.com/cloudsnap/rollback/examples/rollback-service/rollbacksvc"
+	"github.com/cloudsnap/rollback/internal/cli"
 	"github.com/cloudsnap/rollback/tencent"
 )
 
@@ -75,7 +75,7 @@ type env struct {
 type config struct {
 	addr, stateDir                  string
 	aliyunEndpoint, tencentEndpoint string
-	cloudFlags                      cloudFlag         // -cloud URLs as given
+	cloudFlags                      cli.CloudFlags    // -cloud URLs as given
 	clouds                          map[string]string // provider -> -cloud URL
 	verbose, demo                   bool
 	trace                           bool // spans as JSON lines on stderr
@@ -290,10 +290,10 @@ func openClouds(ctx context.Context, c *config, logger *slog.Logger, extra ...ro
 	if len(urls) == 0 {
 		urls = map[string]string{}
 		if os.Getenv(aliyun.EnvAccessKeyID) != "" {
-			urls[rollback.ProviderAliyun] = cloudURL(rollback.ProviderAliyun, "cn-hangzhou", c.aliyunEndpoint)
+			urls[rollback.ProviderAliyun] = cli.CloudURL(rollback.ProviderAliyun, "cn-hangzhou", c.aliyunEndpoint, "", false)
 		}
 		if os.Getenv(tencent.EnvSecretID) != "" {
-			urls[rollback.ProviderTencent] = cloudURL(rollback.ProviderTencent, "ap-guangzhou", c.tencentEndpoint)
+			urls[rollback.ProviderTencent] = cli.CloudURL(rollback.ProviderTencent, "ap-guangzhou", c.tencentEndpoint, "", false)
 		}
 	}
 	if len(urls) == 0 {
@@ -313,45 +313,18 @@ func openClouds(ctx context.Context, c *config, logger *slog.Logger, extra ...ro
 	return providers, nil
 }
 
-// cloudURL is the URL of a cloud served from the environment's
-// credentials, with its -*-endpoint flag.
-func cloudURL(provider, region, endpoint string) string {
-	u := url.URL{Scheme: provider, Host: region}
-	if endpoint != "" {
-		u.RawQuery = url.Values{"endpoint": {endpoint}}.Encode()
-	}
-	return u.String()
-}
-
-// cloudFlag collects -cloud URLs. They are checked after parsing: the
-// flag package would quote a refused value, and a URL might hold a
-// password.
-type cloudFlag []string
-
-func (f *cloudFlag) String() string { return "" }
-
-func (f *cloudFlag) Set(raw string) error { *f = append(*f, raw); return nil }
-
-// checkClouds maps -cloud's URLs to their providers, one per provider.
-// rollback.Open checks the rest when the clients are opened; no message
-// quotes a URL.
+// checkClouds maps -cloud's URLs to their providers.
 func (c *config) checkClouds() error {
-	c.clouds = map[string]string{}
-	for _, raw := range c.cloudFlags {
-		u, err := url.Parse(raw)
-		switch {
-		case err != nil || u.Scheme == "" || u.Opaque != "":
-			return errors.New("-cloud is not a URL of the form SCHEME://REGION[?PARAMS], e.g. tencent://ap-guangzhou")
-		case u.User != nil:
-			return errors.New("-cloud: a URL never carries credentials (user:password@); they come from the provider's default chain (the environment, a profile, the instance's role)")
-		case u.Scheme == rollback.ProviderAliyun && c.aliyunEndpoint != "" || u.Scheme == rollback.ProviderTencent && c.tencentEndpoint != "":
-			return fmt.Errorf("-cloud %s:// and -%s-endpoint: set the endpoint in the URL (?endpoint=)", u.Scheme, u.Scheme)
-		}
-		if _, dup := c.clouds[u.Scheme]; dup {
-			return fmt.Errorf("-cloud %s:// is given twice; give one URL per cloud", u.Scheme)
-		}
-		c.clouds[u.Scheme] = raw
+	clouds, err := c.cloudFlags.ByProvider()
+	if err != nil {
+		return err
 	}
+	for p := range clouds {
+		if p == rollback.ProviderAliyun && c.aliyunEndpoint != "" || p == rollback.ProviderTencent && c.tencentEndpoint != "" {
+			return fmt.Errorf("-cloud %s:// and -%s-endpoint: set the endpoint in the URL (?endpoint=)", p, p)
+		}
+	}
+	c.clouds = clouds
 	return nil
 }
 

@@ -52,7 +52,7 @@ func TestCloudFlagRefused(t *testing.T) {
 		{[]string{"-cloud", "tencent:ap-guangzhou"}, "SCHEME://REGION"},
 		{[]string{"-cloud", "tencent://ap-guangzhou", "-cloud", "tencent://ap-beijing"}, "given twice"},
 		{[]string{"-cloud", "aliyun://cn-hangzhou", "-aliyun-endpoint", "http://127.0.0.1:1"}, "set the endpoint in the URL"},
-		{[]string{"-cloud", "gcp://us-east1"}, `unknown scheme "gcp"`},
+		{[]string{"-cloud", "gcp://us-east1"}, "gcp:// is not a provider this command knows (aliyun, tencent)"},
 		{[]string{"-cloud", "tencent://ap-guangzhou?secret_key=" + secret}, `unknown query parameter "secret_key"`},
 		{[]string{"-demo", "-cloud", "tencent://ap-guangzhou"}, "drop -cloud"},
 	} {

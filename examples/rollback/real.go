@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,28 +103,9 @@ func newProvider(ctx context.Context, c *config, opts []rollback.Option) (rollba
 		if err := rollback.CheckRegion(c.region); err != nil {
 			return nil, err
 		}
-		raw = cloudURL(c.provider, c.region, c.endpoint, c.profile, c.international)
+		raw = cli.CloudURL(c.provider, c.region, c.endpoint, c.profile, c.international)
 	}
 	return rollback.Open(ctx, raw, opts...)
-}
-
-// cloudURL is the URL of the flags -provider, -region, -endpoint,
-// -profile and -international.
-func cloudURL(provider, region, endpoint, profile string, international bool) string {
-	q := url.Values{}
-	if endpoint != "" {
-		q.Set("endpoint", endpoint)
-	}
-	if profile != "" {
-		q.Set("profile", profile)
-	}
-	// -international always meant the Lighthouse site, and was ignored
-	// for aliyun; the aliyun URL refuses the parameter.
-	if international && provider == rollback.ProviderTencent {
-		q.Set("international", "true")
-	}
-	u := url.URL{Scheme: provider, Host: region, RawQuery: q.Encode()}
-	return u.String()
 }
 
 func stateDir(flagDir string) (string, error) {

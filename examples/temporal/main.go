@@ -38,6 +38,7 @@ import (
 	"github.com/cloudsnap/rollback/aliyun"
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/internal/cli"
 	rtemporal "github.com/cloudsnap/rollback/temporal"
 	"github.com/cloudsnap/rollback/tencent"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
@@ -182,11 +183,7 @@ func provider(ctx context.Context, cloud, region, endpoint string, clk clock.Clo
 		if region == "" {
 			region = defaultRegions[cloud]
 		}
-		u := url.URL{Scheme: cloud, Host: region}
-		if endpoint != "" {
-			u.RawQuery = url.Values{"endpoint": {endpoint}}.Encode()
-		}
-		raw = u.String()
+		raw = cli.CloudURL(cloud, region, endpoint, "", false)
 	}
 	opts := []rollback.Option{rollback.WithClock(clk)}
 	u, err := url.Parse(raw)
