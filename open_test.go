@@ -86,8 +86,8 @@ func TestOpenRefuses(t *testing.T) {
 		{"port", "aliyun://cn-hangzhou:443", []string{"no port", "?endpoint="}},
 		{"path", "aliyun://cn-hangzhou/x", []string{"no path"}},
 		{"repeated", "tencent://ap-guangzhou?profile=a&profile=b", []string{"profile is given 2 times"}},
-		{"bad bool", "tencent://ap-guangzhou?static_only=maybe", []string{"static_only must be true or false"}},
-		{"bad duration", "aliyun://cn-hangzhou?role_duration=soon", []string{"role_duration must be a positive duration"}},
+		{"bad bool", "tencent://ap-guangzhou?static_only=" + secret, []string{"static_only must be true or false"}},
+		{"bad duration", "aliyun://cn-hangzhou?role_duration=" + secret, []string{"role_duration must be a positive duration"}},
 		{"unknown region", "tencent://xx-nowhere", []string{"region"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -87,7 +87,7 @@ func (q *Query) Bool(name string) bool {
 	}
 	b, err := strconv.ParseBool(s)
 	if err != nil {
-		q.fail(name, "must be true or false, not %q", s)
+		q.fail(name, "must be true or false")
 	}
 	return b
 }
@@ -100,7 +100,7 @@ func (q *Query) Duration(name string) time.Duration {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		q.fail(name, "must be a positive duration such as 15m or 1h, not %q", s)
+		q.fail(name, "must be a positive duration such as 15m or 1h")
 	}
 	return d
 }
@@ -121,7 +121,7 @@ func (q *Query) List(name string) []string {
 }
 
 // Err returns the first mistake, or refuses the parameters no getter
-// asked for. Their values are not quoted: a secret put where it does not
+// asked for. No message quotes a value: a secret put where it does not
 // belong stays out of the error.
 func (q *Query) Err() error {
 	if q.err != nil {
