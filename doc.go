@@ -32,6 +32,10 @@
 // wire protocol (signatures included) and keep state on a clock you
 // control, so you can test your own tooling end to end without an account.
 //
+// Open picks the provider from a URL, so that a program needs no switch
+// over clouds: "tencent://ap-guangzhou", "aliyun://cn-hangzhou?profile=ops".
+// Importing a provider package registers its scheme (Register, Schemes).
+//
 // # Errors
 //
 // Every error a provider returns is a *Error that errors.Is matches to one

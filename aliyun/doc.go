@@ -15,6 +15,10 @@
 // rollback.Run stops it, waits and restarts it when asked. See the
 // aliyuntest package for an emulator to test against.
 //
+// Importing the package registers the "aliyun" scheme with rollback.Open:
+// rollback.Open(ctx, "aliyun://cn-hangzhou?profile=ops") is New with the
+// Config the URL describes (see URLOpener for its parameters).
+//
 // # What the client takes care of
 //
 //   - Endpoint: https://swas.<region>.aliyuncs.com of each call's region,

@@ -12,6 +12,10 @@
 // so cancelling the context aborts the HTTP request at once (the SDK itself
 // takes no context). Replies come in English (X-TC-Language en-US).
 //
+// Importing the package registers the "tencent" scheme with rollback.Open:
+// rollback.Open(ctx, "tencent://ap-guangzhou?profile=ops") is New with the
+// Config the URL describes (see URLOpener for its parameters).
+//
 // The SDK's constructor sets the process-wide log flags; New and every later
 // SDK client construction put them back at once. The SDK's debug dump (which
 // prints the Authorization header) is never enabled, and every error and log

@@ -10,6 +10,7 @@ import (
 	"github.com/cloudsnap/rollback/aliyun"
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/internal/cli"
 	"github.com/cloudsnap/rollback/tencent"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
@@ -61,11 +62,19 @@ func runDemo(ctx context.Context, c *config, e env) int {
 	fmt.Fprintf(text, "Demo: %d servers on two emulated clouds in this process, running %gx faster than real time.\n", len(rows), c.demoSpeed)
 	fmt.Fprintln(text, "Every tenth server is running, so it is stopped first. Times are cloud time.")
 	fmt.Fprintln(text)
-	code := runRows(ctx, c, e, rows, nil, clientConfigs{
-		aliyun: aliyun.Config{Region: demoAliyunRegions[0], Endpoint: ali.URL,
-			AccessKeyID: aliyuntest.DefaultAccessKeyID, AccessKeySecret: aliyuntest.DefaultAccessKeySecret},
-		tencent: tencent.Config{Region: demoTencentRegions[0], Endpoint: tc.URL,
-			SecretID: tencenttest.DefaultSecretID, SecretKey: tencenttest.DefaultSecretKey},
+	// The emulators' credentials go in the openers' Config: a URL never
+	// carries credentials.
+	code := runRows(ctx, c, e, rows, nil, cloudSet{
+		urls: map[string]string{
+			rollback.ProviderAliyun:  cli.CloudURL(rollback.ProviderAliyun, demoAliyunRegions[0], ali.URL, "", false),
+			rollback.ProviderTencent: cli.CloudURL(rollback.ProviderTencent, demoTencentRegions[0], tc.URL, "", false),
+		},
+		openers: map[string]rollback.OpenFunc{
+			rollback.ProviderAliyun: (&aliyun.URLOpener{Config: aliyun.Config{
+				AccessKeyID: aliyuntest.DefaultAccessKeyID, AccessKeySecret: aliyuntest.DefaultAccessKeySecret}}).OpenURL,
+			rollback.ProviderTencent: (&tencent.URLOpener{Config: tencent.Config{
+				SecretID: tencenttest.DefaultSecretID, SecretKey: tencenttest.DefaultSecretKey}}).OpenURL,
+		},
 	})
 
 	once, nAli, nTc := 0, 0, 0

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/cloudsnap/rollback/internal/cli"
 )
 
 // config is the parsed command line.
@@ -21,6 +23,8 @@ type config struct {
 	tencentEndpoint             string
 	profile                     string // credentials profile of the clouds' CLIs
 	international               bool
+	cloudFlags                  cli.CloudFlags    // -cloud URLs as given
+	clouds                      map[string]string // provider -> -cloud URL
 
 	demo        bool
 	demoServers int
@@ -64,6 +68,11 @@ anything starts, and on a terminal the command asks for confirmation; when
 standard input is not a terminal (a pipe, a file, /dev/null), a run needs
 -yes.
 
+Each cloud's client is opened from a URL (rollback.Open): -cloud gives it,
+e.g. -cloud tencent://ap-guangzhou?profile=ops -cloud aliyun://cn-hangzhou,
+else -aliyun-endpoint, -tencent-endpoint, -profile and -international build
+it. The URL's region is the client's default; every row names its own.
+
 Credentials are found the way the aliyun and tccli tools find them, never
 taken from flags: the environment, then an OIDC token file (ACK RRSA, TKE),
 then the CLI's profile (-profile, else ALIBABA_CLOUD_PROFILE or
@@ -98,6 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.tencentEndpoint, "tencent-endpoint", "", "Lighthouse API endpoint (default: the public HTTPS endpoint)")
 	fs.StringVar(&c.profile, "profile", "", "the cloud CLIs' credentials profile (aliyun: ~/.aliyun/config.json; tencent: ~/.tccli/NAME.credential)")
 	fs.BoolVar(&c.international, "international", false, "tencent: use the international site's API domain")
+	fs.Var(&c.cloudFlags, "cloud", "a provider's client as a URL, e.g. tencent://ap-guangzhou?profile=ops (repeat for each provider; replaces that provider's -*-endpoint, -profile and -international)")
 	fs.BoolVar(&c.demo, "demo", false, "roll back a few hundred servers on both built-in emulators (no account needed)")
 	fs.IntVar(&c.demoServers, "demo-servers", 300, "demo only: how many servers, split across both clouds")
 	fs.Float64Var(&c.demoSpeed, "demo-speed", 300, "demo only: how many times faster than real time the emulators run")
@@ -134,6 +144,9 @@ func (c *config) check() error {
 		if c.file != "" {
 			return usagef("-demo makes its own servers; drop -file")
 		}
+		if len(c.cloudFlags) > 0 {
+			return usagef("-demo makes its own servers; drop -cloud")
+		}
 		if c.demoServers < 2 || c.demoServers > 5000 {
 			return usagef("-demo-servers must be between 2 and 5000")
 		}
@@ -145,7 +158,7 @@ func (c *config) check() error {
 	if c.file == "" {
 		return usagef("missing -file (or -demo to try it on the emulators)")
 	}
-	return nil
+	return c.checkClouds()
 }
 
 func usagef(format string, args ...any) error { return usageError(fmt.Sprintf(format, args...)) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,7 +15,7 @@ import (
 	"github.com/cloudsnap/rollback/aliyun"
 	"github.com/cloudsnap/rollback/clock"
 	"github.com/cloudsnap/rollback/internal/cli"
-	"github.com/cloudsnap/rollback/tencent"
+	_ "github.com/cloudsnap/rollback/tencent" // registers tencent:// for rollback.Open
 )
 
 // env is what a run works with besides its flags. The demo and the tests
@@ -55,22 +56,36 @@ func runFile(ctx context.Context, c *config, e env) int {
 	if err != nil && (bad == nil || len(rows) == 0) {
 		return fail(e.stderr, c, err)
 	}
-	return runRows(ctx, c, e, rows, bad, clientConfigs{
-		aliyun:  aliyun.Config{Region: "cn-hangzhou", Endpoint: c.aliyunEndpoint, Profile: c.profile},
-		tencent: tencent.Config{Region: "ap-guangzhou", Endpoint: c.tencentEndpoint, International: c.international, Profile: c.profile},
-	})
+	return runRows(ctx, c, e, rows, bad, cloudSet{urls: c.cloudURLs()})
 }
 
-// clientConfigs configure the clients; credentials left empty come from
-// the environment.
-type clientConfigs struct {
-	aliyun  aliyun.Config
-	tencent tencent.Config
+// cloudSet says how the clients are opened: each provider's URL, and what
+// opens it. Credentials never are in a URL: they come from the
+// environment, or from the openers the demo gives.
+type cloudSet struct {
+	urls    map[string]string            // provider -> URL for rollback.Open
+	openers map[string]rollback.OpenFunc // provider -> opener (nil: rollback.Open)
+}
+
+// open opens the client of provider p.
+func (cl cloudSet) open(ctx context.Context, p string, opts []rollback.Option) (rollback.Provider, error) {
+	raw, ok := cl.urls[p]
+	if !ok {
+		return nil, fmt.Errorf("no URL for provider %q", p)
+	}
+	if fn := cl.openers[p]; fn != nil {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, err
+		}
+		return fn(ctx, u, opts...)
+	}
+	return rollback.Open(ctx, raw, opts...)
 }
 
 // runRows makes the clients and runs the fleet; bad are the input's
 // problems found so far, reported with the rows' own.
-func runRows(ctx context.Context, c *config, e env, rows []row, bad badRows, cfgs clientConfigs) int {
+func runRows(ctx context.Context, c *config, e env, rows []row, bad badRows, cl cloudSet) int {
 	opts := e.clientOpts
 	if e.clock != nil {
 		opts = append(opts, rollback.WithClock(e.clock))
@@ -78,7 +93,7 @@ func runRows(ctx context.Context, c *config, e env, rows []row, bad badRows, cfg
 	if c.verbose {
 		opts = append(opts, rollback.WithLogger(debugLogger(e.stderr)))
 	}
-	clients, err := newClients(rows, modelsFor(c, e, rows), cfgs, opts)
+	clients, err := newClients(ctx, rows, modelsFor(c, e, rows), cl, opts)
 	defer closeClients(clients)
 	if err != nil {
 		return fail(e.stderr, c, err)
@@ -89,24 +104,18 @@ func runRows(ctx context.Context, c *config, e env, rows []row, bad badRows, cfg
 // newClients makes one client per provider named in rows: every row of a
 // provider shares it, and with it the account's rate limits. Each call
 // names its own region, so one client serves them all.
-func newClients(rows []row, models map[string]model, cfgs clientConfigs, opts []rollback.Option) (map[string]rollback.Provider, error) {
+func newClients(ctx context.Context, rows []row, models map[string]model, cl cloudSet, opts []rollback.Option) (map[string]rollback.Provider, error) {
 	clients := map[string]rollback.Provider{}
 	for _, p := range providersOf(rows) {
 		if _, known := quotas[p]; !known {
 			continue // a bad row, reported with the others
 		}
-		var err error
 		popts := append(opts[:len(opts):len(opts)], retryPolicy(p, models[p].estimate(count(rows, p))))
-		switch p {
-		case rollback.ProviderAliyun:
-			clients[p], err = aliyun.New(cfgs.aliyun, popts...)
-		case rollback.ProviderTencent:
-			clients[p], err = tencent.New(cfgs.tencent, popts...)
-		}
+		client, err := cl.open(ctx, p, popts)
 		if err != nil {
-			delete(clients, p)
 			return clients, err
 		}
+		clients[p] = client
 	}
 	return clients, nil
 }

@@ -9,6 +9,11 @@
 //
 //	rollback-service -addr 127.0.0.1:8080 -state-dir /var/lib/rollback-service -tokens-file /etc/rollback/tokens
 //
+// or with the clouds named as URLs (rollback.Open), each with its
+// provider's default credentials chain:
+//
+//	rollback-service -cloud tencent://ap-guangzhou -cloud aliyun://cn-hangzhou?profile=ops ...
+//
 // Replicas behind a load balancer share a PostgreSQL database
 // (-database or $ROLLBACK_SERVICE_DATABASE): one Run per key across them,
 // the cloud's rate limits for the whole deployment, and each key's request
@@ -50,6 +55,7 @@ import (
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/aliyun"
 	"github.com/cloudsnap/rollback/examples/rollback-service/rollbacksvc"
+	"github.com/cloudsnap/rollback/internal/cli"
 	"github.com/cloudsnap/rollback/tencent"
 )
 
@@ -69,6 +75,8 @@ type env struct {
 type config struct {
 	addr, stateDir                  string
 	aliyunEndpoint, tencentEndpoint string
+	cloudFlags                      cli.CloudFlags    // -cloud URLs as given
+	clouds                          map[string]string // provider -> -cloud URL
 	verbose, demo                   bool
 	trace                           bool // spans as JSON lines on stderr
 	demoSpeed                       float64
@@ -100,7 +108,9 @@ Callers authenticate with Authorization: Bearer <token> (-tokens-file, or
 ROLLBACK_SERVICE_TOKENS="caller:secret,..."), or with a client certificate
 (-client-ca). Cloud credentials come only from the environment; a cloud without them is not
 served: ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET,
-TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY.
+TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY. Or name the clouds to
+serve as URLs (rollback.Open), each with its provider's default credentials
+chain: -cloud tencent://ap-guangzhou -cloud aliyun://cn-hangzhou?profile=ops
 
 Flags:
 `
@@ -113,6 +123,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.stateDir, "state-dir", "", "where operations' checkpoints are kept (default: the user cache directory)")
 	fs.StringVar(&c.aliyunEndpoint, "aliyun-endpoint", "", "SWAS API endpoint (default: each region's public HTTPS endpoint)")
 	fs.StringVar(&c.tencentEndpoint, "tencent-endpoint", "", "Lighthouse API endpoint (default: the public HTTPS endpoint)")
+	fs.Var(&c.cloudFlags, "cloud", "serve this cloud, given as a URL, e.g. tencent://ap-guangzhou?profile=ops (repeat for each cloud; without it, the clouds whose credentials are in the environment)")
 	fs.BoolVar(&c.verbose, "v", false, "log every call and poll (structured, on stderr)")
 	fs.BoolVar(&c.trace, "trace", false, "write every span (requests, rollbacks, steps, cloud calls) as a JSON line on stderr")
 	fs.BoolVar(&c.demo, "demo", false, "serve against both clouds' emulators, in this process (no account needed)")
@@ -135,6 +146,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.replicas > 1 && !c.demo {
 		return nil, errors.New("-replicas is a demo: run replicas as separate processes sharing -database")
+	}
+	if c.demo && len(c.cloudFlags) > 0 {
+		return nil, errors.New("-demo serves its own emulated clouds: drop -cloud")
+	}
+	if err := c.checkClouds(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -189,7 +206,7 @@ func run(ctx context.Context, args []string, e env) int {
 		}()
 		fmt.Fprintf(e.stdout, "Demo: both clouds emulated in this process, running %gx faster than real time.\n", c.demoSpeed)
 	} else {
-		providers, err := clientsFromEnv(c, logger, append(c.sharedLimits(store), rollback.WithHooks(tel.hooks))...)
+		providers, err := openClouds(ctx, c, logger, append(c.sharedLimits(store), rollback.WithHooks(tel.hooks))...)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "rollback-service: %v\n", err)
 			return exitUsage
@@ -266,40 +283,55 @@ func serve(ctx context.Context, c *config, e env, svc *rollbacksvc.Service, wrap
 	return code
 }
 
-// clientsFromEnv makes a client for each cloud whose credentials are in
-// the environment.
-func clientsFromEnv(c *config, logger *slog.Logger, extra ...rollback.Option) (map[string]rollback.Provider, error) {
+// openClouds opens a client for each cloud of -cloud or, without it, for
+// each cloud whose credentials are in the environment.
+func openClouds(ctx context.Context, c *config, logger *slog.Logger, extra ...rollback.Option) (map[string]rollback.Provider, error) {
+	urls := c.clouds
+	if len(urls) == 0 {
+		urls = map[string]string{}
+		if os.Getenv(aliyun.EnvAccessKeyID) != "" {
+			urls[rollback.ProviderAliyun] = cli.CloudURL(rollback.ProviderAliyun, "cn-hangzhou", c.aliyunEndpoint, "", false)
+		}
+		if os.Getenv(tencent.EnvSecretID) != "" {
+			urls[rollback.ProviderTencent] = cli.CloudURL(rollback.ProviderTencent, "ap-guangzhou", c.tencentEndpoint, "", false)
+		}
+	}
+	if len(urls) == 0 {
+		return nil, fmt.Errorf("no cloud credentials in the environment: set %s and %s, or %s and %s, or name the clouds with -cloud (or try -demo)",
+			aliyun.EnvAccessKeyID, aliyun.EnvAccessKeySecret, tencent.EnvSecretID, tencent.EnvSecretKey)
+	}
 	providers := map[string]rollback.Provider{}
 	opts := append([]rollback.Option{rollback.WithLogger(logger)}, extra...)
-	if os.Getenv(aliyun.EnvAccessKeyID) != "" {
-		p, err := aliyun.New(aliyun.Config{Region: "cn-hangzhou", Endpoint: c.aliyunEndpoint}, opts...)
-		if err != nil {
-			return nil, err
-		}
-		providers[rollback.ProviderAliyun] = p
-	}
-	if os.Getenv(tencent.EnvSecretID) != "" {
-		p, err := tencent.New(tencent.Config{Region: "ap-guangzhou", Endpoint: c.tencentEndpoint}, opts...)
+	for name, raw := range urls {
+		p, err := rollback.Open(ctx, raw, opts...)
 		if err != nil {
 			closeAll(providers)
 			return nil, err
 		}
-		providers[rollback.ProviderTencent] = p
-	}
-	if len(providers) == 0 {
-		return nil, fmt.Errorf("no cloud credentials in the environment: set %s and %s, or %s and %s (or try -demo)",
-			aliyun.EnvAccessKeyID, aliyun.EnvAccessKeySecret, tencent.EnvSecretID, tencent.EnvSecretKey)
+		providers[name] = p
 	}
 	return providers, nil
 }
 
+// checkClouds maps -cloud's URLs to their providers.
+func (c *config) checkClouds() error {
+	clouds, err := c.cloudFlags.ByProvider()
+	if err != nil {
+		return err
+	}
+	for p := range clouds {
+		if p == rollback.ProviderAliyun && c.aliyunEndpoint != "" || p == rollback.ProviderTencent && c.tencentEndpoint != "" {
+			return fmt.Errorf("-cloud %s:// and -%s-endpoint: set the endpoint in the URL (?endpoint=)", p, p)
+		}
+	}
+	c.clouds = clouds
+	return nil
+}
+
 func closeAll(providers map[string]rollback.Provider) {
 	for _, p := range providers {
-		switch p := p.(type) {
-		case *aliyun.Client:
-			p.CloseIdleConnections()
-		case *tencent.Client:
-			p.Close()
+		if c, ok := p.(io.Closer); ok {
+			_ = c.Close()
 		}
 	}
 }

@@ -5,9 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/internal/cli"
 )
 
@@ -15,6 +18,7 @@ import (
 type config struct {
 	demo                        bool
 	provider, region            string
+	cloud                       string // the cloud as a URL for rollback.Open, in place of the five flags below
 	instance, disk, snapshot    string
 	stop, backup, start, dryRun bool
 	timeout                     time.Duration
@@ -35,6 +39,7 @@ var (
 const usageHead = `Usage:
   rollback -demo [-provider aliyun|tencent] [-dry-run] [-json]
   rollback -provider aliyun|tencent -region REGION [-instance ID] [-disk ID] -snapshot ID [flags]
+  rollback -cloud tencent://ap-guangzhou [-instance ID] [-disk ID] -snapshot ID [flags]
 
 Rolls a disk back to a snapshot. Everything written to the disk since the
 snapshot is lost. Before changing anything it checks that the snapshot exists,
@@ -48,6 +53,12 @@ terminal (a pipe, a file, /dev/null), a rollback needs -yes.
   aliyun  (Simple Application Server): -disk is required; -instance is found
           from the disk when omitted.
   tencent (Lighthouse): -instance is required; the system disk is rolled back.
+
+-cloud names the cloud as one URL (rollback.Open): the scheme is the
+provider, the host the region, and query parameters set the client, e.g.
+aliyun://cn-hangzhou?profile=ops or
+tencent://ap-guangzhou?endpoint=http://127.0.0.1:8080 (an emulator). It
+replaces -provider, -region, -endpoint, -profile and -international.
 
 Credentials are found the way the aliyun and tccli tools find them, never
 taken from flags: the environment, then an OIDC token file (ACK RRSA, TKE),
@@ -68,6 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.demo, "demo", false, "run a full safe rollback on both built-in emulators (no account needed)")
 	fs.StringVar(&c.provider, "provider", "", "cloud: aliyun or tencent")
 	fs.StringVar(&c.region, "region", "", "region, e.g. cn-hangzhou or ap-guangzhou")
+	fs.StringVar(&c.cloud, "cloud", "", "the cloud as a URL, e.g. tencent://ap-guangzhou or aliyun://cn-hangzhou?profile=ops (instead of -provider, -region, -endpoint, -profile, -international)")
 	fs.StringVar(&c.instance, "instance", "", "instance ID (SWAS server ID, or lhins-...)")
 	fs.StringVar(&c.disk, "disk", "", "disk ID (SWAS d-...; Lighthouse: optional, must be the system disk)")
 	fs.StringVar(&c.snapshot, "snapshot", "", "snapshot ID to roll back to (s-... or lhsnap-...)")
@@ -108,7 +120,44 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.demo {
 		return c, c.checkDemo(fs)
 	}
+	if c.cloud != "" {
+		if err := c.fromURL(fs); err != nil {
+			return c, err
+		}
+	}
 	return c, c.check()
+}
+
+// urlFlags are what -cloud says in one URL.
+var urlFlags = map[string]bool{"provider": true, "region": true, "endpoint": true, "profile": true, "international": true}
+
+// fromURL takes the provider and region from -cloud, for the checks
+// before anything is opened; rollback.Open checks the rest of it.
+func (c *config) fromURL(fs *flag.FlagSet) error {
+	var both []string
+	fs.Visit(func(f *flag.Flag) {
+		if urlFlags[f.Name] {
+			both = append(both, "-"+f.Name)
+		}
+	})
+	if len(both) > 0 {
+		return usagef("-cloud names the provider, region and client settings in one URL; drop %s (or set it in the URL)", strings.Join(both, ", "))
+	}
+	// An unparsable URL is left to rollback.Open, whose message never
+	// quotes it (it might hold a password).
+	if u, err := url.Parse(c.cloud); err == nil && u.Scheme != "" {
+		c.provider, c.region = u.Scheme, u.Hostname()
+	}
+	return nil
+}
+
+// providers lists the registered schemes for a message: "aliyun or tencent".
+func providers() string {
+	s := rollback.Schemes()
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
 // demoFlags are the flags the demo honours; it makes its own servers, so
@@ -154,21 +203,25 @@ func jsonRequested(args []string) bool {
 // ID formats again, with the provider's exact rules.
 func (c *config) check() error {
 	var missing []string
-	switch c.provider {
-	case "":
+	switch {
+	case c.cloud != "" && c.provider == "":
+		// a malformed -cloud: rollback.Open says what is wrong with it
+	case c.provider == "":
 		missing = append(missing, "-provider")
-	case "aliyun":
+	case c.provider == rollback.ProviderAliyun:
 		if c.disk == "" {
 			missing = append(missing, "-disk")
 		}
-	case "tencent":
+	case c.provider == rollback.ProviderTencent:
 		if c.instance == "" {
 			missing = append(missing, "-instance")
 		}
-	default:
-		return usagef("-provider must be aliyun or tencent, not %q", c.provider)
+	case c.cloud != "":
+		// another registered provider (or none: Open says which exist)
+	case !slices.Contains(rollback.Schemes(), c.provider):
+		return usagef("-provider must be %s, not %q", providers(), c.provider)
 	}
-	if c.region == "" {
+	if c.region == "" && c.cloud == "" {
 		missing = append(missing, "-region")
 	}
 	if c.snapshot == "" {

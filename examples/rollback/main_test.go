@@ -209,7 +209,7 @@ func TestConfirm(t *testing.T) {
 	in, _ := tc.AddInstance(tencenttest.Instance{State: "STOPPED"})
 	sn, _ := tc.AddSnapshot(tencenttest.Snapshot{InstanceID: in.ID})
 	c := &config{provider: "tencent", region: "ap-guangzhou", endpoint: tc.URL}
-	p, err := newProvider(c, nil)
+	p, err := newProvider(context.Background(), c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/aliyun"
+	_ "github.com/cloudsnap/rollback/aliyun" // registers aliyun:// for rollback.Open
 	"github.com/cloudsnap/rollback/internal/cli"
-	"github.com/cloudsnap/rollback/tencent"
+	_ "github.com/cloudsnap/rollback/tencent" // registers tencent://
 )
 
 // runReal rolls back one disk on a real cloud (or on any endpoint given
@@ -30,7 +30,7 @@ func runReal(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io.
 		// progress, the client and Run said one thing three times.
 		clientOpts = append(clientOpts, rollback.WithLogger(cli.Logger(stderr)))
 	}
-	p, err := newProvider(c, clientOpts)
+	p, err := newProvider(ctx, c, clientOpts)
 	if err != nil {
 		return fail(stdout, stderr, c, nil, err)
 	}
@@ -92,14 +92,18 @@ func defaultRunOptions(c *config) rollback.RunOptions {
 	return rollback.RunOptions{StopIfRunning: c.stop, SafetySnapshot: c.backup, StartAfter: c.start, DryRun: c.dryRun}
 }
 
-func newProvider(c *config, opts []rollback.Option) (rollback.Provider, error) {
-	switch c.provider {
-	case "aliyun":
-		return aliyun.New(aliyun.Config{Region: c.region, Endpoint: c.endpoint, Profile: c.profile}, opts...)
-	case "tencent":
-		return tencent.New(tencent.Config{Region: c.region, Endpoint: c.endpoint, International: c.international, Profile: c.profile}, opts...)
+// newProvider opens the cloud that -cloud, or -provider and the flags
+// that used to configure it, name.
+func newProvider(ctx context.Context, c *config, opts []rollback.Option) (rollback.Provider, error) {
+	raw := c.cloud
+	if raw == "" {
+		// A malformed region gets its own message, not a URL's.
+		if err := rollback.CheckRegion(c.region); err != nil {
+			return nil, err
+		}
+		raw = cli.CloudURL(c.provider, c.region, c.endpoint, c.profile, c.international)
 	}
-	return nil, usagef("unknown provider %q", c.provider)
+	return rollback.Open(ctx, raw, opts...)
 }
 
 func stateDir(flagDir string) (string, error) {

@@ -6,6 +6,7 @@ require (
 	github.com/cloudsnap/rollback v0.0.0
 	github.com/cloudsnap/rollback/temporal v0.0.0
 	go.temporal.io/sdk v1.51.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (

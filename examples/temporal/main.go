@@ -8,10 +8,13 @@
 //	go run ./examples/temporal worker -endpoint http://127.0.0.1:18080
 //	go run ./examples/temporal start -key ticket-1 -instance lhins-... -snapshot lhsnap-... -stop -start-after
 //
-// Credentials come only from the environment: TENCENTCLOUD_SECRET_ID and
+// The worker opens its cloud with rollback.Open: -cloud tencent (with
+// -region and -endpoint) or -cloud as a URL,
+// tencent://ap-guangzhou?endpoint=http://127.0.0.1:18080. Credentials
+// come only from the environment: TENCENTCLOUD_SECRET_ID and
 // TENCENTCLOUD_SECRET_KEY, or ALIBABA_CLOUD_ACCESS_KEY_ID and
 // ALIBABA_CLOUD_ACCESS_KEY_SECRET (the emulator accepts its defaults,
-// which the worker uses when -endpoint is a loopback http:// URL and
+// which the worker uses when the endpoint is a loopback http:// URL and
 // nothing is set).
 package main
 
@@ -24,6 +27,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -34,6 +38,7 @@ import (
 	"github.com/cloudsnap/rollback/aliyun"
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/internal/cli"
 	rtemporal "github.com/cloudsnap/rollback/temporal"
 	"github.com/cloudsnap/rollback/tencent"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
@@ -129,9 +134,9 @@ func runWorker(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("worker", flag.ExitOnError)
 	hostPort := fs.String("temporal", client.DefaultHostPort, "Temporal frontend host:port")
 	namespace := fs.String("namespace", "default", "Temporal namespace")
-	cloud := fs.String("cloud", rollback.ProviderTencent, "tencent or aliyun")
-	region := fs.String("region", "", "default region of the client")
-	endpoint := fs.String("endpoint", "", "API endpoint (empty: the cloud's; http://127.0.0.1:port for an emulator)")
+	cloud := fs.String("cloud", rollback.ProviderTencent, "tencent or aliyun, or the cloud as a URL: tencent://ap-guangzhou?endpoint=http://127.0.0.1:18080")
+	region := fs.String("region", "", "default region of the client (with a -cloud name)")
+	endpoint := fs.String("endpoint", "", "API endpoint (with a -cloud name; empty: the cloud's; http://127.0.0.1:port for an emulator)")
 	prefix := fs.String("queues", rtemporal.DefaultQueuePrefix, "task queue prefix")
 	speed := fs.Float64("speed", 1, "with an emulator: its -speed, so waits pace on its clock")
 	_ = fs.Parse(args)
@@ -139,7 +144,7 @@ func runWorker(ctx context.Context, args []string) error {
 	if *speed != 1 {
 		clk = clock.NewScaled(*speed)
 	}
-	p, err := provider(*cloud, *region, *endpoint, clk)
+	p, name, err := provider(ctx, *cloud, *region, *endpoint, clk)
 	if err != nil {
 		return err
 	}
@@ -158,36 +163,70 @@ func runWorker(ctx context.Context, args []string) error {
 		defer w.Stop()
 	}
 	fmt.Fprintf(os.Stderr, "workers for %s on task queues %s, %s and %s-*; Ctrl-C stops them\n",
-		*cloud, rtemporal.WorkflowQueue(*prefix), rtemporal.ReadQueue(*prefix, *cloud), rtemporal.ReadQueue(*prefix, *cloud))
+		name, rtemporal.WorkflowQueue(*prefix), rtemporal.ReadQueue(*prefix, name), rtemporal.ReadQueue(*prefix, name))
 	<-ctx.Done()
 	return nil
 }
 
-// provider builds the cloud client; credentials only from the environment.
-func provider(cloud, region, endpoint string, clk clock.Clock) (rollback.Provider, error) {
-	local := strings.HasPrefix(endpoint, "http://127.0.0.1")
-	opts := []rollback.Option{rollback.WithClock(clk)}
-	switch cloud {
-	case rollback.ProviderTencent:
-		id, key := os.Getenv("TENCENTCLOUD_SECRET_ID"), os.Getenv("TENCENTCLOUD_SECRET_KEY")
-		if id == "" && local {
-			id, key = tencenttest.DefaultSecretID, tencenttest.DefaultSecretKey
+// provider opens the cloud client with rollback.Open: cloud is a URL
+// ("tencent://ap-guangzhou?endpoint=http://127.0.0.1:18080") or a
+// provider's name, which -region and -endpoint complete. Credentials come
+// only from the environment (or the provider's default chain); a loopback
+// emulator with none there gets the emulator's.
+func provider(ctx context.Context, cloud, region, endpoint string, clk clock.Clock) (rollback.Provider, string, error) {
+	raw := cloud
+	if strings.Contains(cloud, "://") {
+		if region != "" || endpoint != "" {
+			return nil, "", errors.New("-cloud is a URL: set the region as its host and the endpoint as ?endpoint=, not -region or -endpoint")
 		}
+	} else {
 		if region == "" {
-			region = tencenttest.DefaultRegion
+			region = defaultRegions[cloud]
 		}
-		return tencent.New(tencent.Config{Region: region, Endpoint: endpoint, SecretID: id, SecretKey: key}, opts...)
-	case rollback.ProviderAliyun:
-		id, key := os.Getenv("ALIBABA_CLOUD_ACCESS_KEY_ID"), os.Getenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
-		if id == "" && local {
-			id, key = aliyuntest.DefaultAccessKeyID, aliyuntest.DefaultAccessKeySecret
-		}
-		if region == "" {
-			region = aliyuntest.DefaultRegion
-		}
-		return aliyun.New(aliyun.Config{Region: region, Endpoint: endpoint, AccessKeyID: id, AccessKeySecret: key}, opts...)
+		raw = cli.CloudURL(cloud, region, endpoint, "", false)
 	}
-	return nil, fmt.Errorf("-cloud %q: want tencent or aliyun", cloud)
+	opts := []rollback.Option{rollback.WithClock(clk)}
+	u, err := url.Parse(raw)
+	if err == nil && u.User == nil {
+		if open := emulatorOpener(u); open != nil {
+			p, err := open(ctx, u, opts...)
+			return p, u.Scheme, err
+		}
+	}
+	p, err := rollback.Open(ctx, raw, opts...)
+	if err != nil {
+		return nil, "", err
+	}
+	return p, u.Scheme, nil
+}
+
+// defaultRegions are the emulators' regions, the default of -region.
+var defaultRegions = map[string]string{
+	rollback.ProviderTencent: tencenttest.DefaultRegion,
+	rollback.ProviderAliyun:  aliyuntest.DefaultRegion,
+}
+
+// emulatorOpener returns the opener of a loopback emulator's URL with the
+// emulator's credentials, when the environment holds none; nil otherwise.
+func emulatorOpener(u *url.URL) rollback.OpenFunc {
+	if !strings.HasPrefix(u.Query().Get("endpoint"), "http://127.0.0.1") {
+		return nil
+	}
+	switch {
+	case u.Scheme == rollback.ProviderTencent && os.Getenv(tencent.EnvSecretID) == "":
+		return (&tencent.URLOpener{Config: tencent.Config{SecretID: tencenttest.DefaultSecretID, SecretKey: tencenttest.DefaultSecretKey}}).OpenURL
+	case u.Scheme == rollback.ProviderAliyun && os.Getenv(aliyun.EnvAccessKeyID) == "":
+		return (&aliyun.URLOpener{Config: aliyun.Config{AccessKeyID: aliyuntest.DefaultAccessKeyID, AccessKeySecret: aliyuntest.DefaultAccessKeySecret}}).OpenURL
+	}
+	return nil
+}
+
+// providerName is the provider a -cloud names, as a name or a URL.
+func providerName(cloud string) string {
+	if scheme, _, ok := strings.Cut(cloud, "://"); ok {
+		return strings.ToLower(scheme)
+	}
+	return cloud
 }
 
 type startFlags struct {
@@ -199,7 +238,7 @@ func (f *startFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.hostPort, "temporal", client.DefaultHostPort, "Temporal frontend host:port")
 	fs.StringVar(&f.namespace, "namespace", "default", "Temporal namespace")
 	fs.StringVar(&f.prefix, "queues", rtemporal.DefaultQueuePrefix, "task queue prefix")
-	fs.StringVar(&f.cloud, "cloud", rollback.ProviderTencent, "tencent or aliyun")
+	fs.StringVar(&f.cloud, "cloud", rollback.ProviderTencent, "tencent or aliyun (or a URL of it: its scheme names it)")
 	fs.BoolVar(&f.o.StopIfRunning, "stop", false, "stop a running instance first")
 	fs.BoolVar(&f.o.SafetySnapshot, "safety-snapshot", false, "snapshot the disk first")
 	fs.BoolVar(&f.o.StartAfter, "start-after", false, "start the instance after the rollback")
@@ -223,7 +262,7 @@ func start(ctx context.Context, args []string) error {
 		return err
 	}
 	defer c.Close()
-	run, err := rtemporal.Start(ctx, c, rtemporal.WorkflowInput{Provider: f.cloud, Request: req, Options: f.o, QueuePrefix: f.prefix})
+	run, err := rtemporal.Start(ctx, c, rtemporal.WorkflowInput{Provider: providerName(f.cloud), Request: req, Options: f.o, QueuePrefix: f.prefix})
 	if err != nil {
 		return err // a second start of the same key: WorkflowExecutionAlreadyStarted
 	}
@@ -265,7 +304,7 @@ func fleet(ctx context.Context, args []string) error {
 	defer c.Close()
 	so := rtemporal.StartOptions(f.prefix, *id)
 	run, err := c.ExecuteWorkflow(ctx, so, rtemporal.FleetWorkflowName,
-		rtemporal.FleetInput{Provider: f.cloud, Requests: reqs, Options: f.o, QueuePrefix: f.prefix})
+		rtemporal.FleetInput{Provider: providerName(f.cloud), Requests: reqs, Options: f.o, QueuePrefix: f.prefix})
 	if err != nil {
 		return err
 	}

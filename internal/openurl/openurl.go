@@ -1,0 +1,160 @@
+// Package openurl reads the URLs that rollback.Open hands to a provider:
+// the host is the region, query parameters set documented fields, and
+// anything not consumed is refused. Both providers use it, so their URLs
+// behave alike.
+package openurl
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cloudsnap/rollback"
+)
+
+// Query reads one URL. Its getters record the parameters they know; Err
+// then refuses every other parameter. The first mistake wins.
+type Query struct {
+	provider string
+	u        *url.URL
+	vals     url.Values
+	known    []string
+	err      error
+}
+
+// New starts reading u for provider (its scheme and the errors' Provider).
+func New(provider string, u *url.URL) *Query {
+	q := &Query{provider: provider, u: u}
+	vals, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		q.fail("", "malformed query: %v", err)
+	}
+	q.vals = vals
+	return q
+}
+
+// Region is the URL's host, required: "tencent://ap-guangzhou".
+func (q *Query) Region(example string) string {
+	u := q.u
+	switch {
+	case u.Opaque != "":
+		q.fail("", "want %s://REGION, e.g. %s://%s", q.provider, q.provider, example)
+	case u.Host == "":
+		q.fail("", "the region is missing: want %s://REGION, e.g. %s://%s", q.provider, q.provider, example)
+	case u.Port() != "" || strings.HasSuffix(u.Host, ":"):
+		q.fail("", "the host is the region and has no port (to name an API endpoint, use ?endpoint=)")
+	case u.Path != "" && u.Path != "/":
+		q.fail("", "a %s URL has no path: want %s://%s", q.provider, q.provider, example)
+	}
+	return u.Hostname()
+}
+
+// String returns parameter name, "" when absent.
+func (q *Query) String(name string) string {
+	q.known = append(q.known, name)
+	v := q.vals[name]
+	switch len(v) {
+	case 0:
+		return ""
+	case 1:
+		return v[0]
+	}
+	q.fail(name, "is given %d times", len(v))
+	return ""
+}
+
+// Endpoint returns an endpoint parameter; user information in it is
+// refused, and not quoted.
+func (q *Query) Endpoint(name string) string {
+	v := q.String(name)
+	if strings.Contains(v, "@") {
+		q.fail(name, "never carries credentials (user:password@): remove them; credentials come from the provider's default chain")
+		return ""
+	}
+	return v
+}
+
+// Bool returns a boolean parameter: absent is false, and a bare
+// "?name" is true.
+func (q *Query) Bool(name string) bool {
+	v, ok := q.vals[name]
+	s := q.String(name)
+	if !ok || s == "" && len(v) == 1 {
+		return ok
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		q.fail(name, "must be true or false")
+	}
+	return b
+}
+
+// Duration returns a duration parameter ("15m", "1h"), 0 when absent.
+func (q *Query) Duration(name string) time.Duration {
+	s := q.String(name)
+	if s == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		q.fail(name, "must be a positive duration such as 15m or 1h")
+	}
+	return d
+}
+
+// List returns a comma-separated parameter, nil when absent.
+func (q *Query) List(name string) []string {
+	s := q.String(name)
+	if s == "" {
+		return nil
+	}
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Err returns the first mistake, or refuses the parameters no getter
+// asked for. No message quotes a value: a secret put where it does not
+// belong stays out of the error.
+func (q *Query) Err() error {
+	if q.err != nil {
+		return q.err
+	}
+	var unknown []string
+	for k := range q.vals {
+		if !slices.Contains(q.known, k) {
+			unknown = append(unknown, strconv.Quote(k))
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	known := slices.Clone(q.known)
+	slices.Sort(known)
+	what := "unknown query parameter "
+	if len(unknown) > 1 {
+		what = "unknown query parameters "
+	}
+	q.fail("", "%s%s (a %s URL knows %s)", what, strings.Join(unknown, ", "), q.provider, strings.Join(known, ", "))
+	return q.err
+}
+
+func (q *Query) fail(param, format string, args ...any) {
+	if q.err != nil {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	if param != "" {
+		msg = "query parameter " + param + " " + msg
+	}
+	q.err = &rollback.Error{Provider: q.provider, Op: "Open", Kind: rollback.ErrInvalidArgument, Field: "URL",
+		Message: msg, Hint: "nothing was sent"}
+}

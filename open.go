@@ -1,0 +1,140 @@
+package rollback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// OpenFunc opens a provider from a URL whose scheme it was registered
+// for. u has been checked by Open: it has a scheme, no user information
+// and no fragment. The function checks the rest (the host is usually the
+// region) and refuses query parameters it does not know.
+type OpenFunc func(ctx context.Context, u *url.URL, opts ...Option) (Provider, error)
+
+// The registry of URL schemes, filled by provider packages' init
+// functions, as database/sql's drivers are.
+var (
+	openersMu sync.RWMutex
+	openers   = map[string]OpenFunc{}
+)
+
+var schemeRE = regexp.MustCompile(`^[a-z][a-z0-9+.-]*$`)
+
+// Register makes a provider available to Open under scheme (lower case,
+// e.g. "tencent"). Provider packages call it from init. It panics when
+// scheme is malformed, fn is nil, or the scheme is already registered:
+// two packages claiming one scheme is a build mistake, not a runtime
+// condition.
+func Register(scheme string, fn OpenFunc) {
+	if !schemeRE.MatchString(scheme) {
+		panic(fmt.Sprintf("rollback: Register of malformed scheme %q", scheme))
+	}
+	if fn == nil {
+		panic("rollback: Register of a nil OpenFunc for scheme " + scheme)
+	}
+	openersMu.Lock()
+	defer openersMu.Unlock()
+	if _, dup := openers[scheme]; dup {
+		panic("rollback: Register called twice for scheme " + scheme)
+	}
+	openers[scheme] = fn
+}
+
+// Schemes returns the registered URL schemes, sorted.
+func Schemes() []string {
+	openersMu.RLock()
+	defer openersMu.RUnlock()
+	s := make([]string, 0, len(openers))
+	for k := range openers {
+		s = append(s, k)
+	}
+	slices.Sort(s)
+	return s
+}
+
+// Open opens the provider a URL names: "tencent://ap-guangzhou",
+// "aliyun://cn-hangzhou?profile=prod". The scheme picks the provider
+// package, which must be imported (for its init) and the rest is its
+// configuration: the host is the region and query parameters set
+// documented fields (see each provider's OpenURL). opts apply to the
+// client as they do to the provider's New.
+//
+// A URL never carries credentials: one with user information
+// (user:pass@) is refused, and credentials come from the provider's
+// default chain (environment, OIDC, CLI profile, instance role). Every
+// mistake is ErrInvalidArgument, found before anything is sent.
+func Open(ctx context.Context, rawURL string, opts ...Option) (Provider, error) {
+	u, err := parseOpenURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	openersMu.RLock()
+	fn := openers[u.Scheme]
+	openersMu.RUnlock()
+	if fn == nil {
+		known := "none are registered"
+		if s := Schemes(); len(s) > 0 {
+			known = "registered: " + strings.Join(s, ", ")
+		}
+		e := openError("unknown scheme %q (%s)", u.Scheme, known)
+		e.Hint = `import the provider's package for its side effects, e.g. import _ "github.com/cloudsnap/rollback/tencent"; nothing was sent`
+		return nil, e
+	}
+	return fn(ctx, u, opts...)
+}
+
+// parseOpenURL checks what is common to every scheme. Until the URL is
+// known to hold no user information, nothing of it is quoted in an error:
+// a password must not end up in a log.
+func parseOpenURL(raw string) (*url.URL, error) {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok || scheme == "" {
+		return nil, openError(`want SCHEME://REGION, e.g. "tencent://ap-guangzhou" or "aliyun://cn-hangzhou"`)
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	if strings.Contains(authority, "@") {
+		return nil, userinfoError()
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error quotes the whole input; its cause alone says what
+		// is wrong.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, openError("malformed URL: %v", err)
+	}
+	switch {
+	case u.User != nil:
+		return nil, userinfoError()
+	case !schemeRE.MatchString(u.Scheme):
+		return nil, openError("malformed scheme %q", u.Scheme)
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return nil, openError("a provider URL has no #fragment")
+	}
+	return u, nil
+}
+
+func userinfoError() *Error {
+	e := openError("a provider URL never carries credentials (user:password@): remove them")
+	e.Hint = "credentials come from the provider's default chain: the environment " +
+		"(TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY, ALIBABA_CLOUD_ACCESS_KEY_ID/ALIBABA_CLOUD_ACCESS_KEY_SECRET), " +
+		"an OIDC token file, the cloud CLI's profile (?profile=NAME) or the instance's role; nothing was sent"
+	return e
+}
+
+// openError is ErrInvalidArgument about the URL given to Open.
+func openError(format string, args ...any) *Error {
+	return &Error{Op: "Open", Kind: ErrInvalidArgument, Field: "URL",
+		Message: fmt.Sprintf(format, args...), Hint: "nothing was sent"}
+}
