@@ -5,58 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
-	"slices"
 	"strings"
-	"sync"
+
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // OpenFunc opens a provider from a URL whose scheme it was registered
-// for. u has been checked by Open: it has a scheme, no user information
-// and no fragment. The function checks the rest (the host is usually the
-// region) and refuses query parameters it does not know.
-type OpenFunc func(ctx context.Context, u *url.URL, opts ...Option) (Provider, error)
+// for (provider.Register); see provider.OpenFunc.
+type OpenFunc = provider.OpenFunc
 
-// The registry of URL schemes, filled by provider packages' init
-// functions, as database/sql's drivers are.
-var (
-	openersMu sync.RWMutex
-	openers   = map[string]OpenFunc{}
-)
-
-var schemeRE = regexp.MustCompile(`^[a-z][a-z0-9+.-]*$`)
-
-// Register makes a provider available to Open under scheme (lower case,
-// e.g. "tencent"). Provider packages call it from init. It panics when
-// scheme is malformed, fn is nil, or the scheme is already registered:
-// two packages claiming one scheme is a build mistake, not a runtime
-// condition.
-func Register(scheme string, fn OpenFunc) {
-	if !schemeRE.MatchString(scheme) {
-		panic(fmt.Sprintf("rollback: Register of malformed scheme %q", scheme))
-	}
-	if fn == nil {
-		panic("rollback: Register of a nil OpenFunc for scheme " + scheme)
-	}
-	openersMu.Lock()
-	defer openersMu.Unlock()
-	if _, dup := openers[scheme]; dup {
-		panic("rollback: Register called twice for scheme " + scheme)
-	}
-	openers[scheme] = fn
-}
-
-// Schemes returns the registered URL schemes, sorted.
-func Schemes() []string {
-	openersMu.RLock()
-	defer openersMu.RUnlock()
-	s := make([]string, 0, len(openers))
-	for k := range openers {
-		s = append(s, k)
-	}
-	slices.Sort(s)
-	return s
-}
+// Schemes returns the URL schemes Open knows, sorted: those of the
+// provider packages linked into the program.
+func Schemes() []string { return provider.Schemes() }
 
 // Open opens the provider a URL names: "tencent://ap-guangzhou",
 // "aliyun://cn-hangzhou?profile=prod". The scheme picks the provider
@@ -74,9 +34,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (Provider, error) 
 	if err != nil {
 		return nil, err
 	}
-	openersMu.RLock()
-	fn := openers[u.Scheme]
-	openersMu.RUnlock()
+	fn := provider.Opener(u.Scheme)
 	if fn == nil {
 		known := "none are registered"
 		if s := Schemes(); len(s) > 0 {
@@ -117,7 +75,7 @@ func parseOpenURL(raw string) (*url.URL, error) {
 	switch {
 	case u.User != nil:
 		return nil, userinfoError()
-	case !schemeRE.MatchString(u.Scheme):
+	case !provider.ValidScheme(u.Scheme):
 		return nil, openError("malformed scheme %q", u.Scheme)
 	case u.Fragment != "" || strings.Contains(raw, "#"):
 		return nil, openError("a provider URL has no #fragment")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	_ "github.com/cloudsnap/rollback/aliyun"
+	"github.com/cloudsnap/rollback/provider"
 	_ "github.com/cloudsnap/rollback/tencent"
 )
 
@@ -20,7 +21,7 @@ var opened struct {
 }
 
 func init() {
-	rollback.Register("opentest", func(_ context.Context, u *url.URL, opts ...rollback.Option) (rollback.Provider, error) {
+	provider.Register("opentest", func(_ context.Context, u *url.URL, opts ...rollback.Option) (rollback.Provider, error) {
 		opened.u, opened.opts = u, len(opts)
 		return nil, errors.New("opentest: opened")
 	})
@@ -48,10 +49,10 @@ func TestOpenRegistry(t *testing.T) {
 func TestRegisterPanics(t *testing.T) {
 	fn := func(context.Context, *url.URL, ...rollback.Option) (rollback.Provider, error) { return nil, nil }
 	for name, call := range map[string]func(){
-		"duplicate": func() { rollback.Register("tencent", fn) },
-		"malformed": func() { rollback.Register("Bad Scheme", fn) },
-		"empty":     func() { rollback.Register("", fn) },
-		"nil":       func() { rollback.Register("opentest-nil", nil) },
+		"duplicate": func() { provider.Register("tencent", fn) },
+		"malformed": func() { provider.Register("Bad Scheme", fn) },
+		"empty":     func() { provider.Register("", fn) },
+		"nil":       func() { provider.Register("opentest-nil", nil) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {

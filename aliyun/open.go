@@ -4,15 +4,15 @@ import (
 	"context"
 	"net/url"
 
-	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/internal/openurl"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/openurl"
 )
 
 // Scheme is the URL scheme rollback.Open knows this package by:
 // "aliyun://cn-hangzhou".
 const Scheme = "aliyun"
 
-func init() { rollback.Register(Scheme, new(URLOpener).OpenURL) }
+func init() { provider.Register(Scheme, new(URLOpener).OpenURL) }
 
 // URLOpener opens "aliyun://REGION?PARAMS" URLs. Config holds what a URL
 // does not carry (credentials, for example); the URL's region and
@@ -33,13 +33,13 @@ func init() { rollback.Register(Scheme, new(URLOpener).OpenURL) }
 //	                            non-loopback host (an emulator on a test network only)
 //
 // Any other parameter, user information (user:pass@), a port, a path or
-// a fragment is rollback.ErrInvalidArgument, before anything is sent.
+// a fragment is provider.ErrInvalidArgument, before anything is sent.
 type URLOpener struct {
 	Config Config
 }
 
 // OpenURL opens the client u names; opts are New's.
-func (o *URLOpener) OpenURL(_ context.Context, u *url.URL, opts ...rollback.Option) (rollback.Provider, error) {
+func (o *URLOpener) OpenURL(_ context.Context, u *url.URL, opts ...provider.Option) (provider.Provider, error) {
 	cfg := o.Config
 	q := openurl.New(Scheme, u)
 	cfg.Region = q.Region("cn-hangzhou")
@@ -54,7 +54,7 @@ func (o *URLOpener) OpenURL(_ context.Context, u *url.URL, opts ...rollback.Opti
 	set(&cfg.STSEndpoint, q.Endpoint("sts_endpoint"))
 	set(&cfg.MetadataEndpoint, q.Endpoint("metadata_endpoint"))
 	if q.Bool("insecure_http") {
-		opts = append(opts[:len(opts):len(opts)], rollback.WithInsecureHTTP())
+		opts = append(opts[:len(opts):len(opts)], func(o *provider.Options) { o.AllowInsecureHTTP = true })
 	}
 	if err := q.Err(); err != nil {
 		return nil, err

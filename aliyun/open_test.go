@@ -35,7 +35,7 @@ func TestOpenEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	closeProvider(t, p)
-	if n, ok := p.(rollback.Namer); !ok || n.Name() != rollback.ProviderAliyun {
+	if n, ok := p.(interface{ Name() string }); !ok || n.Name() != rollback.ProviderAliyun {
 		t.Errorf("Open gave %T", p)
 	}
 	const missing = "0123456789abcdef0123456789abcdef"

@@ -9,8 +9,8 @@ import (
 
 	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 
-	"github.com/cloudsnap/rollback/provider/errmap"
 	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/errmap"
 )
 
 // Hints shared by several codes.

@@ -4,15 +4,15 @@ import (
 	"context"
 	"net/url"
 
-	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/internal/openurl"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/openurl"
 )
 
 // Scheme is the URL scheme rollback.Open knows this package by:
 // "tencent://ap-guangzhou".
 const Scheme = "tencent"
 
-func init() { rollback.Register(Scheme, new(URLOpener).OpenURL) }
+func init() { provider.Register(Scheme, new(URLOpener).OpenURL) }
 
 // URLOpener opens "tencent://REGION?PARAMS" URLs. Config holds what a URL
 // does not carry (credentials, for example); the URL's region and
@@ -37,13 +37,13 @@ func init() { rollback.Register(Scheme, new(URLOpener).OpenURL) }
 //	                            non-loopback host (an emulator on a test network only)
 //
 // Any other parameter, user information (user:pass@), a port, a path or
-// a fragment is rollback.ErrInvalidArgument, before anything is sent.
+// a fragment is provider.ErrInvalidArgument, before anything is sent.
 type URLOpener struct {
 	Config Config
 }
 
 // OpenURL opens the client u names; opts are New's.
-func (o *URLOpener) OpenURL(_ context.Context, u *url.URL, opts ...rollback.Option) (rollback.Provider, error) {
+func (o *URLOpener) OpenURL(_ context.Context, u *url.URL, opts ...provider.Option) (provider.Provider, error) {
 	cfg := o.Config
 	q := openurl.New(Scheme, u)
 	cfg.Region = q.Region("ap-guangzhou")
@@ -64,7 +64,7 @@ func (o *URLOpener) OpenURL(_ context.Context, u *url.URL, opts ...rollback.Opti
 	cfg.AllowUnknownRegion = cfg.AllowUnknownRegion || q.Bool("allow_unknown_region")
 	cfg.AllowForcedStop = cfg.AllowForcedStop || q.Bool("allow_forced_stop")
 	if q.Bool("insecure_http") {
-		opts = append(opts[:len(opts):len(opts)], rollback.WithInsecureHTTP())
+		opts = append(opts[:len(opts):len(opts)], func(o *provider.Options) { o.AllowInsecureHTTP = true })
 	}
 	if err := q.Err(); err != nil {
 		return nil, err

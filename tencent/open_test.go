@@ -36,7 +36,7 @@ func TestOpenEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	closeProvider(t, p)
-	if n, ok := p.(rollback.Namer); !ok || n.Name() != rollback.ProviderTencent {
+	if n, ok := p.(interface{ Name() string }); !ok || n.Name() != rollback.ProviderTencent {
 		t.Errorf("Open gave %T", p)
 	}
 	_, err = p.Instance(ctx, tencenttest.DefaultRegion, "lhins-00000000")

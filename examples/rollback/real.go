@@ -14,6 +14,7 @@ import (
 	"github.com/cloudsnap/rollback"
 	_ "github.com/cloudsnap/rollback/aliyun" // registers aliyun:// for rollback.Open
 	"github.com/cloudsnap/rollback/internal/cli"
+	"github.com/cloudsnap/rollback/provider"
 	_ "github.com/cloudsnap/rollback/tencent" // registers tencent://
 )
 
@@ -98,7 +99,7 @@ func newProvider(ctx context.Context, c *config, opts []rollback.Option) (rollba
 	raw := c.cloud
 	if raw == "" {
 		// A malformed region gets its own message, not a URL's.
-		if err := rollback.CheckRegion(c.region); err != nil {
+		if err := provider.CheckRegion(c.region); err != nil {
 			return nil, err
 		}
 		raw = cli.CloudURL(c.provider, c.region, c.endpoint, c.profile, c.international)

@@ -1,4 +1,5 @@
-// Package openurl reads the URLs that rollback.Open hands to a provider:
+// Package openurl reads the URLs that rollback.Open hands to a provider
+// (any provider, in any module):
 // the host is the region, query parameters set documented fields, and
 // anything not consumed is refused. Both providers use it, so their URLs
 // behave alike.
@@ -12,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // Query reads one URL. Its getters record the parameters they know; Err
@@ -155,6 +156,6 @@ func (q *Query) fail(param, format string, args ...any) {
 	if param != "" {
 		msg = "query parameter " + param + " " + msg
 	}
-	q.err = &rollback.Error{Provider: q.provider, Op: "Open", Kind: rollback.ErrInvalidArgument, Field: "URL",
+	q.err = &provider.Error{Provider: q.provider, Op: "Open", Kind: provider.ErrInvalidArgument, Field: "URL",
 		Message: msg, Hint: "nothing was sent"}
 }
