@@ -20,9 +20,10 @@ func Schemes() []string { return provider.Schemes() }
 
 // Open opens the provider a URL names: "tencent://ap-guangzhou",
 // "aliyun://cn-hangzhou?profile=prod". The scheme picks the provider
-// package, which must be imported (for its init) and the rest is its
-// configuration: the host is the region and query parameters set
-// documented fields (see each provider's OpenURL). opts apply to the
+// package, which must be imported (its init registers the scheme), and
+// the rest is that provider's configuration: the host is the region, and
+// query parameters set documented fields (see aliyun.URLOpener and
+// tencent.URLOpener); any other parameter is refused. opts apply to the
 // client as they do to the provider's New.
 //
 // A URL never carries credentials: one with user information
