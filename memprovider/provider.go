@@ -1,0 +1,265 @@
+package memprovider
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/internal/invoke"
+	"github.com/cloudsnap/rollback/internal/ratelimit"
+	"github.com/cloudsnap/rollback/internal/sdkhttp"
+)
+
+// Name is the provider's name (Result.Provider, Error.Provider,
+// Report.Provider).
+const Name = "mem"
+
+// DefaultRegion is the region a Provider serves and seeds into unless told
+// otherwise.
+const DefaultRegion = "mem-1"
+
+// Durations are how long operations take on the provider's clock.
+type Durations struct {
+	Stop, Start, Rollback, Snapshot time.Duration
+}
+
+// DefaultDurations are the operations' durations unless WithDurations says
+// otherwise: of the order of the clouds' own.
+var DefaultDurations = Durations{Stop: 20 * time.Second, Start: 25 * time.Second, Rollback: 60 * time.Second, Snapshot: 90 * time.Second}
+
+// Provider is an in-memory cloud and its client in one value: it
+// implements rollback.Provider and the optional interfaces Run uses, and
+// has methods to seed it, inject faults, act as someone else and count
+// what happened. Safe for concurrent use.
+type Provider struct {
+	opts        rollback.Options
+	clk         clock.Clock
+	region      string
+	dur         Durations
+	inv         *invoke.Invoker
+	pool        sdkhttp.Pool[struct{}]
+	checkpoints rollback.MemoryCheckpoints
+
+	faults  emu.Faults
+	hooks   emu.Hooks
+	journal emu.Journal
+	quota   emu.RateLimiter
+	window  emu.RateWindow
+
+	mu            sync.Mutex
+	regions       map[string]bool
+	instances     map[string]*instance
+	disks         map[string]*instance // by system disk ID
+	snapshots     map[string]*snapshot
+	seq, reqSeq   int
+	readLag       time.Duration
+	failRollbacks int
+	snapQuota     int
+}
+
+// Interfaces Run and the waiters discover (the provider kit's capabilities).
+var (
+	_ rollback.Provider               = (*Provider)(nil)
+	_ rollback.BatchInspector         = (*Provider)(nil)
+	_ rollback.BatchSnapshotInspector = (*Provider)(nil)
+	_ rollback.DiskInspector          = (*Provider)(nil)
+	_ rollback.PreflightRoller        = (*Provider)(nil)
+	_ rollback.RollbackWitness        = (*Provider)(nil)
+	_ rollback.OperationMarker        = (*Provider)(nil)
+	_ rollback.RequestValidator       = (*Provider)(nil)
+	_ rollback.WaitPriors             = (*Provider)(nil)
+	_ rollback.CheckpointHolder       = (*Provider)(nil)
+	_ rollback.Namer                  = (*Provider)(nil)
+)
+
+// Option configures a Provider. The zero configuration is useful: region
+// DefaultRegion, DefaultDurations, the wall clock, no quota, no read lag.
+type Option func(*config)
+
+type config struct {
+	clk       clock.Clock
+	region    string
+	regions   []string
+	dur       Durations
+	readLag   time.Duration
+	window    emu.RateWindow
+	snapQuota int
+	client    []rollback.Option
+}
+
+// WithClock runs the provider's operations, and its client's retries,
+// rate limit and read grace, on c. Tests pass clock.NewAutoVirtual: runs
+// then take no wall time and always go the same way.
+func WithClock(c clock.Clock) Option { return func(o *config) { o.clk = c } }
+
+// WithRegion sets the default region: where seeds go and what an empty
+// region means in reads (default DefaultRegion).
+func WithRegion(region string) Option { return func(o *config) { o.region = region } }
+
+// WithRegions adds regions the provider serves besides the default one. A
+// call to any other region is ErrInvalidArgument.
+func WithRegions(regions ...string) Option {
+	return func(o *config) { o.regions = append(o.regions, regions...) }
+}
+
+// WithDurations sets how long operations take; zero fields keep
+// DefaultDurations'.
+func WithDurations(d Durations) Option { return func(o *config) { o.dur = d } }
+
+// WithReadLag makes reads lag writes by d (see SetReadLag).
+func WithReadLag(d time.Duration) Option { return func(o *config) { o.readLag = d } }
+
+// WithQuota makes the provider throttle each mutating action beyond calls
+// per per (a sliding window, like the clouds' quotas): the call fails with
+// ErrThrottled and nothing is applied. The client keeps to the same limit
+// unless rollback.WithRateLimit says otherwise.
+func WithQuota(calls int, per time.Duration) Option {
+	return func(o *config) { o.window = emu.RateWindow{Limit: calls, Per: per} }
+}
+
+// WithSnapshotQuota limits the snapshots a disk may have (0: no limit);
+// CreateSnapshot beyond it is ErrQuotaExceeded.
+func WithSnapshotQuota(n int) Option { return func(o *config) { o.snapQuota = n } }
+
+// WithClientOptions configures the provider's client half as any
+// provider client is configured: retry policy, hooks, logger, read grace,
+// rate limit, retry budget, call timeout. A clock given here is ignored:
+// WithClock sets both halves.
+func WithClientOptions(opts ...rollback.Option) Option {
+	return func(o *config) { o.client = append(o.client, opts...) }
+}
+
+// New returns an empty Provider.
+func New(opts ...Option) *Provider {
+	cfg := config{region: DefaultRegion}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	cfg.clk = clock.Or(cfg.clk)
+	d := DefaultDurations
+	for _, f := range []struct{ dst, src *time.Duration }{
+		{&d.Stop, &cfg.dur.Stop}, {&d.Start, &cfg.dur.Start}, {&d.Rollback, &cfg.dur.Rollback}, {&d.Snapshot, &cfg.dur.Snapshot},
+	} {
+		if *f.src > 0 {
+			*f.dst = *f.src
+		}
+	}
+	o := rollback.ResolveOptions(append(cfg.client, rollback.WithClock(cfg.clk))...)
+	p := &Provider{
+		opts: o, clk: cfg.clk, region: cfg.region, dur: d,
+		checkpoints: rollback.MemoryCheckpoints{Max: rollback.MemoryCheckpointsMax},
+		window:      cfg.window, readLag: cfg.readLag, snapQuota: cfg.snapQuota,
+		regions:   map[string]bool{cfg.region: true},
+		instances: map[string]*instance{}, disks: map[string]*instance{}, snapshots: map[string]*snapshot{},
+	}
+	for _, r := range cfg.regions {
+		p.regions[r] = true
+	}
+	p.quota.Clock = cfg.clk
+	p.pool.New = func(*sdkhttp.Binder) (struct{}, error) { return struct{}{}, nil }
+	limit := rollback.RateLimit{Calls: cfg.window.Limit, Per: cfg.window.Per}
+	if o.RateLimit != nil {
+		limit = *o.RateLimit
+	}
+	p.inv = &invoke.Invoker{
+		Provider: Name, Options: o, MapError: p.mapError,
+		Limits:  ratelimit.NewSet(limit.Calls, limit.Per, cfg.clk),
+		Limited: func(op string) bool { return mutating[op] },
+	}
+	return p
+}
+
+// Open returns a new, empty Provider for a "mem://" URL: the host, if any,
+// is the default region ("mem://eu-1"); the query may set
+// servers=N (seed N stopped servers, each with a ready snapshot of its
+// disk) and lag=DURATION (read lag). It runs on the wall clock. Every call
+// opens a new provider, as gocloud's memblob does.
+func Open(ctx context.Context, u *url.URL) (rollback.Provider, error) {
+	if u == nil || u.Scheme != "mem" {
+		return nil, &rollback.Error{Provider: Name, Op: "Open", Kind: rollback.ErrInvalidArgument, Field: "URL",
+			Message: fmt.Sprintf("%v is not a mem:// URL", u)}
+	}
+	bad := func(field, format string, args ...any) error {
+		return rollback.InvalidArgument(Name, "Open", field, format, args...)
+	}
+	var opts []Option
+	if u.Host != "" {
+		if err := rollback.CheckRegion(u.Host); err != nil {
+			return nil, err
+		}
+		opts = append(opts, WithRegion(u.Host))
+	}
+	if u.Path != "" && u.Path != "/" {
+		return nil, bad("URL", "has a path (%q); mem:// takes only a region and a query", u.Path)
+	}
+	q := u.Query()
+	servers := 0
+	for k, vs := range q {
+		v := vs[len(vs)-1]
+		switch k {
+		case "servers":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 100000 {
+				return nil, bad("servers", "%q is not a number of servers (0 to 100000)", v)
+			}
+			servers = n
+		case "lag":
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return nil, bad("lag", "%q is not a duration", v)
+			}
+			opts = append(opts, WithReadLag(d))
+		default:
+			return nil, bad("URL", "has an unknown parameter %q (known: servers, lag)", k)
+		}
+	}
+	p := New(opts...)
+	for i := 0; i < servers; i++ {
+		if _, err := p.AddServer(ServerSpec{}); err != nil {
+			return nil, err
+		}
+	}
+	return p, ctx.Err()
+}
+
+// Name returns "mem" (rollback.Namer).
+func (p *Provider) Name() string { return Name }
+
+// Region returns the default region.
+func (p *Provider) Region() string { return p.region }
+
+// Durations returns how long operations take.
+func (p *Provider) Durations() Durations { return p.dur }
+
+// Clock returns the provider's clock.
+func (p *Provider) Clock() clock.Clock { return p.clk }
+
+// Checkpoints returns the provider's in-memory store of Run checkpoints
+// (rollback.CheckpointHolder), as the cloud clients have.
+func (p *Provider) Checkpoints() rollback.Checkpointer { return &p.checkpoints }
+
+// WaitPrior implements rollback.WaitPriors from the operations' durations.
+func (p *Provider) WaitPrior(op string) (lo, hi time.Duration, ok bool) {
+	var d time.Duration
+	switch op {
+	case "instance-stopped":
+		d = p.dur.Stop
+	case "instance-running":
+		d = p.dur.Start
+	case "rollback":
+		d = p.dur.Rollback
+	case "snapshot":
+		d = p.dur.Snapshot
+	default:
+		return 0, 0, false
+	}
+	return d * 3 / 4, d * 5 / 4, true
+}
