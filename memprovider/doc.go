@@ -30,8 +30,13 @@
 //
 // Give the provider the test's clock (WithClock(clock.NewAutoVirtual(...)))
 // and pass the same clock to rollback.RunOptions: a rollback that takes a
-// minute then runs in microseconds, always the same way. IDs and request
-// IDs are sequential ("ins-000001", "req-000001"), so they can be asserted.
+// minute then runs in microseconds, and the same test makes the same
+// changing calls with the same outcomes every time (the library's waits
+// and retries jitter their delays, so when reads happen varies). Seeded
+// IDs are sequential ("ins-000001", "disk-000001", "snap-000002"), so they
+// can be asserted. Concurrent Runs (RunBatch) need clock.NewScaled
+// instead: on an auto-advancing clock every sleeper pushes time forward
+// for all, and waits time out.
 //
 // Semantics the emulators share: a rollback needs the instance stopped and
 // idle and the snapshot ready and of its disk; it shows the instance and

@@ -1,0 +1,393 @@
+package memprovider_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/memprovider"
+)
+
+func newCloud(t *testing.T, opts ...memprovider.Option) (*memprovider.Provider, *clock.Virtual) {
+	t.Helper()
+	clk := clock.NewAutoVirtual(time.Time{})
+	return memprovider.New(append([]memprovider.Option{memprovider.WithClock(clk)}, opts...)...), clk
+}
+
+func seed(t *testing.T, p *memprovider.Provider, running bool) memprovider.Server {
+	t.Helper()
+	s, err := p.AddServer(memprovider.ServerSpec{Running: running})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func runOpts(clk clock.Clock) rollback.RunOptions {
+	return rollback.RunOptions{Clock: clk, Wait: rollback.WaitOptions{Learner: &rollback.Learner{}}}
+}
+
+// RunBatch over 100 servers, half of them running: every one rolled back
+// exactly once, stopped first and started after where needed, and reads
+// batched. Concurrent waits need a scaled clock, not an auto-advancing one
+// (each sleeper would push time forward for all).
+func TestRunBatch100(t *testing.T) {
+	clk := clock.NewScaled(100)
+	p := memprovider.New(memprovider.WithClock(clk))
+	const n = 100
+	srvs := make([]memprovider.Server, n)
+	reqs := make([]rollback.Request, n)
+	for i := range srvs {
+		srvs[i] = seed(t, p, i%2 == 0)
+		reqs[i] = srvs[i].Request()
+		reqs[i].OperationKey = fmt.Sprintf("fleet-%d", i)
+	}
+	o := runOpts(clk)
+	o.StopIfRunning, o.StartAfter = true, true
+	results := rollback.RunBatch(context.Background(), p, reqs, o, rollback.BatchOptions{})
+	for i, r := range results {
+		if r.Err != nil {
+			t.Fatalf("item %d: %v", i, r.Err)
+		}
+		if got := p.RollbacksOf(srvs[i].InstanceID); got != 1 {
+			t.Fatalf("item %d: %d rollbacks", i, got)
+		}
+		if in, _ := p.ViewInstance(srvs[i].InstanceID); in.State != rollback.InstanceRunning {
+			t.Fatalf("item %d ended %s", i, in.State)
+		}
+	}
+	if got := p.Calls(memprovider.ActionRollback); got != n {
+		t.Errorf("%d rollback calls for %d servers", got, n)
+	}
+	if got := p.Calls(memprovider.ActionStopInstance); got != n/2 {
+		t.Errorf("%d stop calls for %d running servers", got, n/2)
+	}
+	describes := p.Calls(memprovider.ActionDescribeInstances) + p.Calls(memprovider.ActionDescribeSnapshots)
+	t.Logf("%d servers: %d describe calls", n, describes)
+}
+
+// Every way an attempt can end without saying whether it was applied:
+// the rollback is applied exactly once, and a lost reply is adopted.
+func TestAmbiguousAttemptsApplyOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		fault   memprovider.Fault
+		adopted bool
+	}{
+		{"ReplyLost", memprovider.Fault{DropResponse: true}, true},
+		{"ConnectionReset", memprovider.Fault{Err: rollback.ErrNetwork}, false},
+		{"InternalError", memprovider.Fault{Err: rollback.ErrInternal}, false},
+		{"ServiceUnavailableTwice", memprovider.Fault{Code: memprovider.CodeServiceUnavailable, Times: 2}, false},
+		{"TimedOut", memprovider.Fault{Latency: time.Minute}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, clk := newCloud(t)
+			s := seed(t, p, false)
+			f := tc.fault
+			f.Action = memprovider.ActionRollback
+			if err := p.AddFault(f); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := rollback.Run(context.Background(), p, s.Request(), runOpts(clk))
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if got := p.RollbacksOf(s.InstanceID); got != 1 {
+				t.Fatalf("%d rollbacks applied", got)
+			}
+			if rep.Result.Adopted != tc.adopted {
+				t.Errorf("adopted %v, want %v", rep.Result.Adopted, tc.adopted)
+			}
+			if in, _ := p.ViewInstance(s.InstanceID); in.State != rollback.InstanceStopped {
+				t.Errorf("instance %s", in.State)
+			}
+		})
+	}
+}
+
+// Another actor rolls the instance back to another snapshot while our
+// attempt's fate is unknown: not ours, so neither success nor a resend.
+func TestForeignRollbackIsOutcomeUnknown(t *testing.T) {
+	p, clk := newCloud(t)
+	s := seed(t, p, false)
+	other, err := p.AddSnapshot(memprovider.SnapshotSpec{InstanceID: s.InstanceID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.FailNext(memprovider.ActionRollback, 1, rollback.ErrNetwork); err != nil {
+		t.Fatal(err)
+	}
+	p.Before(memprovider.ActionRollback, 1, func() {
+		if _, err := p.ActorRollback(s.InstanceID, other.ID); err != nil {
+			t.Error(err)
+		}
+	})
+	_, err = rollback.Run(context.Background(), p, s.Request(), runOpts(clk))
+	if !errors.Is(err, rollback.ErrOutcomeUnknown) {
+		t.Fatalf("err = %v, want ErrOutcomeUnknown", err)
+	}
+	if got, calls := p.RollbacksOf(s.InstanceID), p.Calls(memprovider.ActionRollback); got != 1 || calls != 1 {
+		t.Errorf("%d rollbacks applied (the other actor's), %d calls; want 1 and 1", got, calls)
+	}
+}
+
+func TestRetriesAndFinalErrors(t *testing.T) {
+	p, clk := newCloud(t)
+	s := seed(t, p, false)
+	if err := p.FailNext(memprovider.ActionDescribeInstances, 3, rollback.ErrThrottled); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rollback.Run(context.Background(), p, s.Request(), runOpts(clk)); err != nil {
+		t.Fatalf("throttled reads are retried: %v", err)
+	}
+	for kind, code := range map[error]string{
+		rollback.ErrPermissionDenied: memprovider.CodeForbidden,
+		rollback.ErrUnauthenticated:  memprovider.CodeUnauthenticated,
+		rollback.ErrQuotaExceeded:    memprovider.CodeQuotaExceeded,
+	} {
+		s := seed(t, p, false)
+		if err := p.FailNext(memprovider.ActionRollback, 1, kind); err != nil {
+			t.Fatal(err)
+		}
+		_, err := rollback.Run(context.Background(), p, s.Request(), runOpts(clk))
+		var re *rollback.Error
+		if !errors.Is(err, kind) || !errors.As(err, &re) || re.Code != code || re.Provider != memprovider.Name || re.RequestID == "" {
+			t.Errorf("%v: err = %#v", kind, err)
+		}
+		if p.RollbacksOf(s.InstanceID) != 0 {
+			t.Errorf("%v: applied", kind)
+		}
+	}
+	if err := p.FailNext(memprovider.ActionRollback, 1, rollback.ErrRollbackFailed); err == nil {
+		t.Error("a fault cannot inject ErrRollbackFailed (FailNextRollbacks does)")
+	}
+	if err := p.AddFault(memprovider.Fault{Action: "Nope", Err: rollback.ErrBusy}); err == nil {
+		t.Error("unknown action accepted")
+	}
+	for code, kind := range memprovider.Codes() {
+		if kind == nil {
+			t.Errorf("code %s maps to nothing", code)
+		}
+	}
+}
+
+// The provider's own refusals carry codes that map to the sentinels, and
+// bad input is refused before anything is sent.
+func TestRefusals(t *testing.T) {
+	p, clk := newCloud(t)
+	s := seed(t, p, true)
+	ctx := context.Background()
+	_, err := p.Rollback(ctx, s.Request())
+	if !errors.Is(err, rollback.ErrInstanceState) {
+		t.Errorf("running instance: %v", err)
+	}
+	o := seed(t, p, false)
+	req := o.Request()
+	req.SnapshotID = s.SnapshotID
+	if _, err := p.Rollback(ctx, req); !errors.Is(err, rollback.ErrSnapshotMismatch) {
+		t.Errorf("snapshot of another disk: %v", err)
+	}
+	if _, err := p.Instance(ctx, "", "ins-999999"); !errors.Is(err, rollback.ErrInstanceNotFound) {
+		t.Errorf("missing instance: %v", err)
+	}
+	if _, err := p.Disk(ctx, "", "disk-999999"); !errors.Is(err, rollback.ErrDiskNotFound) {
+		t.Errorf("missing disk: %v", err)
+	}
+	calls := p.Calls("")
+	for _, bad := range []rollback.Request{
+		{Region: "mem-1", InstanceID: "i-1", SnapshotID: s.SnapshotID},
+		{Region: "mem-1", SnapshotID: s.SnapshotID},
+		{Region: "elsewhere", InstanceID: s.InstanceID, SnapshotID: s.SnapshotID},
+		{InstanceID: s.InstanceID, SnapshotID: s.SnapshotID},
+	} {
+		if _, err := rollback.Run(ctx, p, bad, runOpts(clk)); !errors.Is(err, rollback.ErrInvalidArgument) {
+			t.Errorf("%+v: %v", bad, err)
+		}
+	}
+	if got := p.Calls(""); got != calls {
+		t.Errorf("bad requests made %d calls", got-calls)
+	}
+	if _, err := p.AddInstance(memprovider.InstanceSpec{State: "Exploded"}); err == nil {
+		t.Error("seeded an instance in an unknown state")
+	}
+	if _, err := p.AddSnapshot(memprovider.SnapshotSpec{InstanceID: "ins-nope"}); err == nil {
+		t.Error("seeded a snapshot of nothing")
+	}
+}
+
+func TestQuotaThrottles(t *testing.T) {
+	p, _ := newCloud(t, memprovider.WithQuota(1, time.Minute),
+		memprovider.WithClientOptions(rollback.WithoutRateLimit(), rollback.WithMaxAttempts(1)))
+	a, b := seed(t, p, true), seed(t, p, true)
+	ctx := context.Background()
+	if err := p.StopInstance(ctx, "", a.InstanceID); err != nil {
+		t.Fatal(err)
+	}
+	err := p.StopInstance(ctx, "", b.InstanceID)
+	if !errors.Is(err, rollback.ErrThrottled) {
+		t.Fatalf("second stop within the minute: %v", err)
+	}
+	// The client keeps to the quota by itself unless told otherwise.
+	q, _ := newCloud(t, memprovider.WithQuota(1, time.Minute), memprovider.WithClientOptions(rollback.WithMaxAttempts(1)))
+	c, d := seed(t, q, true), seed(t, q, true)
+	for _, s := range []memprovider.Server{c, d} {
+		if err := q.StopInstance(ctx, "", s.InstanceID); err != nil {
+			t.Fatalf("paced stop: %v", err)
+		}
+	}
+}
+
+func TestReadLag(t *testing.T) {
+	p, clk := newCloud(t, memprovider.WithReadLag(30*time.Second))
+	s := seed(t, p, true)
+	ctx := context.Background()
+	if err := p.ActorStop(s.InstanceID); err != nil {
+		t.Fatal(err)
+	}
+	in, err := p.Instance(ctx, "", s.InstanceID)
+	if err != nil || in.State != rollback.InstanceRunning {
+		t.Fatalf("read at once: %+v, %v; want still running", in, err)
+	}
+	if real, _ := p.ViewInstance(s.InstanceID); real.State != rollback.InstanceStopping {
+		t.Fatalf("real state %s", real.State)
+	}
+	clk.Advance(31 * time.Second) // the stop (20s) ended 11s ago: still hidden
+	if in, _ = p.Instance(ctx, "", s.InstanceID); in.State != rollback.InstanceStopping {
+		t.Fatalf("after the lag of the change: %s, want stopping (its end is still lagging)", in.State)
+	}
+	clk.Advance(20 * time.Second)
+	if in, _ = p.Instance(ctx, "", s.InstanceID); in.State != rollback.InstanceStopped || in.LatestOperation.State != rollback.OperationSucceeded {
+		t.Fatalf("after both lags: %+v", in)
+	}
+	// A Run under read lag still rolls back once.
+	p.SetReadLag(5 * time.Second)
+	if _, err := rollback.Run(ctx, p, s.Request(), runOpts(clk)); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.RollbacksOf(s.InstanceID); got != 1 {
+		t.Fatalf("%d rollbacks", got)
+	}
+}
+
+func TestLifecycleExactlyOnce(t *testing.T) {
+	p, _ := newCloud(t)
+	s := seed(t, p, true)
+	ctx := context.Background()
+	if err := p.LoseNextReply(memprovider.ActionStopInstance); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.StopInstance(ctx, "", s.InstanceID); err != nil {
+		t.Fatalf("stop with a lost reply: %v", err)
+	}
+	if got := p.Calls(memprovider.ActionStopInstance); got != 1 {
+		t.Errorf("%d stop calls", got)
+	}
+	if _, err := p.CreateSnapshot(ctx, "", s.InstanceID, "", "too-soon"); !errors.Is(err, rollback.ErrBusy) {
+		t.Errorf("snapshot of a stopping instance: %v", err)
+	}
+	if _, err := rollback.WaitInstance(ctx, p, "", s.InstanceID, rollback.UntilStopped, rollback.WaitOptions{Clock: p.Clock()}); err != nil {
+		t.Fatal(err)
+	}
+	refused := p.Calls(memprovider.ActionCreateSnapshot) // busy refusals, retried
+	if err := p.LoseNextReply(memprovider.ActionCreateSnapshot); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := p.CreateSnapshot(ctx, "", s.InstanceID, "", "safety")
+	if err != nil {
+		t.Fatalf("snapshot with a lost reply: %v", err)
+	}
+	if snap.Name != "safety" || snap.DiskID != s.DiskID {
+		t.Errorf("snapshot %+v", snap)
+	}
+	if got := p.Calls(memprovider.ActionCreateSnapshot) - refused; got != 1 {
+		t.Errorf("%d snapshot calls", got)
+	}
+	got, err := rollback.WaitSnapshot(ctx, p, "", snap.ID, rollback.WaitOptions{Clock: p.Clock()})
+	if err != nil || got.State != rollback.SnapshotReady || got.Progress != 100 {
+		t.Fatalf("wait snapshot: %+v, %v", got, err)
+	}
+}
+
+// The same test on a fresh provider and clock goes the same way: the same
+// changing calls with the same outcomes. (When reads happen varies: the
+// library's waits and retries jitter their delays.)
+func TestDeterministic(t *testing.T) {
+	run := func() []string {
+		p, clk := newCloud(t)
+		s := seed(t, p, true)
+		_ = p.LoseNextReply(memprovider.ActionRollback)
+		o := runOpts(clk)
+		o.StopIfRunning, o.StartAfter, o.SafetySnapshot = true, true, true
+		if _, err := rollback.Run(context.Background(), p, s.Request(), o); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range p.Journal() {
+			if !strings.HasPrefix(e.Action, "Describe") {
+				out = append(out, fmt.Sprint(e.Action, " ", e.Code, " ", e.Applied))
+			}
+		}
+		in, _ := p.ViewInstance(s.InstanceID)
+		out = append(out, fmt.Sprint(in.State, p.RollbacksOf(s.InstanceID)))
+		return out
+	}
+	a, b := run(), run()
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("two runs differ:\n%s\n---\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
+	}
+}
+
+func TestOpen(t *testing.T) {
+	ctx := context.Background()
+	for _, bad := range []string{"tencent://ap-guangzhou", "mem://?servers=x", "mem://?color=red", "mem://Bad_Region", "mem:///path"} {
+		u, err := url.Parse(bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := memprovider.Open(ctx, u); !errors.Is(err, rollback.ErrInvalidArgument) {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+	u, _ := url.Parse("mem://?servers=3&lag=2s")
+	p, err := memprovider.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp := p.(*memprovider.Provider)
+	if mp.Region() != memprovider.DefaultRegion {
+		t.Errorf("region %s", mp.Region())
+	}
+	if got, err := mp.Instances(ctx, "", []string{"ins-000001", "ins-000003", "ins-000005", "ins-000009"}); err != nil || len(got) != 3 {
+		t.Errorf("seeded servers: %d, %v", len(got), err)
+	}
+}
+
+func TestMarks(t *testing.T) {
+	p, _ := newCloud(t)
+	s := seed(t, p, false)
+	ctx := context.Background()
+	req := s.Request()
+	if m, err := p.OperationMark(ctx, req, "k"); err != nil || m != nil {
+		t.Fatalf("no mark yet: %+v, %v", m, err)
+	}
+	before, _ := p.ViewSnapshot(s.SnapshotID)
+	for i := 0; i <= memprovider.MaxMarks; i++ {
+		if err := p.MarkOperation(ctx, req, fmt.Sprint("k", i), before); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m, _ := p.OperationMark(ctx, req, "k0"); m != nil {
+		t.Error("the oldest mark beyond MaxMarks was kept")
+	}
+	m, err := p.OperationMark(ctx, req, fmt.Sprint("k", memprovider.MaxMarks))
+	if err != nil || m == nil || m.Before.ID != s.SnapshotID {
+		t.Fatalf("mark %+v, %v", m, err)
+	}
+}
