@@ -37,7 +37,7 @@ func (p *Provider) resolve(region string) string {
 // call runs one read through the call path.
 func (p *Provider) call(ctx context.Context, t invoke.Target, action string, h handler) error {
 	_, _, err := invoke.CallOn(ctx, p.inv, &p.pool, t, action, func(ctx context.Context, _ int, _ struct{}) (string, error) {
-		return p.serve(ctx, action, t.Region, h)
+		return p.serve(ctx, action, t, h)
 	})
 	return err
 }
@@ -184,6 +184,8 @@ type mutation struct {
 	witness once.Witness
 	check   func(ctx context.Context) error
 	what    func() string
+	// token: the call carries a client token the provider deduplicates.
+	token string
 }
 
 func (p *Provider) once(ctx context.Context, m mutation) (once.Outcome, error) {
@@ -194,11 +196,21 @@ func (p *Provider) once(ctx context.Context, m mutation) (once.Outcome, error) {
 		call, once.Mutation[struct{}]{
 			Op: m.action,
 			Send: func(ctx context.Context, _ struct{}) (string, error) {
-				return p.serve(ctx, m.action, m.target.Region, m.apply)
+				rid, err := p.serve(ctx, m.action, m.target, m.apply)
+				if err == nil && m.token != "" {
+					// A resent token is answered with the first call's ID.
+					p.mu.Lock()
+					if first, ok := p.tokens[m.token]; ok {
+						rid = first
+					}
+					p.mu.Unlock()
+				}
+				return rid, err
 			},
-			Witness: m.witness,
-			Check:   m.check,
-			What:    m.what,
+			Deduplicated: m.token != "",
+			Witness:      m.witness,
+			Check:        m.check,
+			What:         m.what,
 			HowToCheck: func() string {
 				return "read the instance and the snapshot: a latest operation with a request ID the call did not see before means it was applied"
 			},
@@ -260,6 +272,9 @@ func (p *Provider) CreateSnapshot(ctx context.Context, region, instanceID, diskI
 		return nil, rollback.InvalidArgument(Name, ActionCreateSnapshot, "InstanceID", "is empty")
 	}
 	if err := rollback.CheckName("SnapshotName", name, 128); err != nil {
+		if e, ok := err.(*rollback.Error); ok {
+			e.Provider, e.Op = Name, ActionCreateSnapshot
+		}
 		return nil, err
 	}
 	before, err := p.snapshotsOfInstance(ctx, region, instanceID)
@@ -385,9 +400,15 @@ func (p *Provider) RollbackWithPreflight(ctx context.Context, req rollback.Reque
 		Before: snap, SentAt: p.opts.Clock.Now()}
 	base := baseline{snap: snap.LatestOperation, inst: inst.LatestOperation, haveInst: true}
 	var seen *rollback.Instance
-	out, err := p.once(ctx, mutation{
+	p.mu.Lock()
+	dedup := p.tokens != nil
+	p.mu.Unlock()
+	m := mutation{
 		action: ActionRollback, target: invoke.Target{Region: req.Region, InstanceID: inst.ID, DiskID: inst.SystemDiskID, SnapshotID: req.SnapshotID},
 		apply: func(now time.Time, rid string) (bool, *cloudError) {
+			if _, ok := p.tokens[token]; ok && dedup {
+				return false, nil // applied before: answered, not applied again
+			}
 			in, e := p.lookupInstance(req.Region, res.InstanceID)
 			if e != nil {
 				return false, e
@@ -396,7 +417,11 @@ func (p *Provider) RollbackWithPreflight(ctx context.Context, req rollback.Reque
 			if e != nil {
 				return false, e
 			}
-			return p.applyRollback(in, sn, now, rid)
+			applied, e := p.applyRollback(in, sn, now, rid)
+			if applied && dedup {
+				p.tokens[token] = rid // remembered once it changed state
+			}
+			return applied, e
 		},
 		witness: func(ctx context.Context) (rollback.Evidence, error) {
 			ev, in, err := p.judge(ctx, req.Region, res.InstanceID, req.SnapshotID, base)
@@ -416,7 +441,14 @@ func (p *Provider) RollbackWithPreflight(ctx context.Context, req rollback.Reque
 			return pre.CheckInstance(in)
 		},
 		what: func() string { return fmt.Sprintf("rollback of %s to %s", res.InstanceID, req.SnapshotID) },
-	})
+	}
+	if dedup {
+		// The provider applies the token once: a resend needs neither
+		// proof nor a new check (the instance is busy with our own
+		// rollback, if it landed).
+		m.token, m.check = token, nil
+	}
+	out, err := p.once(ctx, m)
 	res.Attempts = out.Sent
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudsnap/rollback/clock"
 	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/internal/invoke"
 )
 
 // The cloud half of the Provider: actions applied to the state under p.mu,
@@ -64,11 +65,12 @@ type handler func(now time.Time, rid string) (applied bool, e *cloudError)
 
 // serve is one attempt of action, as a cloud would answer it: hooks,
 // journal, faults, quota, then the handler.
-func (p *Provider) serve(ctx context.Context, action, region string, h handler) (string, error) {
+func (p *Provider) serve(ctx context.Context, action string, t invoke.Target, h handler) (string, error) {
+	region := t.Region
 	n := p.hooks.Count(action)
 	p.hooks.RunBefore(action, n)
 	rid := p.newRequestID()
-	entry := emu.Entry{Time: p.clk.Now(), Action: action, Region: region, RequestID: rid, HTTPStatus: 200}
+	entry := emu.Entry{Time: p.clk.Now(), Action: action, Region: region, RequestID: rid, HTTPStatus: 200, Params: params(t)}
 	defer func() { p.journal.Add(entry) }()
 	fail := func(e *cloudError) (string, error) {
 		e.RequestID = rid
@@ -124,6 +126,17 @@ func (p *Provider) serve(ctx context.Context, action, region string, h handler) 
 		return fail(&cloudError{network: true, Message: action + ": connection closed without a reply"})
 	}
 	return rid, nil
+}
+
+// params are what the journal records of a call: the IDs it names.
+func params(t invoke.Target) map[string]string {
+	m := map[string]string{}
+	for k, v := range map[string]string{"InstanceId": t.InstanceID, "DiskId": t.DiskID, "SnapshotId": t.SnapshotID} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 func (p *Provider) newRequestID() string {

@@ -42,10 +42,12 @@
 // idle and the snapshot ready and of its disk; it shows the instance and
 // the snapshot RollingBack with a latest operation Rollback/Operating
 // carrying the call's request ID, and ends Success (the snapshot's
-// LastRollbackAt set) or Failed. The provider has no client-token
-// deduplication (as Lighthouse): after a lost reply, exactly-once comes
-// from evidence (the snapshot's rollback operation with a new request ID)
-// read at least the read grace later. It keeps operation marks on the
+// LastRollbackAt set) or Failed. By default the provider does not
+// deduplicate client tokens (as Lighthouse): after a lost reply,
+// exactly-once comes from evidence (the snapshot's rollback operation with
+// a new request ID) read at least the read grace later. WithClientTokens
+// makes it apply a token once and answer a resend with the first call's
+// request ID (as SWAS), and its client then resends without proof. It keeps operation marks on the
 // instance (as SWAS tags), so a keyed Run that lost its checkpoint can
 // prove what it sent. A call that times out during injected latency
 // applies nothing; LoseNextReply is the "applied, reply lost" case.

@@ -391,3 +391,92 @@ func TestMarks(t *testing.T) {
 		t.Fatalf("mark %+v, %v", m, err)
 	}
 }
+
+// Code that drives the pieces itself: Rollback, then the waiters.
+func TestWaiters(t *testing.T) {
+	p, clk := newCloud(t)
+	ctx := context.Background()
+	a, b := seed(t, p, false), seed(t, p, false)
+	var results []*rollback.Result
+	for _, s := range []memprovider.Server{a, b} {
+		res, err := p.Rollback(ctx, s.Request())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Provider != memprovider.Name || res.Attempts != 1 || res.Before == nil || res.DiskID != s.DiskID {
+			t.Errorf("result %+v", res)
+		}
+		results = append(results, res)
+	}
+	wo := rollback.WaitOptions{Clock: clk, Learner: &rollback.Learner{}}
+	out, err := rollback.WaitRollback(ctx, p, "mem-1", results[0], wo)
+	if err != nil || out.Instance.State != rollback.InstanceStopped {
+		t.Fatalf("WaitRollback: %+v, %v", out, err)
+	}
+	all, err := rollback.WaitRollbacks(ctx, p, "mem-1", results, wo)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("WaitRollbacks: %v, %v", all, err)
+	}
+	for id, r := range all {
+		if r.Err != nil {
+			t.Errorf("%s: %v", id, r.Err)
+		}
+	}
+	for _, e := range p.Journal() {
+		if e.Action == memprovider.ActionRollback && e.Params["SnapshotId"] == "" {
+			t.Errorf("journal entry without its snapshot: %+v", e)
+		}
+	}
+	// A failed rollback is noticed by the waiter.
+	c := seed(t, p, false)
+	p.FailNextRollbacks(1)
+	res, err := p.Rollback(ctx, c.Request())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rollback.WaitRollback(ctx, p, "mem-1", res, wo); !errors.Is(err, rollback.ErrRollbackFailed) {
+		t.Fatalf("failed rollback: %v", err)
+	}
+	if s, _ := p.ViewSnapshot(c.SnapshotID); !s.LastRollbackAt.IsZero() {
+		t.Error("a failed rollback set the snapshot's rollback time")
+	}
+	if err := p.ActorStart(c.InstanceID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rollback.WaitInstance(ctx, p, "", c.InstanceID, rollback.UntilRunning, wo); err != nil {
+		t.Fatal(err)
+	}
+	if p.Calls(memprovider.ActionStartInstance) != 0 {
+		t.Error("another actor's start counted as a call")
+	}
+}
+
+// With client tokens (as SWAS), a resend carries the same token and needs
+// no proof: the provider applies it once and answers with the first ID.
+func TestClientTokens(t *testing.T) {
+	p, clk := newCloud(t, memprovider.WithClientTokens())
+	s := seed(t, p, false)
+	if err := p.LoseNextReply(memprovider.ActionRollback); err != nil {
+		t.Fatal(err)
+	}
+	req := s.Request()
+	req.ClientToken = "tok-1"
+	rep, err := rollback.Run(context.Background(), p, req, runOpts(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, _ := p.ViewSnapshot(s.SnapshotID)
+	if p.RollbacksOf(s.InstanceID) != 1 || p.Calls(memprovider.ActionRollback) != 2 || rep.Result.RequestID != snap.LatestOperation.RequestID {
+		t.Fatalf("%d rollbacks, %d calls, request %s (snapshot names %s)", p.RollbacksOf(s.InstanceID),
+			p.Calls(memprovider.ActionRollback), rep.Result.RequestID, snap.LatestOperation.RequestID)
+	}
+	// The same token again, straight to the Roller: answered, not applied.
+	res, err := p.Rollback(context.Background(), req)
+	if err != nil || res.RequestID != rep.Result.RequestID || p.RollbacksOf(s.InstanceID) != 1 {
+		t.Fatalf("resent token: %+v, %v, %d rollbacks", res, err, p.RollbacksOf(s.InstanceID))
+	}
+	p.ForgetTokens()
+	if _, err := p.Rollback(context.Background(), req); err != nil || p.RollbacksOf(s.InstanceID) != 2 {
+		t.Fatalf("forgotten token: %v, %d rollbacks", err, p.RollbacksOf(s.InstanceID))
+	}
+}

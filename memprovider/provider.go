@@ -61,9 +61,12 @@ type Provider struct {
 	readLag       time.Duration
 	failRollbacks int
 	snapQuota     int
+	tokens        map[string]string // client token -> request ID of the call that applied it; nil: tokens off
 }
 
-// Interfaces Run and the waiters discover (the provider kit's capabilities).
+// Interfaces Run and the waiters discover: the provider kit's
+// capabilities. Every one is implemented, so a user's test exercises every
+// path Run has.
 var (
 	_ rollback.Provider               = (*Provider)(nil)
 	_ rollback.BatchInspector         = (*Provider)(nil)
@@ -90,6 +93,7 @@ type config struct {
 	readLag   time.Duration
 	window    emu.RateWindow
 	snapQuota int
+	tokens    bool
 	client    []rollback.Option
 }
 
@@ -127,6 +131,14 @@ func WithQuota(calls int, per time.Duration) Option {
 // CreateSnapshot beyond it is ErrQuotaExceeded.
 func WithSnapshotQuota(n int) Option { return func(o *config) { o.snapQuota = n } }
 
+// WithClientTokens makes the provider honour a rollback's client token, as
+// SWAS does: a rollback with a token it has applied before is not applied
+// again, and is answered with the first call's request ID (until
+// ForgetTokens). Its client then resends within a call without proof, as
+// the SWAS client does. Without it, as on Lighthouse, the token only
+// names the operation and exactly-once comes from evidence.
+func WithClientTokens() Option { return func(o *config) { o.tokens = true } }
+
 // WithClientOptions configures the provider's client half as any
 // provider client is configured: retry policy, hooks, logger, read grace,
 // rate limit, retry budget, call timeout. A clock given here is ignored:
@@ -159,6 +171,9 @@ func New(opts ...Option) *Provider {
 		window:      cfg.window, readLag: cfg.readLag, snapQuota: cfg.snapQuota,
 		regions:   map[string]bool{cfg.region: true},
 		instances: map[string]*instance{}, disks: map[string]*instance{}, snapshots: map[string]*snapshot{},
+	}
+	if cfg.tokens {
+		p.tokens = map[string]string{}
 	}
 	for _, r := range cfg.regions {
 		p.regions[r] = true

@@ -199,6 +199,16 @@ func (p *Provider) LoseNextReply(action string) error {
 	return p.AddFault(Fault{Action: action, DropResponse: true})
 }
 
+// ForgetTokens forgets every client token (WithClientTokens), as a cloud
+// does after a while: a resend is then a new call.
+func (p *Provider) ForgetTokens() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tokens != nil {
+		p.tokens = map[string]string{}
+	}
+}
+
 // ClearFaults disarms every fault.
 func (p *Provider) ClearFaults() { p.faults.Clear() }
 
@@ -286,7 +296,8 @@ func (p *Provider) actor(action, instanceID string, h func(in *instance, now tim
 		applied, e = h(in, now, rid)
 	}
 	p.mu.Unlock()
-	entry := emu.Entry{Time: now, Action: action, Region: region, RequestID: rid, HTTPStatus: 200, Applied: applied, Actor: OtherActor}
+	entry := emu.Entry{Time: now, Action: action, Region: region, RequestID: rid, HTTPStatus: 200, Applied: applied, Actor: OtherActor,
+		Params: map[string]string{"InstanceId": instanceID}}
 	if e != nil {
 		entry.HTTPStatus, entry.Code = statusOf(e.Code), e.Code
 	}

@@ -10,14 +10,21 @@ import (
 )
 
 // memEnv runs the suite over the in-memory provider: no HTTP, the same
-// state machine and faults as the emulators.
+// state machine and faults as the emulators. It runs twice: without client
+// tokens (exactly-once from evidence, as on Lighthouse) and with them (as
+// on SWAS).
 type memEnv struct{ p *memprovider.Provider }
 
-func newMem(t *testing.T, clk clock.Clock, opts ...rollback.Option) Env {
-	return &memEnv{p: memprovider.New(memprovider.WithClock(clk), memprovider.WithClientOptions(opts...))}
+func memFactory(mopts ...memprovider.Option) Factory {
+	return func(t *testing.T, clk clock.Clock, opts ...rollback.Option) Env {
+		all := append([]memprovider.Option{memprovider.WithClock(clk), memprovider.WithClientOptions(opts...)}, mopts...)
+		return &memEnv{p: memprovider.New(all...)}
+	}
 }
 
-func TestMem(t *testing.T) { RunSuite(t, newMem) }
+func TestMem(t *testing.T) { RunSuite(t, memFactory()) }
+
+func TestMemClientTokens(t *testing.T) { RunSuite(t, memFactory(memprovider.WithClientTokens())) }
 
 func (e *memEnv) Name() string                { return memprovider.Name }
 func (e *memEnv) Provider() rollback.Provider { return e.p }
@@ -80,7 +87,7 @@ func (e *memEnv) Calls(kind string) int {
 	}[kind])
 }
 
-func (e *memEnv) ForgetTokens() {} // client tokens name operations only, as on Lighthouse
+func (e *memEnv) ForgetTokens() { e.p.ForgetTokens() }
 
 func (e *memEnv) OtherActorStart(t *testing.T, tg Target) {
 	t.Helper()
