@@ -51,6 +51,9 @@ func TestRunBatch100(t *testing.T) {
 	}
 	o := runOpts(clk)
 	o.StopIfRunning, o.StartAfter = true, true
+	// Not a test of timeouts: generous limits keep a loaded machine's
+	// scheduling delays (scaled 100x) from tripping them.
+	o.StopTimeout, o.StartTimeout, o.RollbackTimeout = 3*time.Hour, 3*time.Hour, 3*time.Hour
 	results := rollback.RunBatch(context.Background(), p, reqs, o, rollback.BatchOptions{})
 	for i, r := range results {
 		if r.Err != nil {
@@ -346,7 +349,7 @@ func TestDeterministic(t *testing.T) {
 
 func TestOpen(t *testing.T) {
 	ctx := context.Background()
-	for _, bad := range []string{"tencent://ap-guangzhou", "mem://?servers=x", "mem://?color=red", "mem://Bad_Region", "mem:///path"} {
+	for _, bad := range []string{"tencent://ap-guangzhou", "mem://?servers=x", "mem://?color=red", "mem://Bad_Region", "mem:///path", "mem://?scale=0", "mem://?lag=soon"} {
 		u, err := url.Parse(bad)
 		if err != nil {
 			t.Fatal(err)
@@ -355,7 +358,11 @@ func TestOpen(t *testing.T) {
 			t.Errorf("%s: %v", bad, err)
 		}
 	}
-	u, _ := url.Parse("mem://?servers=3&lag=2s")
+	u, _ := url.Parse("mem://eu-1?lag=2s")
+	if p, err := memprovider.Open(ctx, u); err != nil || p.(*memprovider.Provider).Region() != "eu-1" {
+		t.Fatalf("mem://eu-1?lag=2s: %v", err)
+	}
+	u, _ = url.Parse("mem://?servers=3&scale=1000")
 	p, err := memprovider.Open(ctx, u)
 	if err != nil {
 		t.Fatal(err)
@@ -367,6 +374,14 @@ func TestOpen(t *testing.T) {
 	if got, err := mp.Instances(ctx, "", []string{"ins-000001", "ins-000003", "ins-000005", "ins-000009"}); err != nil || len(got) != 3 {
 		t.Errorf("seeded servers: %d, %v", len(got), err)
 	}
+	// A Run on the wall clock: the minute-long rollback takes 60ms at
+	// scale 1000, and the waits follow the provider's priors.
+	rep, err := rollback.Run(ctx, p, rollback.Request{Region: memprovider.DefaultRegion, InstanceID: "ins-000001", SnapshotID: "snap-000002"},
+		rollback.RunOptions{Wait: rollback.WaitOptions{Learner: &rollback.Learner{}}})
+	if err != nil || mp.RollbacksOf("ins-000001") != 1 {
+		t.Fatalf("Run on an opened provider: %v", err)
+	}
+	t.Logf("Run on mem://?scale=1000 took %v of wall time", rep.Duration)
 }
 
 func TestMarks(t *testing.T) {

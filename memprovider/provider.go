@@ -192,11 +192,14 @@ func New(opts ...Option) *Provider {
 	return p
 }
 
-// Open returns a new, empty Provider for a "mem://" URL: the host, if any,
-// is the default region ("mem://eu-1"); the query may set
-// servers=N (seed N stopped servers, each with a ready snapshot of its
-// disk) and lag=DURATION (read lag). It runs on the wall clock. Every call
-// opens a new provider, as gocloud's memblob does.
+// Open returns a new Provider for a "mem://" URL: the host, if any, is the
+// default region ("mem://eu-1"); the query may set servers=N (seed N
+// stopped servers, each with a ready snapshot of its disk, named as
+// AddServer names them: ins-000001, disk-000001, snap-000002, then
+// ins-000003...), lag=DURATION (read lag) and scale=F (operations take 1/F
+// of DefaultDurations; default 1). It runs on the wall clock, as the
+// program that opens it does. Every call opens a new provider, as
+// gocloud's memblob does.
 func Open(ctx context.Context, u *url.URL) (rollback.Provider, error) {
 	if u == nil || u.Scheme != "mem" {
 		return nil, &rollback.Error{Provider: Name, Op: "Open", Kind: rollback.ErrInvalidArgument, Field: "URL",
@@ -226,6 +229,13 @@ func Open(ctx context.Context, u *url.URL) (rollback.Provider, error) {
 				return nil, bad("servers", "%q is not a number of servers (0 to 100000)", v)
 			}
 			servers = n
+		case "scale":
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(f >= 1 && f <= 1e6) {
+				return nil, bad("scale", "%q is not a speed-up factor (1 to 1e6)", v)
+			}
+			d := DefaultDurations
+			opts = append(opts, WithDurations(Durations{Stop: scaled(d.Stop, f), Start: scaled(d.Start, f), Rollback: scaled(d.Rollback, f), Snapshot: scaled(d.Snapshot, f)}))
 		case "lag":
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 0 {
@@ -233,7 +243,7 @@ func Open(ctx context.Context, u *url.URL) (rollback.Provider, error) {
 			}
 			opts = append(opts, WithReadLag(d))
 		default:
-			return nil, bad("URL", "has an unknown parameter %q (known: servers, lag)", k)
+			return nil, bad("URL", "has an unknown parameter %q (known: servers, lag, scale)", k)
 		}
 	}
 	p := New(opts...)
@@ -243,6 +253,10 @@ func Open(ctx context.Context, u *url.URL) (rollback.Provider, error) {
 		}
 	}
 	return p, ctx.Err()
+}
+
+func scaled(d time.Duration, f float64) time.Duration {
+	return max(time.Duration(float64(d)/f), time.Millisecond)
 }
 
 // Name returns "mem" (rollback.Namer).
