@@ -44,86 +44,78 @@ func (p *Provider) call(ctx context.Context, t invoke.Target, action string, h h
 
 // Instance reads an instance (rollback.Inspector).
 func (p *Provider) Instance(ctx context.Context, region, instanceID string) (*rollback.Instance, error) {
-	region = p.resolve(region)
-	if err := rules.CheckInstance(ActionDescribeInstances, region, instanceID); err != nil {
-		return nil, err
-	}
-	got, err := p.Instances(ctx, region, []string{instanceID})
-	if err != nil {
-		return nil, err
-	}
-	if len(got) == 0 {
-		return nil, p.mapError(ActionDescribeInstances, errf(CodeInstanceNotFound, "instance %s does not exist in %s", instanceID, region))
-	}
-	return got[0], nil
+	return readOne(ctx, p, region, instanceID, p.Instances, CodeInstanceNotFound, ActionDescribeInstances)
 }
 
 // Instances reads many instances with one call per MaxBatch IDs
 // (rollback.BatchInspector); missing ones are absent from the result.
 func (p *Provider) Instances(ctx context.Context, region string, ids []string) ([]*rollback.Instance, error) {
-	region = p.resolve(region)
-	for _, id := range ids {
-		if err := rules.CheckInstance(ActionDescribeInstances, region, id); err != nil {
-			return nil, err
-		}
-	}
-	var out []*rollback.Instance
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), MaxBatch)]
-		ids = ids[len(chunk):]
-		var got []*rollback.Instance
-		err := p.call(ctx, invoke.Target{Region: region, InstanceID: invoke.One(chunk)}, ActionDescribeInstances, func(now time.Time, _ string) (bool, *cloudError) {
-			got = got[:0]
-			for _, id := range chunk {
-				if in, ok := p.instances[id]; ok && in.region == region {
-					got = append(got, in.normalize(in.shown(now)))
-				}
+	return readMany(ctx, p, region, ids, ActionDescribeInstances, rules.CheckInstance,
+		func(t *invoke.Target, id string) { t.InstanceID = id },
+		func(now time.Time, region, id string) (*rollback.Instance, bool) {
+			in, ok := p.instances[id]
+			if !ok || in.region != region {
+				return nil, false
 			}
-			return false, nil
+			return in.normalize(in.shown(now)), true
 		})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, got...)
-	}
-	return out, nil
 }
 
 // Snapshot reads a snapshot (rollback.Inspector).
 func (p *Provider) Snapshot(ctx context.Context, region, snapshotID string) (*rollback.Snapshot, error) {
-	region = p.resolve(region)
-	if err := rules.CheckSnapshot(ActionDescribeSnapshots, region, snapshotID); err != nil {
-		return nil, err
-	}
-	got, err := p.Snapshots(ctx, region, []string{snapshotID})
-	if err != nil {
-		return nil, err
-	}
-	if len(got) == 0 {
-		return nil, p.mapError(ActionDescribeSnapshots, errf(CodeSnapshotNotFound, "snapshot %s does not exist in %s", snapshotID, region))
-	}
-	return got[0], nil
+	return readOne(ctx, p, region, snapshotID, p.Snapshots, CodeSnapshotNotFound, ActionDescribeSnapshots)
 }
 
 // Snapshots reads many snapshots with one call per MaxBatch IDs
 // (rollback.BatchSnapshotInspector); missing ones are absent.
 func (p *Provider) Snapshots(ctx context.Context, region string, ids []string) ([]*rollback.Snapshot, error) {
+	return readMany(ctx, p, region, ids, ActionDescribeSnapshots, rules.CheckSnapshot,
+		func(t *invoke.Target, id string) { t.SnapshotID = id },
+		func(now time.Time, region, id string) (*rollback.Snapshot, bool) {
+			sn, ok := p.snapshots[id]
+			if !ok || sn.region != region {
+				return nil, false
+			}
+			return sn.normalize(sn.shown(now)), true
+		})
+}
+
+// readOne reads one resource through its batched read; missing is code.
+func readOne[T any](ctx context.Context, p *Provider, region, id string, many func(context.Context, string, []string) ([]T, error), code, action string) (T, error) {
+	var zero T
+	got, err := many(ctx, region, []string{id})
+	if err != nil {
+		return zero, err
+	}
+	if len(got) == 0 {
+		return zero, p.mapError(action, errf(code, "%s does not exist in %s", id, p.resolve(region)))
+	}
+	return got[0], nil
+}
+
+// readMany checks every ID, then reads them with one call of action per
+// MaxBatch IDs; read renders one resource (p.mu held) or reports it absent.
+func readMany[T any](ctx context.Context, p *Provider, region string, ids []string, action string,
+	check func(op, region, id string) error, name func(*invoke.Target, string),
+	read func(now time.Time, region, id string) (T, bool)) ([]T, error) {
 	region = p.resolve(region)
 	for _, id := range ids {
-		if err := rules.CheckSnapshot(ActionDescribeSnapshots, region, id); err != nil {
+		if err := check(action, region, id); err != nil {
 			return nil, err
 		}
 	}
-	var out []*rollback.Snapshot
+	var out []T
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), MaxBatch)]
 		ids = ids[len(chunk):]
-		var got []*rollback.Snapshot
-		err := p.call(ctx, invoke.Target{Region: region, SnapshotID: invoke.One(chunk)}, ActionDescribeSnapshots, func(now time.Time, _ string) (bool, *cloudError) {
-			got = got[:0]
+		t := invoke.Target{Region: region}
+		name(&t, invoke.One(chunk))
+		var got []T
+		err := p.call(ctx, t, action, func(now time.Time, _ string) (bool, *cloudError) {
+			got = got[:0] // a retried attempt reads afresh
 			for _, id := range chunk {
-				if sn, ok := p.snapshots[id]; ok && sn.region == region {
-					got = append(got, sn.normalize(sn.shown(now)))
+				if v, ok := read(now, region, id); ok {
+					got = append(got, v)
 				}
 			}
 			return false, nil

@@ -495,3 +495,29 @@ func TestClientTokens(t *testing.T) {
 		t.Fatalf("forgotten token: %v, %d rollbacks", err, p.RollbacksOf(s.InstanceID))
 	}
 }
+
+// A request that names only the disk (the SWAS way) finds its instance;
+// the client's hooks see every call, named as the provider's.
+func TestDiskOnlyRequestAndHooks(t *testing.T) {
+	var calls []string
+	hooks := rollback.Hooks{CallEnd: func(_ context.Context, c *rollback.CallInfo) {
+		calls = append(calls, c.Provider+"."+c.Action)
+	}}
+	p, clk := newCloud(t, memprovider.WithClientOptions(rollback.WithHooks(hooks)))
+	s := seed(t, p, false)
+	req := rollback.Request{Region: s.Region, DiskID: s.DiskID, SnapshotID: s.SnapshotID}
+	rep, err := rollback.Run(context.Background(), p, req, runOpts(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Request.InstanceID != s.InstanceID || p.RollbacksOf(s.InstanceID) != 1 {
+		t.Fatalf("report %+v, %d rollbacks", rep.Request, p.RollbacksOf(s.InstanceID))
+	}
+	res, err := p.Rollback(context.Background(), req) // the Roller alone, too
+	if err != nil || res.InstanceID != s.InstanceID {
+		t.Fatalf("Rollback by disk: %+v, %v", res, err)
+	}
+	if !strings.Contains(strings.Join(calls, " "), "mem.Rollback") {
+		t.Errorf("hooks saw %v", calls)
+	}
+}
