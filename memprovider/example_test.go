@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/cloudsnap/rollback"
@@ -110,4 +111,27 @@ func ExampleOpen() {
 	}
 	fmt.Println(in.ID, in.State, in.SystemDiskID)
 	// Output: ins-000003 stopped disk-000003
+}
+
+// Someone else starts the server between Run's stop and its rollback: the
+// rollback is not sent to a server that is starting, and the error says
+// so (nothing was sent).
+func Example_otherActor() {
+	clk := clock.NewAutoVirtual(time.Time{})
+	cloud := memprovider.New(memprovider.WithClock(clk))
+	srv, _ := cloud.AddServer(memprovider.ServerSpec{Running: true})
+
+	_, err := rollback.Run(context.Background(), cloud, srv.Request(), rollback.RunOptions{
+		Clock: clk, StopIfRunning: true,
+		Progress: func(ev rollback.Event) {
+			if ev.Kind == rollback.EventStepStarted && ev.Step == rollback.StepRollback {
+				_ = cloud.ActorStart(srv.InstanceID) // the console, a colleague
+			}
+		},
+	})
+	fmt.Println("error:", rollback.KindOf(err), "-", strings.Contains(err.Error(), "nothing was sent"))
+	fmt.Println("rollbacks applied:", cloud.RollbacksOf(srv.InstanceID), "- rollback calls:", cloud.Calls(memprovider.ActionRollback))
+	// Output:
+	// error: resource busy - true
+	// rollbacks applied: 0 - rollback calls: 0
 }

@@ -189,6 +189,9 @@ func (p *Provider) AddFault(f Fault) error {
 // FailNext makes the next n calls of action fail with the sentinel kind
 // (see Fault.Err).
 func (p *Provider) FailNext(action string, n int, kind error) error {
+	if n <= 0 {
+		return fmt.Errorf("memprovider: FailNext of %d calls", n)
+	}
 	return p.AddFault(Fault{Action: action, Times: n, Err: kind})
 }
 
