@@ -521,3 +521,22 @@ func TestDiskOnlyRequestAndHooks(t *testing.T) {
 		t.Errorf("hooks saw %v", calls)
 	}
 }
+
+// BenchmarkRun is what one Run (check, stop, rollback, wait, start) costs
+// a user's unit test on an auto-advancing clock.
+func BenchmarkRun(b *testing.B) {
+	clk := clock.NewAutoVirtual(time.Time{})
+	p := memprovider.New(memprovider.WithClock(clk))
+	o := runOpts(clk)
+	o.StopIfRunning, o.StartAfter = true, true
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := p.AddServer(memprovider.ServerSpec{Running: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := rollback.Run(context.Background(), p, s.Request(), o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
