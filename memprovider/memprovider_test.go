@@ -540,3 +540,86 @@ func BenchmarkRun(b *testing.B) {
 		}
 	}
 }
+
+// The test's side: other actors, busy instances, snapshots in creation.
+func TestWorld(t *testing.T) {
+	p, clk := newCloud(t)
+	ctx := context.Background()
+	s := seed(t, p, true)
+	if err := p.ActorStart(s.InstanceID); err == nil {
+		t.Error("another actor started a running instance")
+	} else if ae := (*memprovider.ActorError)(nil); !errors.As(err, &ae) || ae.Code != memprovider.CodeIncorrectInstanceState {
+		t.Errorf("refusal %v", err)
+	}
+	if err := p.ActorStop(s.InstanceID); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetBusy(s.InstanceID, time.Minute); err == nil {
+		t.Error("SetBusy on a stopping instance")
+	}
+	clk.Advance(p.Durations().Stop)
+	if err := p.SetBusy(s.InstanceID, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	in, _ := p.Instance(ctx, "", s.InstanceID)
+	if !in.Busy || in.State != rollback.InstanceStopped || in.LatestOperation.Name != memprovider.OpMaintenance {
+		t.Errorf("busy instance %+v", in)
+	}
+	if _, err := p.ActorRollback(s.InstanceID, s.SnapshotID); err == nil {
+		t.Error("another actor rolled back a busy instance")
+	}
+	clk.Advance(time.Minute)
+	rid, err := p.ActorRollback(s.InstanceID, s.SnapshotID)
+	if err != nil || p.RollbacksOf(s.InstanceID) != 1 {
+		t.Fatalf("actor rollback: %v", err)
+	}
+	if sn, _ := p.Snapshot(ctx, "", s.SnapshotID); sn.LatestOperation.RequestID != rid || sn.State != rollback.SnapshotRollingBack {
+		t.Errorf("snapshot during another's rollback %+v", sn)
+	}
+	clk.Advance(p.Durations().Rollback)
+	if sn, _ := p.Snapshot(ctx, "", s.SnapshotID); sn.LastRollbackAt.IsZero() || sn.State != rollback.SnapshotReady {
+		t.Errorf("snapshot after another's rollback %+v", sn)
+	}
+	id, err := p.ActorCreateSnapshot(s.InstanceID, "theirs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(p.Durations().Snapshot / 2)
+	if sn, _ := p.Snapshot(ctx, "", id); sn.State != rollback.SnapshotCreating || sn.Progress != 50 {
+		t.Errorf("half-way snapshot %+v", sn)
+	}
+	c, err := p.AddSnapshot(memprovider.SnapshotSpec{InstanceID: s.InstanceID, Creating: true, Progress: 60})
+	if err != nil || c.Progress != 60 {
+		t.Fatalf("seeded creating snapshot %+v, %v", c, err)
+	}
+	clk.Advance(p.Durations().Snapshot * 4 / 10)
+	if sn, _ := p.Snapshot(ctx, "", c.ID); sn.State != rollback.SnapshotReady || sn.Progress != 100 {
+		t.Errorf("seeded snapshot after the rest of its time %+v", sn)
+	}
+	for _, e := range p.Journal() {
+		if e.Actor != memprovider.OtherActor && e.Action != memprovider.ActionDescribeInstances && e.Action != memprovider.ActionDescribeSnapshots {
+			t.Errorf("entry %+v", e)
+		}
+	}
+	if p.Calls(memprovider.ActionRollback) != 0 || p.Close() != nil {
+		t.Error("other actors' changes counted as calls")
+	}
+	if _, err := p.AddInstance(memprovider.InstanceSpec{Region: "elsewhere"}); err == nil {
+		t.Error("seeded into a region not served")
+	}
+	q := memprovider.New(memprovider.WithRegions("eu-2"), memprovider.WithSnapshotQuota(1), memprovider.WithClock(clk))
+	in2, err := q.AddInstance(memprovider.InstanceSpec{Region: "eu-2", DiskGB: 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.CreateSnapshot(ctx, "eu-2", in2.ID, in2.SystemDiskID, "one"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(q.Durations().Snapshot)
+	if _, err := q.CreateSnapshot(ctx, "eu-2", in2.ID, "", "two"); !errors.Is(err, rollback.ErrQuotaExceeded) {
+		t.Errorf("second snapshot with a quota of one: %v", err)
+	}
+	if d, err := q.Disk(ctx, "eu-2", in2.SystemDiskID); err != nil || d.SizeGB != 80 || d.InstanceID != in2.ID {
+		t.Errorf("disk %+v, %v", d, err)
+	}
+}

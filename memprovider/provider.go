@@ -271,6 +271,10 @@ func (p *Provider) Durations() Durations { return p.dur }
 // Clock returns the provider's clock.
 func (p *Provider) Clock() clock.Clock { return p.clk }
 
+// Close does nothing: the provider holds no connections. It is there for
+// programs that close whatever rollback.Open gave them.
+func (p *Provider) Close() error { return nil }
+
 // Checkpoints returns the provider's in-memory store of Run checkpoints
 // (rollback.CheckpointHolder), as the cloud clients have.
 func (p *Provider) Checkpoints() rollback.Checkpointer { return &p.checkpoints }
