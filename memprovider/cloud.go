@@ -1,6 +1,7 @@
 package memprovider
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -103,12 +104,8 @@ func (p *Provider) serve(ctx context.Context, action string, t invoke.Target, h 
 	if hit && f.Reset {
 		return fail(&cloudError{network: true, Message: action + ": connection reset"})
 	}
-	if hit && f.Code != "" {
-		msg := f.Message
-		if msg == "" {
-			msg = "injected fault"
-		}
-		return fail(&cloudError{Code: f.Code, Message: msg})
+	if hit && f.Code != "" && !f.DropResponse { // DropResponse with a Code: AfterApply
+		return fail(&cloudError{Code: f.Code, Message: cmp.Or(f.Message, "injected fault")})
 	}
 	p.mu.Lock()
 	if !p.regions[region] {
@@ -121,6 +118,9 @@ func (p *Provider) serve(ctx context.Context, action string, t invoke.Target, h 
 	p.hooks.RunAfter(action, n)
 	if e != nil {
 		return fail(e)
+	}
+	if hit && f.DropResponse && f.Code != "" {
+		return fail(&cloudError{Code: f.Code, Message: cmp.Or(f.Message, "injected fault after the call was applied")})
 	}
 	if hit && f.DropResponse {
 		return fail(&cloudError{network: true, Message: action + ": connection closed without a reply"})

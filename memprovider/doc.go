@@ -20,7 +20,8 @@
 //
 //   - seeders return (value, error): AddServer, AddInstance, AddSnapshot;
 //   - faults: FailNext(action, n, sentinel), LoseNextReply (applied, reply
-//     lost: the ambiguous case), AddFault for latency, codes and counts,
+//     lost: the ambiguous case), AddFault for latency, codes, counts and
+//     errors after the call was applied (Fault.AfterApply),
 //     FailNextRollbacks (accepted, then failed), WithQuota (throttling);
 //   - the world around the client: Actor* methods change resources as
 //     someone else would, Before/After run code at the n-th call of an

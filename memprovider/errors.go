@@ -103,7 +103,8 @@ func (p *Provider) mapError(op string, err error) error {
 // call from then on (0: the next) and the Times-1 after it (0: once;
 // negative: every one). Its effects apply in this order: Latency, then
 // Err or Code (the call fails and nothing is applied), else DropResponse
-// (the call is applied and its reply lost).
+// (the call is applied and its reply lost); with AfterApply, Err or Code
+// come after the call was applied.
 type Fault struct {
 	// Action is one of the Action constants; empty matches every action.
 	Action string
@@ -126,6 +127,11 @@ type Fault struct {
 	// DropResponse applies the call, then loses the reply: the client
 	// sees an ambiguous ErrNetwork.
 	DropResponse bool
+	// AfterApply applies the call, then answers with Err or Code (with
+	// the request ID of the call that applied it): a cloud that fails
+	// after acting. For ErrInternal the client cannot tell it from a
+	// failure before acting.
+	AfterApply bool
 }
 
 // toEmu checks f and converts it to the emulators' fault.
@@ -141,6 +147,12 @@ func (f Fault) toEmu() (emu.Fault, error) {
 		} else if ef.Code = codeOf[f.Err]; ef.Code == "" {
 			return ef, fmt.Errorf("memprovider: no error code stands for %v (use Code, FailNextRollbacks for ErrRollbackFailed)", f.Err)
 		}
+	}
+	if f.AfterApply {
+		if ef.Code == "" || ef.Reset || f.DropResponse {
+			return ef, errors.New("memprovider: AfterApply goes with an Err (not ErrNetwork) or a Code, and not with DropResponse")
+		}
+		ef.DropResponse = true // carried as "applied, then": see serve
 	}
 	if f.Action != "" && !knownAction[f.Action] {
 		return ef, fmt.Errorf("memprovider: unknown action %q", f.Action)

@@ -89,6 +89,8 @@ func TestAmbiguousAttemptsApplyOnce(t *testing.T) {
 		{"InternalError", memprovider.Fault{Err: rollback.ErrInternal}, false},
 		{"ServiceUnavailableTwice", memprovider.Fault{Code: memprovider.CodeServiceUnavailable, Times: 2}, false},
 		{"TimedOut", memprovider.Fault{Latency: time.Minute}, false},
+		{"InternalErrorAfterApplying", memprovider.Fault{Err: rollback.ErrInternal, AfterApply: true}, true},
+		{"SlowButInTime", memprovider.Fault{Latency: 5 * time.Second}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, clk := newCloud(t)
@@ -493,6 +495,21 @@ func TestClientTokens(t *testing.T) {
 	p.ForgetTokens()
 	if _, err := p.Rollback(context.Background(), req); err != nil || p.RollbacksOf(s.InstanceID) != 2 {
 		t.Fatalf("forgotten token: %v, %d rollbacks", err, p.RollbacksOf(s.InstanceID))
+	}
+
+	// A 5xx after applying names its request: the resent token's answer
+	// carries the same ID, and the client adopts it.
+	o := seed(t, p, false)
+	if err := p.AddFault(memprovider.Fault{Action: memprovider.ActionRollback, Err: rollback.ErrInternal, AfterApply: true}); err != nil {
+		t.Fatal(err)
+	}
+	calls := p.Calls(memprovider.ActionRollback)
+	res, err = p.Rollback(context.Background(), o.Request())
+	if err != nil || !res.Adopted || res.Attempts != 2 || p.RollbacksOf(o.InstanceID) != 1 || p.Calls(memprovider.ActionRollback)-calls != 2 {
+		t.Fatalf("5xx after applying: %+v, %v, %d rollbacks", res, err, p.RollbacksOf(o.InstanceID))
+	}
+	if err := p.AddFault(memprovider.Fault{DropResponse: true, AfterApply: true, Err: rollback.ErrBusy}); err == nil {
+		t.Error("AfterApply with DropResponse accepted")
 	}
 }
 
