@@ -640,3 +640,35 @@ func TestWorld(t *testing.T) {
 		t.Errorf("disk %+v, %v", d, err)
 	}
 }
+
+// Reads that lag writes, up to most of the rollback's own duration, with
+// and without a lost reply: never a second rollback. Past the read grace
+// (10s) a Run may end unsure (ErrOutcomeUnknown, or a busy refusal that
+// stays ambiguous: DESIGN.md's residual risks), never wrong.
+func TestReadLagNeverRollsBackTwice(t *testing.T) {
+	for _, lag := range []time.Duration{0, 5 * time.Second, 10 * time.Second, 20 * time.Second, 50 * time.Second} {
+		for _, lose := range []bool{false, true} {
+			t.Run(fmt.Sprintf("lag=%v,lost=%v", lag, lose), func(t *testing.T) {
+				p, clk := newCloud(t, memprovider.WithReadLag(lag))
+				s := seed(t, p, true)
+				if lose {
+					if err := p.LoseNextReply(memprovider.ActionRollback); err != nil {
+						t.Fatal(err)
+					}
+				}
+				o := runOpts(clk)
+				o.StopIfRunning = true
+				_, err := rollback.Run(context.Background(), p, s.Request(), o)
+				if got := p.RollbacksOf(s.InstanceID); got != 1 {
+					t.Fatalf("%d rollbacks applied", got)
+				}
+				if err != nil && !errors.Is(err, rollback.ErrOutcomeUnknown) && !rollback.IsAmbiguous(err) {
+					t.Fatalf("a rollback that was applied reported as not applied: %v", err)
+				}
+				if err != nil && lag <= rollback.DefaultReadGrace {
+					t.Fatalf("read lag within the read grace: %v", err)
+				}
+			})
+		}
+	}
+}
