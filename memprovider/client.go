@@ -25,7 +25,7 @@ var rules = rollback.RequestRules{
 	Snapshot: rollback.IDRule{Prefix: "snap-", Kind: "a snapshot ID (snap-...)", Required: true},
 }
 
-// region resolves a call's region: "" is the default region, except in a
+// resolve returns a call's region: "" is the default region, except in a
 // Request, which must name its own (rollback.Run's rule).
 func (p *Provider) resolve(region string) string {
 	if region == "" {
@@ -34,7 +34,8 @@ func (p *Provider) resolve(region string) string {
 	return region
 }
 
-// call runs one read through the call path.
+// call runs a call that is safe to retry as it is (a read, a mark)
+// through the call path.
 func (p *Provider) call(ctx context.Context, t invoke.Target, action string, h handler) error {
 	_, _, err := invoke.CallOn(ctx, p.inv, &p.pool, t, action, func(ctx context.Context, _ int, _ struct{}) (string, error) {
 		return p.serve(ctx, action, t, h)
