@@ -351,13 +351,20 @@ func TestDeterministic(t *testing.T) {
 
 func TestOpen(t *testing.T) {
 	ctx := context.Background()
-	for _, bad := range []string{"tencent://ap-guangzhou", "mem://?servers=x", "mem://?color=red", "mem://Bad_Region", "mem:///path", "mem://?scale=0", "mem://?lag=soon"} {
+	for _, bad := range []string{"tencent://ap-guangzhou", "mem://?servers=x", "mem://?color=red", "mem://Bad_Region", "mem:///path", "mem://?scale=0", "mem://?lag=soon", "mem://user:secret@mem-1", "mem://?servers=3#secret"} {
 		u, err := url.Parse(bad)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := memprovider.Open(ctx, u); !errors.Is(err, rollback.ErrInvalidArgument) {
+		_, err = memprovider.Open(ctx, u)
+		if !errors.Is(err, rollback.ErrInvalidArgument) {
 			t.Errorf("%s: %v", bad, err)
+		} else {
+			for _, v := range []string{"secret", "Bad_Region", "red", "soon"} {
+				if strings.Contains(err.Error(), v) {
+					t.Errorf("%s: the error quotes a value: %v", bad, err)
+				}
+			}
 		}
 	}
 	u, _ := url.Parse("mem://eu-1?lag=2s")
@@ -365,7 +372,7 @@ func TestOpen(t *testing.T) {
 		t.Fatalf("mem://eu-1?lag=2s: %v", err)
 	}
 	u, _ = url.Parse("mem://?servers=3&scale=1000")
-	p, err := memprovider.Open(ctx, u)
+	p, err := memprovider.Open(ctx, u, rollback.WithMaxAttempts(2))
 	if err != nil {
 		t.Fatal(err)
 	}

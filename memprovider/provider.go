@@ -2,7 +2,6 @@ package memprovider
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"strconv"
 	"sync"
@@ -192,61 +191,64 @@ func New(opts ...Option) *Provider {
 	return p
 }
 
-// Open returns a new Provider for a "mem://" URL: the host, if any, is the
-// default region ("mem://eu-1"); the query may set servers=N (seed N
-// stopped servers, each with a ready snapshot of its disk, named as
-// AddServer names them: ins-000001, disk-000001, snap-000002, then
-// ins-000003...), lag=DURATION (read lag) and scale=F (operations take 1/F
-// of DefaultDurations; default 1). It runs on the wall clock, as the
-// program that opens it does. Every call opens a new provider, as
-// gocloud's memblob does.
-func Open(ctx context.Context, u *url.URL) (rollback.Provider, error) {
-	if u == nil || u.Scheme != "mem" {
-		return nil, &rollback.Error{Provider: Name, Op: "Open", Kind: rollback.ErrInvalidArgument, Field: "URL",
-			Message: fmt.Sprintf("%v is not a mem:// URL", u)}
-	}
+// Scheme is the URL scheme rollback.Open knows this package by: "mem://".
+const Scheme = "mem"
+
+// Open returns a new Provider for a "mem://" URL (rollback.Open's opener
+// for Scheme): the host, if any, is the default region ("mem://eu-1");
+// the query may set servers=N (seed N stopped servers, each with a ready
+// snapshot of its disk, named as AddServer names them: ins-000001,
+// disk-000001, snap-000002, then ins-000003...), lag=DURATION (read lag)
+// and scale=F (operations take 1/F of DefaultDurations; default 1). It
+// runs on the wall clock, as the program that opens it does; opts
+// configure its client half (WithClientOptions). Every call opens a new
+// provider, as gocloud's memblob does. Errors name a bad parameter without
+// quoting its value, as rollback.Open's do.
+func Open(ctx context.Context, u *url.URL, opts ...rollback.Option) (rollback.Provider, error) {
 	bad := func(field, format string, args ...any) error {
 		return rollback.InvalidArgument(Name, "Open", field, format, args...)
 	}
-	var opts []Option
+	if u == nil || u.Scheme != Scheme {
+		return nil, bad("URL", "is not a %s:// URL", Scheme)
+	}
+	mopts := []Option{WithClientOptions(opts...)}
 	if u.Host != "" {
 		if err := rollback.CheckRegion(u.Host); err != nil {
-			return nil, err
+			return nil, bad("URL", "has a host that is not a region name (lower-case letters, digits and hyphens)")
 		}
-		opts = append(opts, WithRegion(u.Host))
+		mopts = append(mopts, WithRegion(u.Host))
 	}
-	if u.Path != "" && u.Path != "/" {
-		return nil, bad("URL", "has a path (%q); mem:// takes only a region and a query", u.Path)
+	if u.User != nil || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		return nil, bad("URL", "has user information, a path or a fragment; %s:// takes only a region and a query", Scheme)
 	}
-	q := u.Query()
 	servers := 0
-	for k, vs := range q {
+	for k, vs := range u.Query() {
 		v := vs[len(vs)-1]
 		switch k {
 		case "servers":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 || n > 100000 {
-				return nil, bad("servers", "%q is not a number of servers (0 to 100000)", v)
+				return nil, bad("servers", "is not a number of servers (0 to 100000)")
 			}
 			servers = n
 		case "scale":
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil || !(f >= 1 && f <= 1e6) {
-				return nil, bad("scale", "%q is not a speed-up factor (1 to 1e6)", v)
+				return nil, bad("scale", "is not a speed-up factor (1 to 1e6)")
 			}
 			d := DefaultDurations
-			opts = append(opts, WithDurations(Durations{Stop: scaled(d.Stop, f), Start: scaled(d.Start, f), Rollback: scaled(d.Rollback, f), Snapshot: scaled(d.Snapshot, f)}))
+			mopts = append(mopts, WithDurations(Durations{Stop: scaled(d.Stop, f), Start: scaled(d.Start, f), Rollback: scaled(d.Rollback, f), Snapshot: scaled(d.Snapshot, f)}))
 		case "lag":
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 0 {
-				return nil, bad("lag", "%q is not a duration", v)
+				return nil, bad("lag", "is not a duration (e.g. 2s)")
 			}
-			opts = append(opts, WithReadLag(d))
+			mopts = append(mopts, WithReadLag(d))
 		default:
-			return nil, bad("URL", "has an unknown parameter %q (known: servers, lag, scale)", k)
+			return nil, bad("URL", "has an unknown parameter (known: servers, lag, scale)")
 		}
 	}
-	p := New(opts...)
+	p := New(mopts...)
 	for i := 0; i < servers; i++ {
 		if _, err := p.AddServer(ServerSpec{}); err != nil {
 			return nil, err
