@@ -1,0 +1,561 @@
+package memprovider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/internal/invoke"
+	"github.com/cloudsnap/rollback/internal/once"
+)
+
+// The client half: what the cloud clients do over HTTP, done over serve.
+// Every call goes through the library's own call path (internal/invoke:
+// rate limit, retries and the retry budget, hooks, logs), and every
+// mutating call through the exactly-once engine (internal/once) with this
+// provider's evidence, so a user's test sees the library behave as it
+// does against a cloud.
+
+// rules are the provider's ID formats, checked before anything is sent.
+var rules = rollback.RequestRules{
+	Provider: Name,
+	Instance: rollback.IDRule{Prefix: "ins-", Kind: "an instance ID (ins-...)"},
+	Disk:     rollback.IDRule{Prefix: "disk-", Kind: "a disk ID (disk-...)"},
+	Snapshot: rollback.IDRule{Prefix: "snap-", Kind: "a snapshot ID (snap-...)", Required: true},
+}
+
+// resolve returns a call's region: "" is the default region, except in a
+// Request, which must name its own (rollback.Run's rule).
+func (p *Provider) resolve(region string) string {
+	if region == "" {
+		return p.region
+	}
+	return region
+}
+
+// call runs a call that is safe to retry as it is (a read, a mark)
+// through the call path.
+func (p *Provider) call(ctx context.Context, t invoke.Target, action string, h handler) error {
+	_, _, err := invoke.CallOn(ctx, p.inv, &p.pool, t, action, func(ctx context.Context, _ int, _ struct{}) (string, error) {
+		return p.serve(ctx, action, t, h)
+	})
+	return err
+}
+
+// Instance reads an instance (rollback.Inspector).
+func (p *Provider) Instance(ctx context.Context, region, instanceID string) (*rollback.Instance, error) {
+	return readOne(ctx, p, region, instanceID, p.Instances, CodeInstanceNotFound, ActionDescribeInstances)
+}
+
+// Instances reads many instances with one call per MaxBatch IDs
+// (rollback.BatchInspector); missing ones are absent from the result.
+func (p *Provider) Instances(ctx context.Context, region string, ids []string) ([]*rollback.Instance, error) {
+	return readMany(ctx, p, region, ids, ActionDescribeInstances, rules.CheckInstance,
+		func(t *invoke.Target, id string) { t.InstanceID = id },
+		func(now time.Time, region, id string) (*rollback.Instance, bool) {
+			in, ok := p.instances[id]
+			if !ok || in.region != region {
+				return nil, false
+			}
+			return in.normalize(in.shown(now)), true
+		})
+}
+
+// Snapshot reads a snapshot (rollback.Inspector).
+func (p *Provider) Snapshot(ctx context.Context, region, snapshotID string) (*rollback.Snapshot, error) {
+	return readOne(ctx, p, region, snapshotID, p.Snapshots, CodeSnapshotNotFound, ActionDescribeSnapshots)
+}
+
+// Snapshots reads many snapshots with one call per MaxBatch IDs
+// (rollback.BatchSnapshotInspector); missing ones are absent.
+func (p *Provider) Snapshots(ctx context.Context, region string, ids []string) ([]*rollback.Snapshot, error) {
+	return readMany(ctx, p, region, ids, ActionDescribeSnapshots, rules.CheckSnapshot,
+		func(t *invoke.Target, id string) { t.SnapshotID = id },
+		func(now time.Time, region, id string) (*rollback.Snapshot, bool) {
+			sn, ok := p.snapshots[id]
+			if !ok || sn.region != region {
+				return nil, false
+			}
+			return sn.normalize(sn.shown(now)), true
+		})
+}
+
+// readOne reads one resource through its batched read; missing is code.
+func readOne[T any](ctx context.Context, p *Provider, region, id string, many func(context.Context, string, []string) ([]T, error), code, action string) (T, error) {
+	var zero T
+	got, err := many(ctx, region, []string{id})
+	if err != nil {
+		return zero, err
+	}
+	if len(got) == 0 {
+		return zero, p.mapError(action, errf(code, "%s does not exist in %s", id, p.resolve(region)))
+	}
+	return got[0], nil
+}
+
+// readMany checks every ID, then reads them with one call of action per
+// MaxBatch IDs; read renders one resource (p.mu held) or reports it absent.
+func readMany[T any](ctx context.Context, p *Provider, region string, ids []string, action string,
+	check func(op, region, id string) error, name func(*invoke.Target, string),
+	read func(now time.Time, region, id string) (T, bool)) ([]T, error) {
+	region = p.resolve(region)
+	for _, id := range ids {
+		if err := check(action, region, id); err != nil {
+			return nil, err
+		}
+	}
+	var out []T
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), MaxBatch)]
+		ids = ids[len(chunk):]
+		t := invoke.Target{Region: region}
+		name(&t, invoke.One(chunk))
+		var got []T
+		err := p.call(ctx, t, action, func(now time.Time, _ string) (bool, *cloudError) {
+			got = got[:0] // a retried attempt reads afresh
+			for _, id := range chunk {
+				if v, ok := read(now, region, id); ok {
+					got = append(got, v)
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
+// snapshotsOfInstance lists an instance's snapshots (one call).
+func (p *Provider) snapshotsOfInstance(ctx context.Context, region, instanceID string) ([]*rollback.Snapshot, error) {
+	var got []*rollback.Snapshot
+	err := p.call(ctx, invoke.Target{Region: region, InstanceID: instanceID}, ActionDescribeSnapshots, func(now time.Time, _ string) (bool, *cloudError) {
+		got = got[:0]
+		in, e := p.lookupInstance(region, instanceID)
+		if e != nil {
+			return false, e
+		}
+		for _, sn := range p.snapshotsOf(in) {
+			got = append(got, sn.normalize(sn.shown(now)))
+		}
+		return false, nil
+	})
+	return got, err
+}
+
+// Disk reads an instance's system disk (rollback.DiskInspector).
+func (p *Provider) Disk(ctx context.Context, region, diskID string) (*rollback.Disk, error) {
+	region = p.resolve(region)
+	if err := rules.CheckDisk(ActionDescribeDisks, region, diskID); err != nil {
+		return nil, err
+	}
+	var d *rollback.Disk
+	err := p.call(ctx, invoke.Target{Region: region, DiskID: diskID}, ActionDescribeDisks, func(now time.Time, _ string) (bool, *cloudError) {
+		in, e := p.lookupDisk(region, diskID)
+		if e != nil {
+			return false, e
+		}
+		f := in.shown(now)
+		d = &rollback.Disk{Provider: Name, Region: region, ID: diskID, InstanceID: in.id, System: true,
+			NativeState: "InUse", SizeGB: in.diskSize}
+		if f.state == StateRollingBack {
+			d.NativeState, d.Busy = "ReIniting", true
+		}
+		return false, nil
+	})
+	return d, err
+}
+
+// mutation is one state-changing call made exactly once.
+type mutation struct {
+	action  string
+	target  invoke.Target
+	apply   handler
+	witness once.Witness
+	check   func(ctx context.Context) error
+	what    func() string
+	// token: the call carries a client token the provider deduplicates.
+	token string
+}
+
+func (p *Provider) once(ctx context.Context, m mutation) (once.Outcome, error) {
+	call := func(ctx context.Context, op string, fn func(context.Context, int, struct{}) (string, error)) (string, int, error) {
+		return invoke.CallOn(ctx, p.inv, &p.pool, m.target, op, fn)
+	}
+	return once.Do(ctx, once.Engine{Provider: Name, Clock: p.opts.Clock, Grace: p.opts.ReadGrace, MapError: p.mapError, Logger: p.opts.Logger},
+		call, once.Mutation[struct{}]{
+			Op: m.action,
+			Send: func(ctx context.Context, _ struct{}) (string, error) {
+				rid, err := p.serve(ctx, m.action, m.target, m.apply)
+				if err == nil && m.token != "" {
+					// A resent token is answered with the first call's ID.
+					p.mu.Lock()
+					if first, ok := p.tokens[m.token]; ok {
+						rid = first
+					}
+					p.mu.Unlock()
+				}
+				return rid, err
+			},
+			Deduplicated: m.token != "",
+			Witness:      m.witness,
+			Check:        m.check,
+			What:         m.what,
+			HowToCheck: func() string {
+				return "read the instance and the snapshot: a latest operation with a request ID the call did not see before means it was applied"
+			},
+		})
+}
+
+// StopInstance asks the provider to stop a running instance and returns
+// once the request is accepted. After an ambiguous failure it resends only
+// when the instance is neither stopping nor stopped.
+func (p *Provider) StopInstance(ctx context.Context, region, instanceID string) error {
+	return p.startStop(ctx, ActionStopInstance, region, instanceID, OpStop, StateRunning, StateStopping, StateStopped, p.dur.Stop)
+}
+
+// StartInstance asks the provider to start a stopped instance; see
+// StopInstance.
+func (p *Provider) StartInstance(ctx context.Context, region, instanceID string) error {
+	return p.startStop(ctx, ActionStartInstance, region, instanceID, OpStart, StateStopped, StateStarting, StateRunning, p.dur.Start)
+}
+
+func (p *Provider) startStop(ctx context.Context, action, region, id, name, from, via, to string, d time.Duration) error {
+	region = p.resolve(region)
+	if err := rules.CheckInstance(action, region, id); err != nil {
+		return err
+	}
+	_, err := p.once(ctx, mutation{
+		action: action, target: invoke.Target{Region: region, InstanceID: id},
+		apply: func(now time.Time, rid string) (bool, *cloudError) {
+			in, e := p.lookupInstance(region, id)
+			if e != nil {
+				return false, e
+			}
+			return p.applyStartStop(in, now, rid, name, from, via, to, d)
+		},
+		witness: func(ctx context.Context) (rollback.Evidence, error) {
+			in, err := p.Instance(ctx, region, id)
+			if err != nil {
+				return rollback.Evidence{}, err
+			}
+			if in.NativeState == via || in.NativeState == to {
+				return rollback.Evidence{Verdict: rollback.OursLanded, RequestID: in.LatestOperation.RequestID, Detail: "instance is " + in.NativeState}, nil
+			}
+			return rollback.Evidence{Verdict: rollback.NothingLanded}, nil
+		},
+		what: func() string { return fmt.Sprintf("%s of %s", action, id) },
+	})
+	return err
+}
+
+// CreateSnapshot starts a snapshot of the instance's system disk (diskID
+// may be empty; when set it must be that disk) and returns it, still
+// creating. After an ambiguous failure, a new snapshot of the instance
+// with this name is taken for the lost call's rather than created twice.
+func (p *Provider) CreateSnapshot(ctx context.Context, region, instanceID, diskID, name string) (*rollback.Snapshot, error) {
+	region = p.resolve(region)
+	if err := rules.Check(ActionCreateSnapshot, rollback.Request{Region: region, InstanceID: instanceID, DiskID: diskID, SnapshotID: "snap-unused"}); err != nil {
+		return nil, err
+	}
+	if instanceID == "" {
+		return nil, rollback.InvalidArgument(Name, ActionCreateSnapshot, "InstanceID", "is empty")
+	}
+	if err := rollback.CheckName("SnapshotName", name, 128); err != nil {
+		if e, ok := err.(*rollback.Error); ok {
+			e.Provider, e.Op = Name, ActionCreateSnapshot
+		}
+		return nil, err
+	}
+	before, err := p.snapshotsOfInstance(ctx, region, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]bool{}
+	for _, sn := range before {
+		known[sn.ID] = true
+	}
+	var snapID string
+	_, err = p.once(ctx, mutation{
+		action: ActionCreateSnapshot, target: invoke.Target{Region: region, InstanceID: instanceID, DiskID: diskID},
+		apply: func(now time.Time, rid string) (bool, *cloudError) {
+			in, e := p.lookupInstance(region, instanceID)
+			if e != nil {
+				return false, e
+			}
+			if diskID != "" && diskID != in.diskID {
+				return false, errf(CodeInvalidParameter, "disk %s is not the system disk %s of instance %s", diskID, in.diskID, in.id)
+			}
+			sn, e := p.applyCreateSnapshot(in, name, now, rid)
+			if e != nil {
+				return false, e
+			}
+			snapID = sn.id
+			return true, nil
+		},
+		witness: func(ctx context.Context) (rollback.Evidence, error) {
+			now, err := p.snapshotsOfInstance(ctx, region, instanceID)
+			if err != nil {
+				return rollback.Evidence{}, err
+			}
+			for _, sn := range now {
+				if !known[sn.ID] && sn.Name == name {
+					snapID = sn.ID
+					return rollback.Evidence{Verdict: rollback.OursLanded, RequestID: sn.LatestOperation.RequestID, Detail: "new snapshot " + sn.ID}, nil
+				}
+			}
+			return rollback.Evidence{Verdict: rollback.NothingLanded}, nil
+		},
+		what: func() string { return "snapshot of " + instanceID },
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p.Snapshot(ctx, region, snapID)
+}
+
+// ValidateRequest checks req without calling anything
+// (rollback.RequestValidator): a served region, the ID formats, and an
+// instance or a disk.
+func (p *Provider) ValidateRequest(req rollback.Request) error {
+	if err := rules.Check(ActionRollback, req); err != nil {
+		return err
+	}
+	if req.InstanceID == "" && req.DiskID == "" {
+		return rollback.InvalidArgument(Name, ActionRollback, "InstanceID", "and DiskID are both empty; name the instance or its disk")
+	}
+	p.mu.Lock()
+	served := p.regions[req.Region]
+	list := p.regionList()
+	p.mu.Unlock()
+	if !served {
+		return rollback.InvalidArgument(Name, ActionRollback, "Region", "%q is not served (served: %v)", req.Region, list)
+	}
+	return nil
+}
+
+// Rollback rolls the instance's system disk back to the snapshot, exactly
+// once. It reads the snapshot and the instance first (the snapshot must be
+// ready and of the instance's disk, the instance stopped and idle;
+// nothing is sent otherwise) and keeps their latest operations as the
+// baseline. After an attempt whose outcome is unknown it resends only on
+// evidence that nothing landed, read at least the read grace later; a
+// rollback operation on the snapshot with a new request ID is this call's
+// (Result.Adopted).
+func (p *Provider) Rollback(ctx context.Context, req rollback.Request) (*rollback.Result, error) {
+	return p.RollbackWithPreflight(ctx, req, rollback.Preflight{})
+}
+
+// RollbackWithPreflight is Rollback with the state its caller has just
+// read (rollback.PreflightRoller).
+func (p *Provider) RollbackWithPreflight(ctx context.Context, req rollback.Request, pf rollback.Preflight) (*rollback.Result, error) {
+	if err := p.ValidateRequest(req); err != nil {
+		return nil, err
+	}
+	token, err := rollback.ResolveToken(req)
+	if err != nil {
+		return nil, err
+	}
+	pre := rollback.Preconditions{Provider: Name, Op: ActionRollback,
+		RunningHint: "stop it first (rollback.Run can, with RunOptions.StopIfRunning)"}
+	snap := pf.Snapshot
+	if snap == nil || snap.ID != req.SnapshotID {
+		if snap, err = p.Snapshot(ctx, req.Region, req.SnapshotID); err != nil {
+			return nil, err
+		}
+	}
+	if req.InstanceID == "" {
+		d, err := p.Disk(ctx, req.Region, req.DiskID)
+		if err != nil {
+			return nil, err
+		}
+		req.InstanceID = d.InstanceID
+	}
+	inst := pf.Instance
+	if inst == nil || inst.ID != req.InstanceID {
+		if inst, err = p.Instance(ctx, req.Region, req.InstanceID); err != nil {
+			return nil, err
+		}
+	}
+	if req.DiskID != "" && req.DiskID != inst.SystemDiskID {
+		return nil, rollback.InvalidArgument(Name, ActionRollback, "DiskID", "%s is not the system disk %s of instance %s", req.DiskID, inst.SystemDiskID, inst.ID)
+	}
+	if err := pre.CheckSnapshot(snap, inst.SystemDiskID, inst.ID); err != nil {
+		return nil, err
+	}
+	if err := pre.CheckInstance(inst); err != nil {
+		return nil, err
+	}
+	res := &rollback.Result{Provider: Name, ClientToken: token, InstanceID: inst.ID, DiskID: inst.SystemDiskID,
+		Before: snap, SentAt: p.opts.Clock.Now()}
+	base := baseline{snap: snap.LatestOperation, inst: inst.LatestOperation, haveInst: true}
+	var seen *rollback.Instance
+	p.mu.Lock()
+	dedup := p.tokens != nil
+	p.mu.Unlock()
+	m := mutation{
+		action: ActionRollback, target: invoke.Target{Region: req.Region, InstanceID: inst.ID, DiskID: inst.SystemDiskID, SnapshotID: req.SnapshotID},
+		apply: func(now time.Time, rid string) (bool, *cloudError) {
+			if _, ok := p.tokens[token]; ok && dedup {
+				return false, nil // applied before: answered, not applied again
+			}
+			in, e := p.lookupInstance(req.Region, res.InstanceID)
+			if e != nil {
+				return false, e
+			}
+			sn, e := p.lookupSnapshot(req.Region, req.SnapshotID)
+			if e != nil {
+				return false, e
+			}
+			applied, e := p.applyRollback(in, sn, now, rid)
+			if applied && dedup {
+				p.tokens[token] = rid // remembered once it changed state
+			}
+			return applied, e
+		},
+		witness: func(ctx context.Context) (rollback.Evidence, error) {
+			ev, in, err := p.judge(ctx, req.Region, res.InstanceID, req.SnapshotID, base)
+			seen = in
+			return ev, err
+		},
+		check: func(ctx context.Context) error {
+			// Before every resend: someone may have started the instance.
+			in := seen
+			seen = nil
+			if in == nil {
+				var err error
+				if in, err = p.Instance(ctx, req.Region, res.InstanceID); err != nil {
+					return err
+				}
+			}
+			return pre.CheckInstance(in)
+		},
+		what: func() string { return fmt.Sprintf("rollback of %s to %s", res.InstanceID, req.SnapshotID) },
+	}
+	if dedup {
+		// The provider applies the token once: a resend needs neither
+		// proof nor a new check (the instance is busy with our own
+		// rollback, if it landed).
+		m.token, m.check = token, nil
+	}
+	out, err := p.once(ctx, m)
+	res.Attempts = out.Sent
+	if err != nil {
+		return nil, err
+	}
+	res.RequestID, res.Adopted = out.RequestID, out.Adopted
+	return res, nil
+}
+
+// baseline is the latest operations before the first attempt; one from a
+// checkpoint or a mark has only the snapshot's.
+type baseline struct {
+	snap, inst rollback.Operation
+	haveInst   bool
+}
+
+// judge reads the snapshot, then the instance, against the baseline: a
+// rollback operation on the snapshot with a request ID the baseline did
+// not have is ours; a rollback on the instance that the snapshot does not
+// name, newer than the baseline, is someone else's (CannotTell).
+func (p *Provider) judge(ctx context.Context, region, instanceID, snapshotID string, base baseline) (rollback.Evidence, *rollback.Instance, error) {
+	snap, err := p.Snapshot(ctx, region, snapshotID)
+	if err != nil {
+		return rollback.Evidence{}, nil, err
+	}
+	if lo := snap.LatestOperation; lo.Name == OpRollback && lo.RequestID != "" && lo.RequestID != base.snap.RequestID {
+		return rollback.Evidence{Verdict: rollback.OursLanded, RequestID: lo.RequestID,
+			Detail: fmt.Sprintf("snapshot %s reports %s %s (request %s)", snap.ID, lo.Name, lo.NativeState, lo.RequestID)}, nil, nil
+	}
+	in, err := p.Instance(ctx, region, instanceID)
+	if err != nil {
+		return rollback.Evidence{}, nil, err
+	}
+	if lo := in.LatestOperation; base.haveInst && lo.Name == OpRollback && lo.RequestID != "" && lo.RequestID != base.inst.RequestID {
+		return rollback.Evidence{Verdict: rollback.CannotTell, RequestID: lo.RequestID,
+			Detail: fmt.Sprintf("instance %s reports %s %s (request %s), which snapshot %s does not name: another rollback", in.ID, lo.Name, lo.NativeState, lo.RequestID, snap.ID)}, in, nil
+	}
+	return rollback.Evidence{Verdict: rollback.NothingLanded}, in, nil
+}
+
+// WitnessRollback implements rollback.RollbackWitness with the same
+// evidence as Rollback's, read at least the read grace after since.
+func (p *Provider) WitnessRollback(ctx context.Context, req rollback.Request, before *rollback.Snapshot, since time.Time) (rollback.Evidence, error) {
+	if err := p.ValidateRequest(req); err != nil {
+		return rollback.Evidence{}, err
+	}
+	if before == nil || before.ID != req.SnapshotID {
+		return rollback.Evidence{}, rollback.InvalidArgument(Name, ActionRollback, "before", "must be snapshot %s as read before the first rollback call", req.SnapshotID)
+	}
+	instanceID := req.InstanceID
+	if instanceID == "" {
+		instanceID = before.InstanceID
+	}
+	base := baseline{snap: before.LatestOperation}
+	return once.Prove(ctx, p.opts.Clock, p.opts.ReadGrace, since, func(ctx context.Context) (rollback.Evidence, error) {
+		ev, _, err := p.judge(ctx, req.Region, instanceID, req.SnapshotID, base)
+		return ev, err
+	})
+}
+
+// MarkOperation implements rollback.OperationMarker: it records the key's
+// mark, with the baseline, on the instance (tags on a real cloud). An
+// instance keeps the newest MaxMarks marks.
+func (p *Provider) MarkOperation(ctx context.Context, req rollback.Request, key string, before *rollback.Snapshot) error {
+	region := p.resolve(req.Region)
+	if before == nil {
+		return rollback.InvalidArgument(Name, ActionMark, "before", "is nil")
+	}
+	name := rollback.MarkName(key)
+	at := p.opts.Clock.Now()
+	b := *before
+	// Marking is idempotent: plain retries are safe.
+	return p.call(ctx, invoke.Target{Region: region, InstanceID: req.InstanceID, DiskID: req.DiskID}, ActionMark, func(now time.Time, _ string) (bool, *cloudError) {
+		in, e := p.markTarget(region, req)
+		if e != nil {
+			return false, e
+		}
+		if in.marks == nil {
+			in.marks = map[string]markRecord{}
+		}
+		if _, ok := in.marks[name]; !ok {
+			in.markOrder = append(in.markOrder, name)
+		}
+		in.marks[name] = markRecord{before: b, at: at}
+		for len(in.markOrder) > MaxMarks {
+			delete(in.marks, in.markOrder[0])
+			in.markOrder = in.markOrder[1:]
+		}
+		return true, nil
+	})
+}
+
+// OperationMark implements rollback.OperationMarker.
+func (p *Provider) OperationMark(ctx context.Context, req rollback.Request, key string) (*rollback.Mark, error) {
+	region := p.resolve(req.Region)
+	name := rollback.MarkName(key)
+	var m *rollback.Mark
+	err := p.call(ctx, invoke.Target{Region: region, InstanceID: req.InstanceID, DiskID: req.DiskID}, ActionReadMark, func(time.Time, string) (bool, *cloudError) {
+		in, e := p.markTarget(region, req)
+		if e != nil {
+			return false, e
+		}
+		if r, ok := in.marks[name]; ok {
+			b := r.before
+			m = &rollback.Mark{Before: &b, At: r.at}
+		}
+		return false, nil
+	})
+	return m, err
+}
+
+// markTarget is the instance a request's marks live on (p.mu held).
+func (p *Provider) markTarget(region string, req rollback.Request) (*instance, *cloudError) {
+	if req.InstanceID != "" {
+		return p.lookupInstance(region, req.InstanceID)
+	}
+	return p.lookupDisk(region, req.DiskID)
+}
