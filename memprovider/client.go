@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/internal/invoke"
-	"github.com/cloudsnap/rollback/internal/once"
+	"github.com/cloudsnap/rollback/provider/invoke"
+	"github.com/cloudsnap/rollback/provider/once"
 )
 
 // The client half: what the cloud clients do over HTTP, done over serve.

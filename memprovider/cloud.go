@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback/clock"
-	"github.com/cloudsnap/rollback/internal/emu"
-	"github.com/cloudsnap/rollback/internal/invoke"
+	"github.com/cloudsnap/rollback/emulator"
+	"github.com/cloudsnap/rollback/provider/invoke"
 )
 
 // The cloud half of the Provider: actions applied to the state under p.mu,
@@ -71,7 +71,7 @@ func (p *Provider) serve(ctx context.Context, action string, t invoke.Target, h 
 	n := p.hooks.Count(action)
 	p.hooks.RunBefore(action, n)
 	rid := p.newRequestID()
-	entry := emu.Entry{Time: p.clk.Now(), Action: action, Region: region, RequestID: rid, HTTPStatus: 200, Params: params(t)}
+	entry := emulator.Entry{Time: p.clk.Now(), Action: action, Region: region, RequestID: rid, HTTPStatus: 200, Params: params(t)}
 	defer func() { p.journal.Add(entry) }()
 	fail := func(e *cloudError) (string, error) {
 		e.RequestID = rid

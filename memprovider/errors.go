@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/internal/emu"
-	"github.com/cloudsnap/rollback/internal/errmap"
+	"github.com/cloudsnap/rollback/emulator"
+	"github.com/cloudsnap/rollback/provider/errmap"
 )
 
 // Error codes the provider answers with (rollback.Error.Code). Each maps to
@@ -135,8 +135,8 @@ type Fault struct {
 }
 
 // toEmu checks f and converts it to the emulators' fault.
-func (f Fault) toEmu() (emu.Fault, error) {
-	ef := emu.Fault{Action: f.Action, Nth: f.Nth, Times: f.Times, Latency: f.Latency,
+func (f Fault) toEmu() (emulator.Fault, error) {
+	ef := emulator.Fault{Action: f.Action, Nth: f.Nth, Times: f.Times, Latency: f.Latency,
 		Code: f.Code, Message: f.Message, DropResponse: f.DropResponse}
 	if f.Err != nil {
 		if f.Code != "" {

@@ -9,10 +9,10 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
-	"github.com/cloudsnap/rollback/internal/emu"
-	"github.com/cloudsnap/rollback/internal/invoke"
+	"github.com/cloudsnap/rollback/emulator"
+	"github.com/cloudsnap/rollback/provider/invoke"
 	"github.com/cloudsnap/rollback/internal/ratelimit"
-	"github.com/cloudsnap/rollback/internal/sdkhttp"
+	"github.com/cloudsnap/rollback/provider/sdkhttp"
 )
 
 // Name is the provider's name (Result.Provider, Error.Provider,
@@ -45,11 +45,11 @@ type Provider struct {
 	pool        sdkhttp.Pool[struct{}]
 	checkpoints rollback.MemoryCheckpoints
 
-	faults  emu.Faults
-	hooks   emu.Hooks
-	journal emu.Journal
-	quota   emu.RateLimiter
-	window  emu.RateWindow
+	faults  emulator.Faults
+	hooks   emulator.Hooks
+	journal emulator.Journal
+	quota   emulator.RateLimiter
+	window  emulator.RateWindow
 
 	mu            sync.Mutex
 	regions       map[string]bool
@@ -90,7 +90,7 @@ type config struct {
 	regions   []string
 	dur       Durations
 	readLag   time.Duration
-	window    emu.RateWindow
+	window    emulator.RateWindow
 	snapQuota int
 	tokens    bool
 	client    []rollback.Option
@@ -123,7 +123,7 @@ func WithReadLag(d time.Duration) Option { return func(o *config) { o.readLag = 
 // ErrThrottled and nothing is applied. The client keeps to the same limit
 // unless rollback.WithRateLimit says otherwise.
 func WithQuota(calls int, per time.Duration) Option {
-	return func(o *config) { o.window = emu.RateWindow{Limit: calls, Per: per} }
+	return func(o *config) { o.window = emulator.RateWindow{Limit: calls, Per: per} }
 }
 
 // WithSnapshotQuota limits the snapshots a disk may have (0: no limit);

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/internal/emu"
+	"github.com/cloudsnap/rollback/emulator"
 )
 
 // This file is the test's side of the provider: seeding, faults, other
@@ -237,10 +237,10 @@ func (p *Provider) Before(action string, n int, f func()) { p.hooks.Before(actio
 func (p *Provider) After(action string, n int, f func()) { p.hooks.After(action, n, f) }
 
 // Entry is one call as the provider saw and answered it.
-type Entry = emu.Entry
+type Entry = emulator.Entry
 
 // OtherActor is the Entry.Actor of the Actor* methods' changes.
-const OtherActor = emu.OtherActor
+const OtherActor = emulator.OtherActor
 
 // Journal returns every call received and every other actor's change,
 // oldest first.
@@ -299,7 +299,7 @@ func (p *Provider) actor(action, instanceID string, h func(in *instance, now tim
 		applied, e = h(in, now, rid)
 	}
 	p.mu.Unlock()
-	entry := emu.Entry{Time: now, Action: action, Region: region, RequestID: rid, HTTPStatus: 200, Applied: applied, Actor: OtherActor,
+	entry := emulator.Entry{Time: now, Action: action, Region: region, RequestID: rid, HTTPStatus: 200, Applied: applied, Actor: OtherActor,
 		Params: map[string]string{"InstanceId": instanceID}}
 	if e != nil {
 		entry.HTTPStatus, entry.Code = statusOf(e.Code), e.Code
