@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/provider/invoke"
 	"github.com/cloudsnap/rollback/provider/once"
 )
@@ -18,11 +18,11 @@ import (
 // does against a cloud.
 
 // rules are the provider's ID formats, checked before anything is sent.
-var rules = rollback.RequestRules{
+var rules = provider.RequestRules{
 	Provider: Name,
-	Instance: rollback.IDRule{Prefix: "ins-", Kind: "an instance ID (ins-...)"},
-	Disk:     rollback.IDRule{Prefix: "disk-", Kind: "a disk ID (disk-...)"},
-	Snapshot: rollback.IDRule{Prefix: "snap-", Kind: "a snapshot ID (snap-...)", Required: true},
+	Instance: provider.IDRule{Prefix: "ins-", Kind: "an instance ID (ins-...)"},
+	Disk:     provider.IDRule{Prefix: "disk-", Kind: "a disk ID (disk-...)"},
+	Snapshot: provider.IDRule{Prefix: "snap-", Kind: "a snapshot ID (snap-...)", Required: true},
 }
 
 // resolve returns a call's region: "" is the default region, except in a
@@ -44,16 +44,16 @@ func (p *Provider) call(ctx context.Context, t invoke.Target, action string, h h
 }
 
 // Instance reads an instance (rollback.Inspector).
-func (p *Provider) Instance(ctx context.Context, region, instanceID string) (*rollback.Instance, error) {
+func (p *Provider) Instance(ctx context.Context, region, instanceID string) (*provider.Instance, error) {
 	return readOne(ctx, p, region, instanceID, p.Instances, CodeInstanceNotFound, ActionDescribeInstances)
 }
 
 // Instances reads many instances with one call per MaxBatch IDs
-// (rollback.BatchInspector); missing ones are absent from the result.
-func (p *Provider) Instances(ctx context.Context, region string, ids []string) ([]*rollback.Instance, error) {
+// (provider.BatchInspector); missing ones are absent from the result.
+func (p *Provider) Instances(ctx context.Context, region string, ids []string) ([]*provider.Instance, error) {
 	return readMany(ctx, p, region, ids, ActionDescribeInstances, rules.CheckInstance,
 		func(t *invoke.Target, id string) { t.InstanceID = id },
-		func(now time.Time, region, id string) (*rollback.Instance, bool) {
+		func(now time.Time, region, id string) (*provider.Instance, bool) {
 			in, ok := p.instances[id]
 			if !ok || in.region != region {
 				return nil, false
@@ -63,16 +63,16 @@ func (p *Provider) Instances(ctx context.Context, region string, ids []string) (
 }
 
 // Snapshot reads a snapshot (rollback.Inspector).
-func (p *Provider) Snapshot(ctx context.Context, region, snapshotID string) (*rollback.Snapshot, error) {
+func (p *Provider) Snapshot(ctx context.Context, region, snapshotID string) (*provider.Snapshot, error) {
 	return readOne(ctx, p, region, snapshotID, p.Snapshots, CodeSnapshotNotFound, ActionDescribeSnapshots)
 }
 
 // Snapshots reads many snapshots with one call per MaxBatch IDs
-// (rollback.BatchSnapshotInspector); missing ones are absent.
-func (p *Provider) Snapshots(ctx context.Context, region string, ids []string) ([]*rollback.Snapshot, error) {
+// (provider.BatchSnapshotInspector); missing ones are absent.
+func (p *Provider) Snapshots(ctx context.Context, region string, ids []string) ([]*provider.Snapshot, error) {
 	return readMany(ctx, p, region, ids, ActionDescribeSnapshots, rules.CheckSnapshot,
 		func(t *invoke.Target, id string) { t.SnapshotID = id },
-		func(now time.Time, region, id string) (*rollback.Snapshot, bool) {
+		func(now time.Time, region, id string) (*provider.Snapshot, bool) {
 			sn, ok := p.snapshots[id]
 			if !ok || sn.region != region {
 				return nil, false
@@ -130,8 +130,8 @@ func readMany[T any](ctx context.Context, p *Provider, region string, ids []stri
 }
 
 // snapshotsOfInstance lists an instance's snapshots (one call).
-func (p *Provider) snapshotsOfInstance(ctx context.Context, region, instanceID string) ([]*rollback.Snapshot, error) {
-	var got []*rollback.Snapshot
+func (p *Provider) snapshotsOfInstance(ctx context.Context, region, instanceID string) ([]*provider.Snapshot, error) {
+	var got []*provider.Snapshot
 	err := p.call(ctx, invoke.Target{Region: region, InstanceID: instanceID}, ActionDescribeSnapshots, func(now time.Time, _ string) (bool, *cloudError) {
 		got = got[:0]
 		in, e := p.lookupInstance(region, instanceID)
@@ -146,20 +146,20 @@ func (p *Provider) snapshotsOfInstance(ctx context.Context, region, instanceID s
 	return got, err
 }
 
-// Disk reads an instance's system disk (rollback.DiskInspector).
-func (p *Provider) Disk(ctx context.Context, region, diskID string) (*rollback.Disk, error) {
+// Disk reads an instance's system disk (provider.DiskInspector).
+func (p *Provider) Disk(ctx context.Context, region, diskID string) (*provider.Disk, error) {
 	region = p.resolve(region)
 	if err := rules.CheckDisk(ActionDescribeDisks, region, diskID); err != nil {
 		return nil, err
 	}
-	var d *rollback.Disk
+	var d *provider.Disk
 	err := p.call(ctx, invoke.Target{Region: region, DiskID: diskID}, ActionDescribeDisks, func(now time.Time, _ string) (bool, *cloudError) {
 		in, e := p.lookupDisk(region, diskID)
 		if e != nil {
 			return false, e
 		}
 		f := in.shown(now)
-		d = &rollback.Disk{Provider: Name, Region: region, ID: diskID, InstanceID: in.id, System: true,
+		d = &provider.Disk{Provider: Name, Region: region, ID: diskID, InstanceID: in.id, System: true,
 			NativeState: "InUse", SizeGB: in.diskSize}
 		if f.state == StateRollingBack {
 			d.NativeState, d.Busy = "ReIniting", true
@@ -237,15 +237,15 @@ func (p *Provider) startStop(ctx context.Context, action, region, id, name, from
 			}
 			return p.applyStartStop(in, now, rid, name, from, via, to, d)
 		},
-		witness: func(ctx context.Context) (rollback.Evidence, error) {
+		witness: func(ctx context.Context) (provider.Evidence, error) {
 			in, err := p.Instance(ctx, region, id)
 			if err != nil {
-				return rollback.Evidence{}, err
+				return provider.Evidence{}, err
 			}
 			if in.NativeState == via || in.NativeState == to {
-				return rollback.Evidence{Verdict: rollback.OursLanded, RequestID: in.LatestOperation.RequestID, Detail: "instance is " + in.NativeState}, nil
+				return provider.Evidence{Verdict: provider.OursLanded, RequestID: in.LatestOperation.RequestID, Detail: "instance is " + in.NativeState}, nil
 			}
-			return rollback.Evidence{Verdict: rollback.NothingLanded}, nil
+			return provider.Evidence{Verdict: provider.NothingLanded}, nil
 		},
 		what: func() string { return fmt.Sprintf("%s of %s", action, id) },
 	})
@@ -256,16 +256,16 @@ func (p *Provider) startStop(ctx context.Context, action, region, id, name, from
 // may be empty; when set it must be that disk) and returns it, still
 // creating. After an ambiguous failure, a new snapshot of the instance
 // with this name is taken for the lost call's rather than created twice.
-func (p *Provider) CreateSnapshot(ctx context.Context, region, instanceID, diskID, name string) (*rollback.Snapshot, error) {
+func (p *Provider) CreateSnapshot(ctx context.Context, region, instanceID, diskID, name string) (*provider.Snapshot, error) {
 	region = p.resolve(region)
-	if err := rules.Check(ActionCreateSnapshot, rollback.Request{Region: region, InstanceID: instanceID, DiskID: diskID, SnapshotID: "snap-unused"}); err != nil {
+	if err := rules.Check(ActionCreateSnapshot, provider.Request{Region: region, InstanceID: instanceID, DiskID: diskID, SnapshotID: "snap-unused"}); err != nil {
 		return nil, err
 	}
 	if instanceID == "" {
-		return nil, rollback.InvalidArgument(Name, ActionCreateSnapshot, "InstanceID", "is empty")
+		return nil, provider.InvalidArgument(Name, ActionCreateSnapshot, "InstanceID", "is empty")
 	}
-	if err := rollback.CheckName("SnapshotName", name, 128); err != nil {
-		if e, ok := err.(*rollback.Error); ok {
+	if err := provider.CheckName("SnapshotName", name, 128); err != nil {
+		if e, ok := err.(*provider.Error); ok {
 			e.Provider, e.Op = Name, ActionCreateSnapshot
 		}
 		return nil, err
@@ -296,18 +296,18 @@ func (p *Provider) CreateSnapshot(ctx context.Context, region, instanceID, diskI
 			snapID = sn.id
 			return true, nil
 		},
-		witness: func(ctx context.Context) (rollback.Evidence, error) {
+		witness: func(ctx context.Context) (provider.Evidence, error) {
 			now, err := p.snapshotsOfInstance(ctx, region, instanceID)
 			if err != nil {
-				return rollback.Evidence{}, err
+				return provider.Evidence{}, err
 			}
 			for _, sn := range now {
 				if !known[sn.ID] && sn.Name == name {
 					snapID = sn.ID
-					return rollback.Evidence{Verdict: rollback.OursLanded, RequestID: sn.LatestOperation.RequestID, Detail: "new snapshot " + sn.ID}, nil
+					return provider.Evidence{Verdict: provider.OursLanded, RequestID: sn.LatestOperation.RequestID, Detail: "new snapshot " + sn.ID}, nil
 				}
 			}
-			return rollback.Evidence{Verdict: rollback.NothingLanded}, nil
+			return provider.Evidence{Verdict: provider.NothingLanded}, nil
 		},
 		what: func() string { return "snapshot of " + instanceID },
 	})
@@ -318,21 +318,21 @@ func (p *Provider) CreateSnapshot(ctx context.Context, region, instanceID, diskI
 }
 
 // ValidateRequest checks req without calling anything
-// (rollback.RequestValidator): a served region, the ID formats, and an
+// (provider.RequestValidator): a served region, the ID formats, and an
 // instance or a disk.
-func (p *Provider) ValidateRequest(req rollback.Request) error {
+func (p *Provider) ValidateRequest(req provider.Request) error {
 	if err := rules.Check(ActionRollback, req); err != nil {
 		return err
 	}
 	if req.InstanceID == "" && req.DiskID == "" {
-		return rollback.InvalidArgument(Name, ActionRollback, "InstanceID", "and DiskID are both empty; name the instance or its disk")
+		return provider.InvalidArgument(Name, ActionRollback, "InstanceID", "and DiskID are both empty; name the instance or its disk")
 	}
 	p.mu.Lock()
 	served := p.regions[req.Region]
 	list := p.regionList()
 	p.mu.Unlock()
 	if !served {
-		return rollback.InvalidArgument(Name, ActionRollback, "Region", "%q is not served (served: %v)", req.Region, list)
+		return provider.InvalidArgument(Name, ActionRollback, "Region", "%q is not served (served: %v)", req.Region, list)
 	}
 	return nil
 }
@@ -345,22 +345,22 @@ func (p *Provider) ValidateRequest(req rollback.Request) error {
 // evidence that nothing landed, read at least the read grace later; a
 // rollback operation on the snapshot with a new request ID is this call's
 // (Result.Adopted).
-func (p *Provider) Rollback(ctx context.Context, req rollback.Request) (*rollback.Result, error) {
-	return p.RollbackWithPreflight(ctx, req, rollback.Preflight{})
+func (p *Provider) Rollback(ctx context.Context, req provider.Request) (*provider.Result, error) {
+	return p.RollbackWithPreflight(ctx, req, provider.Preflight{})
 }
 
 // RollbackWithPreflight is Rollback with the state its caller has just
-// read (rollback.PreflightRoller).
-func (p *Provider) RollbackWithPreflight(ctx context.Context, req rollback.Request, pf rollback.Preflight) (*rollback.Result, error) {
+// read (provider.PreflightRoller).
+func (p *Provider) RollbackWithPreflight(ctx context.Context, req provider.Request, pf provider.Preflight) (*provider.Result, error) {
 	if err := p.ValidateRequest(req); err != nil {
 		return nil, err
 	}
-	token, err := rollback.ResolveToken(req)
+	token, err := provider.ResolveToken(req)
 	if err != nil {
 		return nil, err
 	}
-	pre := rollback.Preconditions{Provider: Name, Op: ActionRollback,
-		RunningHint: "stop it first (rollback.Run can, with RunOptions.StopIfRunning)"}
+	pre := provider.Preconditions{Provider: Name, Op: ActionRollback,
+		RunningHint: "stop it first (provider.Run can, with RunOptions.StopIfRunning)"}
 	snap := pf.Snapshot
 	if snap == nil || snap.ID != req.SnapshotID {
 		if snap, err = p.Snapshot(ctx, req.Region, req.SnapshotID); err != nil {
@@ -381,7 +381,7 @@ func (p *Provider) RollbackWithPreflight(ctx context.Context, req rollback.Reque
 		}
 	}
 	if req.DiskID != "" && req.DiskID != inst.SystemDiskID {
-		return nil, rollback.InvalidArgument(Name, ActionRollback, "DiskID", "%s is not the system disk %s of instance %s", req.DiskID, inst.SystemDiskID, inst.ID)
+		return nil, provider.InvalidArgument(Name, ActionRollback, "DiskID", "%s is not the system disk %s of instance %s", req.DiskID, inst.SystemDiskID, inst.ID)
 	}
 	if err := pre.CheckSnapshot(snap, inst.SystemDiskID, inst.ID); err != nil {
 		return nil, err
@@ -389,10 +389,10 @@ func (p *Provider) RollbackWithPreflight(ctx context.Context, req rollback.Reque
 	if err := pre.CheckInstance(inst); err != nil {
 		return nil, err
 	}
-	res := &rollback.Result{Provider: Name, ClientToken: token, InstanceID: inst.ID, DiskID: inst.SystemDiskID,
+	res := &provider.Result{Provider: Name, ClientToken: token, InstanceID: inst.ID, DiskID: inst.SystemDiskID,
 		Before: snap, SentAt: p.opts.Clock.Now()}
 	base := baseline{snap: snap.LatestOperation, inst: inst.LatestOperation, haveInst: true}
-	var seen *rollback.Instance
+	var seen *provider.Instance
 	p.mu.Lock()
 	dedup := p.tokens != nil
 	p.mu.Unlock()
@@ -416,7 +416,7 @@ func (p *Provider) RollbackWithPreflight(ctx context.Context, req rollback.Reque
 			}
 			return applied, e
 		},
-		witness: func(ctx context.Context) (rollback.Evidence, error) {
+		witness: func(ctx context.Context) (provider.Evidence, error) {
 			ev, in, err := p.judge(ctx, req.Region, res.InstanceID, req.SnapshotID, base)
 			seen = in
 			return ev, err
@@ -453,7 +453,7 @@ func (p *Provider) RollbackWithPreflight(ctx context.Context, req rollback.Reque
 // baseline is the latest operations before the first attempt; one from a
 // checkpoint or a mark has only the snapshot's.
 type baseline struct {
-	snap, inst rollback.Operation
+	snap, inst provider.Operation
 	haveInst   bool
 }
 
@@ -461,55 +461,55 @@ type baseline struct {
 // rollback operation on the snapshot with a request ID the baseline did
 // not have is ours; a rollback on the instance that the snapshot does not
 // name, newer than the baseline, is someone else's (CannotTell).
-func (p *Provider) judge(ctx context.Context, region, instanceID, snapshotID string, base baseline) (rollback.Evidence, *rollback.Instance, error) {
+func (p *Provider) judge(ctx context.Context, region, instanceID, snapshotID string, base baseline) (provider.Evidence, *provider.Instance, error) {
 	snap, err := p.Snapshot(ctx, region, snapshotID)
 	if err != nil {
-		return rollback.Evidence{}, nil, err
+		return provider.Evidence{}, nil, err
 	}
 	if lo := snap.LatestOperation; lo.Name == OpRollback && lo.RequestID != "" && lo.RequestID != base.snap.RequestID {
-		return rollback.Evidence{Verdict: rollback.OursLanded, RequestID: lo.RequestID,
+		return provider.Evidence{Verdict: provider.OursLanded, RequestID: lo.RequestID,
 			Detail: fmt.Sprintf("snapshot %s reports %s %s (request %s)", snap.ID, lo.Name, lo.NativeState, lo.RequestID)}, nil, nil
 	}
 	in, err := p.Instance(ctx, region, instanceID)
 	if err != nil {
-		return rollback.Evidence{}, nil, err
+		return provider.Evidence{}, nil, err
 	}
 	if lo := in.LatestOperation; base.haveInst && lo.Name == OpRollback && lo.RequestID != "" && lo.RequestID != base.inst.RequestID {
-		return rollback.Evidence{Verdict: rollback.CannotTell, RequestID: lo.RequestID,
+		return provider.Evidence{Verdict: provider.CannotTell, RequestID: lo.RequestID,
 			Detail: fmt.Sprintf("instance %s reports %s %s (request %s), which snapshot %s does not name: another rollback", in.ID, lo.Name, lo.NativeState, lo.RequestID, snap.ID)}, in, nil
 	}
-	return rollback.Evidence{Verdict: rollback.NothingLanded}, in, nil
+	return provider.Evidence{Verdict: provider.NothingLanded}, in, nil
 }
 
-// WitnessRollback implements rollback.RollbackWitness with the same
+// WitnessRollback implements provider.RollbackWitness with the same
 // evidence as Rollback's, read at least the read grace after since.
-func (p *Provider) WitnessRollback(ctx context.Context, req rollback.Request, before *rollback.Snapshot, since time.Time) (rollback.Evidence, error) {
+func (p *Provider) WitnessRollback(ctx context.Context, req provider.Request, before *provider.Snapshot, since time.Time) (provider.Evidence, error) {
 	if err := p.ValidateRequest(req); err != nil {
-		return rollback.Evidence{}, err
+		return provider.Evidence{}, err
 	}
 	if before == nil || before.ID != req.SnapshotID {
-		return rollback.Evidence{}, rollback.InvalidArgument(Name, ActionRollback, "before", "must be snapshot %s as read before the first rollback call", req.SnapshotID)
+		return provider.Evidence{}, provider.InvalidArgument(Name, ActionRollback, "before", "must be snapshot %s as read before the first rollback call", req.SnapshotID)
 	}
 	instanceID := req.InstanceID
 	if instanceID == "" {
 		instanceID = before.InstanceID
 	}
 	base := baseline{snap: before.LatestOperation}
-	return once.Prove(ctx, p.opts.Clock, p.opts.ReadGrace, since, func(ctx context.Context) (rollback.Evidence, error) {
+	return once.Prove(ctx, p.opts.Clock, p.opts.ReadGrace, since, func(ctx context.Context) (provider.Evidence, error) {
 		ev, _, err := p.judge(ctx, req.Region, instanceID, req.SnapshotID, base)
 		return ev, err
 	})
 }
 
-// MarkOperation implements rollback.OperationMarker: it records the key's
+// MarkOperation implements provider.OperationMarker: it records the key's
 // mark, with the baseline, on the instance (tags on a real cloud). An
 // instance keeps the newest MaxMarks marks.
-func (p *Provider) MarkOperation(ctx context.Context, req rollback.Request, key string, before *rollback.Snapshot) error {
+func (p *Provider) MarkOperation(ctx context.Context, req provider.Request, key string, before *provider.Snapshot) error {
 	region := p.resolve(req.Region)
 	if before == nil {
-		return rollback.InvalidArgument(Name, ActionMark, "before", "is nil")
+		return provider.InvalidArgument(Name, ActionMark, "before", "is nil")
 	}
-	name := rollback.MarkName(key)
+	name := provider.MarkName(key)
 	at := p.opts.Clock.Now()
 	b := *before
 	// Marking is idempotent: plain retries are safe.
@@ -533,11 +533,11 @@ func (p *Provider) MarkOperation(ctx context.Context, req rollback.Request, key 
 	})
 }
 
-// OperationMark implements rollback.OperationMarker.
-func (p *Provider) OperationMark(ctx context.Context, req rollback.Request, key string) (*rollback.Mark, error) {
+// OperationMark implements provider.OperationMarker.
+func (p *Provider) OperationMark(ctx context.Context, req provider.Request, key string) (*provider.Mark, error) {
 	region := p.resolve(req.Region)
-	name := rollback.MarkName(key)
-	var m *rollback.Mark
+	name := provider.MarkName(key)
+	var m *provider.Mark
 	err := p.call(ctx, invoke.Target{Region: region, InstanceID: req.InstanceID, DiskID: req.DiskID}, ActionReadMark, func(time.Time, string) (bool, *cloudError) {
 		in, e := p.markTarget(region, req)
 		if e != nil {
@@ -545,7 +545,7 @@ func (p *Provider) OperationMark(ctx context.Context, req rollback.Request, key 
 		}
 		if r, ok := in.marks[name]; ok {
 			b := r.before
-			m = &rollback.Mark{Before: &b, At: r.at}
+			m = &provider.Mark{Before: &b, At: r.at}
 		}
 		return false, nil
 	})
@@ -553,7 +553,7 @@ func (p *Provider) OperationMark(ctx context.Context, req rollback.Request, key 
 }
 
 // markTarget is the instance a request's marks live on (p.mu held).
-func (p *Provider) markTarget(region string, req rollback.Request) (*instance, *cloudError) {
+func (p *Provider) markTarget(region string, req provider.Request) (*instance, *cloudError) {
 	if req.InstanceID != "" {
 		return p.lookupInstance(region, req.InstanceID)
 	}

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/emulator"
+	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/provider/errmap"
 )
 
@@ -34,21 +34,21 @@ const (
 
 // codes is the provider's code table.
 var codes = errmap.Table{Exact: map[string]errmap.Rule{
-	CodeInvalidParameter:       {Kind: rollback.ErrInvalidArgument},
-	CodeInvalidRegion:          {Kind: rollback.ErrInvalidArgument, Hint: "use a region the provider serves (memprovider.WithRegions)"},
-	CodeInstanceNotFound:       {Kind: rollback.ErrInstanceNotFound, Hint: "check the instance ID and the region"},
-	CodeDiskNotFound:           {Kind: rollback.ErrDiskNotFound, Hint: "check the disk ID and the region"},
-	CodeSnapshotNotFound:       {Kind: rollback.ErrSnapshotNotFound, Hint: "check the snapshot ID and the region"},
-	CodeIncorrectInstanceState: {Kind: rollback.ErrInstanceState, Hint: "the instance must be stopped"},
-	CodeIncorrectSnapshotState: {Kind: rollback.ErrSnapshotState, Hint: "wait until the snapshot is ready"},
-	CodeSnapshotMismatch:       {Kind: rollback.ErrSnapshotMismatch, Hint: "pick a snapshot of this instance's disk"},
-	CodeOperationInProgress:    {Kind: rollback.ErrBusy, Hint: "another operation is in progress; wait for it to finish"},
-	CodeThrottling:             {Kind: rollback.ErrThrottled, Hint: "slow down"},
-	CodeQuotaExceeded:          {Kind: rollback.ErrQuotaExceeded, Hint: "delete an old snapshot"},
-	CodeUnauthenticated:        {Kind: rollback.ErrUnauthenticated},
-	CodeForbidden:              {Kind: rollback.ErrPermissionDenied},
-	CodeInternalError:          {Kind: rollback.ErrInternal, Ambiguous: true, Hint: "the provider failed; retry later"},
-	CodeServiceUnavailable:     {Kind: rollback.ErrInternal, Ambiguous: true, Hint: "the provider failed; retry later"},
+	CodeInvalidParameter:       {Kind: provider.ErrInvalidArgument},
+	CodeInvalidRegion:          {Kind: provider.ErrInvalidArgument, Hint: "use a region the provider serves (memprovider.WithRegions)"},
+	CodeInstanceNotFound:       {Kind: provider.ErrInstanceNotFound, Hint: "check the instance ID and the region"},
+	CodeDiskNotFound:           {Kind: provider.ErrDiskNotFound, Hint: "check the disk ID and the region"},
+	CodeSnapshotNotFound:       {Kind: provider.ErrSnapshotNotFound, Hint: "check the snapshot ID and the region"},
+	CodeIncorrectInstanceState: {Kind: provider.ErrInstanceState, Hint: "the instance must be stopped"},
+	CodeIncorrectSnapshotState: {Kind: provider.ErrSnapshotState, Hint: "wait until the snapshot is ready"},
+	CodeSnapshotMismatch:       {Kind: provider.ErrSnapshotMismatch, Hint: "pick a snapshot of this instance's disk"},
+	CodeOperationInProgress:    {Kind: provider.ErrBusy, Hint: "another operation is in progress; wait for it to finish"},
+	CodeThrottling:             {Kind: provider.ErrThrottled, Hint: "slow down"},
+	CodeQuotaExceeded:          {Kind: provider.ErrQuotaExceeded, Hint: "delete an old snapshot"},
+	CodeUnauthenticated:        {Kind: provider.ErrUnauthenticated},
+	CodeForbidden:              {Kind: provider.ErrPermissionDenied},
+	CodeInternalError:          {Kind: provider.ErrInternal, Ambiguous: true, Hint: "the provider failed; retry later"},
+	CodeServiceUnavailable:     {Kind: provider.ErrInternal, Ambiguous: true, Hint: "the provider failed; retry later"},
 }}
 
 // Codes returns the sentinel each error code maps to.
@@ -62,39 +62,39 @@ func Codes() map[string]error {
 
 // codeOf is the code a fault uses for a sentinel.
 var codeOf = map[error]string{
-	rollback.ErrInvalidArgument:  CodeInvalidParameter,
-	rollback.ErrNotFound:         CodeInstanceNotFound,
-	rollback.ErrInstanceNotFound: CodeInstanceNotFound,
-	rollback.ErrDiskNotFound:     CodeDiskNotFound,
-	rollback.ErrSnapshotNotFound: CodeSnapshotNotFound,
-	rollback.ErrInstanceState:    CodeIncorrectInstanceState,
-	rollback.ErrSnapshotState:    CodeIncorrectSnapshotState,
-	rollback.ErrSnapshotMismatch: CodeSnapshotMismatch,
-	rollback.ErrBusy:             CodeOperationInProgress,
-	rollback.ErrThrottled:        CodeThrottling,
-	rollback.ErrQuotaExceeded:    CodeQuotaExceeded,
-	rollback.ErrUnauthenticated:  CodeUnauthenticated,
-	rollback.ErrPermissionDenied: CodeForbidden,
-	rollback.ErrInternal:         CodeInternalError,
+	provider.ErrInvalidArgument:  CodeInvalidParameter,
+	provider.ErrNotFound:         CodeInstanceNotFound,
+	provider.ErrInstanceNotFound: CodeInstanceNotFound,
+	provider.ErrDiskNotFound:     CodeDiskNotFound,
+	provider.ErrSnapshotNotFound: CodeSnapshotNotFound,
+	provider.ErrInstanceState:    CodeIncorrectInstanceState,
+	provider.ErrSnapshotState:    CodeIncorrectSnapshotState,
+	provider.ErrSnapshotMismatch: CodeSnapshotMismatch,
+	provider.ErrBusy:             CodeOperationInProgress,
+	provider.ErrThrottled:        CodeThrottling,
+	provider.ErrQuotaExceeded:    CodeQuotaExceeded,
+	provider.ErrUnauthenticated:  CodeUnauthenticated,
+	provider.ErrPermissionDenied: CodeForbidden,
+	provider.ErrInternal:         CodeInternalError,
 }
 
 // mapError turns one attempt's error into a *rollback.Error.
 func (p *Provider) mapError(op string, err error) error {
-	var re *rollback.Error
+	var re *provider.Error
 	if errors.As(err, &re) {
 		return err
 	}
 	var ce *cloudError
 	if !errors.As(err, &ce) {
-		return &rollback.Error{Provider: Name, Op: op, Kind: rollback.ErrInternal, Message: err.Error(), Err: err}
+		return &provider.Error{Provider: Name, Op: op, Kind: provider.ErrInternal, Message: err.Error(), Err: err}
 	}
 	if ce.network {
 		// No reply: the call may have been applied.
-		return &rollback.Error{Provider: Name, Op: op, Kind: rollback.ErrNetwork, Ambiguous: true,
+		return &provider.Error{Provider: Name, Op: op, Kind: provider.ErrNetwork, Ambiguous: true,
 			Message: ce.Message, Hint: "the call may or may not have been applied", Err: ce}
 	}
 	rule, _ := codes.Lookup(ce.Code, statusOf(ce.Code))
-	return &rollback.Error{Provider: Name, Op: op, Kind: rule.Kind, Ambiguous: rule.Ambiguous,
+	return &provider.Error{Provider: Name, Op: op, Kind: rule.Kind, Ambiguous: rule.Ambiguous,
 		Code: ce.Code, Message: ce.Message, RequestID: ce.RequestID, HTTPStatus: statusOf(ce.Code), Hint: rule.Hint, Err: ce}
 }
 
@@ -142,7 +142,7 @@ func (f Fault) toEmu() (emulator.Fault, error) {
 		if f.Code != "" {
 			return ef, errors.New("memprovider: a Fault takes Err or Code, not both")
 		}
-		if f.Err == rollback.ErrNetwork {
+		if f.Err == provider.ErrNetwork {
 			ef.Reset = true
 		} else if ef.Code = codeOf[f.Err]; ef.Code == "" {
 			return ef, fmt.Errorf("memprovider: no error code stands for %v (use Code, FailNextRollbacks for ErrRollbackFailed)", f.Err)

@@ -7,11 +7,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
 	"github.com/cloudsnap/rollback/emulator"
-	"github.com/cloudsnap/rollback/provider/invoke"
 	"github.com/cloudsnap/rollback/internal/ratelimit"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/invoke"
 	"github.com/cloudsnap/rollback/provider/sdkhttp"
 )
 
@@ -37,13 +37,13 @@ var DefaultDurations = Durations{Stop: 20 * time.Second, Start: 25 * time.Second
 // has methods to seed it, inject faults, act as someone else and count
 // what happened. Safe for concurrent use.
 type Provider struct {
-	opts        rollback.Options
+	opts        provider.Options
 	clk         clock.Clock
 	region      string
 	dur         Durations
 	inv         *invoke.Invoker
 	pool        sdkhttp.Pool[struct{}]
-	checkpoints rollback.MemoryCheckpoints
+	checkpoints provider.MemoryCheckpoints
 
 	faults  emulator.Faults
 	hooks   emulator.Hooks
@@ -63,21 +63,17 @@ type Provider struct {
 	tokens        map[string]string // client token -> request ID of the call that applied it; nil: tokens off
 }
 
-// Interfaces Run and the waiters discover: the provider kit's
-// capabilities. Every one is implemented, so a user's test exercises every
-// path Run has.
+// The optional interfaces of the contract, all declared by Capabilities.
 var (
-	_ rollback.Provider               = (*Provider)(nil)
-	_ rollback.BatchInspector         = (*Provider)(nil)
-	_ rollback.BatchSnapshotInspector = (*Provider)(nil)
-	_ rollback.DiskInspector          = (*Provider)(nil)
-	_ rollback.PreflightRoller        = (*Provider)(nil)
-	_ rollback.RollbackWitness        = (*Provider)(nil)
-	_ rollback.OperationMarker        = (*Provider)(nil)
-	_ rollback.RequestValidator       = (*Provider)(nil)
-	_ rollback.WaitPriors             = (*Provider)(nil)
-	_ rollback.CheckpointHolder       = (*Provider)(nil)
-	_ rollback.Namer                  = (*Provider)(nil)
+	_ provider.Provider               = (*Provider)(nil)
+	_ provider.BatchInspector         = (*Provider)(nil)
+	_ provider.BatchSnapshotInspector = (*Provider)(nil)
+	_ provider.DiskInspector          = (*Provider)(nil)
+	_ provider.PreflightRoller        = (*Provider)(nil)
+	_ provider.RollbackWitness        = (*Provider)(nil)
+	_ provider.OperationMarker        = (*Provider)(nil)
+	_ provider.RequestValidator       = (*Provider)(nil)
+	_ provider.WaitPriors             = (*Provider)(nil)
 )
 
 // Option configures a Provider. The zero configuration is useful: region
@@ -93,7 +89,7 @@ type config struct {
 	window    emulator.RateWindow
 	snapQuota int
 	tokens    bool
-	client    []rollback.Option
+	client    []provider.Option
 }
 
 // WithClock runs the provider's operations, and its client's retries,
@@ -142,7 +138,7 @@ func WithClientTokens() Option { return func(o *config) { o.tokens = true } }
 // provider client is configured: retry policy, hooks, logger, read grace,
 // rate limit, retry budget, call timeout. A clock given here is ignored:
 // WithClock sets both halves.
-func WithClientOptions(opts ...rollback.Option) Option {
+func WithClientOptions(opts ...provider.Option) Option {
 	return func(o *config) { o.client = append(o.client, opts...) }
 }
 
@@ -163,10 +159,10 @@ func New(opts ...Option) *Provider {
 			*f.dst = *f.src
 		}
 	}
-	o := rollback.ResolveOptions(append(cfg.client, rollback.WithClock(cfg.clk))...)
+	o := provider.ResolveOptions(append(cfg.client, func(o *provider.Options) { o.Clock = cfg.clk })...)
 	p := &Provider{
 		opts: o, clk: cfg.clk, region: cfg.region, dur: d,
-		checkpoints: rollback.MemoryCheckpoints{Max: rollback.MemoryCheckpointsMax},
+		checkpoints: provider.MemoryCheckpoints{Max: provider.MemoryCheckpointsMax},
 		window:      cfg.window, readLag: cfg.readLag, snapQuota: cfg.snapQuota,
 		regions:   map[string]bool{cfg.region: true},
 		instances: map[string]*instance{}, disks: map[string]*instance{}, snapshots: map[string]*snapshot{},
@@ -179,7 +175,7 @@ func New(opts ...Option) *Provider {
 	}
 	p.quota.Clock = cfg.clk
 	p.pool.New = func(*sdkhttp.Binder) (struct{}, error) { return struct{}{}, nil }
-	limit := rollback.RateLimit{Calls: cfg.window.Limit, Per: cfg.window.Per}
+	limit := provider.RateLimit{Calls: cfg.window.Limit, Per: cfg.window.Per}
 	if o.RateLimit != nil {
 		limit = *o.RateLimit
 	}
@@ -204,16 +200,16 @@ const Scheme = "mem"
 // configure its client half (WithClientOptions). Every call opens a new
 // provider, as gocloud's memblob does. Errors name a bad parameter without
 // quoting its value, as rollback.Open's do.
-func Open(ctx context.Context, u *url.URL, opts ...rollback.Option) (rollback.Provider, error) {
+func Open(ctx context.Context, u *url.URL, opts ...provider.Option) (provider.Provider, error) {
 	bad := func(field, format string, args ...any) error {
-		return rollback.InvalidArgument(Name, "Open", field, format, args...)
+		return provider.InvalidArgument(Name, "Open", field, format, args...)
 	}
 	if u == nil || u.Scheme != Scheme {
 		return nil, bad("URL", "is not a %s:// URL", Scheme)
 	}
 	mopts := []Option{WithClientOptions(opts...)}
 	if u.Host != "" {
-		if err := rollback.CheckRegion(u.Host); err != nil {
+		if err := provider.CheckRegion(u.Host); err != nil {
 			return nil, bad("URL", "has a host that is not a region name (lower-case letters, digits and hyphens)")
 		}
 		mopts = append(mopts, WithRegion(u.Host))
@@ -261,8 +257,19 @@ func scaled(d time.Duration, f float64) time.Duration {
 	return max(time.Duration(float64(d)/f), time.Millisecond)
 }
 
-// Name returns "mem" (rollback.Namer).
+func init() { provider.Register(Scheme, Open) }
+
+// Name returns "mem".
 func (p *Provider) Name() string { return Name }
+
+// Capabilities declares every optional part of the contract: the provider
+// implements them all, so a user's test exercises every path Run has.
+func (p *Provider) Capabilities() provider.Capabilities {
+	return provider.Capabilities{
+		Name: Name, BatchInstances: p, BatchSnapshots: p, Disks: p, Preflight: p,
+		Validator: p, Priors: p, Witness: p, Marker: p, Checkpoints: &p.checkpoints,
+	}
+}
 
 // Region returns the default region.
 func (p *Provider) Region() string { return p.region }
@@ -278,10 +285,10 @@ func (p *Provider) Clock() clock.Clock { return p.clk }
 func (p *Provider) Close() error { return nil }
 
 // Checkpoints returns the provider's in-memory store of Run checkpoints
-// (rollback.CheckpointHolder), as the cloud clients have.
-func (p *Provider) Checkpoints() rollback.Checkpointer { return &p.checkpoints }
+// (Capabilities.Checkpoints), as the cloud clients have.
+func (p *Provider) Checkpoints() provider.Checkpointer { return &p.checkpoints }
 
-// WaitPrior implements rollback.WaitPriors from the operations' durations.
+// WaitPrior implements provider.WaitPriors from the operations' durations.
 func (p *Provider) WaitPrior(op string) (lo, hi time.Duration, ok bool) {
 	var d time.Duration
 	switch op {

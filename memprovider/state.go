@@ -3,7 +3,7 @@ package memprovider
 import (
 	"time"
 
-	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // The state machine, the emulators' in miniature: every resource has a
@@ -191,67 +191,67 @@ type snapshot struct {
 
 // markRecord is an operation mark kept on an instance's disk.
 type markRecord struct {
-	before rollback.Snapshot
+	before provider.Snapshot
 	at     time.Time
 }
 
-var instanceStates = map[string]rollback.InstanceState{
-	StateRunning:     rollback.InstanceRunning,
-	StateStopped:     rollback.InstanceStopped,
-	StateStarting:    rollback.InstanceStarting,
-	StateStopping:    rollback.InstanceStopping,
-	StateRollingBack: rollback.InstanceRollingBack,
+var instanceStates = map[string]provider.InstanceState{
+	StateRunning:     provider.InstanceRunning,
+	StateStopped:     provider.InstanceStopped,
+	StateStarting:    provider.InstanceStarting,
+	StateStopping:    provider.InstanceStopping,
+	StateRollingBack: provider.InstanceRollingBack,
 }
 
-var snapshotStates = map[string]rollback.SnapshotState{
-	SnapshotReady:       rollback.SnapshotReady,
-	SnapshotCreating:    rollback.SnapshotCreating,
-	SnapshotRollingBack: rollback.SnapshotRollingBack,
+var snapshotStates = map[string]provider.SnapshotState{
+	SnapshotReady:       provider.SnapshotReady,
+	SnapshotCreating:    provider.SnapshotCreating,
+	SnapshotRollingBack: provider.SnapshotRollingBack,
 }
 
-var opKinds = map[string]rollback.OperationKind{
-	OpRollback:       rollback.OpRollback,
-	OpStop:           rollback.OpStop,
-	OpStart:          rollback.OpStart,
-	OpCreateSnapshot: rollback.OpCreateSnapshot,
+var opKinds = map[string]provider.OperationKind{
+	OpRollback:       provider.OpRollback,
+	OpStop:           provider.OpStop,
+	OpStart:          provider.OpStart,
+	OpCreateSnapshot: provider.OpCreateSnapshot,
 }
 
-var opStates = map[string]rollback.OperationState{
-	OperationOperating: rollback.OperationRunning,
-	OperationSuccess:   rollback.OperationSucceeded,
-	OperationFailed:    rollback.OperationFailed,
+var opStates = map[string]provider.OperationState{
+	OperationOperating: provider.OperationRunning,
+	OperationSuccess:   provider.OperationSucceeded,
+	OperationFailed:    provider.OperationFailed,
 }
 
-func (o op) normalize() rollback.Operation {
+func (o op) normalize() provider.Operation {
 	if o.name == "" {
-		return rollback.Operation{}
+		return provider.Operation{}
 	}
 	kind, ok := opKinds[o.name]
 	if !ok {
-		kind = rollback.OpOther
+		kind = provider.OpOther
 	}
-	return rollback.Operation{Kind: kind, Name: o.name, State: opStates[o.state], NativeState: o.state, RequestID: o.requestID}
+	return provider.Operation{Kind: kind, Name: o.name, State: opStates[o.state], NativeState: o.state, RequestID: o.requestID}
 }
 
 // normalize renders fields of in as a rollback.Instance.
-func (in *instance) normalize(f fields) *rollback.Instance {
+func (in *instance) normalize(f fields) *provider.Instance {
 	st, ok := instanceStates[f.state]
 	if !ok {
-		st = rollback.InstanceUnknown
+		st = provider.InstanceUnknown
 	}
-	return &rollback.Instance{
+	return &provider.Instance{
 		Provider: Name, Region: in.region, ID: in.id, Name: in.name,
 		State: st, NativeState: f.state, Busy: f.op.state == OperationOperating,
 		SystemDiskID: in.diskID, LatestOperation: f.op.normalize(),
 	}
 }
 
-func (sn *snapshot) normalize(f fields) *rollback.Snapshot {
+func (sn *snapshot) normalize(f fields) *provider.Snapshot {
 	st, ok := snapshotStates[f.state]
 	if !ok {
-		st = rollback.SnapshotUnknown
+		st = provider.SnapshotUnknown
 	}
-	return &rollback.Snapshot{
+	return &provider.Snapshot{
 		Provider: Name, Region: sn.region, ID: sn.id, Name: sn.name,
 		DiskID: sn.diskID, InstanceID: sn.instanceID, State: st, NativeState: f.state,
 		Progress: f.percent, CreatedAt: sn.created, LastRollbackAt: f.rollbackAt,

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/emulator"
+	"github.com/cloudsnap/rollback/provider"
 )
 
 // This file is the test's side of the provider: seeding, faults, other
@@ -47,12 +47,12 @@ type Server struct {
 }
 
 // Request returns the request that rolls s back to its snapshot.
-func (s Server) Request() rollback.Request {
-	return rollback.Request{Region: s.Region, InstanceID: s.InstanceID, SnapshotID: s.SnapshotID}
+func (s Server) Request() provider.Request {
+	return provider.Request{Region: s.Region, InstanceID: s.InstanceID, SnapshotID: s.SnapshotID}
 }
 
 // AddInstance seeds an instance and returns it as reads would show it.
-func (p *Provider) AddInstance(spec InstanceSpec) (*rollback.Instance, error) {
+func (p *Provider) AddInstance(spec InstanceSpec) (*provider.Instance, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	region := p.resolve(spec.Region)
@@ -84,7 +84,7 @@ func (p *Provider) AddInstance(spec InstanceSpec) (*rollback.Instance, error) {
 
 // AddSnapshot seeds a snapshot of an instance's system disk and returns it
 // as reads would show it.
-func (p *Provider) AddSnapshot(spec SnapshotSpec) (*rollback.Snapshot, error) {
+func (p *Provider) AddSnapshot(spec SnapshotSpec) (*provider.Snapshot, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	in, ok := p.instances[spec.InstanceID]
@@ -128,7 +128,7 @@ func (p *Provider) AddServer(spec ServerSpec) (Server, error) {
 
 // ViewInstance returns the instance as it really is now (not lagged, no
 // call made), and whether it exists.
-func (p *Provider) ViewInstance(id string) (*rollback.Instance, bool) {
+func (p *Provider) ViewInstance(id string) (*provider.Instance, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	in, ok := p.instances[id]
@@ -139,7 +139,7 @@ func (p *Provider) ViewInstance(id string) (*rollback.Instance, bool) {
 }
 
 // ViewSnapshot returns the snapshot as it really is now.
-func (p *Provider) ViewSnapshot(id string) (*rollback.Snapshot, bool) {
+func (p *Provider) ViewSnapshot(id string) (*provider.Snapshot, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	sn, ok := p.snapshots[id]
