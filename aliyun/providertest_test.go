@@ -1,0 +1,121 @@
+package aliyun_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/aliyun"
+	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
+	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/providertest"
+)
+
+// TestConformance runs the provider-neutral suite against the SWAS client
+// over its emulator.
+func TestConformance(t *testing.T) { providertest.Run(t, newConformanceHarness) }
+
+// conformanceHarness is the SWAS client over a fresh emulator, with every
+// optional knob of providertest.
+type conformanceHarness struct {
+	srv *aliyuntest.Server
+	p   *aliyun.Client
+}
+
+func newConformanceHarness(t *testing.T, clk clock.Clock, opts ...rollback.Option) providertest.Harness {
+	t.Helper()
+	srv := aliyuntest.NewServer(aliyuntest.WithClock(clk))
+	t.Cleanup(srv.Close)
+	p, err := aliyun.New(aliyun.Config{
+		Region: aliyuntest.DefaultRegion, Endpoint: srv.URL,
+		AccessKeyID: aliyuntest.DefaultAccessKeyID, AccessKeySecret: aliyuntest.DefaultAccessKeySecret,
+	}, append([]rollback.Option{rollback.WithClock(clk)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return &conformanceHarness{srv: srv, p: p}
+}
+
+func (h *conformanceHarness) Provider() rollback.Provider { return h.p }
+
+// Request names the disk only: the SWAS way, the instance found from it.
+func (h *conformanceHarness) Request(tg providertest.Target) rollback.Request {
+	return rollback.Request{Region: aliyuntest.DefaultRegion, DiskID: tg.DiskID, SnapshotID: tg.SnapshotID}
+}
+
+func (h *conformanceHarness) NewTarget(t testing.TB, running bool) providertest.Target {
+	status := aliyuntest.StatusStopped
+	if running {
+		status = aliyuntest.StatusRunning
+	}
+	in := h.srv.AddInstance(aliyuntest.InstanceSpec{Status: status})
+	snap := h.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID})
+	return providertest.Target{InstanceID: in.ID, DiskID: in.SystemDiskID, SnapshotID: snap.ID}
+}
+
+func (h *conformanceHarness) Durations() providertest.Durations {
+	d := h.srv.Durations()
+	return providertest.Durations{Stop: d.Stop, Start: d.Start, Rollback: d.Rollback, Snapshot: d.Snapshot}
+}
+
+func (h *conformanceHarness) Rollbacks(tg providertest.Target) int {
+	return h.srv.RollbacksOf(tg.DiskID)
+}
+
+var conformanceActions = map[providertest.Call][]string{
+	providertest.CallRollback: {aliyuntest.ActionResetDisk},
+	providertest.CallStop:     {aliyuntest.ActionStopInstance},
+	providertest.CallStart:    {aliyuntest.ActionStartInstance},
+	providertest.CallSnapshot: {aliyuntest.ActionCreateSnapshot},
+	providertest.CallDescribe: {aliyuntest.ActionListInstances, aliyuntest.ActionListInstanceStatus,
+		aliyuntest.ActionListDisks, aliyuntest.ActionListSnapshots, aliyuntest.ActionListTagResources},
+}
+
+func (h *conformanceHarness) Calls(kind providertest.Call) int {
+	n := 0
+	for _, a := range conformanceActions[kind] {
+		n += h.srv.Calls(a)
+	}
+	return n
+}
+
+func (h *conformanceHarness) CreatingSnapshot(t testing.TB, tg providertest.Target) string {
+	return h.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: tg.DiskID, Status: "Progressing"}).ID
+}
+
+func (h *conformanceHarness) MakeBusy(t testing.TB, tg providertest.Target, d time.Duration) {
+	h.srv.SetInstanceBusy(tg.InstanceID, "Upgrading", d)
+}
+
+func (h *conformanceHarness) FailNextRollback() { h.srv.FailNextRollbacks(1) }
+
+func (h *conformanceHarness) LoseNextRollbackReply() {
+	h.srv.AddFault(aliyuntest.Fault{Action: aliyuntest.ActionResetDisk, DropResponse: true})
+}
+
+func (h *conformanceHarness) ServerErrorNextRollback() {
+	h.srv.AddFault(aliyuntest.Fault{Action: aliyuntest.ActionResetDisk, HTTPStatus: 500, Code: "InternalError"})
+}
+
+func (h *conformanceHarness) AfterRollbackCall(n int, f func()) {
+	h.srv.After(aliyuntest.ActionResetDisk, n, f)
+}
+
+func (h *conformanceHarness) ForgetTokens() { h.srv.SetTokenWindow(time.Nanosecond) }
+
+func (h *conformanceHarness) OtherActorStart(tg providertest.Target) error {
+	return h.srv.ActorStartInstance(tg.InstanceID)
+}
+
+func (h *conformanceHarness) OtherActorRollback(tg providertest.Target) error {
+	other := h.srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: tg.DiskID})
+	_, err := h.srv.ActorResetDisk(tg.DiskID, other.ID)
+	return err
+}
+
+func (h *conformanceHarness) SetReadLag(d time.Duration) { h.srv.SetReadLag(d) }
+
+func (h *conformanceHarness) AbsentTarget() providertest.Target {
+	return providertest.Target{InstanceID: "ace0706b2ac4454d984295a94213ba3b", DiskID: "d-absent0000000000000000", SnapshotID: "s-absent0000000000000000"}
+}
