@@ -48,6 +48,13 @@ func groups() []struct {
 			{"FailedRollback", failedRollback},
 			{"LostResponseAppliesOnce", lostResponse},
 		}},
+		{"Evidence", []scenario{
+			{"AmbiguousAttemptThatDidNotLandAppliesOnce", ambiguousNotLanded},
+			{"LostReplyUnderReadLagAppliesOnce", lostReplyUnderReadLag},
+			{"ReadLagBeyondGraceNeverAppliesTwice", readLagBeyondGrace},
+			{"ForeignRollbackIsNotOurs", foreignRollbackIsNotOurs},
+			{"ResumeWhileSendingAfterOthersStartedIt", resumeWhileOthersAct},
+		}},
 		{"Resume", []scenario{
 			{"ResumeWithCheckpointAfterAccept", resumeCheckpointAfterAccept},
 			{"ResumeWithCheckpointWhileSending", resumeCheckpointWhileSending},

@@ -271,20 +271,8 @@ func resumeCheckpointWhileSending(t *testing.T, f Factory) {
 	tg := h.NewTarget(t, false)
 	req := h.Request(tg)
 	req.OperationKey = "ticket-2"
-	cps := &rollback.MemoryCheckpoints{}
 	o := opts(clk)
-	o.Checkpoints = cps
-	crashAfterAccept(t, h, req, o)
-	// Rewind the checkpoint to the moment the call was on the wire and no
-	// reply had been recorded: the hardest crash to recover from.
-	// (Phases only move forward in a store, so the rewound record goes into
-	// a new one, as if restored from a backup taken then.)
-	cp, _ := cps.Load(context.Background(), "ticket-2")
-	cp.Phase, cp.Result = rollback.PhaseRollbackSending, nil
-	o.Checkpoints = &rollback.MemoryCheckpoints{}
-	if err := o.Checkpoints.Save(context.Background(), cp); err != nil {
-		t.Fatal(err)
-	}
+	o.Checkpoints = rewoundToSending(t, h, req, o)
 	mustRun(t, h, req, o)
 	wantRollbacks(t, h, tg, 1)
 }
