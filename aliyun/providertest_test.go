@@ -119,3 +119,37 @@ func (h *conformanceHarness) SetReadLag(d time.Duration) { h.srv.SetReadLag(d) }
 func (h *conformanceHarness) AbsentTarget() providertest.Target {
 	return providertest.Target{InstanceID: "ace0706b2ac4454d984295a94213ba3b", DiskID: "d-absent0000000000000000", SnapshotID: "s-absent0000000000000000"}
 }
+
+// TestConformanceMinimal runs the suite with the least a provider and a
+// harness can offer: the Provider interface alone (no batch reads,
+// witness, pre-flight, validator, priors or checkpoints of its own) and
+// the six required harness methods, on SWAS (whose client tokens make a
+// resend safe without a witness; a cloud with neither could roll back twice). What needs more is skipped; the rest
+// must pass, so the suite never assumes what it does not require.
+func TestConformanceMinimal(t *testing.T) {
+	providertest.Run(t, func(t *testing.T, clk clock.Clock, opts ...rollback.Option) providertest.Harness {
+		h := newConformanceHarness(t, clk, opts...).(*conformanceHarness)
+		return minimalHarness{h}
+	})
+}
+
+// bareProvider hides every method beyond rollback.Provider.
+type bareProvider struct{ rollback.Provider }
+
+type minimalHarness struct{ h *conformanceHarness }
+
+func (m minimalHarness) Provider() rollback.Provider { return bareProvider{m.h.p} }
+
+// Request names the instance too: without a DiskInspector, Run cannot
+// find it from the disk.
+func (m minimalHarness) Request(tg providertest.Target) rollback.Request {
+	req := m.h.Request(tg)
+	req.InstanceID = tg.InstanceID
+	return req
+}
+func (m minimalHarness) NewTarget(t testing.TB, running bool) providertest.Target {
+	return m.h.NewTarget(t, running)
+}
+func (m minimalHarness) Durations() providertest.Durations    { return m.h.Durations() }
+func (m minimalHarness) Rollbacks(tg providertest.Target) int { return m.h.Rollbacks(tg) }
+func (m minimalHarness) Calls(kind providertest.Call) int     { return m.h.Calls(kind) }

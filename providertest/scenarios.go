@@ -507,10 +507,11 @@ func resumeNoCheckpointsRunning(t *testing.T, f Factory) {
 	// The rollback still running is waited for. With its mark (SWAS) the
 	// Run then proves it was its own; without one (Lighthouse) it cannot
 	// tell it from someone else's rollback to the same snapshot, and says
-	// so rather than adopt it or send another.
+	// so rather than adopt it or send another. (A cloud that still
+	// deduplicates the token may also take the resend's answer.)
 	rep, err := rollback.Run(context.Background(), h.Provider(), req, o)
 	wantRollbacks(t, h, tg, 1)
-	if !marks(h) {
+	if !marks(h) && err != nil {
 		wantErr(t, err, rollback.ErrOutcomeUnknown)
 		return
 	}
