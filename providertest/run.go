@@ -98,6 +98,7 @@ func groups() []struct {
 			{"OwnCheckpoints", ownCheckpoints},
 		}},
 		{"Batch", []scenario{
+			{"BatchItemsEndOnTheirOwn", batchItemsEndOnTheirOwn},
 			{"BatchBatchesReads", batchBatchesReads},
 		}},
 	}

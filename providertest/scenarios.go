@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -538,5 +539,48 @@ func resumeNoCheckpointsDone(t *testing.T, f Factory) {
 	wantRollbacks(t, h, tg, 1)
 	if err != nil && !errors.Is(err, rollback.ErrOutcomeUnknown) {
 		t.Errorf("err = %v, want success or ErrOutcomeUnknown", err)
+	}
+}
+
+// batchItemsEndOnTheirOwn: in one RunBatch, a refused item (a snapshot of
+// another disk) fails alone, before anything is sent for it, and every
+// other item is rolled back once; results keep the requests' order, and
+// Done sees every item once.
+func batchItemsEndOnTheirOwn(t *testing.T, f Factory) {
+	clk := clock.NewScaled(100)
+	h := f(t, clk)
+	tgs := []Target{h.NewTarget(t, false), h.NewTarget(t, false), h.NewTarget(t, false)}
+	reqs := make([]rollback.Request, len(tgs))
+	for i, tg := range tgs {
+		reqs[i] = h.Request(tg)
+		reqs[i].OperationKey = fmt.Sprintf("items-%d", i)
+	}
+	reqs[1].SnapshotID = h.NewTarget(t, false).SnapshotID
+	var mu sync.Mutex
+	done := map[int]int{}
+	results := rollback.RunBatch(context.Background(), h.Provider(), reqs, opts(clk), rollback.BatchOptions{
+		Done: func(i int, _ rollback.BatchResult) { mu.Lock(); done[i]++; mu.Unlock() },
+	})
+	if len(results) != len(reqs) {
+		t.Fatalf("%d results for %d requests", len(results), len(reqs))
+	}
+	for i, r := range results {
+		if r.Request.SnapshotID != reqs[i].SnapshotID {
+			t.Errorf("result %d is for request %+v, want %+v", i, r.Request, reqs[i])
+		}
+		if done[i] != 1 {
+			t.Errorf("Done called %d times for item %d", done[i], i)
+		}
+	}
+	wantErr(t, results[1].Err, rollback.ErrSnapshotMismatch)
+	wantRollbacks(t, h, tgs[1], 0)
+	for _, i := range []int{0, 2} {
+		if results[i].Err != nil {
+			t.Errorf("item %d: %v", i, results[i].Err)
+		}
+		wantRollbacks(t, h, tgs[i], 1)
+	}
+	if n := h.Calls(CallRollback); n != 2 {
+		t.Errorf("%d rollback calls, want 2", n)
 	}
 }
