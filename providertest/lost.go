@@ -24,6 +24,8 @@ func marks(h Harness) bool { return capabilitiesOf(h.Provider()).marker != nil }
 func lostCheckpointAfterStart(t *testing.T, f Factory) {
 	clk := auto()
 	h := f(t, clk)
+	need[TokenForgetter](t, h)
+	need[OtherActor](t, h)
 	tg := h.NewTarget(t, true)
 	req := h.Request(tg)
 	req.OperationKey = "lost-1"
@@ -75,6 +77,8 @@ func lostCheckpointAfterStart(t *testing.T, f Factory) {
 func lostCheckpointWhileSending(t *testing.T, f Factory) {
 	clk := auto()
 	h := f(t, clk)
+	need[TokenForgetter](t, h)
+	need[OtherActor](t, h)
 	tg := h.NewTarget(t, false)
 	req := h.Request(tg)
 	req.OperationKey = "lost-2"
@@ -120,6 +124,7 @@ func newKeyFreshSnapshot(t *testing.T, f Factory) {
 func newKeyUsedSnapshot(t *testing.T, f Factory) {
 	clk := auto()
 	h := f(t, clk)
+	need[OtherActor](t, h)
 	tg := h.NewTarget(t, false)
 	req := h.Request(tg)
 	o := opts(clk)
@@ -146,6 +151,7 @@ func newKeyUsedSnapshot(t *testing.T, f Factory) {
 func durableStoreNewKey(t *testing.T, f Factory) {
 	clk := auto()
 	h := f(t, clk)
+	need[OtherActor](t, h)
 	tg := h.NewTarget(t, false)
 	req := h.Request(tg)
 	o := opts(clk)
