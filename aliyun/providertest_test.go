@@ -94,8 +94,20 @@ func (h *conformanceHarness) LoseNextRollbackReply() {
 	h.srv.AddFault(aliyuntest.Fault{Action: aliyuntest.ActionResetDisk, DropResponse: true})
 }
 
-func (h *conformanceHarness) ServerErrorNextRollback() {
-	h.srv.AddFault(aliyuntest.Fault{Action: aliyuntest.ActionResetDisk, HTTPStatus: 500, Code: "InternalError"})
+// conformanceRefusals are SWAS's codes for the kinds the suite asks for.
+var conformanceRefusals = map[error]aliyuntest.Fault{
+	rollback.ErrInternal:         {HTTPStatus: 500, Code: "InternalError"},
+	rollback.ErrThrottled:        {HTTPStatus: 400, Code: "Throttling.User"},
+	rollback.ErrPermissionDenied: {HTTPStatus: 403, Code: "Forbidden.RAM"},
+}
+
+func (h *conformanceHarness) RefuseNextRollback(kind error) bool {
+	f, ok := conformanceRefusals[kind]
+	f.Action = aliyuntest.ActionResetDisk
+	if ok {
+		h.srv.AddFault(f)
+	}
+	return ok
 }
 
 func (h *conformanceHarness) AfterRollbackCall(n int, f func()) {

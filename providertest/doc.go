@@ -20,7 +20,7 @@
 // your client must both read that clock.
 //
 // Optional knobs (SnapshotCreator, BusyMaker, RollbackFailer,
-// ReplyDropper, ServerErrorer, RollbackHooker, TokenForgetter,
+// ReplyDropper, Refuser, RollbackHooker, TokenForgetter,
 // OtherActor, ReadLagger, AbsentTargets) are interfaces the Harness may
 // also implement; each scenario that needs one the Harness lacks is
 // skipped with a message naming it, and nothing else is. Likewise a

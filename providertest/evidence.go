@@ -21,9 +21,9 @@ import (
 func ambiguousNotLanded(t *testing.T, f Factory) {
 	clk := auto()
 	h := f(t, clk)
-	fault := need[ServerErrorer](t, h)
+	need[Refuser](t, h)
 	tg := h.NewTarget(t, false)
-	fault.ServerErrorNextRollback()
+	refuseNextRollback(t, h, rollback.ErrInternal)
 	rep := mustRun(t, h, h.Request(tg), opts(clk))
 	wantRollbacks(t, h, tg, 1)
 	if n := h.Calls(CallRollback); n != 2 {
@@ -93,9 +93,10 @@ func readLagBeyondGrace(t *testing.T, f Factory) {
 func foreignRollbackIsNotOurs(t *testing.T, f Factory) {
 	clk := auto()
 	h := f(t, clk)
-	fault, hook, actor := need[ServerErrorer](t, h), need[RollbackHooker](t, h), need[OtherActor](t, h)
+	hook, actor := need[RollbackHooker](t, h), need[OtherActor](t, h)
+	need[Refuser](t, h)
 	tg := h.NewTarget(t, false)
-	fault.ServerErrorNextRollback()
+	refuseNextRollback(t, h, rollback.ErrInternal)
 	actorErr := make(chan error, 1)
 	hook.AfterRollbackCall(h.Calls(CallRollback)+1, func() { actorErr <- actor.OtherActorRollback(tg) })
 	res, err := h.Provider().Rollback(context.Background(), h.Request(tg))

@@ -89,11 +89,13 @@ type ReplyDropper interface {
 	LoseNextRollbackReply()
 }
 
-// ServerErrorer answers the next rollback call with a server error (HTTP
-// 5xx or the cloud's InternalError) without applying it: an ambiguous
-// attempt that did not land.
-type ServerErrorer interface {
-	ServerErrorNextRollback()
+// Refuser answers the next rollback call with the cloud's own error for
+// kind, without applying it, and reports whether it can produce that kind.
+// The suite asks for rollback.ErrInternal (a 5xx or InternalError reply:
+// an ambiguous attempt that did not land), rollback.ErrThrottled and
+// rollback.ErrPermissionDenied.
+type Refuser interface {
+	RefuseNextRollback(kind error) bool
 }
 
 // RollbackHooker runs f once, just after the emulator handled the n-th

@@ -37,6 +37,7 @@ func groups() []struct {
 			{"SafetySnapshot", safetySnapshot},
 			{"Timeout", timeout},
 			{"CancellationIsPrompt", cancellation},
+			{"CancelledMidWaitReportsWhatWasSent", cancelledMidWait},
 			{"OperationKeyReusedForAnotherRollback", keyReused},
 			{"DryRun", dryRun},
 			{"DryRunStillChecks", dryRunChecks},
@@ -47,6 +48,8 @@ func groups() []struct {
 		{"Faults", []scenario{
 			{"FailedRollback", failedRollback},
 			{"LostResponseAppliesOnce", lostResponse},
+			{"ThrottledRollbackIsRetried", throttledRollbackIsRetried},
+			{"PermissionDeniedIsFinal", permissionDeniedIsFinal},
 		}},
 		{"Evidence", []scenario{
 			{"AmbiguousAttemptThatDidNotLandAppliesOnce", ambiguousNotLanded},
@@ -135,6 +138,14 @@ func name(h Harness) string { return capabilitiesOf(h.Provider()).name }
 
 // region is the region of tg's requests.
 func region(h Harness, tg Target) string { return h.Request(tg).Region }
+
+// refuseNextRollback arms the harness's refusal of kind, or skips.
+func refuseNextRollback(t *testing.T, h Harness, kind error) {
+	t.Helper()
+	if !need[Refuser](t, h).RefuseNextRollback(kind) {
+		t.Skipf("the harness's Refuser cannot produce %v", kind)
+	}
+}
 
 func forgetTokens(t *testing.T, h Harness) { need[TokenForgetter](t, h).ForgetTokens() }
 

@@ -584,3 +584,67 @@ func batchItemsEndOnTheirOwn(t *testing.T, f Factory) {
 		t.Errorf("%d rollback calls, want 2", n)
 	}
 }
+
+// throttledRollbackIsRetried: a throttled rollback call was not applied;
+// it is retried and applied once.
+func throttledRollbackIsRetried(t *testing.T, f Factory) {
+	clk := auto()
+	h := f(t, clk)
+	need[Refuser](t, h)
+	tg := h.NewTarget(t, false)
+	refuseNextRollback(t, h, rollback.ErrThrottled)
+	rep := mustRun(t, h, h.Request(tg), opts(clk))
+	wantRollbacks(t, h, tg, 1)
+	if n := h.Calls(CallRollback); n != 2 || rep.Result.Attempts != 2 {
+		t.Errorf("%d rollback calls, %d attempts in the result; want 2 and 2", n, rep.Result.Attempts)
+	}
+}
+
+// permissionDeniedIsFinal: a refusal no retry can fix is returned at
+// once, typed, named for the provider, and not ambiguous: nothing was
+// applied.
+func permissionDeniedIsFinal(t *testing.T, f Factory) {
+	clk := auto()
+	h := f(t, clk)
+	need[Refuser](t, h)
+	tg := h.NewTarget(t, false)
+	refuseNextRollback(t, h, rollback.ErrPermissionDenied)
+	_, err := rollback.Run(context.Background(), h.Provider(), h.Request(tg), opts(clk))
+	wantErr(t, err, rollback.ErrPermissionDenied)
+	var e *rollback.Error
+	if !errors.As(err, &e) || e.Provider == "" || e.Code == "" {
+		t.Errorf("error %#v: want a *rollback.Error naming the provider and the cloud's code", err)
+	}
+	if rollback.IsRetryable(err) || rollback.IsAmbiguous(err) {
+		t.Errorf("error %v: retryable %v, ambiguous %v; want neither", err, rollback.IsRetryable(err), rollback.IsAmbiguous(err))
+	}
+	if n := h.Calls(CallRollback); n != 1 {
+		t.Errorf("%d rollback calls, want 1", n)
+	}
+	wantRollbacks(t, h, tg, 0)
+}
+
+// cancelledMidWait: a Run cancelled while it waits for its rollback
+// returns the context's error and reports what it sent: never hidden.
+func cancelledMidWait(t *testing.T, f Factory) {
+	clk := auto()
+	h := f(t, clk)
+	tg := h.NewTarget(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := opts(clk)
+	o.Progress = func(ev rollback.Event) {
+		if ev.Kind == rollback.EventStepStarted && ev.Step == rollback.StepWaitRollback {
+			cancel()
+		}
+	}
+	rep, err := rollback.Run(ctx, h.Provider(), h.Request(tg), o)
+	wantErr(t, err, context.Canceled)
+	if rep == nil || rep.Result == nil || rep.Result.RequestID == "" {
+		t.Fatalf("report %+v: the rollback that was sent is not reported", rep)
+	}
+	if !strings.Contains(steps(rep), "rollback:done") {
+		t.Errorf("steps %q: the sent rollback is not recorded", steps(rep))
+	}
+	wantRollbacks(t, h, tg, 1)
+}

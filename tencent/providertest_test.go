@@ -108,8 +108,21 @@ func (h *conformanceHarness) LoseNextRollbackReply() {
 	h.srv.AddFault(tencenttest.Fault{Action: "ApplyInstanceSnapshot", DropResponse: true})
 }
 
-func (h *conformanceHarness) ServerErrorNextRollback() {
-	h.srv.AddFault(tencenttest.Fault{Action: "ApplyInstanceSnapshot", Code: "InternalError", HTTPStatus: 500})
+// conformanceRefusals are Lighthouse's codes for the kinds the suite asks
+// for.
+var conformanceRefusals = map[error]tencenttest.Fault{
+	rollback.ErrInternal:         {HTTPStatus: 500, Code: "InternalError"},
+	rollback.ErrThrottled:        {Code: "RequestLimitExceeded"},
+	rollback.ErrPermissionDenied: {Code: "UnauthorizedOperation.NoPermission"},
+}
+
+func (h *conformanceHarness) RefuseNextRollback(kind error) bool {
+	f, ok := conformanceRefusals[kind]
+	f.Action = "ApplyInstanceSnapshot"
+	if ok {
+		h.srv.AddFault(f)
+	}
+	return ok
 }
 
 func (h *conformanceHarness) AfterRollbackCall(n int, f func()) {
