@@ -60,7 +60,9 @@ type Harness interface {
 
 // Factory builds a Harness on a fresh emulator or fake whose timed state
 // changes read clk; opts go to the provider client, after its own
-// rollback.WithClock(clk). It registers its cleanup with t.Cleanup.
+// rollback.WithClock(clk), and the client must honour the ones the suite
+// passes (rollback.WithRateLimit, WithMaxAttempts, WithReadGrace). It
+// registers its cleanup with t.Cleanup.
 type Factory func(t *testing.T, clk clock.Clock, opts ...rollback.Option) Harness
 
 // Optional knobs. Implement the ones the emulator can provide.

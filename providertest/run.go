@@ -109,8 +109,8 @@ func groups() []struct {
 
 // Run runs every scenario of the suite against the provider that f
 // builds, each on a fresh Harness, as subtests of t grouped by what they
-// test (Run, Faults, Evidence, Resume, Ownership, LostCheckpoint, Batch,
-// Waiters, Capabilities). Scenarios that need a capability the provider
+// test (Run, Faults, Evidence, Resume, Ownership, LostCheckpoint,
+// Waiters, Capabilities, Batch). Scenarios that need a capability the provider
 // lacks, or a knob the harness lacks, are skipped and say which.
 func Run(t *testing.T, f Factory) {
 	t.Helper()
