@@ -70,6 +70,9 @@ func (p *Provider) serve(ctx context.Context, action string, t invoke.Target, h 
 	region := t.Region
 	n := p.hooks.Count(action)
 	p.hooks.RunBefore(action, n)
+	// After hooks run once the call is handled, refused or applied, before
+	// the client sees the reply (as the emulators' do).
+	defer p.hooks.RunAfter(action, n)
 	rid := p.newRequestID()
 	entry := emulator.Entry{Time: p.clk.Now(), Action: action, Region: region, RequestID: rid, HTTPStatus: 200, Params: params(t)}
 	defer func() { p.journal.Add(entry) }()
@@ -115,7 +118,6 @@ func (p *Provider) serve(ctx context.Context, action string, t invoke.Target, h 
 	applied, e := h(p.clk.Now(), rid)
 	p.mu.Unlock()
 	entry.Applied = applied
-	p.hooks.RunAfter(action, n)
 	if e != nil {
 		return fail(e)
 	}

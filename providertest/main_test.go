@@ -1,4 +1,4 @@
-package conformance
+package providertest_test
 
 import (
 	"testing"

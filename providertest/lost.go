@@ -1,4 +1,4 @@
-package conformance
+package providertest
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/provider"
 )
 
 // Lost checkpoints: a keyed Run whose store does not outlive the process
@@ -18,18 +17,17 @@ import (
 // to that no earlier Run of its key sent anything, or it refuses with
 // ErrOutcomeUnknown and changes nothing.
 
-func marks(e Env) bool {
-	_, ok := e.Provider().(provider.OperationMarker)
-	return ok
-}
+func marks(h Harness) bool { return capabilitiesOf(h.Provider()).marker != nil }
 
 // lostCheckpointAfterStart: the first Run rolls back and starts the
 // instance; its checkpoint is lost; the same operation runs again.
 func lostCheckpointAfterStart(t *testing.T, f Factory) {
 	clk := auto()
-	e := f(t, clk)
-	tg := e.NewTarget(t, true)
-	req := e.Request(tg)
+	h := f(t, clk)
+	need[TokenForgetter](t, h)
+	need[OtherActor](t, h)
+	tg := h.NewTarget(t, true)
+	req := h.Request(tg)
 	req.OperationKey = "lost-1"
 	o := opts(clk)
 	o.StopIfRunning, o.StartAfter = true, true
@@ -43,16 +41,16 @@ func lostCheckpointAfterStart(t *testing.T, f Factory) {
 			cancel()
 		}
 	}
-	_, err := rollback.Run(ctx, e.Provider(), req, o1)
+	_, err := rollback.Run(ctx, h.Provider(), req, o1)
 	wantErr(t, err, context.Canceled)
 	cancel()
-	wantRollbacks(t, e, tg, 1)
-	e.ForgetTokens()
-	e.OtherActorStart(t, tg)
+	wantRollbacks(t, h, tg, 1)
+	forgetTokens(t, h)
+	otherActorStart(t, h, tg)
 	clk.Advance(time.Hour)
-	_, err = rollback.Run(context.Background(), e.Provider(), req, o)
-	wantRollbacks(t, e, tg, 1)
-	if marks(e) {
+	_, err = rollback.Run(context.Background(), h.Provider(), req, o)
+	wantRollbacks(t, h, tg, 1)
+	if marks(h) {
 		if err != nil {
 			t.Fatalf("with its mark the Run can prove its earlier rollback: %v", err)
 		}
@@ -62,15 +60,15 @@ func lostCheckpointAfterStart(t *testing.T, f Factory) {
 	if !strings.Contains(err.Error(), "AcceptRepeatRisk") {
 		t.Errorf("the refusal should say how to proceed: %v", err)
 	}
-	if n := e.Calls(CallStop); n != 1 {
+	if n := h.Calls(CallStop); n != 1 {
 		t.Errorf("%d stop calls: the refusing Run must not stop the instance first", n)
 	}
 	// The operator who is sure accepts the risk.
 	o.AcceptRepeatRisk = true
-	if _, err := rollback.Run(context.Background(), e.Provider(), req, o); err != nil {
+	if _, err := rollback.Run(context.Background(), h.Provider(), req, o); err != nil {
 		t.Fatalf("with AcceptRepeatRisk: %v", err)
 	}
-	wantRollbacks(t, e, tg, 2)
+	wantRollbacks(t, h, tg, 2)
 }
 
 // lostCheckpointWhileSending: the first Run's reply is lost after the
@@ -78,28 +76,30 @@ func lostCheckpointAfterStart(t *testing.T, f Factory) {
 // starts the instance. A new Run of the key must not reset it again.
 func lostCheckpointWhileSending(t *testing.T, f Factory) {
 	clk := auto()
-	e := f(t, clk)
-	tg := e.NewTarget(t, false)
-	req := e.Request(tg)
+	h := f(t, clk)
+	need[TokenForgetter](t, h)
+	need[OtherActor](t, h)
+	tg := h.NewTarget(t, false)
+	req := h.Request(tg)
 	req.OperationKey = "lost-2"
 	o := opts(clk)
 	o.Checkpoints = rollback.NoCheckpoints
-	crashAfterAccept(t, e, req, o)
-	wantRollbacks(t, e, tg, 1)
+	crashAfterAccept(t, h, req, o)
+	wantRollbacks(t, h, tg, 1)
 	clk.Advance(time.Hour) // the rollback ends; the token is forgotten
-	e.ForgetTokens()
-	e.OtherActorStart(t, tg)
+	forgetTokens(t, h)
+	otherActorStart(t, h, tg)
 	clk.Advance(10 * time.Minute)
 	o.StopIfRunning = true
-	_, err := rollback.Run(context.Background(), e.Provider(), req, o)
-	wantRollbacks(t, e, tg, 1)
+	_, err := rollback.Run(context.Background(), h.Provider(), req, o)
+	wantRollbacks(t, h, tg, 1)
 	if err != nil && !errors.Is(err, rollback.ErrOutcomeUnknown) {
 		t.Fatalf("err = %v, want success (proved by the mark) or ErrOutcomeUnknown", err)
 	}
-	if marks(e) && err != nil {
+	if marks(h) && err != nil {
 		t.Fatalf("with its mark the Run can prove its earlier rollback: %v", err)
 	}
-	if n := e.Calls(CallStop); n != 0 {
+	if n := h.Calls(CallStop); n != 0 {
 		t.Errorf("%d stop calls: the Run stopped a server it was not going to roll back", n)
 	}
 }
@@ -108,14 +108,14 @@ func lostCheckpointWhileSending(t *testing.T, f Factory) {
 // to, rolls back even with a store that keeps nothing.
 func newKeyFreshSnapshot(t *testing.T, f Factory) {
 	clk := auto()
-	e := f(t, clk)
-	tg := e.NewTarget(t, false)
-	req := e.Request(tg)
+	h := f(t, clk)
+	tg := h.NewTarget(t, false)
+	req := h.Request(tg)
 	req.OperationKey = "fresh-1"
 	o := opts(clk)
 	o.Checkpoints = rollback.NoCheckpoints
-	mustRun(t, e, req, o)
-	wantRollbacks(t, e, tg, 1)
+	mustRun(t, h, req, o)
+	wantRollbacks(t, h, tg, 1)
 }
 
 // newKeyUsedSnapshot: a new key on a snapshot rolled back to before (by
@@ -123,42 +123,44 @@ func newKeyFreshSnapshot(t *testing.T, f Factory) {
 // goes ahead; without one it cannot tell and asks.
 func newKeyUsedSnapshot(t *testing.T, f Factory) {
 	clk := auto()
-	e := f(t, clk)
-	tg := e.NewTarget(t, false)
-	req := e.Request(tg)
+	h := f(t, clk)
+	need[OtherActor](t, h)
+	tg := h.NewTarget(t, false)
+	req := h.Request(tg)
 	o := opts(clk)
 	o.Checkpoints = rollback.NoCheckpoints
-	mustRun(t, e, req, o) // unkeyed: last week's rollback
-	e.OtherActorStart(t, tg)
+	mustRun(t, h, req, o) // unkeyed: last week's rollback
+	otherActorStart(t, h, tg)
 	clk.Advance(time.Hour)
 	req.OperationKey = "new-key"
 	o.StopIfRunning = true
-	_, err := rollback.Run(context.Background(), e.Provider(), req, o)
-	if marks(e) {
+	_, err := rollback.Run(context.Background(), h.Provider(), req, o)
+	if marks(h) {
 		if err != nil {
 			t.Fatalf("no mark of this key: nothing sent before, so the Run may go ahead: %v", err)
 		}
-		wantRollbacks(t, e, tg, 2)
+		wantRollbacks(t, h, tg, 2)
 		return
 	}
 	wantErr(t, err, rollback.ErrOutcomeUnknown)
-	wantRollbacks(t, e, tg, 1)
+	wantRollbacks(t, h, tg, 1)
 }
 
 // durableStoreNewKey: with a store that outlives the process, a missing
 // checkpoint means a new key, whatever the snapshot's history.
 func durableStoreNewKey(t *testing.T, f Factory) {
 	clk := auto()
-	e := f(t, clk)
-	tg := e.NewTarget(t, false)
-	req := e.Request(tg)
+	h := f(t, clk)
+	need[OtherActor](t, h)
+	tg := h.NewTarget(t, false)
+	req := h.Request(tg)
 	o := opts(clk)
 	o.Checkpoints = rollback.FileCheckpoints{Dir: t.TempDir()}
-	mustRun(t, e, req, o)
-	e.OtherActorStart(t, tg)
+	mustRun(t, h, req, o)
+	otherActorStart(t, h, tg)
 	clk.Advance(time.Hour)
 	req.OperationKey = "durable-new"
 	o.StopIfRunning = true
-	mustRun(t, e, req, o)
-	wantRollbacks(t, e, tg, 2)
+	mustRun(t, h, req, o)
+	wantRollbacks(t, h, tg, 2)
 }
