@@ -94,7 +94,9 @@ func (h *memHarness) AfterRollbackCall(n int, f func()) { h.p.After(memprovider.
 
 func (h *memHarness) ForgetTokens() { h.p.ForgetTokens() }
 
-func (h *memHarness) OtherActorStart(tg providertest.Target) error { return h.p.ActorStart(tg.InstanceID) }
+func (h *memHarness) OtherActorStart(tg providertest.Target) error {
+	return h.p.ActorStart(tg.InstanceID)
+}
 
 // OtherActorRollback rolls tg back to another snapshot of its disk.
 func (h *memHarness) OtherActorRollback(tg providertest.Target) error {
