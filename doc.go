@@ -34,7 +34,18 @@
 //
 // Open picks the provider from a URL, so that a program needs no switch
 // over clouds: "tencent://ap-guangzhou", "aliyun://cn-hangzhou?profile=ops".
-// Importing a provider package registers its scheme (Register, Schemes).
+// Importing a provider package registers its scheme (provider.Register,
+// Schemes).
+//
+// For unit tests of code that calls Run, package memprovider is a provider
+// that is its own cloud, in memory ("mem://").
+//
+// The types shared with providers (Request, Instance, Error, Option,
+// Checkpoint, ...) are defined in package provider, the contract a
+// provider implements, and named here by aliases. To write a provider for
+// another cloud, read package provider, its call path (provider/invoke,
+// provider/errmap, provider/once) and the conformance suite
+// (providertest).
 //
 // # Errors
 //

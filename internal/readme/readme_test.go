@@ -28,6 +28,7 @@ var imports = map[string]string{
 	"clock":       "clock.NewAutoVirtual",
 	"aliyuntest":  "aliyuntest.NewServer",
 	"tencenttest": "tencenttest.NewServer",
+	"memprovider": "memprovider.New",
 }
 
 var importPaths = map[string]string{
@@ -37,6 +38,7 @@ var importPaths = map[string]string{
 	"clock":       "github.com/cloudsnap/rollback/clock",
 	"aliyuntest":  "github.com/cloudsnap/rollback/aliyun/aliyuntest",
 	"tencenttest": "github.com/cloudsnap/rollback/tencent/tencenttest",
+	"memprovider": "github.com/cloudsnap/rollback/memprovider",
 }
 
 var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")
