@@ -185,6 +185,9 @@ func (h *Harness) OtherActorRollback(tg Target) error {
 	return err
 }
 
+// SetReadLag makes the emulator's reads lag its writes by d.
+func (h *Harness) SetReadLag(d time.Duration) { h.Server.SetReadLag(d) }
+
 // AbsentTarget returns well-formed IDs that name nothing.
 func (h *Harness) AbsentTarget() Target {
 	return Target{InstanceID: "srv-ffffffff", DiskID: "vol-ffffffff", SnapshotID: "snap-ffffffff"}

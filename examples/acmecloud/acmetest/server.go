@@ -84,6 +84,7 @@ type Server struct {
 	order        []string // snapshot IDs in creation order
 	faults       []*Fault
 	failRestores int
+	readLag      time.Duration
 	arrivals     map[string][]time.Time
 	restores     map[string]int // per server, by anyone
 	calls        map[string]int // per action, the client's
@@ -161,6 +162,15 @@ func (s *Server) FailNext(action, code string, n int) {
 
 // DropNextReply applies the next call of action and drops its reply.
 func (s *Server) DropNextReply(action string) { s.AddFault(Fault{Action: action, DropReply: true}) }
+
+// SetReadLag makes reads lag writes by d from now on: for d after a
+// change, DescribeServers and DescribeSnapshots show the resource as it
+// was before it (new resources show at once). Writes see the true state.
+func (s *Server) SetReadLag(d time.Duration) {
+	s.mu.Lock()
+	s.readLag = d
+	s.mu.Unlock()
+}
 
 // FailNextRestores makes the next n accepted restores fail in the cloud:
 // the call succeeds, and the restore ends Failed.

@@ -25,6 +25,9 @@ type activity struct {
 	final    string // the server's state afterwards
 	failed   bool
 	snapshot string // a restore's snapshot
+	// lag is the read lag in effect when the operation began: its end is
+	// shown to reads this much later.
+	lag time.Duration
 }
 
 type server struct {
@@ -32,6 +35,39 @@ type server struct {
 	state                    string
 	last                     *operation
 	act                      *activity
+	lag                      *view
+}
+
+// view is what reads show of a resource while a change is not visible
+// yet (SetReadLag): its reply as it was before the change, until then.
+type view struct {
+	until time.Time
+	json  map[string]any
+}
+
+// changing records, before a resource changes at at, what reads show
+// until the change becomes visible. A view still shown stays (reads then
+// lag the later change too, a little longer than the lag).
+func (s *Server) changing(v **view, at time.Time, lag time.Duration, current func() map[string]any) {
+	if lag <= 0 {
+		return
+	}
+	until := at.Add(lag)
+	if *v != nil && s.clk.Now().Before((*v).until) {
+		(*v).until = until
+		return
+	}
+	if until.After(s.clk.Now()) {
+		*v = &view{until: until, json: current()}
+	}
+}
+
+// shown returns what a read shows now: the lagged view, or current.
+func (s *Server) shown(v *view, current func() map[string]any) map[string]any {
+	if v != nil && s.clk.Now().Before(v.until) {
+		return v.json
+	}
+	return current()
 }
 
 type restore struct {
@@ -45,6 +81,7 @@ type snapshot struct {
 	created, ready                     time.Time // creation start and end
 	startProgress                      int
 	last                               *restore
+	lag                                *view
 }
 
 // settle ends every operation whose time has come. Called under mu.
@@ -54,6 +91,10 @@ func (s *Server) settle() {
 		a := sv.act
 		if a == nil || now.Before(a.end) {
 			continue
+		}
+		s.changing(&sv.lag, a.end, a.lag, sv.json)
+		if sn := s.snaps[a.snapshot]; sn != nil {
+			s.changing(&sn.lag, a.end, a.lag, func() map[string]any { return sn.json(a.end) })
 		}
 		sv.act = nil
 		sv.state = a.final
@@ -145,7 +186,7 @@ func (s *Server) describeServers(_ string, p params) (map[string]any, *apiError)
 			}
 			return nil, err
 		}
-		list = append(list, sv.json())
+		list = append(list, s.shown(sv.lag, sv.json))
 	}
 	return map[string]any{"Servers": list}, nil
 }
@@ -167,7 +208,7 @@ func (s *Server) describeSnapshots(_ string, p params) (map[string]any, *apiErro
 				}
 				return nil, err
 			}
-			list = append(list, sn.json(now))
+			list = append(list, s.shown(sn.lag, func() map[string]any { return sn.json(now) }))
 		}
 	case p.ServerID != "":
 		if _, err := s.find(p.Region, p.ServerID); err != nil {
@@ -175,7 +216,7 @@ func (s *Server) describeSnapshots(_ string, p params) (map[string]any, *apiErro
 		}
 		for _, id := range s.order {
 			if sn := s.snaps[id]; sn.serverID == p.ServerID {
-				list = append(list, sn.json(now))
+				list = append(list, s.shown(sn.lag, func() map[string]any { return sn.json(now) }))
 			}
 		}
 	default:
@@ -194,9 +235,10 @@ func busy(sv *server) *apiError {
 
 func (s *Server) begin(sv *server, rid, action, via, final string, d time.Duration) {
 	now := s.clk.Now()
+	s.changing(&sv.lag, now, s.readLag, sv.json)
 	sv.state = via
 	sv.last = &operation{action: action, state: acme.OperationInProgress, requestID: rid, started: now}
-	sv.act = &activity{end: now.Add(d), final: final}
+	sv.act = &activity{end: now.Add(d), final: final, lag: s.readLag}
 }
 
 func (s *Server) stopServer(rid string, p params) (map[string]any, *apiError) {
@@ -304,6 +346,8 @@ func (s *Server) applyRestore(sv *server, sn *snapshot, rid string) {
 		s.failRestores--
 		sv.act.failed = true
 	}
+	now := s.clk.Now()
+	s.changing(&sn.lag, now, s.readLag, func() map[string]any { return sn.json(now) })
 	sn.state = acme.SnapshotRestoring
 	sn.last = &restore{requestID: rid, serverID: sv.id, state: acme.OperationInProgress, at: s.clk.Now()}
 	s.restores[sv.id]++
