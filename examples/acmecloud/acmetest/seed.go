@@ -52,6 +52,11 @@ type SnapshotSpec struct {
 	// which then becomes available as a creation from Progress would.
 	State    string
 	Progress int
+	// RestoredAgo, when set, records a successful restore of the server
+	// from the snapshot that long ago, after which the server was started
+	// (and stopped, if seeded stopped): a snapshot with history. It is not
+	// counted by RestoresOf.
+	RestoredAgo time.Duration
 }
 
 // AddSnapshot seeds a snapshot and returns its ID.
@@ -68,7 +73,47 @@ func (s *Server) AddSnapshot(spec SnapshotSpec) (string, error) {
 	if sv == nil {
 		return "", fmt.Errorf("acmetest: no server %s", spec.ServerID)
 	}
-	return s.addSnapshot(sv, spec.Name, spec.State, min(max(spec.Progress, 0), 99)).id, nil
+	sn := s.addSnapshot(sv, spec.Name, spec.State, min(max(spec.Progress, 0), 99))
+	if spec.RestoredAgo > 0 && spec.State == acme.SnapshotAvailable {
+		s.seq++
+		at := s.clk.Now().Add(-spec.RestoredAgo)
+		sn.created = at.Add(-time.Hour)
+		sn.last = &restore{requestID: fmt.Sprintf("req-seed-%06x", s.seq), serverID: sv.id, state: acme.OperationSucceeded, at: at}
+		s.seq++
+		action := ActionStartServer // the server has changed since
+		if sv.state == acme.StateStopped {
+			action = ActionStopServer
+		}
+		sv.last = &operation{action: action, state: acme.OperationSucceeded, requestID: fmt.Sprintf("req-seed-%06x", s.seq), started: at.Add(time.Minute)}
+	}
+	return sn.id, nil
+}
+
+// LastRestore returns the snapshot's last restore as the API reports it
+// now (no read lag): its request ID, server, state and time; ok is false
+// when it was never restored from.
+func (s *Server) LastRestore(snapshotID string) (requestID, serverID, state string, at time.Time, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle()
+	sn := s.snaps[snapshotID]
+	if sn == nil || sn.last == nil {
+		return "", "", "", time.Time{}, false
+	}
+	r := sn.last
+	return r.requestID, r.serverID, r.state, r.at, true
+}
+
+// ClientRestores returns the request IDs of the restores of the server
+// that clients' calls applied (other actors' excluded), oldest first.
+func (s *Server) ClientRestores(serverID string) []string {
+	var out []string
+	for _, e := range s.journal.Entries() {
+		if !e.Actor && e.Applied && e.Action == ActionRestoreSnapshot && e.ServerID == serverID {
+			out = append(out, e.RequestID)
+		}
+	}
+	return out
 }
 
 // SetBusy puts the server in maintenance for d: busy, refusing every

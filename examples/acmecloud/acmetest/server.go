@@ -88,6 +88,7 @@ type Server struct {
 	arrivals     map[string][]time.Time
 	restores     map[string]int // per server, by anyone
 	calls        map[string]int // per action, the client's
+	before       map[string]map[int][]func()
 	after        map[string]map[int][]func()
 	journal      Journal
 }
@@ -99,7 +100,7 @@ func NewServer(opts ...Option) *Server {
 		rates:   map[string]RateWindow{},
 		servers: map[string]*server{}, snaps: map[string]*snapshot{},
 		arrivals: map[string][]time.Time{}, restores: map[string]int{}, calls: map[string]int{},
-		after: map[string]map[int][]func(){},
+		before: map[string]map[int][]func(){}, after: map[string]map[int][]func(){},
 	}
 	for _, o := range opts {
 		o(s)
@@ -180,6 +181,25 @@ func (s *Server) FailNextRestores(n int) {
 	s.mu.Unlock()
 }
 
+// Before runs f once, just before the n-th call of action by the client
+// (counted from 1) is handled. f runs on the server's goroutine, outside
+// its lock, and may use the other methods.
+func (s *Server) Before(action string, n int, f func()) {
+	s.mu.Lock()
+	if s.before[action] == nil {
+		s.before[action] = map[int][]func(){}
+	}
+	s.before[action][n] = append(s.before[action][n], f)
+	s.mu.Unlock()
+}
+
+// ClearFaults disarms every fault (FailNextRestores included).
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	s.faults, s.failRestores = nil, 0
+	s.mu.Unlock()
+}
+
 // After runs f once, just after the n-th call of action by the client
 // (counted from 1, whatever its outcome) was handled and before its reply
 // leaves. f runs on the server's goroutine, outside its lock.
@@ -241,6 +261,18 @@ type params struct {
 	Name        string   `json:"Name"`
 }
 
+// The API's actions.
+const (
+	ActionDescribeServers   = "DescribeServers"
+	ActionDescribeSnapshots = "DescribeSnapshots"
+	ActionStopServer        = "StopServer"
+	ActionStartServer       = "StartServer"
+	ActionCreateSnapshot    = "CreateSnapshot"
+	ActionRestoreSnapshot   = "RestoreSnapshot"
+)
+
+var mutating = map[string]bool{ActionStopServer: true, ActionStartServer: true, ActionCreateSnapshot: true, ActionRestoreSnapshot: true}
+
 type handler func(s *Server, rid string, p params) (map[string]any, *apiError)
 
 var handlers = map[string]handler{
@@ -284,7 +316,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.calls[action]++
 	n := s.calls[action]
 	f := s.takeFault(action)
+	before := s.before[action][n]
+	delete(s.before[action], n)
 	s.mu.Unlock()
+	for _, h := range before {
+		h()
+	}
 	if f != nil && f.Latency > 0 {
 		t := time.NewTimer(f.Latency)
 		select {
@@ -313,6 +350,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.settle()
 		out, aerr = fn(s, rid, p)
+		e.Applied = aerr == nil && mutating[action]
 	}
 	hooks := s.after[action][n]
 	delete(s.after[action], n)
@@ -431,7 +469,10 @@ type Entry struct {
 	RequestID string
 	// Code is the error code answered, "" for success.
 	Code string
-	// Dropped: the call was applied and its reply dropped.
+	// Applied: the call changed state (a mutating call that succeeded,
+	// whether or not its reply was then dropped).
+	Applied bool
+	// Dropped: its reply was dropped.
 	Dropped bool
 	// Actor: another actor's change, not the client's call.
 	Actor bool

@@ -151,3 +151,46 @@ func TestStateTakesTimeAndOthersAct(t *testing.T) {
 		t.Fatalf("journal: %d actor entries, %d client; %d restores", actor, client, h.Rollbacks(tg))
 	}
 }
+
+func TestHistoryHooksAndJournal(t *testing.T) {
+	clk := clock.NewAutoVirtual(time.Time{})
+	h := acmetest.NewHarness(t, clk)
+	sv, _ := h.Server.AddServer(acmetest.ServerSpec{})
+	snap, err := h.Server.AddSnapshot(acmetest.SnapshotSpec{ServerID: sv.ID, RestoredAgo: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := h.Client.Snapshot(ctx, "", snap)
+	if err != nil || s.LatestOperation.Kind != rollback.OpRollback || !s.LastRollbackAt.Equal(clk.Now().Add(-time.Hour)) {
+		t.Fatalf("seeded history: %+v, %v", s, err)
+	}
+	// A fault armed, then cleared; a hook before the first restore call
+	// makes the server busy, so that call is refused and retried.
+	h.Server.FailNext(acmetest.ActionRestoreSnapshot, acme.CodeAccessDenied, 1)
+	h.Server.ClearFaults()
+	h.Server.Before(acmetest.ActionRestoreSnapshot, 1, func() {
+		if err := h.Server.SetBusy(sv.ID, time.Second); err != nil {
+			t.Error(err)
+		}
+	})
+	h.Server.DropNextReply(acmetest.ActionRestoreSnapshot) // the refusal's reply is lost: ambiguous, proved, resent
+	req := rollback.Request{Region: acmetest.DefaultRegion, InstanceID: sv.ID, SnapshotID: snap}
+	res, err := h.Client.Rollback(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := h.Server.ClientRestores(sv.ID)
+	if len(ours) != 1 || ours[0] != res.RequestID || h.Server.RestoresOf(sv.ID) != 1 {
+		t.Fatalf("client restores %v (result %s), %d in all", ours, res.RequestID, h.Server.RestoresOf(sv.ID))
+	}
+	var codes []string
+	for _, e := range h.Server.Journal().Entries() {
+		if e.Action == acmetest.ActionRestoreSnapshot {
+			codes = append(codes, e.Code)
+		}
+	}
+	if len(codes) != 2 || codes[0] != acme.CodeServerBusy || codes[1] != "" {
+		t.Fatalf("restore calls answered %q", codes)
+	}
+}
