@@ -154,8 +154,7 @@ func (c *Client) serverSnapshots(ctx context.Context, region, serverID string) (
 }
 
 func (c *Client) describeSnapshots(ctx context.Context, region string, in map[string]any, one string) ([]*provider.Snapshot, string, error) {
-	const op = "DescribeSnapshots"
-	r, rid, err := call[describeSnapshotsReply](ctx, c, invoke.Target{Region: region, SnapshotID: one}, op, in)
+	r, rid, err := c.describeSnapshotsRaw(ctx, region, in, one)
 	if err != nil {
 		return nil, "", err
 	}
@@ -164,6 +163,13 @@ func (c *Client) describeSnapshots(ctx context.Context, region string, in map[st
 		out = append(out, normalizeSnapshot(region, &r.Snapshots[i]))
 	}
 	return out, rid, nil
+}
+
+// describeSnapshotsRaw is one DescribeSnapshots call, its reply as the
+// API gave it: the witness reads the last restore's server, which the
+// normalized Snapshot does not carry.
+func (c *Client) describeSnapshotsRaw(ctx context.Context, region string, in map[string]any, one string) (*describeSnapshotsReply, string, error) {
+	return call[describeSnapshotsReply](ctx, c, invoke.Target{Region: region, SnapshotID: one}, "DescribeSnapshots", in)
 }
 
 // prepare checks every ID and drops repeats, keeping the first order.

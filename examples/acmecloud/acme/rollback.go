@@ -160,17 +160,30 @@ func (c *Client) preflight(ctx context.Context, req provider.Request, pf provide
 // the server, is someone else's; otherwise nothing landed. It also returns
 // the server as read (nil when it was not).
 func (c *Client) judge(ctx context.Context, req provider.Request, base baseline) (provider.Evidence, *provider.Instance, error) {
-	snap, err := c.Snapshot(ctx, req.Region, req.SnapshotID)
+	r, rid, err := c.describeSnapshotsRaw(ctx, req.Region, map[string]any{"Region": req.Region, "SnapshotIds": []string{req.SnapshotID}}, req.SnapshotID)
 	if err != nil {
 		return provider.Evidence{}, nil, err
 	}
-	if lo := snap.LatestOperation; lo.Kind == provider.OpRollback && lo.RequestID != "" && lo.RequestID != base.snap.RequestID {
-		if snap.InstanceID != "" && snap.InstanceID != req.InstanceID {
-			return provider.Evidence{Verdict: provider.CannotTell, RequestID: lo.RequestID,
-				Detail: fmt.Sprintf("snapshot %s reports a restore (request %s) of server %s, not %s", snap.ID, lo.RequestID, snap.InstanceID, req.InstanceID)}, nil, nil
+	var raw *snapshotJSON
+	for i := range r.Snapshots {
+		if r.Snapshots[i].SnapshotID == req.SnapshotID {
+			raw = &r.Snapshots[i]
 		}
-		return provider.Evidence{Verdict: provider.OursLanded, RequestID: lo.RequestID,
-			Detail: fmt.Sprintf("snapshot %s reports its last restore %s (request %s) on server %s", snap.ID, lo.NativeState, lo.RequestID, req.InstanceID)}, nil, nil
+	}
+	if raw == nil {
+		return provider.Evidence{}, nil, &provider.Error{Provider: Name, Op: "DescribeSnapshots", Kind: provider.ErrSnapshotNotFound, RequestID: rid,
+			Message: fmt.Sprintf("snapshot %s does not exist in %s", req.SnapshotID, req.Region)}
+	}
+	snap := normalizeSnapshot(req.Region, raw)
+	if lr := raw.LastRestore; lr != nil && lr.RequestID != "" && lr.RequestID != base.snap.RequestID {
+		// A restore newer than the baseline: ours only if it names our
+		// server (the evidence must name the target, not just the snapshot).
+		if lr.ServerID != req.InstanceID {
+			return provider.Evidence{Verdict: provider.CannotTell, RequestID: lr.RequestID,
+				Detail: fmt.Sprintf("snapshot %s reports a restore (request %s) of server %q, not %s", snap.ID, lr.RequestID, lr.ServerID, req.InstanceID)}, nil, nil
+		}
+		return provider.Evidence{Verdict: provider.OursLanded, RequestID: lr.RequestID,
+			Detail: fmt.Sprintf("snapshot %s reports its last restore %s (request %s) on server %s", snap.ID, lr.State, lr.RequestID, lr.ServerID)}, nil, nil
 	}
 	in, err := c.Instance(ctx, req.Region, req.InstanceID)
 	if err != nil {
