@@ -21,6 +21,9 @@
 //     provider/sdkhttp (a pool of wire clients over a Binder that applies
 //     the per-attempt timeout; ParseEndpoint: HTTPS unless the host is
 //     loopback or WithInsecureHTTP is given);
+//   - rate limits: the client's own sliding window per mutating action, or
+//     the shared provider.Limiter given with WithLimiter (limits.go), since
+//     invoke.Invoker's limiter field has a type internal to the root module;
 //   - exactly-once: provider/once. RestoreSnapshot has no idempotency
 //     token; each snapshot reports its last restore's request ID, server
 //     and time, which is the evidence a lost reply is judged by.

@@ -2,6 +2,7 @@ package acme_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -61,5 +62,30 @@ func TestSharedLimiter(t *testing.T) {
 	}
 	if got := l.n.Load(); got != 2 { // the stop and the restore
 		t.Fatalf("the shared limiter saw %d calls, want 2", got)
+	}
+}
+
+// rollback.WithHooks sees the client's calls through the public call path.
+func TestHooksSeeCalls(t *testing.T) {
+	clk := auto()
+	var mu sync.Mutex
+	ends := map[string]int{}
+	hooks := rollback.Hooks{CallEnd: func(_ context.Context, c *rollback.CallInfo) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Provider == acme.Name && c.RequestID != "" && c.Attempts >= 1 {
+			ends[c.Action]++
+		}
+	}}
+	h := acmetest.NewHarness(t, clk, rollback.WithHooks(hooks))
+	tg := h.NewTarget(t, false)
+	h.Server.FailNext(acmetest.ActionRestoreSnapshot, acme.CodeThrottled, 1)
+	if _, err := rollback.Run(context.Background(), h.Client, h.Request(tg), runOpts(clk)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if ends[acmetest.ActionRestoreSnapshot] != 1 || ends[acmetest.ActionDescribeServers] == 0 || ends[acmetest.ActionDescribeSnapshots] == 0 {
+		t.Fatalf("calls seen: %v", ends)
 	}
 }

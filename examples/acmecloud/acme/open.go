@@ -3,8 +3,6 @@ package acme
 import (
 	"context"
 	"net/url"
-	"slices"
-	"strings"
 
 	"github.com/cloudsnap/rollback/provider"
 )
@@ -46,9 +44,7 @@ func Open(ctx context.Context, u *url.URL, opts ...provider.Option) (provider.Pr
 			}
 			cfg.Endpoint = v[0]
 		default:
-			known := []string{"endpoint"}
-			slices.Sort(known)
-			return nil, bad("has unknown parameter %q (known: %s)", provider.Clip(k), strings.Join(known, ", "))
+			return nil, bad("has unknown parameter %q (the only one is endpoint; credentials come from %s and %s)", provider.Clip(k), EnvKeyID, EnvSecret)
 		}
 	}
 	if cfg.Region == "" {
