@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,21 +86,9 @@ func TestRateWindowThrottles(t *testing.T) {
 	clk.Advance(time.Second)
 	st, _ := post(t, srv, "DescribeServers", acmetest.DefaultSecret, body)
 	got = append(got, st)
-	if want := []int{200, 200, 429, 200}; !equal(got, want) {
+	if want := []int{200, 200, 429, 200}; !slices.Equal(got, want) {
 		t.Fatalf("statuses %v, want %v", got, want)
 	}
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestStateTakesTimeAndOthersAct(t *testing.T) {
