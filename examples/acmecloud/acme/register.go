@@ -1,11 +1,12 @@
 //go:build rollbackopen
 
-// This file is ready for rollback.Register (branch open, the URL opener):
-// once it has landed, delete the build constraint above, and importing
-// this package makes "acme://REGION" URLs work with rollback.Open.
+// This file is ready for the URL registry (provider.Register, on main
+// since this branch began): delete the build constraint above, and
+// importing this package makes "acme://REGION" URLs work with
+// rollback.Open.
 
 package acme
 
-import "github.com/cloudsnap/rollback"
+import "github.com/cloudsnap/rollback/provider"
 
-func init() { rollback.Register(Scheme, Open) }
+func init() { provider.Register(Scheme, Open) }

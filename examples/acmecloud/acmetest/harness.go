@@ -138,6 +138,26 @@ func (h *Harness) ServerErrorNextRollback() {
 	h.Server.FailNext("RestoreSnapshot", acme.CodeInternalError, 1)
 }
 
+// refusals are Acme's codes for the library's sentinels.
+var refusals = map[error]string{
+	provider.ErrInternal: acme.CodeInternalError, provider.ErrThrottled: acme.CodeThrottled,
+	provider.ErrPermissionDenied: acme.CodeAccessDenied, provider.ErrUnauthenticated: acme.CodeAuthFailed,
+	provider.ErrBusy: acme.CodeServerBusy, provider.ErrInstanceState: acme.CodeInvalidServerState,
+	provider.ErrSnapshotState: acme.CodeSnapshotNotReady, provider.ErrQuotaExceeded: acme.CodeQuotaExceeded,
+	provider.ErrInstanceNotFound: acme.CodeServerNotFound, provider.ErrSnapshotNotFound: acme.CodeSnapshotNotFound,
+	provider.ErrSnapshotMismatch: acme.CodeSnapshotMismatch, provider.ErrInvalidArgument: acme.CodeInvalidParameter,
+}
+
+// RefuseNextRollback answers the next restore with Acme's code for kind (a
+// rollback sentinel), without applying it; false when Acme has none.
+func (h *Harness) RefuseNextRollback(kind error) bool {
+	code, ok := refusals[kind]
+	if ok {
+		h.Server.FailNext(ActionRestoreSnapshot, code, 1)
+	}
+	return ok
+}
+
 // AfterRollbackCall runs f just after the n-th restore call was handled,
 // before its reply leaves.
 func (h *Harness) AfterRollbackCall(n int, f func()) { h.Server.After("RestoreSnapshot", n, f) }
