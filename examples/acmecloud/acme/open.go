@@ -15,12 +15,8 @@ const Scheme = "acme"
 // the emulator. Credentials never come from the URL: a URL with user
 // information is refused, and the key comes from ACME_KEY_ID and
 // ACME_SECRET. Unknown query parameters are refused. Every mistake is
-// ErrInvalidArgument, found before anything is sent. Its signature is
-// rollback's opener function's, so that
-//
-//	rollback.Register(acme.Scheme, acme.Open)
-//
-// makes "acme://" URLs work with rollback.Open.
+// ErrInvalidArgument, found before anything is sent. It is the
+// provider.OpenFunc this package registers for Scheme in init.
 func Open(ctx context.Context, u *url.URL, opts ...provider.Option) (provider.Provider, error) {
 	bad := func(format string, args ...any) error {
 		return provider.InvalidArgument(Name, "Open", "URL", format, args...)

@@ -1,8 +1,4 @@
-//go:build rollbackopen
-
-// This file is ready for the URL registry (provider.Register, on main
-// since this branch began): delete the build constraint above, and
-// importing this package makes "acme://REGION" URLs work with
+// Importing this package makes "acme://REGION" URLs work with
 // rollback.Open.
 
 package acme

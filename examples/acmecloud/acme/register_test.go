@@ -1,7 +1,3 @@
-//go:build rollbackopen
-
-// Delete the build constraint with register.go's.
-
 package acme_test
 
 import (
