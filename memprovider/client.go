@@ -11,9 +11,9 @@ import (
 )
 
 // The client half: what the cloud clients do over HTTP, done over serve.
-// Every call goes through the library's own call path (internal/invoke:
+// Every call goes through the library's own call path (provider/invoke:
 // rate limit, retries and the retry budget, hooks, logs), and every
-// mutating call through the exactly-once engine (internal/once) with this
+// mutating call through the exactly-once engine (provider/once) with this
 // provider's evidence, so a user's test sees the library behave as it
 // does against a cloud.
 

@@ -95,7 +95,7 @@ var (
 // sentinel (Kind, and Kind's parents); errors.As reaches the SDK's own error
 // through Unwrap, with any credentials or signatures already removed from it.
 type Error struct {
-	Provider string // ProviderAliyun or ProviderTencent
+	Provider string // Capabilities.Name: "aliyun", "tencent", ...
 	Op       string // the API action, e.g. "ResetDisk"
 	Kind     error  // the sentinel, e.g. ErrInstanceState
 	// Code, Message, RequestID and HTTPStatus are the cloud's own, when the

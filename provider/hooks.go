@@ -36,7 +36,7 @@ func (h *CallHooks) CallHooked() bool {
 
 // CallInfo describes one logical API call.
 type CallInfo struct {
-	Provider string // ProviderAliyun or ProviderTencent
+	Provider string // Capabilities.Name: "aliyun", "tencent", ...
 	Region   string
 	Action   string // the API action, e.g. "ResetDisk"
 	// The resources the call names, where it names them.

@@ -18,7 +18,7 @@ type Limiter interface {
 
 // LimitedCall is a call waiting for a Limiter.
 type LimitedCall struct {
-	Provider string // ProviderAliyun or ProviderTencent
+	Provider string // Capabilities.Name: "aliyun", "tencent", ...
 	Op       string // the API action, e.g. "ResetDisk"
 	// Calls per Per is the quota the client keeps for Op (its default or
 	// WithRateLimit): at most Calls in any window of Per.

@@ -43,7 +43,7 @@ type Request struct {
 
 // Result describes an accepted rollback.
 type Result struct {
-	Provider string // ProviderAliyun or ProviderTencent
+	Provider string // Capabilities.Name: "aliyun", "tencent", ...
 	// RequestID is the provider's request ID of the accepted rollback call.
 	RequestID string
 	// ClientToken is the token used (see Request.ClientToken).

@@ -138,7 +138,7 @@ func Transport(err error, text string) Rule {
 			Hint: "the endpoint speaks plain HTTP; for a local emulator write it as http://host:port"}
 	case strings.Contains(t, "x509:") || strings.Contains(t, "certificate"):
 		return Rule{Kind: provider.ErrInvalidArgument,
-			Hint: "the endpoint's TLS certificate is not trusted: check the endpoint, or pass a transport trusting its CA (provider.WithHTTPTransport)"}
+			Hint: "the endpoint's TLS certificate is not trusted: check the endpoint, or pass a transport trusting its CA (rollback.WithHTTPTransport)"}
 	case !TransportAmbiguous(err, text):
 		return Rule{Kind: provider.ErrNetwork, Hint: "could not connect; nothing was sent"}
 	}

@@ -42,7 +42,7 @@ import (
 type Witness func(ctx context.Context) (provider.Evidence, error)
 
 // Call runs attempt through the provider's call path (rate limit, retries,
-// error mapping; internal/invoke) and returns the request ID of the
+// error mapping; provider/invoke) and returns the request ID of the
 // attempt that succeeded and how many attempts ran.
 type Call[C any] func(ctx context.Context, op string, attempt func(ctx context.Context, n int, client C) (string, error)) (string, int, error)
 

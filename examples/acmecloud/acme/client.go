@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/provider/invoke"
+	"github.com/cloudsnap/rollback/provider/ratelimit"
 	"github.com/cloudsnap/rollback/provider/sdkhttp"
 )
 
@@ -56,7 +57,6 @@ type Client struct {
 	opts        provider.Options
 	inv         *invoke.Invoker
 	pool        *sdkhttp.Pool[*wire]
-	limits      *limits
 	checkpoints provider.MemoryCheckpoints
 }
 
@@ -117,12 +117,11 @@ func New(cfg Config, opts ...provider.Option) (*Client, error) {
 	if o.RateLimit != nil {
 		limit = *o.RateLimit
 	}
-	c.limits = newLimits(limit, o.Clock, o.Limiter)
 	c.pool = &sdkhttp.Pool[*wire]{New: c.newWire}
-	// Limits stays nil: its type is internal to the root module, so the
-	// mutating calls wait for the rate limit in their attempt instead (see
-	// limits.go).
-	c.inv = &invoke.Invoker{Provider: Name, Options: o, MapError: c.mapError}
+	// The call path paces the mutating actions, each in its own window (or
+	// through Options.Limiter, shared by replicas).
+	c.inv = &invoke.Invoker{Provider: Name, Options: o, MapError: c.mapError,
+		Limits: ratelimit.NewSet(limit.Calls, limit.Per, o.Clock), Limited: func(op string) bool { return opKinds[op] != "" }}
 	return c, nil
 }
 

@@ -36,9 +36,6 @@ func (c *Client) once(ctx context.Context, m mutation) (once.Outcome, error) {
 	return once.Do(ctx, eng, call, once.Mutation[*wire]{
 		Op: m.op,
 		Send: func(ctx context.Context, w *wire) (string, error) {
-			if err := c.limits.wait(ctx, m.op); err != nil {
-				return "", err
-			}
 			var out map[string]any
 			rid, err := w.do(ctx, m.op, m.body, &out)
 			if err == nil && m.reply != nil {
