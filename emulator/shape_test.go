@@ -16,6 +16,7 @@ import (
 type server interface {
 	http.Handler
 	Close()
+	Endpoint() string
 	Clock() clock.Clock
 	Region() string
 	AddFault(emulator.Fault)

@@ -22,7 +22,7 @@
 // signature in both:
 //
 //   - Construction: NewServer (listening on 127.0.0.1), NewHandler (not
-//     listening), Close, URL, Clock, Region, Durations.
+//     listening), Close, URL, Endpoint, Clock, Region, Durations.
 //   - Options: WithClock, WithCredentials, WithSessionCredentials,
 //     WithRegions, WithDurations (Stop, Start, Rollback, CreateSnapshot, and
 //     the cloud's own extra fields), WithRateLimit(action, RateWindow)
@@ -36,7 +36,8 @@
 //     both), Calls(action), Rollbacks, RollbacksOf, Instance, Snapshot.
 //
 // What only Lighthouse has: SetBusy (an operation in progress), SetDiskSize,
-// Start, Endpoint, DescribeInstancesDeniedActions. Lighthouse takes no
+// SetDiskBusy, ReplaceSystemDisk, WithConcurrentRollbacks,
+// WithDeniedActions, Start, DescribeInstancesDeniedActions. Lighthouse takes no
 // ClientToken on these actions, so there is no WithTokenWindow.
 //
 // # State
