@@ -116,7 +116,8 @@
 //     IncorrectSnapshotStatus).
 //   - Seeding: AddInstance, AddSnapshot (any status), SetInstanceStatus
 //     (including Pending, Upgrading, Disabled), SetInstanceBusy (a status
-//     for a while, then back).
+//     for a while, then back). Past InstanceSpec.ExpiredTime a server is
+//     Disabled (BusinessStatus Expired), as an unrenewed one is.
 //
 // # Idempotency
 //
