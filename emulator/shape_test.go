@@ -13,11 +13,14 @@ import (
 
 // server is the shape both emulators share (see their doc.go): a change to
 // one that the other does not follow fails to compile here.
-type server interface {
+// C is the cloud's Credential type.
+type server[C any] interface {
 	http.Handler
 	Close()
+	Endpoint() string
 	Clock() clock.Clock
 	Region() string
+	Credential() C
 	AddFault(emulator.Fault)
 	ClearFaults()
 	PendingFaults() int
@@ -34,13 +37,18 @@ type server interface {
 }
 
 var (
-	_ server = (*aliyuntest.Server)(nil)
-	_ server = (*tencenttest.Server)(nil)
+	_ server[aliyuntest.Credential]  = (*aliyuntest.Server)(nil)
+	_ server[tencenttest.Credential] = (*tencenttest.Server)(nil)
+	// Both STSs issue a Credential and its expiry.
+	_ func(time.Duration) (aliyuntest.Credential, time.Time)  = (*aliyuntest.STS)(nil).Issue
+	_ func(time.Duration) (tencenttest.Credential, time.Time) = (*tencenttest.STS)(nil).Issue
 )
 
-// options is the option set both emulators share, with one signature.
-type options[O any] struct {
+// options is the option set both emulators share, with one signature; C
+// is the cloud's Credential type.
+type options[O, C any] struct {
 	clock       func(clock.Clock) O
+	cred        func(C) O
 	creds       func(id, secret string) O
 	session     func(id, secret, token string) O
 	regions     func(...string) O
@@ -52,10 +60,10 @@ type options[O any] struct {
 }
 
 var (
-	_ = options[aliyuntest.Option]{aliyuntest.WithClock, aliyuntest.WithCredentials, aliyuntest.WithSessionCredentials,
+	_ = options[aliyuntest.Option, aliyuntest.Credential]{aliyuntest.WithClock, aliyuntest.WithCredential, aliyuntest.WithCredentials, aliyuntest.WithSessionCredentials,
 		aliyuntest.WithRegions, aliyuntest.WithRateLimit, aliyuntest.WithoutRateLimits, aliyuntest.WithSnapshotQuota,
 		aliyuntest.WithReadLag, aliyuntest.WithoutTimestampCheck}
-	_ = options[tencenttest.Option]{tencenttest.WithClock, tencenttest.WithCredentials, tencenttest.WithSessionCredentials,
+	_ = options[tencenttest.Option, tencenttest.Credential]{tencenttest.WithClock, tencenttest.WithCredential, tencenttest.WithCredentials, tencenttest.WithSessionCredentials,
 		tencenttest.WithRegions, tencenttest.WithRateLimit, tencenttest.WithoutRateLimits, tencenttest.WithSnapshotQuota,
 		tencenttest.WithReadLag, tencenttest.WithoutTimestampCheck}
 )
@@ -74,6 +82,15 @@ func TestSameShape(t *testing.T) {
 		if d[0] <= 0 || d[1] <= 0 {
 			t.Errorf("Durations.%s = %v / %v", name, d[0], d[1])
 		}
+	}
+	if a.Credential().AccessKeyID != aliyuntest.DefaultAccessKeyID || c.Credential().SecretID != tencenttest.DefaultSecretID {
+		t.Error("Credential is not the default key")
+	}
+	if k := aliyuntest.NewHandler(aliyuntest.WithCredentials("LTAIfirst", "s")).Credential(); k.AccessKeyID != "LTAIfirst" {
+		t.Errorf("aliyuntest Credential = %+v", k)
+	}
+	if k := tencenttest.NewHandler(tencenttest.WithCredentials("AKIDfirst", "s")).Credential(); k.SecretID != "AKIDfirst" {
+		t.Errorf("tencenttest Credential = %+v", k)
 	}
 	if a.URL == "" || c.URL == "" || aliyuntest.NewHandler().URL != "" || tencenttest.NewHandler().URL != "" {
 		t.Error("NewServer listens, NewHandler does not")

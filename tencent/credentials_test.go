@@ -106,10 +106,10 @@ func TestCredentialSources(t *testing.T) {
 			t.Setenv(tencent.EnvSecretKey, key)
 		}, ""},
 		{"environment with a session token", func(t *testing.T, e *credEnv, _ *tencent.Config) {
-			i, k, tok, _ := e.sts.Issue(time.Hour)
-			t.Setenv(tencent.EnvSecretID, i)
-			t.Setenv(tencent.EnvSecretKey, k)
-			t.Setenv(tencent.EnvSessionToken, tok)
+			c, _ := e.sts.Issue(time.Hour)
+			t.Setenv(tencent.EnvSecretID, c.SecretID)
+			t.Setenv(tencent.EnvSecretKey, c.SecretKey)
+			t.Setenv(tencent.EnvSessionToken, c.Token)
 		}, ""},
 		{"TKE OIDC token file", func(t *testing.T, e *credEnv, _ *tencent.Config) {
 			file := filepath.Join(e.home, "token")

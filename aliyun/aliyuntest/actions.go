@@ -496,7 +496,7 @@ func (s *Server) instanceJSON(in *instance) instanceJSON {
 		Status:          s.state.instanceStatus(in),
 		RegionId:        in.region,
 		CreationTime:    formatTime(in.created),
-		ExpiredTime:     formatTime(in.created.AddDate(1, 0, 0)),
+		ExpiredTime:     formatTime(in.expires),
 		ChargeType:      in.chargeType,
 		PlanId:          "swas.s.c2m1s40b1.linux",
 		PlanType:        in.planType,

@@ -22,8 +22,11 @@
 // signature in both:
 //
 //   - Construction: NewServer (listening on 127.0.0.1), NewHandler (not
-//     listening), Close, URL, Clock, Region, Durations.
-//   - Options: WithClock, WithCredentials, WithSessionCredentials,
+//     listening), Close, URL, Endpoint, Clock, Region, Durations,
+//     Credential. NewSTS(srv) issues temporary keys (STS.Issue returns a
+//     Credential and its expiry).
+//   - Options: WithClock, WithCredential(Credential), WithCredentials,
+//     WithSessionCredentials,
 //     WithRegions, WithDurations (Stop, Start, Rollback, CreateSnapshot, and
 //     the cloud's own extra fields), WithRateLimit(action, RateWindow)
 //     (action "" for every action), WithoutRateLimits, WithSnapshotQuota
@@ -35,7 +38,7 @@
 //   - Observation: Journal() *Journal of emulator.Entry (the same type in
 //     both), Calls(action), Rollbacks, RollbacksOf, Instance, Snapshot.
 //
-// What only SWAS has: WithCredential (Credential.Inactive), WithTokenWindow
+// What only SWAS has: Credential.Inactive, WithTokenWindow
 // (ClientToken), NewTLSServer, disks (Disk, DataDiskIDs), tags.
 //
 // # Protocol
@@ -113,7 +116,8 @@
 //     IncorrectSnapshotStatus).
 //   - Seeding: AddInstance, AddSnapshot (any status), SetInstanceStatus
 //     (including Pending, Upgrading, Disabled), SetInstanceBusy (a status
-//     for a while, then back).
+//     for a while, then back). Past InstanceSpec.ExpiredTime a server is
+//     Disabled (BusinessStatus Expired), as an unrenewed one is.
 //
 // # Idempotency
 //

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
@@ -187,4 +188,27 @@ func TestListFiltersRefused(t *testing.T) {
 			t.Errorf("%s with %s: %d %s", action, param, r.status, r.code())
 		}
 	}
+}
+
+// A server past its ExpiredTime is Disabled (Expired), and a rollback of its
+// disk is refused from that state.
+func TestExpiredServerIsDisabled(t *testing.T) {
+	f := newFixture(t)
+	now := f.srv.Clock().Now()
+	in := Must(f.srv.AddInstance(InstanceSpec{Status: StatusStopped, ExpiredTime: now.Add(time.Hour)}))
+	snap := Must(f.srv.AddSnapshot(SnapshotSpec{DiskID: in.SystemDiskID}))
+	f.clk.Advance(2 * time.Hour)
+	req := swas.CreateListInstancesRequest()
+	req.InstanceIds = jsonList(in.ID)
+	resp, err := f.sdk.ListInstances(req)
+	if err != nil || len(resp.Instances) != 1 {
+		t.Fatalf("%+v, %v", resp, err)
+	}
+	got := resp.Instances[0]
+	if got.Status != StatusDisabled || got.BusinessStatus != "Expired" || got.DisableReason != "EXPIRED" ||
+		got.ExpiredTime != now.Add(time.Hour).UTC().Format(timeFormat) {
+		t.Errorf("instance = %+v", got)
+	}
+	_, err = f.resetDisk(in.SystemDiskID, snap.ID, "")
+	serverError(t, err, "IncorrectInstanceStatus.ResetDisk", http.StatusForbidden)
 }

@@ -29,6 +29,11 @@ type InstanceSpec struct {
 	PlanType        string            // default "NORMAL"
 	PublicIP        string            // default 47.96.x.y, unique per server
 	Tags            map[string]string // the instance's tags (TagResources adds more)
+	// ExpiredTime is when the subscription ends (a year from now when
+	// zero). From then on the server is Disabled (BusinessStatus Expired,
+	// DisableReason EXPIRED), so ResetDisk answers 403
+	// IncorrectInstanceStatus.ResetDisk.
+	ExpiredTime time.Time
 }
 
 // DefaultResourceGroupID is the resource group of seeded servers, disks and
@@ -100,6 +105,13 @@ func (s *Server) AddInstance(spec InstanceSpec) (InstanceSpec, error) {
 	}
 	if spec.PublicIP == "" {
 		spec.PublicIP = fmt.Sprintf("47.96.%d.%d", in.seq/250%250, in.seq%250+1)
+	}
+	if spec.ExpiredTime.IsZero() {
+		spec.ExpiredTime = now.AddDate(1, 0, 0)
+	}
+	in.expires = spec.ExpiredTime
+	if !now.Before(in.expires) {
+		in.status = StatusDisabled
 	}
 	in.resourceGroup, in.chargeType, in.planType = spec.ResourceGroupID, spec.ChargeType, spec.PlanType
 	in.publicIP, in.innerIP = spec.PublicIP, fmt.Sprintf("172.16.%d.%d", in.seq/250%250, in.seq%250+1)

@@ -300,6 +300,15 @@ func (s *Server) Client() *http.Client {
 	return &http.Client{}
 }
 
+// Endpoint returns the listening "host:port" (the SDK client's Domain);
+// empty for a Server made by NewHandler. Same as tencenttest's.
+func (s *Server) Endpoint() string {
+	if s.srv == nil {
+		return ""
+	}
+	return s.srv.Listener.Addr().String()
+}
+
 // Clock returns the server's clock.
 func (s *Server) Clock() clock.Clock { return s.clk }
 

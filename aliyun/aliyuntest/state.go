@@ -58,6 +58,7 @@ type instance struct {
 	resourceGroup, chargeType, planType string
 	publicIP, innerIP                   string
 	created                             time.Time
+	expires                             time.Time // Disabled (expired) from then on
 	systemDisk                          string
 	dataDisks                           []string
 	trans                               *transition
@@ -124,6 +125,13 @@ func (st *state) settle(now time.Time) {
 		before := st.views(t.until)
 		t.finish(t.until)
 		st.hide(before, t.until)
+	}
+	for _, in := range st.instances {
+		// An expired subscription disables the server, whatever it was
+		// doing; nothing but a renewal (not emulated) brings it back.
+		if !in.expires.IsZero() && !now.Before(in.expires) && in.status != StatusDisabled {
+			in.status, in.trans = StatusDisabled, nil
+		}
 	}
 	for _, sn := range st.snapshots {
 		if sn.status == SnapshotProgressing && !now.Before(sn.done) {

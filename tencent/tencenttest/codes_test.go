@@ -139,4 +139,11 @@ func TestExpiredInstanceIsIsolated(t *testing.T) {
 	if _, err := e.apply(in.ID, sn.ID); code(t, err) != CodeInstanceExpired {
 		t.Errorf("rollback of an expired instance: %v", err)
 	}
+
+	// Without an ExpiredTime a seeded instance is never already expired,
+	// however old.
+	old := e.instance(Instance{State: StateStopped, CreatedTime: now.AddDate(-3, 0, 0)})
+	if _, err := e.apply(old.ID, e.snapshot(Snapshot{InstanceID: old.ID}).ID); err != nil {
+		t.Errorf("rollback of an old instance: %v", err)
+	}
 }

@@ -22,8 +22,11 @@
 // signature in both:
 //
 //   - Construction: NewServer (listening on 127.0.0.1), NewHandler (not
-//     listening), Close, URL, Clock, Region, Durations.
-//   - Options: WithClock, WithCredentials, WithSessionCredentials,
+//     listening), Close, URL, Endpoint, Clock, Region, Durations,
+//     Credential. NewSTS(srv) issues temporary keys (STS.Issue returns a
+//     Credential and its expiry).
+//   - Options: WithClock, WithCredential(Credential), WithCredentials,
+//     WithSessionCredentials,
 //     WithRegions, WithDurations (Stop, Start, Rollback, CreateSnapshot, and
 //     the cloud's own extra fields), WithRateLimit(action, RateWindow)
 //     (action "" for every action), WithoutRateLimits, WithSnapshotQuota
@@ -36,7 +39,8 @@
 //     both), Calls(action), Rollbacks, RollbacksOf, Instance, Snapshot.
 //
 // What only Lighthouse has: SetBusy (an operation in progress), SetDiskSize,
-// Start, Endpoint, DescribeInstancesDeniedActions. Lighthouse takes no
+// SetDiskBusy, ReplaceSystemDisk, WithConcurrentRollbacks,
+// WithDeniedActions, Start, DescribeInstancesDeniedActions. Lighthouse takes no
 // ClientToken on these actions, so there is no WithTokenWindow.
 //
 // # State

@@ -29,8 +29,8 @@ type Instance struct {
 	LatestOperationRequestID string
 	PrivateIP, PublicIP      string // generated when empty
 	CreatedTime              time.Time
-	// ExpiredTime is when the prepaid instance expires (a year after
-	// CreatedTime when zero). From then on it is isolated: SHUTDOWN, with
+	// ExpiredTime is when the prepaid instance expires (when zero, a year
+	// after CreatedTime, or after now if that has passed). From then on it is isolated: SHUTDOWN, with
 	// IsolatedTime set, and operations on it answer
 	// UnsupportedOperation.InstanceExpired.
 	ExpiredTime time.Time
@@ -103,7 +103,12 @@ func (s *Server) AddInstance(in Instance) (Instance, error) {
 		in.CreatedTime = now
 	}
 	if in.ExpiredTime.IsZero() {
+		// A year's subscription, never already over: only an explicit
+		// ExpiredTime isolates a seeded instance.
 		in.ExpiredTime = in.CreatedTime.AddDate(1, 0, 0)
+		if !in.ExpiredTime.After(now) {
+			in.ExpiredTime = now.AddDate(1, 0, 0)
+		}
 	}
 	st := &instance{
 		seq: s.seq, id: in.ID, region: in.Region, name: in.Name, uuid: emulator.UUID(),

@@ -94,16 +94,36 @@ type Option func(*Server)
 // the SDK signs with it.
 func WithClock(c clock.Clock) Option { return func(s *Server) { s.clk = clock.Or(c) } }
 
+// Credential is a key the server accepts, or one its STS issued.
+type Credential struct {
+	SecretID, SecretKey string
+	// Token, when set, must accompany every request signed with this key
+	// (X-TC-Token: temporary credentials).
+	Token string
+}
+
+// WithCredential accepts another key; the default pair stays accepted, and
+// Server.Credential returns the first key given. Same as
+// aliyuntest.WithCredential.
+func WithCredential(c Credential) Option {
+	return func(s *Server) {
+		s.creds[c.SecretID] = credential{key: c.SecretKey, token: c.Token}
+		if s.firstCred == (Credential{}) {
+			s.firstCred = c
+		}
+	}
+}
+
 // WithCredentials accepts another SecretId/SecretKey pair (the default pair
 // stays accepted).
 func WithCredentials(secretID, secretKey string) Option {
-	return func(s *Server) { s.creds[secretID] = credential{key: secretKey} }
+	return WithCredential(Credential{SecretID: secretID, SecretKey: secretKey})
 }
 
 // WithSessionCredentials accepts temporary credentials: requests signed with
 // secretID must also carry X-TC-Token: token.
 func WithSessionCredentials(secretID, secretKey, token string) Option {
-	return func(s *Server) { s.creds[secretID] = credential{key: secretKey, token: token} }
+	return WithCredential(Credential{SecretID: secretID, SecretKey: secretKey, Token: token})
 }
 
 // WithRegions replaces the served regions (default: Regions()).
@@ -177,6 +197,7 @@ type Server struct {
 	creds     map[string]credential
 	issuer    *STS // temporary credentials it accepts (NewSTS)
 	regions   map[string]bool
+	firstCred Credential // see Credential
 	rates     map[string]RateWindow
 	skewOK    bool
 	dur       Durations
@@ -262,6 +283,15 @@ func (s *Server) Endpoint() string {
 
 // Clock returns the emulator's clock.
 func (s *Server) Clock() clock.Clock { return s.clk }
+
+// Credential returns the first key given (WithCredential and the like), or
+// the default one (DefaultSecretID / DefaultSecretKey).
+func (s *Server) Credential() Credential {
+	if s.firstCred == (Credential{}) {
+		return Credential{SecretID: DefaultSecretID, SecretKey: DefaultSecretKey}
+	}
+	return s.firstCred
+}
 
 // Durations returns the operation durations in effect.
 func (s *Server) Durations() Durations { return s.dur }

@@ -107,14 +107,15 @@ func (s *STS) ExpireAll() {
 // "AssumeRoleWithWebIdentity", "metadata".
 func (s *STS) Count(action string) int { s.mu.Lock(); defer s.mu.Unlock(); return s.counts[action] }
 
-// Issue makes a new temporary credential valid for life on the clock.
-func (s *STS) Issue(life time.Duration) (id, key, token string, expiry time.Time) {
-	id, key, token = "AKID"+randHex(16), randHex(16), "tok"+randHex(32)
+// Issue makes a new temporary credential valid for life on the clock, as
+// aliyuntest's STS.Issue does.
+func (s *STS) Issue(life time.Duration) (c Credential, expiry time.Time) {
+	c = Credential{SecretID: "AKID" + randHex(16), SecretKey: randHex(16), Token: "tok" + randHex(32)}
 	expiry = s.clk.Now().Add(life).Truncate(time.Second)
 	s.mu.Lock()
-	s.issued[id] = issued{key: key, token: token, expiry: expiry}
+	s.issued[c.SecretID] = issued{key: c.SecretKey, token: c.Token, expiry: expiry}
 	s.mu.Unlock()
-	return id, key, token, expiry
+	return c, expiry
 }
 
 func randHex(n int) string {
@@ -156,9 +157,9 @@ func (s *STS) issue(w http.ResponseWriter, count string, life time.Duration) {
 	s.mu.Lock()
 	s.counts[count]++
 	s.mu.Unlock()
-	id, key, token, exp := s.Issue(life)
+	c, exp := s.Issue(life)
 	s.reply(w, map[string]any{
-		"Credentials": map[string]string{"TmpSecretId": id, "TmpSecretKey": key, "Token": token},
+		"Credentials": map[string]string{"TmpSecretId": c.SecretID, "TmpSecretKey": c.SecretKey, "Token": c.Token},
 		"ExpiredTime": exp.Unix(), "Expiration": exp.UTC().Format(time.RFC3339),
 	})
 }
@@ -241,8 +242,8 @@ func (s *STS) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.counts["metadata"]++
 		s.mu.Unlock()
-		id, key, token, exp := s.Issue(life)
-		writeJSON(w, http.StatusOK, map[string]any{"TmpSecretId": id, "TmpSecretKey": key, "Token": token,
+		c, exp := s.Issue(life)
+		writeJSON(w, http.StatusOK, map[string]any{"TmpSecretId": c.SecretID, "TmpSecretKey": c.SecretKey, "Token": c.Token,
 			"ExpiredTime": exp.Unix(), "Expiration": exp.UTC().Format(time.RFC3339), "Code": "Success"})
 	default:
 		http.NotFound(w, r)
