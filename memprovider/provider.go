@@ -9,9 +9,9 @@ import (
 
 	"github.com/cloudsnap/rollback/clock"
 	"github.com/cloudsnap/rollback/emulator"
-	"github.com/cloudsnap/rollback/provider/ratelimit"
 	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/provider/invoke"
+	"github.com/cloudsnap/rollback/provider/ratelimit"
 	"github.com/cloudsnap/rollback/provider/sdkhttp"
 )
 

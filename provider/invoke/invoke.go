@@ -11,9 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudsnap/rollback/provider/ratelimit"
 	"github.com/cloudsnap/rollback/internal/retry"
 	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/ratelimit"
 	"github.com/cloudsnap/rollback/provider/sdkhttp"
 )
 
