@@ -37,6 +37,13 @@ type WaitOptions struct {
 	// batching reader can serve them with one call. RunBatch sets it.
 	Align time.Duration
 
+	// ReadGrace is how long the cloud's reads may lag its writes (0:
+	// DefaultReadGrace): a rollback wait that has seen no sign of an
+	// accepted rollback gives up with ErrOutcomeUnknown only once this
+	// much time has passed since it was sent, however many polls saw
+	// nothing before.
+	ReadGrace time.Duration
+
 	// prior is the provider's window for the operation (provider.WaitPriors), used
 	// while the Learner knows nothing of it.
 	prior estimate
@@ -57,6 +64,9 @@ func (o WaitOptions) withDefaults() WaitOptions {
 	}
 	if o.Learner == nil {
 		o.Learner = DefaultLearner
+	}
+	if o.ReadGrace <= 0 {
+		o.ReadGrace = DefaultReadGrace
 	}
 	o.Clock = clock.Or(o.Clock)
 	return o
@@ -335,7 +345,8 @@ func waitRollback(ctx context.Context, p Inspector, region string, res *Result, 
 		snapID = res.Before.ID
 	}
 	what := fmt.Sprintf("rollback of instance %s to snapshot %s to finish", res.InstanceID, snapID)
-	tr := &rollbackTracker{res: res, resent: resent}
+	o = o.withDefaults()
+	tr := &rollbackTracker{res: res, resent: resent, clk: o.Clock, grace: o.ReadGrace}
 	o.prior = priorOf(p, "rollback")
 	// Look once at the start: the pacer may put the first poll late, and a
 	// rollback that fails before it would leave nothing to tell it from one
@@ -374,11 +385,24 @@ type rollbackTracker struct {
 	sawRolling   bool
 	needSnapshot bool
 	quietPolls   int // polls with no sign of the rollback at all
+	clk          clock.Clock
+	grace        time.Duration // WaitOptions.ReadGrace
 }
 
 // quietLimit is how many polls may show no sign of an accepted rollback
-// before the wait gives up with ErrOutcomeUnknown.
+// before the wait gives up with ErrOutcomeUnknown (and only once the read
+// grace has passed since the rollback was sent: quick polls of a lagging
+// read prove nothing).
 const quietLimit = 5
+
+// quiet reports whether the wait has seen nothing for long enough to give
+// up: quietLimit polls, the read grace after the send.
+func (t *rollbackTracker) quiet() bool {
+	if t.quietPolls < quietLimit {
+		return false
+	}
+	return t.res.SentAt.IsZero() || t.clk == nil || t.clk.Now().Sub(t.res.SentAt) >= t.grace
+}
 
 func (t *rollbackTracker) judgeInstance(in *Instance) (verdict, error, string) {
 	t.needSnapshot = false
@@ -439,7 +463,7 @@ func (t *rollbackTracker) judgeSnapshot(s *Snapshot) (verdict, error, string) {
 			Hint:    "the disk may be unchanged or partly restored: check the instance before retrying"}, ""
 	}
 	t.quietPolls++
-	if t.quietPolls >= quietLimit && t.resent {
+	if t.quiet() && t.resent {
 		// The cloud accepted a token it had seen before and applied nothing
 		// new: an earlier Run's call with this token was the one applied.
 		// Whether it succeeded cannot be read: the snapshot's rollback time
@@ -453,7 +477,7 @@ func (t *rollbackTracker) judgeSnapshot(s *Snapshot) (verdict, error, string) {
 				why, t.res.InstanceID, s.ID, s.LastRollbackAt.UTC().Format(time.RFC3339)),
 			Hint: "check the instance's disk; to resume after a crash, keep checkpoints that outlive the process (RunOptions.Checkpoints)"}, ""
 	}
-	if t.quietPolls >= quietLimit {
+	if t.quiet() {
 		return failed, &Error{Provider: s.Provider, Kind: ErrOutcomeUnknown, RequestID: t.res.RequestID,
 			Message: fmt.Sprintf("the rollback was accepted (request %s) but instance %s never showed it and snapshot %s records no new rollback", t.res.RequestID, t.res.InstanceID, s.ID),
 			Hint:    "check the instance's disk before acting again"}, ""

@@ -57,6 +57,7 @@ func WaitInstances(ctx context.Context, p Inspector, region string, ids []string
 // with one batched call (provider.BatchSnapshotInspector) where the provider has it.
 func WaitRollbacks(ctx context.Context, p Inspector, region string, rs []*Result, o WaitOptions) (map[string]RollbackResult, error) {
 	trackers := make(map[string]*rollbackTracker, len(rs))
+	o = o.withDefaults()
 	results := make(map[string]RollbackResult, len(rs))
 	var ids []string
 	for _, r := range rs {
@@ -66,7 +67,7 @@ func WaitRollbacks(ctx context.Context, p Inspector, region string, rs []*Result
 		if _, dup := trackers[r.InstanceID]; !dup {
 			ids = append(ids, r.InstanceID)
 		}
-		trackers[r.InstanceID] = &rollbackTracker{res: r}
+		trackers[r.InstanceID] = &rollbackTracker{res: r, clk: o.Clock, grace: o.ReadGrace}
 	}
 	type reading struct {
 		in   *Instance

@@ -679,3 +679,26 @@ func TestReadLagNeverRollsBackTwice(t *testing.T) {
 		}
 	}
 }
+
+// A rollback wait whose reads lag the write (by less than the read grace)
+// keeps polling until the grace has passed, however many quick polls saw
+// nothing: five polls in five seconds prove nothing about an 8s lag.
+func TestRollbackWaitOutlastsReadLag(t *testing.T) {
+	p, clk := newCloud(t, memprovider.WithReadLag(8*time.Second))
+	s := seed(t, p, false)
+	ctx := context.Background()
+	res, err := p.Rollback(ctx, s.Request())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A bare Inspector: no priors, so the polls come every second.
+	bare := struct{ rollback.Inspector }{p}
+	out, err := rollback.WaitRollback(ctx, bare, s.Request().Region, res, rollback.WaitOptions{
+		Clock: clk, MinDelay: time.Second, MaxDelay: time.Second, Learner: &rollback.Learner{}})
+	if err != nil {
+		t.Fatalf("wait under an 8s read lag: %v", err)
+	}
+	if out.Evidence == "" || p.RollbacksOf(s.InstanceID) != 1 {
+		t.Fatalf("outcome %+v, %d rollbacks", out, p.RollbacksOf(s.InstanceID))
+	}
+}
