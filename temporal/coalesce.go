@@ -169,7 +169,8 @@ func contains(ids []string, id string) bool {
 }
 
 // readThrough is a Provider whose reads go through read, keeping the
-// optional interfaces rollback.Run uses.
+// optional interfaces rollback.Run uses: validation, disks, the preflight
+// (fed with the batched reads), the rollback witness and wait priors.
 type readThrough struct {
 	rollback.Provider
 	read rollback.Inspector
@@ -198,4 +199,41 @@ func (r readThrough) Disk(ctx context.Context, region, diskID string) (*rollback
 	}
 	return nil, &rollback.Error{Provider: r.Name(), Op: "Disk", Kind: rollback.ErrInvalidArgument,
 		Message: "this provider cannot read disks; set InstanceID"}
+}
+
+// RollbackWithPreflight passes the preflight on (Run reads it through the
+// coalescer), or rolls back without it.
+func (r readThrough) RollbackWithPreflight(ctx context.Context, req rollback.Request, pf rollback.Preflight) (*rollback.Result, error) {
+	if pr, ok := r.Provider.(rollback.PreflightRoller); ok {
+		return pr.RollbackWithPreflight(ctx, req, pf)
+	}
+	return r.Provider.Rollback(ctx, req)
+}
+
+// WitnessRollback asks the provider's witness. A provider without one
+// cannot tell, so a resumed attempt never resends on it
+// (ErrOutcomeUnknown) rather than risk a second rollback.
+func (r readThrough) WitnessRollback(ctx context.Context, req rollback.Request, before *rollback.Snapshot, since time.Time) (rollback.Evidence, error) {
+	if w, ok := r.Provider.(rollback.RollbackWitness); ok {
+		return w.WitnessRollback(ctx, req, before, since)
+	}
+	return rollback.Evidence{Verdict: rollback.CannotTell,
+		Detail: "the provider cannot tell from the cloud whether an earlier attempt's rollback landed"}, nil
+}
+
+// WaitPrior passes on the provider's priors.
+func (r readThrough) WaitPrior(op string) (lo, hi time.Duration, ok bool) {
+	if wp, is := r.Provider.(rollback.WaitPriors); is {
+		return wp.WaitPrior(op)
+	}
+	return 0, 0, false
+}
+
+// WaitPrior passes on the provider's priors (rollback.WaitPriors), so that
+// waits reading through the coalescer start from them.
+func (c *Coalescer) WaitPrior(op string) (lo, hi time.Duration, ok bool) {
+	if wp, is := c.p.(rollback.WaitPriors); is {
+		return wp.WaitPrior(op)
+	}
+	return 0, 0, false
 }

@@ -29,12 +29,17 @@
 // ("InvalidArgument", "Timeout", ...; KindOf maps it back, DetailsOf gives
 // the hint and request ID). Temporal's retry policy therefore only retries
 // what the library cannot see (a worker that died, a heartbeat timeout), and
-// the two never multiply. A retried Rollback attempt never sends blindly:
-// it first looks, against the baseline snapshot read before anything was
-// sent (passed in its input and heartbeated), for this operation's own
-// rollback (Lighthouse: the snapshot's rollback operation with a new request
-// ID; SWAS: a newer rollback time), waits out a rollback still running, and
-// only then sends with the token derived from the operation key.
+// the two never multiply. The Rollback activity is rollback.Run's rollback
+// step (Run with NoWait) over a Checkpointer kept in the activity's
+// heartbeats, so the library's own exactly-once rules decide: a retried
+// attempt resumes from the last checkpoint Temporal got, taken to be at
+// rollback-sending at least (heartbeats are throttled, and a dying
+// attempt's last ones are lost), and the provider's RollbackWitness judges
+// the cloud against the baseline Check read before anything was sent:
+// ours landed is adopted, nothing landed is sent with the token derived
+// from the operation key, cannot tell is ErrOutcomeUnknown. Every activity
+// but Check heartbeats at least every 15s under a one-minute heartbeat
+// timeout, so a dead worker's attempt is retried within a minute.
 //
 // # Quotas across workers
 //

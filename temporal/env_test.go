@@ -205,7 +205,7 @@ func newEnv(t *testing.T, c *cloud, clk clock.Clock, ics ...interceptor.WorkerIn
 	if len(ics) > 0 {
 		env.SetWorkerOptions(worker.Options{Interceptors: ics})
 	}
-	acts := NewActivities(c.p, ActivityOptions{Wait: rollback.WaitOptions{Clock: clk}, ResendGrace: 0})
+	acts := NewActivities(c.p, ActivityOptions{Wait: rollback.WaitOptions{Clock: clk}})
 	Register(env, acts)
 	return env
 }

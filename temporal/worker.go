@@ -140,18 +140,19 @@ func StartOptions(prefix, key string) client.StartWorkflowOptions {
 // Timeouts of the activities. A mutating call's attempt is bounded by the
 // library's retry layer (RetryPolicy.MaxElapsed, 2 minutes, plus one call
 // timeout), so its start-to-close timeout lies beyond that: it fires only
-// for a worker that died.
+// for a worker that hangs. A worker that died is found sooner by the
+// heartbeat timeout: every activity but Check heartbeats at least every
+// quarter of it (keepAlive), waits at every poll too.
 const (
 	callActivityTimeout = 5 * time.Minute
 	waitSlack           = 5 * time.Minute
-	waitHeartbeat       = 2 * time.Minute
+	heartbeatTimeout    = time.Minute
 )
 
 // retryPolicy is Temporal's side of the retries. The library's errors come
 // back non-retryable (activityError): the library retried them already.
 // What Temporal retries is what the library cannot see: a worker that died
-// (start-to-close or heartbeat timeout), a worker shutting down, and an
-// activity's own RetryLater.
+// (start-to-close or heartbeat timeout) and a worker shutting down.
 var retryPolicy = &temporal.RetryPolicy{
 	InitialInterval:    time.Second,
 	BackoffCoefficient: 2,
@@ -160,23 +161,23 @@ var retryPolicy = &temporal.RetryPolicy{
 }
 
 // activityOptions are the options of one activity. wait is a wait's limit,
-// or the rollback's BusyTimeout (it may wait out a rollback still running).
+// or the longest the rollback may wait out an operation in progress.
 func activityOptions(in WorkflowInput, name string, mutating bool, wait time.Duration) workflow.ActivityOptions {
 	o := workflow.ActivityOptions{
 		TaskQueue:           ReadQueue(in.QueuePrefix, in.Provider),
 		StartToCloseTimeout: callActivityTimeout,
 		RetryPolicy:         retryPolicy,
 	}
-	if mutating {
-		o.TaskQueue = ActionQueue(in.QueuePrefix, in.Provider, actionOf[name])
+	if name != "Check" {
+		o.HeartbeatTimeout = heartbeatTimeout
 	}
 	if mutating {
+		o.TaskQueue = ActionQueue(in.QueuePrefix, in.Provider, actionOf[name])
 		o.StartToCloseTimeout += wait
 		return o
 	}
 	if wait > 0 {
 		o.StartToCloseTimeout = wait + waitSlack
-		o.HeartbeatTimeout = waitHeartbeat
 		o.WaitForCancellation = true
 	}
 	return o
