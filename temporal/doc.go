@@ -44,10 +44,13 @@
 // # Quotas across workers
 //
 // Each mutating action of each provider has its own task queue
-// (ActionQueue) whose workers set TaskQueueActivitiesPerSecond to the
-// cloud's quota (Quota: SWAS 10 a minute, Lighthouse 20 a second), so all
-// workers together keep to it; the provider client's own limiter remains as
-// a second guard in each worker.
+// (ActionQueue) whose workers set TaskQueueActivitiesPerSecond to
+// QueueRate, so all workers together keep to the cloud's quota (Quota:
+// SWAS 10 a minute, Lighthouse 20 a second). QueueRate is below the quota
+// because the server's limit is a token bucket per queue partition that
+// bursts after a lull: with the default 4 partitions, Lighthouse queues
+// run at 8 a second and SWAS queues at 6 a minute. The provider client's
+// own limiter remains as a second guard in each worker.
 //
 // examples/temporal has a worker, a starter and an emulated cloud to try it
 // with a local Temporal (temporal server start-dev).

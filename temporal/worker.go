@@ -2,6 +2,7 @@ package temporal
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/cloudsnap/rollback"
@@ -46,9 +47,9 @@ func WorkflowQueue(prefix string) string { return prefixOr(prefix) }
 func ReadQueue(prefix, provider string) string { return prefixOr(prefix) + "-" + provider }
 
 // ActionQueue is the task queue of one mutating action of a provider. Its
-// workers set TaskQueueActivitiesPerSecond to the cloud's quota for that
-// action (Quota), and the Temporal server holds every worker of the queue
-// to it together: that is how a fleet run from many hosts keeps to the
+// workers set TaskQueueActivitiesPerSecond to what keeps that action
+// within the cloud's quota (QueueRate), and the Temporal server holds
+// every worker of the queue to it together: that is how a fleet run from many hosts keeps to the
 // account's quota. Give accounts with separate quotas separate prefixes.
 func ActionQueue(prefix, provider, action string) string {
 	return prefixOr(prefix) + "-" + provider + "-" + action
@@ -59,13 +60,56 @@ func ActionQueue(prefix, provider, action string) string {
 // CreateSnapshot calls a minute each; Lighthouse 20 calls a second per
 // action. Zero for a provider this package does not know.
 func Quota(provider, action string) float64 {
+	calls, per := quotaWindow(provider)
+	if calls == 0 {
+		return 0
+	}
+	return float64(calls) / per.Seconds()
+}
+
+// quotaWindow is the cloud's quota as the cloud counts it: calls per
+// window.
+func quotaWindow(provider string) (calls int, per time.Duration) {
 	switch provider {
 	case rollback.ProviderAliyun:
-		return 10.0 / 60
+		return 10, time.Minute
 	case rollback.ProviderTencent:
-		return 20
+		return 20, time.Second
 	}
-	return 0
+	return 0, 0
+}
+
+// DefaultQueuePartitions is how many partitions a Temporal server gives a
+// task queue unless its dynamic config says otherwise
+// (matching.numTaskqueueReadPartitions).
+const DefaultQueuePartitions = 4
+
+// QueueRate returns the TaskQueueActivitiesPerSecond that keeps an action's
+// queue within the cloud's quota on a server that splits the queue into
+// partitions (DefaultQueuePartitions unless configured), and NewWorkers
+// sets it. It is below Quota because the server's limit is not a window:
+// each partition is a token bucket of rate/partitions whose burst is
+// ceil(rate/partitions) (at least 1), full after any lull (between a
+// fleet's continue-as-new runs, say). Over one quota window it can
+// therefore dispatch partitions×burst + rate×window tasks, and QueueRate is
+// the largest whole number of calls per window for which that stays within
+// the quota: Lighthouse 8 a second (8 + 4×2 = 16 of 20), SWAS 6 a minute
+// (6 + 4×1 = 10 of 10) with 4 partitions; 10 a second and 9 a minute with
+// one. Zero for a provider this package does not know.
+func QueueRate(provider, action string, partitions int) float64 {
+	calls, per := quotaWindow(provider)
+	if calls == 0 {
+		return 0
+	}
+	partitions = max(partitions, 1)
+	for n := calls; n > 1; n-- {
+		r := float64(n) / per.Seconds()
+		burst := max(1, int(math.Ceil(r/float64(partitions))))
+		if partitions*burst+n <= calls {
+			return r
+		}
+	}
+	return 1 / per.Seconds() // more partitions than the quota has calls: one call a window, plus the bursts
 }
 
 // ActivityName is the registered name of a provider's activity, e.g.
@@ -104,7 +148,7 @@ func NewWorkers(c client.Client, prefix string, acts *Activities, o worker.Optio
 	ws := []worker.Worker{wf, reads}
 	for _, a := range Actions {
 		ao := o
-		if q := Quota(p, a); q > 0 {
+		if q := QueueRate(p, a, DefaultQueuePartitions); q > 0 {
 			ao.TaskQueueActivitiesPerSecond = q
 		}
 		w := worker.New(c, ActionQueue(prefix, p, a), ao)
