@@ -18,8 +18,9 @@ import (
 //
 // Each activity is one step that is safe to run again: reads and waits
 // trivially; Stop and Start read the instance first and do not ask twice;
-// Rollback decides from the baseline it is given (or heartbeated) whether an
-// earlier attempt already landed before it sends anything.
+// Rollback is rollback.Run's rollback step over a checkpoint kept in its
+// heartbeats, so the library's evidence rules decide whether an earlier
+// attempt already landed before anything is sent.
 type Activities struct {
 	// Provider is the cloud client (*aliyun.Client, *tencent.Client). Its own
 	// retry layer retries transient faults within one activity attempt.

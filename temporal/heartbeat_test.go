@@ -2,15 +2,20 @@ package temporal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 )
 
 // silencer makes the first attempt of the Rollback activity go silent:
@@ -138,5 +143,50 @@ func TestRollbackHeartbeatLost(t *testing.T) {
 				})
 			})
 		}
+	}
+}
+
+// TestKeepAlive: an activity blocked in one long call (here: until it has
+// seen its own heartbeats) still heartbeats, every quarter of its
+// heartbeat timeout, so Temporal does not take its worker for dead.
+func TestKeepAlive(t *testing.T) {
+	beats := make(chan struct{}, 16)
+	f := &faults{names: map[string]bool{}, onBeat: func(_ context.Context, name string, _ int32, details []any) error {
+		if name == "blocked" && len(details) == 1 && details[0] == "alive" {
+			select {
+			case beats <- struct{}{}:
+			default:
+			}
+		}
+		return nil
+	}}
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(quietLogger())
+	env := s.NewTestWorkflowEnvironment()
+	env.SetTestTimeout(time.Minute)
+	env.SetWorkerOptions(testWorkerOptions(f))
+	blocked := func(ctx context.Context) (int, error) {
+		defer keepAlive(ctx, func() any { return "alive" })()
+		for n := 0; ; {
+			select {
+			case <-beats:
+				if n++; n == 3 {
+					return n, nil
+				}
+			case <-time.After(30 * time.Second): // a failure, not a speed limit
+				return n, errors.New("no heartbeat while blocked")
+			}
+		}
+	}
+	env.RegisterActivityWithOptions(blocked, activity.RegisterOptions{Name: "blocked"})
+	env.RegisterWorkflowWithOptions(func(ctx workflow.Context) (int, error) {
+		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, HeartbeatTimeout: 2 * time.Second})
+		var n int
+		err := workflow.ExecuteActivity(ctx, "blocked").Get(ctx, &n)
+		return n, err
+	}, workflow.RegisterOptions{Name: "keepalive"})
+	env.ExecuteWorkflow("keepalive")
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
 	}
 }
