@@ -71,12 +71,11 @@ func (a *Activities) reader() rollback.Inspector {
 }
 
 // provider is Provider with its reads going through reader(), keeping the
-// optional interfaces rollback.Run looks for.
+// optional interfaces rollback.Run looks for. It always wraps, so that a
+// provider without a RollbackWitness cannot tell (readThrough) instead of
+// being resent to by a retried attempt.
 func (a *Activities) provider() rollback.Provider {
-	if a.read == nil {
-		return a.Provider
-	}
-	return readThrough{Provider: a.Provider, read: a.read}
+	return readThrough{Provider: a.Provider, read: a.reader()}
 }
 
 func (a *Activities) clock() clock.Clock { return clock.Or(a.Wait.Clock) }

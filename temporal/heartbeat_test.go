@@ -190,3 +190,32 @@ func TestKeepAlive(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// noWitness is a provider that cannot tell from the cloud whether a
+// rollback landed (it has no RollbackWitness).
+type noWitness struct{ rollback.Provider }
+
+func (n noWitness) Name() string { return providerName(n.Provider) }
+
+// TestRetryWithoutWitness: on a provider that cannot tell, a retried
+// Rollback attempt sends nothing and says the outcome is unknown, rather
+// than risk a second rollback.
+func TestRetryWithoutWitness(t *testing.T) {
+	forEachCloud(t, func(t *testing.T, c *cloud, clk clock.Clock) {
+		req := c.target(t, "no-witness-1", false)
+		var s testsuite.WorkflowTestSuite
+		s.SetLogger(quietLogger())
+		env := s.NewTestWorkflowEnvironment()
+		env.SetTestTimeout(2 * time.Minute)
+		env.SetWorkerOptions(testWorkerOptions(&faults{names: map[string]bool{ActivityName(c.name, "Rollback"): true}}))
+		Register(env, NewActivities(noWitness{c.p}, ActivityOptions{Wait: rollback.WaitOptions{Clock: clk}}))
+		_, err := run(env, c, req, Options{})
+		if !errors.Is(KindOf(err), rollback.ErrOutcomeUnknown) {
+			t.Fatalf("err = %v, want ErrOutcomeUnknown", err)
+		}
+		t.Log(errText(err))
+		if n := c.calls(ActionRollback); n != 0 {
+			t.Errorf("rollback calls = %d, want 0", n)
+		}
+	})
+}
