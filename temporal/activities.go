@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
 	"github.com/cloudsnap/rollback/provider"
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 )
 
 // Activities are the steps of a rollback, run by a worker over one
@@ -19,8 +19,9 @@ import (
 //
 // Each activity is one step that is safe to run again: reads and waits
 // trivially; Stop and Start read the instance first and do not ask twice;
-// Rollback decides from the baseline it is given (or heartbeated) whether an
-// earlier attempt already landed before it sends anything.
+// Rollback is rollback.Run's rollback step over a checkpoint kept in its
+// heartbeats, so the library's evidence rules decide whether an earlier
+// attempt already landed before anything is sent.
 type Activities struct {
 	// Provider is the cloud client (*aliyun.Client, *tencent.Client). Its own
 	// retry layer retries transient faults within one activity attempt.
@@ -29,11 +30,6 @@ type Activities struct {
 	// the emulator's clock in tests; Align to have concurrent waits poll
 	// together (NewActivities sets 1s when Batch is on).
 	Wait rollback.WaitOptions
-	// ResendGrace is how long Rollback waits, when an earlier attempt may
-	// have sent the rollback and the cloud shows no trace of it, before it
-	// reads once more and only then sends (0: 10s). It covers the cloud's
-	// read-after-write lag.
-	ResendGrace time.Duration
 	// Logger gets one line per step (nil: none).
 	Logger *slog.Logger
 
@@ -42,9 +38,8 @@ type Activities struct {
 
 // ActivityOptions configures NewActivities.
 type ActivityOptions struct {
-	Wait        rollback.WaitOptions
-	ResendGrace time.Duration
-	Logger      *slog.Logger
+	Wait   rollback.WaitOptions
+	Logger *slog.Logger
 	// Batch merges reads made by concurrent activities of this worker
 	// within BatchWindow into one batched call (100 IDs per call), as
 	// rollback.RunBatch does, and aligns the waits' polls on a grid so that
@@ -55,7 +50,7 @@ type ActivityOptions struct {
 
 // NewActivities returns the activities over p.
 func NewActivities(p rollback.Provider, o ActivityOptions) *Activities {
-	a := &Activities{Provider: p, Wait: o.Wait, ResendGrace: o.ResendGrace, Logger: o.Logger}
+	a := &Activities{Provider: p, Wait: o.Wait, Logger: o.Logger}
 	if o.Batch {
 		if a.Wait.Align <= 0 {
 			a.Wait.Align = time.Second
@@ -77,12 +72,11 @@ func (a *Activities) reader() rollback.Inspector {
 }
 
 // provider is Provider with its reads going through reader(), keeping the
-// optional interfaces rollback.Run looks for.
+// optional interfaces rollback.Run looks for. It always wraps, so that a
+// provider without a RollbackWitness cannot tell (readThrough) instead of
+// being resent to by a retried attempt.
 func (a *Activities) provider() rollback.Provider {
-	if a.read == nil {
-		return a.Provider
-	}
-	return readThrough{Provider: a.Provider, read: a.read}
+	return readThrough{Provider: a.Provider, read: a.reader()}
 }
 
 func (a *Activities) clock() clock.Clock { return clock.Or(a.Wait.Clock) }
@@ -143,6 +137,7 @@ func (a *Activities) Stop(ctx context.Context, in InstanceInput) (*rollback.Inst
 	if inst.State == rollback.InstanceStopped || inst.State == rollback.InstanceStopping {
 		return inst, nil
 	}
+	defer keepAlive(ctx, nil)()
 	return inst, activityError(ctx, rollback.StepStop, a.Provider.StopInstance(ctx, in.Region, in.InstanceID))
 }
 
@@ -159,6 +154,7 @@ func (a *Activities) Start(ctx context.Context, in InstanceInput) (*rollback.Ins
 	if inst.State == rollback.InstanceRunning || inst.State == rollback.InstanceStarting {
 		return inst, nil
 	}
+	defer keepAlive(ctx, nil)()
 	return inst, activityError(ctx, rollback.StepStart, a.Provider.StartInstance(ctx, in.Region, in.InstanceID))
 }
 
@@ -181,7 +177,9 @@ func (a *Activities) SafetySnapshot(ctx context.Context, in SnapshotInput) (*rol
 	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &made) == nil && made.ID != "" {
 		return &made, nil
 	}
+	stop := keepAlive(ctx, nil)
 	s, err := a.Provider.CreateSnapshot(ctx, in.Region, in.InstanceID, in.DiskID, in.Name)
+	stop()
 	if err != nil {
 		return nil, activityError(ctx, rollback.StepSafetySnapshot, err)
 	}
@@ -191,45 +189,39 @@ func (a *Activities) SafetySnapshot(ctx context.Context, in SnapshotInput) (*rol
 
 // RollbackInput is the input of Rollback.
 type RollbackInput struct {
-	// Request is the checked request: IDs resolved, ClientToken derived
-	// from the OperationKey (stable across attempts and workers).
+	// Request is the checked request: IDs resolved, OperationKey set and
+	// ClientToken derived from it (stable across attempts and workers).
 	Request rollback.Request
 	// Baseline is the snapshot as read before anything was sent for this
-	// operation (Check's). An attempt decides from it whether an earlier
-	// attempt's rollback has landed. Nil: the first attempt reads it and
-	// heartbeats it before sending.
+	// operation (Check's): the evidence rules judge every attempt against
+	// it. Required.
 	Baseline *rollback.Snapshot
-	// AllowRunning lets a running instance be rolled back (Lighthouse then
-	// forces it off). The workflow never sets it: it stops the instance.
-	AllowRunning bool
 	// BusyTimeout bounds waiting out an operation in progress before
-	// deciding (0: rollback.DefaultBusyTimeout).
-	BusyTimeout time.Duration
-}
-
-// rollbackBeat is Rollback's heartbeat: what a retried attempt resumes
-// from.
-type rollbackBeat struct {
-	Baseline *rollback.Snapshot
-	Sending  bool // an attempt got as far as sending
+	// deciding, and RollbackTimeout a rollback in progress (most likely an
+	// earlier attempt's); 0: rollback's defaults.
+	BusyTimeout, RollbackTimeout time.Duration
 }
 
 // Rollback sends the rollback exactly once across attempts, workers and
-// crashes:
+// crashes, by running rollback.Run's rollback step (Run with NoWait) with
+// a Checkpointer kept in the activity's heartbeats (see beatStore): the
+// library's own exactly-once rules decide, not a copy of them.
 //
-//   - Every attempt first reads the snapshot and the instance and looks for
-//     this operation's own rollback, newer than the baseline: on Lighthouse
-//     the snapshot's rollback operation with a request ID other than the
-//     baseline's; on SWAS a snapshot rollback time newer than the
-//     baseline's. Found: the result is adopted, nothing is sent.
-//   - An instance busy (most likely an earlier attempt's rollback still
-//     running) is waited out, up to BusyTimeout, and the cloud read again.
-//   - When an earlier attempt may have sent (its heartbeat says so) and
-//     nothing shows, it waits ResendGrace for the cloud's reads to catch up
-//     and looks again before sending.
-//   - It sends with the operation's token (SWAS deduplicates it) through
-//     the provider, whose own retry layer handles lost replies by reading
-//     state before any resend.
+//   - The first attempt starts from a checkpoint at PhaseChecked with the
+//     workflow's baseline, so Run checks (waiting out a busy instance),
+//     records PhaseRollbackSending and sends with the operation's token.
+//   - A retried attempt (its worker died, its heartbeat timed out, its
+//     completion was lost) starts from the last checkpoint that reached
+//     Temporal, moved to at least PhaseRollbackSending: heartbeats are
+//     throttled and an attempt's last ones can be lost, so a retry always
+//     assumes the earlier attempt may have sent. Run then asks the
+//     provider's witness (provider.RollbackWitness) against the baseline,
+//     reading at least the read grace after now: ours landed is adopted
+//     and not resent; nothing landed is checked and sent; cannot tell is
+//     ErrOutcomeUnknown, and nothing is sent.
+//
+// The instance must be stopped (the workflow stops it first): Run without
+// StopIfRunning refuses a running one with ErrInstanceState.
 func (a *Activities) Rollback(ctx context.Context, in RollbackInput) (*rollback.Result, error) {
 	if err := a.begin(ctx, "Rollback"); err != nil {
 		return nil, err
@@ -240,136 +232,40 @@ func (a *Activities) Rollback(ctx context.Context, in RollbackInput) (*rollback.
 
 func (a *Activities) rollback(ctx context.Context, in RollbackInput) (*rollback.Result, error) {
 	req := in.Request
-	if req.ClientToken == "" || req.InstanceID == "" {
+	if req.OperationKey == "" || req.ClientToken == "" || req.InstanceID == "" {
 		return nil, provider.InvalidArgument(providerName(a.Provider), "Rollback", "Request",
-			"must be checked first (ClientToken and InstanceID set); run Check")
+			"must be checked first (OperationKey, ClientToken and InstanceID set); run Check")
 	}
-	if v, ok := a.Provider.(provider.RequestValidator); ok {
-		if err := v.ValidateRequest(req); err != nil {
-			return nil, err
+	if in.Baseline == nil {
+		return nil, provider.InvalidArgument(providerName(a.Provider), "Rollback", "Baseline",
+			"is missing; pass the snapshot as Check read it, before anything was sent")
+	}
+	store := newBeatStore(ctx, a.clock(), req, in.Baseline)
+	defer keepAlive(ctx, store.details)()
+	wo := a.Wait
+	user := wo.OnPoll
+	wo.OnPoll = func(p rollback.Poll) {
+		if user != nil {
+			user(p)
 		}
+		activity.RecordHeartbeat(ctx, store.details())
 	}
-	var beat rollbackBeat
-	if activity.HasHeartbeatDetails(ctx) {
-		_ = activity.GetHeartbeatDetails(ctx, &beat)
-	}
-	baseline := in.Baseline
-	if beat.Baseline != nil {
-		baseline = beat.Baseline
-	}
-	r := a.reader()
-	snap, err := r.Snapshot(ctx, req.Region, req.SnapshotID)
+	rep, err := rollback.Run(ctx, a.provider(), req, rollback.RunOptions{
+		NoWait:          true,
+		BusyTimeout:     in.BusyTimeout,
+		RollbackTimeout: in.RollbackTimeout,
+		Wait:            wo,
+		Clock:           a.clock(),
+		Checkpoints:     store,
+		Logger:          a.Logger,
+	})
 	if err != nil {
 		return nil, err
 	}
-	if baseline == nil {
-		baseline = snap
+	if rep.Result == nil {
+		return nil, fmt.Errorf("rollback: Run returned no result for operation %q", req.OperationKey)
 	}
-	beat.Baseline = baseline
-	inst, err := r.Instance(ctx, req.Region, req.InstanceID)
-	if err != nil {
-		return nil, err
-	}
-	if res, err := landed(req, baseline, snap, inst); res != nil || err != nil {
-		return res, err
-	}
-	if inst.Busy || inst.State.Transitional() || snap.State == rollback.SnapshotRollingBack {
-		// A rollback still running (an earlier attempt's, most likely) or
-		// another operation: wait it out, then look again.
-		wo := a.Wait
-		wo.Clock = a.clock()
-		wo.Timeout = in.BusyTimeout
-		if wo.Timeout <= 0 {
-			wo.Timeout = rollback.DefaultBusyTimeout
-		}
-		wo.OnPoll = func(rollback.Poll) { activity.RecordHeartbeat(ctx, beat) }
-		if _, err := rollback.WaitInstance(ctx, r, req.Region, req.InstanceID, rollback.UntilIdle, wo); err != nil {
-			return nil, err
-		}
-		if snap, inst, err = a.look(ctx, req); err != nil {
-			return nil, err
-		}
-		if res, err := landed(req, baseline, snap, inst); res != nil || err != nil {
-			return res, err
-		}
-	}
-	if beat.Sending {
-		// An earlier attempt may have sent and the cloud may not show it
-		// yet: give its reads time to catch up, then look once more.
-		if err := clock.Sleep(ctx, a.clock(), a.resendGrace()); err != nil {
-			return nil, err
-		}
-		if snap, inst, err = a.look(ctx, req); err != nil {
-			return nil, err
-		}
-		if res, err := landed(req, baseline, snap, inst); res != nil || err != nil {
-			return res, err
-		}
-	}
-	if inst.Busy || inst.State.Transitional() || snap.State == rollback.SnapshotRollingBack {
-		return nil, temporal.NewApplicationError(
-			fmt.Sprintf("instance %s is %s with an operation this rollback cannot yet tell its own; retrying later",
-				inst.ID, inst.State), TypeRetryLater)
-	}
-	if inst.State == rollback.InstanceRunning && !in.AllowRunning {
-		return nil, &rollback.Error{Provider: inst.Provider, Op: "Rollback", Kind: rollback.ErrInstanceState,
-			Message: fmt.Sprintf("instance %s is running", inst.ID),
-			Hint:    "the workflow stops it first with StopIfRunning; nothing was sent"}
-	}
-	beat.Sending = true
-	activity.RecordHeartbeat(ctx, beat)
-	var res *rollback.Result
-	if pr, ok := a.Provider.(provider.PreflightRoller); ok {
-		res, err = pr.RollbackWithPreflight(ctx, req, provider.Preflight{Instance: inst, Snapshot: snap})
-	} else {
-		res, err = a.Provider.Rollback(ctx, req)
-	}
-	if err != nil {
-		return nil, err
-	}
-	res.Before = baseline
-	return res, nil
-}
-
-// look reads the snapshot and the instance.
-func (a *Activities) look(ctx context.Context, req rollback.Request) (*rollback.Snapshot, *rollback.Instance, error) {
-	snap, err := a.reader().Snapshot(ctx, req.Region, req.SnapshotID)
-	if err != nil {
-		return nil, nil, err
-	}
-	inst, err := a.reader().Instance(ctx, req.Region, req.InstanceID)
-	return snap, inst, err
-}
-
-func (a *Activities) resendGrace() time.Duration {
-	if a.ResendGrace > 0 {
-		return a.ResendGrace
-	}
-	return 10 * time.Second
-}
-
-// landed looks for this operation's rollback, newer than baseline, in what
-// the cloud shows now. A failed one is ErrRollbackFailed: it was ours and
-// it must not be sent again.
-func landed(req rollback.Request, baseline, snap *rollback.Snapshot, inst *rollback.Instance) (*rollback.Result, error) {
-	adopt := func(requestID string) *rollback.Result {
-		return &rollback.Result{Provider: snap.Provider, RequestID: requestID, ClientToken: req.ClientToken,
-			Adopted: true, InstanceID: inst.ID, DiskID: req.DiskID, Before: baseline}
-	}
-	op := snap.LatestOperation
-	if op.Kind == rollback.OpRollback && op.RequestID != "" && op.RequestID != baseline.LatestOperation.RequestID {
-		if op.State == rollback.OperationFailed {
-			return nil, &rollback.Error{Provider: snap.Provider, Op: "Rollback", Kind: rollback.ErrRollbackFailed,
-				RequestID: op.RequestID,
-				Message:   fmt.Sprintf("an earlier attempt's rollback of instance %s to snapshot %s failed", inst.ID, snap.ID),
-				Hint:      "check the instance before trying again with a new operation key"}
-		}
-		return adopt(op.RequestID), nil
-	}
-	if !snap.LastRollbackAt.IsZero() && snap.LastRollbackAt.After(baseline.LastRollbackAt) {
-		return adopt(""), nil
-	}
-	return nil, nil
+	return rep.Result, nil
 }
 
 // WaitInput is the input of the wait activities.
@@ -396,10 +292,11 @@ type WaitProgress struct {
 	Percent int
 }
 
-// waitOpts returns the wait options of one wait attempt and its progress:
-// the remaining time of the first attempt's limit, and a heartbeat per
-// poll.
-func (a *Activities) waitOpts(ctx context.Context, what string, timeout time.Duration) (rollback.WaitOptions, *WaitProgress) {
+// waitOpts returns the wait options of one wait attempt and its
+// heartbeat: the remaining time of the first attempt's limit, and a
+// heartbeat per poll. The heartbeat goes on between polls too (keepAlive)
+// until stop is called.
+func (a *Activities) waitOpts(ctx context.Context, what string, timeout time.Duration) (wo rollback.WaitOptions, stop func()) {
 	clk := a.clock()
 	var p WaitProgress
 	if activity.HasHeartbeatDetails(ctx) {
@@ -409,11 +306,17 @@ func (a *Activities) waitOpts(ctx context.Context, what string, timeout time.Dur
 		p.Started = clk.Now()
 	}
 	p.What = what
-	wo := a.Wait
+	wo = a.Wait
 	wo.Clock = clk
 	wo.Timeout = timeout - clk.Now().Sub(p.Started)
 	if wo.Timeout <= 0 {
 		wo.Timeout = time.Nanosecond // one last look
+	}
+	var mu sync.Mutex
+	details := func() any {
+		mu.Lock()
+		defer mu.Unlock()
+		return p
 	}
 	base := p.Polls
 	user := wo.OnPoll
@@ -421,12 +324,14 @@ func (a *Activities) waitOpts(ctx context.Context, what string, timeout time.Dur
 		if user != nil {
 			user(poll)
 		}
+		mu.Lock()
 		p.Polls = base + poll.Attempt
 		p.State, p.Native, p.Percent = poll.State, poll.Native, poll.Percent
-		activity.RecordHeartbeat(ctx, p)
+		mu.Unlock()
+		activity.RecordHeartbeat(ctx, details())
 	}
-	activity.RecordHeartbeat(ctx, p)
-	return wo, &p
+	activity.RecordHeartbeat(ctx, details())
+	return wo, keepAlive(ctx, details)
 }
 
 var instanceWaits = map[string]rollback.InstanceWait{
@@ -446,7 +351,8 @@ func (a *Activities) WaitInstance(ctx context.Context, in WaitInput) (*rollback.
 		return nil, activityError(ctx, "", provider.InvalidArgument("", "WaitInstance", "Until",
 			"is %q; want stopped, running or idle", in.Until))
 	}
-	wo, _ := a.waitOpts(ctx, "instance "+in.ID+" "+in.Until, in.Timeout)
+	wo, stop := a.waitOpts(ctx, "instance "+in.ID+" "+in.Until, in.Timeout)
+	defer stop()
 	inst, err := rollback.WaitInstance(ctx, a.reader(), in.Region, in.ID, w, wo)
 	return inst, activityError(ctx, "", err)
 }
@@ -456,7 +362,8 @@ func (a *Activities) WaitSnapshot(ctx context.Context, in WaitInput) (*rollback.
 	if err := a.begin(ctx, "WaitSnapshot"); err != nil {
 		return nil, err
 	}
-	wo, _ := a.waitOpts(ctx, "snapshot "+in.ID+" ready", in.Timeout)
+	wo, stop := a.waitOpts(ctx, "snapshot "+in.ID+" ready", in.Timeout)
+	defer stop()
 	s, err := rollback.WaitSnapshot(ctx, a.reader(), in.Region, in.ID, wo)
 	return s, activityError(ctx, rollback.StepSafetySnapshot, err)
 }
@@ -472,14 +379,10 @@ func (a *Activities) WaitRollback(ctx context.Context, in WaitInput) (*rollback.
 		return nil, activityError(ctx, rollback.StepWaitRollback,
 			provider.InvalidArgument("", "WaitRollback", "Result", "is missing"))
 	}
-	wo, _ := a.waitOpts(ctx, "rollback of "+in.Result.InstanceID, in.Timeout)
+	wo, stop := a.waitOpts(ctx, "rollback of "+in.Result.InstanceID, in.Timeout)
+	defer stop()
 	out, err := rollback.WaitRollback(ctx, a.reader(), in.Region, in.Result, wo)
 	return out, activityError(ctx, rollback.StepWaitRollback, err)
 }
 
-func providerName(p any) string {
-	if n, ok := p.(interface{ Name() string }); ok {
-		return n.Name()
-	}
-	return ""
-}
+func providerName(p any) string { return provider.CapabilitiesOf(p).Name }

@@ -55,10 +55,18 @@ func NewCoalescer(p rollback.Inspector, clk clock.Clock, window time.Duration) *
 // Name is the provider's name.
 func (c *Coalescer) Name() string { return providerName(c.p) }
 
+// Capabilities passes on the provider's name and priors (so that waits
+// reading through the coalescer start from them) and declares its
+// pass-through batched read.
+func (c *Coalescer) Capabilities() provider.Capabilities {
+	caps := provider.CapabilitiesOf(c.p)
+	return provider.Capabilities{Name: caps.Name, Priors: caps.Priors, BatchInstances: c}
+}
+
 // Instance reads one instance, batched with concurrent reads.
 func (c *Coalescer) Instance(ctx context.Context, region, id string) (*rollback.Instance, error) {
-	bi, ok := c.p.(provider.BatchInspector)
-	if !ok {
+	bi := provider.CapabilitiesOf(c.p).BatchInstances
+	if bi == nil {
 		return c.p.Instance(ctx, region, id)
 	}
 	b, err := c.join(ctx, batchKey{false, region}, id, func(ctx context.Context, b *batch) {
@@ -81,8 +89,8 @@ func (c *Coalescer) Instance(ctx context.Context, region, id string) (*rollback.
 
 // Snapshot reads one snapshot, batched with concurrent reads.
 func (c *Coalescer) Snapshot(ctx context.Context, region, id string) (*rollback.Snapshot, error) {
-	bs, ok := c.p.(provider.BatchSnapshotInspector)
-	if !ok {
+	bs := provider.CapabilitiesOf(c.p).BatchSnapshots
+	if bs == nil {
 		return c.p.Snapshot(ctx, region, id)
 	}
 	b, err := c.join(ctx, batchKey{true, region}, id, func(ctx context.Context, b *batch) {
@@ -105,7 +113,7 @@ func (c *Coalescer) Snapshot(ctx context.Context, region, id string) (*rollback.
 
 // Instances passes a batched read through.
 func (c *Coalescer) Instances(ctx context.Context, region string, ids []string) ([]*rollback.Instance, error) {
-	if bi, ok := c.p.(provider.BatchInspector); ok {
+	if bi := provider.CapabilitiesOf(c.p).BatchInstances; bi != nil {
 		return bi.Instances(ctx, region, ids)
 	}
 	out := make([]*rollback.Instance, 0, len(ids))
@@ -169,8 +177,11 @@ func contains(ids []string, id string) bool {
 	return false
 }
 
-// readThrough is a Provider whose reads go through read, keeping the
-// optional interfaces rollback.Run uses.
+// readThrough is a Provider whose reads go through read (the coalescer),
+// declaring the provider's capabilities but its batched reads, with a
+// witness that always answers: a provider without one cannot tell, so a
+// resumed attempt never resends on it (ErrOutcomeUnknown) rather than risk
+// a second rollback.
 type readThrough struct {
 	rollback.Provider
 	read rollback.Inspector
@@ -184,19 +195,18 @@ func (r readThrough) Snapshot(ctx context.Context, region, id string) (*rollback
 	return r.read.Snapshot(ctx, region, id)
 }
 
-func (r readThrough) Name() string { return providerName(r.Provider) }
-
-func (r readThrough) ValidateRequest(req rollback.Request) error {
-	if v, ok := r.Provider.(provider.RequestValidator); ok {
-		return v.ValidateRequest(req)
+func (r readThrough) Capabilities() provider.Capabilities {
+	caps := r.Provider.Capabilities()
+	caps.BatchInstances, caps.BatchSnapshots = nil, nil
+	if caps.Witness == nil {
+		caps.Witness = cannotTell{}
 	}
-	return nil
+	return caps
 }
 
-func (r readThrough) Disk(ctx context.Context, region, diskID string) (*rollback.Disk, error) {
-	if d, ok := r.Provider.(provider.DiskInspector); ok {
-		return d.Disk(ctx, region, diskID)
-	}
-	return nil, &rollback.Error{Provider: r.Name(), Op: "Disk", Kind: rollback.ErrInvalidArgument,
-		Message: "this provider cannot read disks; set InstanceID"}
+type cannotTell struct{}
+
+func (cannotTell) WitnessRollback(context.Context, rollback.Request, *rollback.Snapshot, time.Time) (provider.Evidence, error) {
+	return provider.Evidence{Verdict: provider.CannotTell,
+		Detail: "the provider cannot tell from the cloud whether an earlier attempt's rollback landed"}, nil
 }

@@ -29,20 +29,28 @@
 // ("InvalidArgument", "Timeout", ...; KindOf maps it back, DetailsOf gives
 // the hint and request ID). Temporal's retry policy therefore only retries
 // what the library cannot see (a worker that died, a heartbeat timeout), and
-// the two never multiply. A retried Rollback attempt never sends blindly:
-// it first looks, against the baseline snapshot read before anything was
-// sent (passed in its input and heartbeated), for this operation's own
-// rollback (Lighthouse: the snapshot's rollback operation with a new request
-// ID; SWAS: a newer rollback time), waits out a rollback still running, and
-// only then sends with the token derived from the operation key.
+// the two never multiply. The Rollback activity is rollback.Run's rollback
+// step (Run with NoWait) over a Checkpointer kept in the activity's
+// heartbeats, so the library's own exactly-once rules decide: a retried
+// attempt resumes from the last checkpoint Temporal got, taken to be at
+// rollback-sending at least (heartbeats are throttled, and a dying
+// attempt's last ones are lost), and the provider's RollbackWitness judges
+// the cloud against the baseline Check read before anything was sent:
+// ours landed is adopted, nothing landed is sent with the token derived
+// from the operation key, cannot tell is ErrOutcomeUnknown. Every activity
+// but Check heartbeats at least every 15s under a one-minute heartbeat
+// timeout, so a dead worker's attempt is retried within a minute.
 //
 // # Quotas across workers
 //
 // Each mutating action of each provider has its own task queue
-// (ActionQueue) whose workers set TaskQueueActivitiesPerSecond to the
-// cloud's quota (Quota: SWAS 10 a minute, Lighthouse 20 a second), so all
-// workers together keep to it; the provider client's own limiter remains as
-// a second guard in each worker.
+// (ActionQueue) whose workers set TaskQueueActivitiesPerSecond to
+// QueueRate, so all workers together keep to the cloud's quota (Quota:
+// SWAS 10 a minute, Lighthouse 20 a second). QueueRate is below the quota
+// because the server's limit is a token bucket per queue partition that
+// bursts after a lull: with the default 4 partitions, Lighthouse queues
+// run at 8 a second and SWAS queues at 6 a minute. The provider client's
+// own limiter remains as a second guard in each worker.
 //
 // examples/temporal has a worker, a starter and an emulated cloud to try it
 // with a local Temporal (temporal server start-dev).

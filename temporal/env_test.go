@@ -49,6 +49,7 @@ type cloudOpts struct {
 	slowRollback bool          // rollbacks take 2 hours
 	rollback     time.Duration // how long a rollback takes (0: the default)
 	limit        int           // the client's rate limit per second (0: the default)
+	hooks        rollback.Hooks
 }
 
 func newAliyun(t *testing.T, o cloudOpts) *cloud {
@@ -202,10 +203,8 @@ func newEnv(t *testing.T, c *cloud, clk clock.Clock, ics ...interceptor.WorkerIn
 	s.SetLogger(quietLogger())
 	env := s.NewTestWorkflowEnvironment()
 	env.SetTestTimeout(2 * time.Minute) // the default 3s is short on a loaded machine
-	if len(ics) > 0 {
-		env.SetWorkerOptions(worker.Options{Interceptors: ics})
-	}
-	acts := NewActivities(c.p, ActivityOptions{Wait: rollback.WaitOptions{Clock: clk}, ResendGrace: 0})
+	env.SetWorkerOptions(testWorkerOptions(ics...))
+	acts := NewActivities(c.p, ActivityOptions{Wait: rollback.WaitOptions{Clock: clk}})
 	Register(env, acts)
 	return env
 }
@@ -304,5 +303,17 @@ func copts(o cloudOpts) []rollback.Option {
 	if o.limit > 0 {
 		opts = append(opts, rollback.WithRateLimit(o.limit, time.Second))
 	}
+	opts = append(opts, rollback.WithHooks(o.hooks))
 	return opts
+}
+
+// testWorkerOptions are the test environment's worker options. The
+// environment kills a workflow task that runs longer than the deadlock
+// timeout (1s by default, in real time); on a loaded machine a fleet's
+// task that starts hundreds of children can take longer, and the killed
+// parent then trips the environment over its half-started children (a nil
+// pointer in its parent-close handling). A minute keeps real deadlocks
+// visible.
+func testWorkerOptions(ics ...interceptor.WorkerInterceptor) worker.Options {
+	return worker.Options{Interceptors: ics, DeadlockDetectionTimeout: time.Minute}
 }

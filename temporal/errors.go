@@ -42,9 +42,6 @@ const (
 	// TypeCancelled: the workflow was cancelled by the cancel signal or by
 	// Temporal; its report (ReportOf) says what was already sent.
 	TypeCancelled = "Cancelled"
-	// TypeRetryLater: an activity found the instance busy with an operation
-	// it cannot yet attribute; Temporal retries it after its backoff.
-	TypeRetryLater = "RetryLater"
 	// TypeUnclassified: an error the library does not classify.
 	TypeUnclassified = "Unclassified"
 )

@@ -2,6 +2,7 @@ package temporal
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/cloudsnap/rollback"
@@ -47,9 +48,9 @@ func WorkflowQueue(prefix string) string { return prefixOr(prefix) }
 func ReadQueue(prefix, provider string) string { return prefixOr(prefix) + "-" + provider }
 
 // ActionQueue is the task queue of one mutating action of a provider. Its
-// workers set TaskQueueActivitiesPerSecond to the cloud's quota for that
-// action (Quota), and the Temporal server holds every worker of the queue
-// to it together: that is how a fleet run from many hosts keeps to the
+// workers set TaskQueueActivitiesPerSecond to what keeps that action
+// within the cloud's quota (QueueRate), and the Temporal server holds
+// every worker of the queue to it together: that is how a fleet run from many hosts keeps to the
 // account's quota. Give accounts with separate quotas separate prefixes.
 func ActionQueue(prefix, provider, action string) string {
 	return prefixOr(prefix) + "-" + provider + "-" + action
@@ -60,13 +61,56 @@ func ActionQueue(prefix, provider, action string) string {
 // CreateSnapshot calls a minute each; Lighthouse 20 calls a second per
 // action. Zero for a provider this package does not know.
 func Quota(provider, action string) float64 {
+	calls, per := quotaWindow(provider)
+	if calls == 0 {
+		return 0
+	}
+	return float64(calls) / per.Seconds()
+}
+
+// quotaWindow is the cloud's quota as the cloud counts it: calls per
+// window.
+func quotaWindow(provider string) (calls int, per time.Duration) {
 	switch provider {
 	case rollback.ProviderAliyun:
-		return 10.0 / 60
+		return 10, time.Minute
 	case rollback.ProviderTencent:
-		return 20
+		return 20, time.Second
 	}
-	return 0
+	return 0, 0
+}
+
+// DefaultQueuePartitions is how many partitions a Temporal server gives a
+// task queue unless its dynamic config says otherwise
+// (matching.numTaskqueueReadPartitions).
+const DefaultQueuePartitions = 4
+
+// QueueRate returns the TaskQueueActivitiesPerSecond that keeps an action's
+// queue within the cloud's quota on a server that splits the queue into
+// partitions (DefaultQueuePartitions unless configured), and NewWorkers
+// sets it. It is below Quota because the server's limit is not a window:
+// each partition is a token bucket of rate/partitions whose burst is
+// ceil(rate/partitions) (at least 1), full after any lull (between a
+// fleet's continue-as-new runs, say). Over one quota window it can
+// therefore dispatch partitions×burst + rate×window tasks, and QueueRate is
+// the largest whole number of calls per window for which that stays within
+// the quota: Lighthouse 8 a second (8 + 4×2 = 16 of 20), SWAS 6 a minute
+// (6 + 4×1 = 10 of 10) with 4 partitions; 10 a second and 9 a minute with
+// one. Zero for a provider this package does not know.
+func QueueRate(provider, action string, partitions int) float64 {
+	calls, per := quotaWindow(provider)
+	if calls == 0 {
+		return 0
+	}
+	partitions = max(partitions, 1)
+	for n := calls; n > 1; n-- {
+		r := float64(n) / per.Seconds()
+		burst := max(1, int(math.Ceil(r/float64(partitions))))
+		if partitions*burst+n <= calls {
+			return r
+		}
+	}
+	return 1 / per.Seconds() // more partitions than the quota has calls: one call a window, plus the bursts
 }
 
 // ActivityName is the registered name of a provider's activity, e.g.
@@ -105,7 +149,7 @@ func NewWorkers(c client.Client, prefix string, acts *Activities, o worker.Optio
 	ws := []worker.Worker{wf, reads}
 	for _, a := range Actions {
 		ao := o
-		if q := Quota(p, a); q > 0 {
+		if q := QueueRate(p, a, DefaultQueuePartitions); q > 0 {
 			ao.TaskQueueActivitiesPerSecond = q
 		}
 		w := worker.New(c, ActionQueue(prefix, p, a), ao)
@@ -141,18 +185,19 @@ func StartOptions(prefix, key string) client.StartWorkflowOptions {
 // Timeouts of the activities. A mutating call's attempt is bounded by the
 // library's retry layer (RetryPolicy.MaxElapsed, 2 minutes, plus one call
 // timeout), so its start-to-close timeout lies beyond that: it fires only
-// for a worker that died.
+// for a worker that hangs. A worker that died is found sooner by the
+// heartbeat timeout: every activity but Check heartbeats at least every
+// quarter of it (keepAlive), waits at every poll too.
 const (
 	callActivityTimeout = 5 * time.Minute
 	waitSlack           = 5 * time.Minute
-	waitHeartbeat       = 2 * time.Minute
+	heartbeatTimeout    = time.Minute
 )
 
 // retryPolicy is Temporal's side of the retries. The library's errors come
 // back non-retryable (activityError): the library retried them already.
 // What Temporal retries is what the library cannot see: a worker that died
-// (start-to-close or heartbeat timeout), a worker shutting down, and an
-// activity's own RetryLater.
+// (start-to-close or heartbeat timeout) and a worker shutting down.
 var retryPolicy = &temporal.RetryPolicy{
 	InitialInterval:    time.Second,
 	BackoffCoefficient: 2,
@@ -161,23 +206,23 @@ var retryPolicy = &temporal.RetryPolicy{
 }
 
 // activityOptions are the options of one activity. wait is a wait's limit,
-// or the rollback's BusyTimeout (it may wait out a rollback still running).
+// or the longest the rollback may wait out an operation in progress.
 func activityOptions(in WorkflowInput, name string, mutating bool, wait time.Duration) workflow.ActivityOptions {
 	o := workflow.ActivityOptions{
 		TaskQueue:           ReadQueue(in.QueuePrefix, in.Provider),
 		StartToCloseTimeout: callActivityTimeout,
 		RetryPolicy:         retryPolicy,
 	}
-	if mutating {
-		o.TaskQueue = ActionQueue(in.QueuePrefix, in.Provider, actionOf[name])
+	if name != "Check" {
+		o.HeartbeatTimeout = heartbeatTimeout
 	}
 	if mutating {
+		o.TaskQueue = ActionQueue(in.QueuePrefix, in.Provider, actionOf[name])
 		o.StartToCloseTimeout += wait
 		return o
 	}
 	if wait > 0 {
 		o.StartToCloseTimeout = wait + waitSlack
-		o.HeartbeatTimeout = waitHeartbeat
 		o.WaitForCancellation = true
 	}
 	return o

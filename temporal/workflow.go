@@ -220,7 +220,8 @@ func (w *wfRun) run(ctx workflow.Context) error {
 		}
 	}
 	var res rollback.Result
-	if err := w.act(ctx, rollback.StepRollback, "Rollback", RollbackInput{Request: req, Baseline: snap, BusyTimeout: w.o.BusyTimeout}, &res); err != nil {
+	if err := w.act(ctx, rollback.StepRollback, "Rollback", RollbackInput{Request: req, Baseline: snap,
+		BusyTimeout: w.o.BusyTimeout, RollbackTimeout: w.o.RollbackTimeout}, &res); err != nil {
 		return err
 	}
 	w.rep.Result = &res
@@ -362,7 +363,7 @@ func (w *wfRun) timeoutOf(in any) time.Duration {
 	case WaitInput:
 		return in.Timeout
 	case RollbackInput:
-		return in.BusyTimeout
+		return max(in.BusyTimeout, in.RollbackTimeout)
 	}
 	return 0
 }
