@@ -48,6 +48,11 @@ type pacer struct {
 	late    int           // polls made after the window closed
 	unknown time.Duration // current geometric delay
 
+	// prior is set while the window is the provider's prior (WaitPriors),
+	// not something learned: such a window is wide, so the wait follows
+	// priorDelay's schedule rather than stepping evenly across it.
+	prior bool
+
 	progress progressETA
 	// learned re-reads the learner's estimate; set while the window comes
 	// from it (not from Expected or progress), so that waits already under
@@ -69,8 +74,10 @@ func newPacer(o WaitOptions, kind string) *pacer {
 		p.learned = func() estimate { return o.Learner.estimate(kind) }
 		est = p.learned()
 		p.raw = est
-		if est.hi <= 0 {
-			est = o.prior // until the learner knows better (see relearn)
+		if est.hi <= 0 && o.prior.hi > 0 {
+			// Until the learner knows better (see relearn): the prior is
+			// taken as it is, not widened like a learned sample.
+			p.lo, p.hi, p.prior = o.prior.lo, o.prior.hi, true
 		}
 	}
 	if est.hi > 0 {
@@ -84,6 +91,7 @@ func newPacer(o WaitOptions, kind string) *pacer {
 // a tenth of its end and to MinDelay, so that a tight history still leaves
 // room for the next operation to vary.
 func (p *pacer) setWindow(lo, hi time.Duration) {
+	p.prior, p.late = false, 0
 	width := max(hi-lo, hi/10, p.min)
 	width += width / 4 // the history is a sample: the next one may fall outside it
 	mid := (lo + hi) / 2
@@ -147,6 +155,9 @@ func (p *pacer) step() time.Duration {
 // the first jump towards the window. Waits begin right after the operation
 // started, when an immediate read could only say "pending".
 func (p *pacer) first() time.Duration {
+	if p.prior {
+		return p.priorFirst()
+	}
 	if p.lo <= 2*p.min {
 		return 0
 	}
@@ -163,6 +174,8 @@ func (p *pacer) next(t time.Duration) (d time.Duration, ok bool) {
 	p.polls++
 	step := p.step()
 	switch {
+	case p.prior:
+		d = p.priorDelay(t)
 	case p.hi <= 0:
 		d = p.unknown
 		p.unknown = min(p.unknown*3/2, p.max)
@@ -177,11 +190,7 @@ func (p *pacer) next(t time.Duration) (d time.Duration, ok bool) {
 		d = step
 	default:
 		p.late++
-		d = step
-		for range p.late {
-			d = d * 3 / 2
-		}
-		d = min(d, p.max)
+		d = backoff(step, p.late, p.max)
 	}
 	if p.align > 0 {
 		// Round the poll instant up to the grid; no jitter, which would
