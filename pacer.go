@@ -249,6 +249,9 @@ type Learner struct {
 	mu      sync.Mutex
 	samples map[string][]span
 	file    *persistence // nil unless opened with OpenLearner
+	// ests caches each kind's estimate until its samples change: every
+	// wait of a fleet re-reads it between polls and while it sleeps.
+	ests map[string]estimate
 }
 
 // span is an interval in which an operation ended.
@@ -276,6 +279,7 @@ func (l *Learner) ObserveRange(kind string, lo, hi time.Duration) {
 		l.samples = make(map[string][]span)
 	}
 	l.samples[kind] = lastSpans(append(l.samples[kind], sp))
+	delete(l.ests, kind)
 	if l.file != nil {
 		if l.file.unsaved == nil {
 			l.file.unsaved = make(map[string][]span)
@@ -299,8 +303,11 @@ func (l *Learner) estimate(kind string) estimate {
 		return estimate{}
 	}
 	l.mu.Lock()
-	s := slices.Clone(l.samples[kind])
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	if e, ok := l.ests[kind]; ok {
+		return e
+	}
+	s := l.samples[kind]
 	if len(s) == 0 {
 		return estimate{}
 	}
@@ -312,7 +319,12 @@ func (l *Learner) estimate(kind string) estimate {
 	slices.Sort(los)
 	slices.Sort(his)
 	q := func(v []time.Duration, f float64) time.Duration { return v[int(f*float64(len(v)-1)+0.5)] }
-	return estimate{lo: q(los, 0.05), hi: q(his, 0.95)}
+	e := estimate{lo: q(los, 0.05), hi: q(his, 0.95)}
+	if l.ests == nil {
+		l.ests = make(map[string]estimate)
+	}
+	l.ests[kind] = e
+	return e
 }
 
 // sleepSlice bounds each sleep of a wait, so that a wait planned far ahead
