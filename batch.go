@@ -15,8 +15,8 @@ type BatchOptions struct {
 	// servers, bound it at about twice what the quota keeps in flight
 	// (rollbacks per second times their duration): Lighthouse's 20 a
 	// second for 60 s keep about 1,200 in flight, and 10,000 servers at
-	// Concurrency 2,000 finish as fast as at 10,000 with under two thirds
-	// of the memory (BENCHMARKS.md, section 3).
+	// Concurrency 2,000 finish as fast as all at once with about half the
+	// peak heap (BENCHMARKS.md, section 3).
 	Concurrency int
 	// Align is the grid waits poll on, so that their reads coincide and
 	// are batched (0: 1s).
