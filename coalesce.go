@@ -16,8 +16,9 @@ const maxBatch = 100
 
 // coalescer is an Inspector that merges reads made at about the same time by
 // many goroutines into batched calls: a read joins the open batch of its
-// region and kind, which is sent window after it opened (or at once when
-// it is full), and every reader gets its own item from the one reply. Waits
+// region and kind, which is sent window after the grid's next instant (or
+// at once when it is full), and every reader gets its own item from the one
+// reply. Waits
 // aligned on a common grid (WaitOptions.Align) poll at the same instants, so
 // a fleet of waits costs one batched call per tick instead of one call per
 // instance.
@@ -25,7 +26,12 @@ type coalescer struct {
 	p      Inspector
 	clk    clock.Clock
 	window time.Duration
-	ctx    context.Context // bounds the batched calls; ended by close
+	// grid is the waits' poll grid (WaitOptions.Align), 0 for none: a
+	// batch opened between two of its instants waits for the next one, so
+	// that reads made off the grid (a Run's checks, as RunBatch admits it)
+	// share the call of the polls made on it.
+	grid time.Duration
+	ctx  context.Context // bounds the batched calls; ended by close
 
 	mu      sync.Mutex
 	open    map[batchKey]*batch
@@ -55,8 +61,22 @@ type batch struct {
 	err  error
 }
 
-func newCoalescer(ctx context.Context, p Inspector, clk clock.Clock, window time.Duration) *coalescer {
-	return &coalescer{p: p, clk: clk, window: window, ctx: ctx, open: make(map[batchKey]*batch)}
+func newCoalescer(ctx context.Context, p Inspector, clk clock.Clock, window, grid time.Duration) *coalescer {
+	return &coalescer{p: p, clk: clk, window: window, grid: grid, ctx: ctx, open: make(map[batchKey]*batch)}
+}
+
+// delay is how long a batch opened now stays open: window, after the grid's
+// next instant when now is not within window of the last one.
+func (c *coalescer) delay() time.Duration {
+	if c.grid <= 0 {
+		return c.window
+	}
+	now := c.clk.Now()
+	since := now.Sub(now.Truncate(c.grid))
+	if since < c.window {
+		return c.window - since // a poll on the grid, a little late
+	}
+	return c.grid - since + c.window
 }
 
 // wait blocks until every batch in flight has finished; the caller ends
@@ -147,7 +167,7 @@ func (c *coalescer) send(key batchKey, b *batch) {
 	defer close(b.done)
 	select {
 	case <-b.full:
-	case <-c.clk.After(c.window):
+	case <-c.clk.After(c.delay()):
 	case <-c.ctx.Done():
 	}
 	c.mu.Lock()

@@ -170,6 +170,7 @@ func (l *Learner) save() error {
 	for k, s := range f.spans() {
 		l.samples[k] = lastSpans(append(s, p.unsaved[k]...))
 	}
+	clear(l.ests)
 	return nil
 }
 

@@ -48,6 +48,11 @@ type pacer struct {
 	late    int           // polls made after the window closed
 	unknown time.Duration // current geometric delay
 
+	// prior is set while the window is the provider's prior (WaitPriors),
+	// not something learned: such a window is wide, so the wait follows
+	// priorDelay's schedule rather than stepping evenly across it.
+	prior bool
+
 	progress progressETA
 	// learned re-reads the learner's estimate; set while the window comes
 	// from it (not from Expected or progress), so that waits already under
@@ -69,8 +74,10 @@ func newPacer(o WaitOptions, kind string) *pacer {
 		p.learned = func() estimate { return o.Learner.estimate(kind) }
 		est = p.learned()
 		p.raw = est
-		if est.hi <= 0 {
-			est = o.prior // until the learner knows better (see relearn)
+		if est.hi <= 0 && o.prior.hi > 0 {
+			// Until the learner knows better (see relearn): the prior is
+			// taken as it is, not widened like a learned sample.
+			p.lo, p.hi, p.prior = o.prior.lo, o.prior.hi, true
 		}
 	}
 	if est.hi > 0 {
@@ -84,6 +91,7 @@ func newPacer(o WaitOptions, kind string) *pacer {
 // a tenth of its end and to MinDelay, so that a tight history still leaves
 // room for the next operation to vary.
 func (p *pacer) setWindow(lo, hi time.Duration) {
+	p.prior, p.late = false, 0
 	width := max(hi-lo, hi/10, p.min)
 	width += width / 4 // the history is a sample: the next one may fall outside it
 	mid := (lo + hi) / 2
@@ -147,6 +155,9 @@ func (p *pacer) step() time.Duration {
 // the first jump towards the window. Waits begin right after the operation
 // started, when an immediate read could only say "pending".
 func (p *pacer) first() time.Duration {
+	if p.prior {
+		return p.priorFirst()
+	}
 	if p.lo <= 2*p.min {
 		return 0
 	}
@@ -163,6 +174,8 @@ func (p *pacer) next(t time.Duration) (d time.Duration, ok bool) {
 	p.polls++
 	step := p.step()
 	switch {
+	case p.prior:
+		d = p.priorDelay(t)
 	case p.hi <= 0:
 		d = p.unknown
 		p.unknown = min(p.unknown*3/2, p.max)
@@ -177,11 +190,7 @@ func (p *pacer) next(t time.Duration) (d time.Duration, ok bool) {
 		d = step
 	default:
 		p.late++
-		d = step
-		for range p.late {
-			d = d * 3 / 2
-		}
-		d = min(d, p.max)
+		d = backoff(step, p.late, p.max)
 	}
 	if p.align > 0 {
 		// Round the poll instant up to the grid; no jitter, which would
@@ -240,6 +249,9 @@ type Learner struct {
 	mu      sync.Mutex
 	samples map[string][]span
 	file    *persistence // nil unless opened with OpenLearner
+	// ests caches each kind's estimate until its samples change: every
+	// wait of a fleet re-reads it between polls and while it sleeps.
+	ests map[string]estimate
 }
 
 // span is an interval in which an operation ended.
@@ -267,6 +279,7 @@ func (l *Learner) ObserveRange(kind string, lo, hi time.Duration) {
 		l.samples = make(map[string][]span)
 	}
 	l.samples[kind] = lastSpans(append(l.samples[kind], sp))
+	delete(l.ests, kind)
 	if l.file != nil {
 		if l.file.unsaved == nil {
 			l.file.unsaved = make(map[string][]span)
@@ -290,8 +303,11 @@ func (l *Learner) estimate(kind string) estimate {
 		return estimate{}
 	}
 	l.mu.Lock()
-	s := slices.Clone(l.samples[kind])
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	if e, ok := l.ests[kind]; ok {
+		return e
+	}
+	s := l.samples[kind]
 	if len(s) == 0 {
 		return estimate{}
 	}
@@ -303,7 +319,12 @@ func (l *Learner) estimate(kind string) estimate {
 	slices.Sort(los)
 	slices.Sort(his)
 	q := func(v []time.Duration, f float64) time.Duration { return v[int(f*float64(len(v)-1)+0.5)] }
-	return estimate{lo: q(los, 0.05), hi: q(his, 0.95)}
+	e := estimate{lo: q(los, 0.05), hi: q(his, 0.95)}
+	if l.ests == nil {
+		l.ests = make(map[string]estimate)
+	}
+	l.ests[kind] = e
+	return e
 }
 
 // sleepSlice bounds each sleep of a wait, so that a wait planned far ahead

@@ -61,6 +61,12 @@ func (e Event) log(ctx context.Context, l *slog.Logger) {
 	case EventStepFailed:
 		level = slog.LevelError
 	}
+	if !l.Enabled(ctx, level) {
+		// The default logger discards, and most keep Debug off: a fleet
+		// emits a state event per poll per server, whose attributes would
+		// be garbage.
+		return
+	}
 	attrs := []slog.Attr{slog.String("event", string(e.Kind)), slog.String("step", string(e.Step)),
 		slog.Duration("elapsed", e.Elapsed)}
 	if e.StepElapsed > 0 {

@@ -36,9 +36,10 @@ func NewLimiter(db DB, scope string, opts Options) *Limiter {
 }
 
 // The window is wider than the cloud's by Per/marginFraction, at least
-// minMargin, as in the clients' own limiter: the cloud counts arrivals, and
-// network jitter (more of it between replicas) moves an arrival by a few
-// milliseconds, enough for one call too many to land in a window.
+// minMargin, as in the clients' own limiter (whose minimum is 50ms): the
+// cloud counts arrivals, and network jitter (more of it between replicas,
+// plus their clocks' skew) moves an arrival by a few milliseconds, enough
+// for one call too many to land in a window.
 const (
 	marginFraction = 20 // 5%
 	minMargin      = 100 * time.Millisecond

@@ -49,6 +49,27 @@ func TestBurstThenWindowWithMargin(t *testing.T) {
 	}
 }
 
+// TestOneSecondWindowMargin: on a one-second quota (Lighthouse's 20 a
+// second) the window is 50ms wider, 5%: calls 20 apart are 1.05s apart.
+func TestOneSecondWindowMargin(t *testing.T) {
+	clk := clock.NewAutoVirtual(time.Time{})
+	l := New(20, time.Second, clk)
+	start := clk.Now()
+	var times []time.Time
+	for range 61 {
+		if err := l.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		times = append(times, clk.Now())
+	}
+	if got := times[60].Sub(start); got != 3150*time.Millisecond {
+		t.Errorf("61st call after %v, want 3.15s (three windows of 1.05s)", got)
+	}
+	if n := maxInWindow(times, time.Second+50*time.Millisecond-time.Nanosecond); n > 20 {
+		t.Errorf("%d calls within 1.05s", n)
+	}
+}
+
 // slots records the slots a limiter hands out, minus those given back.
 // The slots are what the limiter decides; when goroutines then run is the
 // scheduler's business, so asserting on slots holds on a loaded machine.
@@ -228,7 +249,7 @@ func TestFIFO(t *testing.T) {
 		clk.BlockUntil(i + 1) // caller i queues before caller i+1
 	}
 	for want := range 5 {
-		clk.Advance(1100 * time.Millisecond) // the window plus the 100ms minimum margin
+		clk.Advance(1050 * time.Millisecond) // the window plus the 50ms minimum margin
 		select {
 		case got := <-order:
 			if got != want {
