@@ -7,7 +7,6 @@ import (
 	"github.com/cloudsnap/rollback/provider"
 )
 
-
 // priorOf returns p's prior for op, if it has one that makes sense.
 func priorOf(p any, op string) estimate {
 	wp := provider.CapabilitiesOf(p).Priors
