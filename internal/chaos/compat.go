@@ -12,7 +12,10 @@ type (
 	Scanner = pchaos.Scanner
 	// Outcome is pchaos.Outcome.
 	Outcome = pchaos.Outcome
-	// Target is pchaos.Target.
+	// Target is pchaos.Target: a seeded instance, its disk and a ready
+	// snapshot of it. Its Prior is an earlier rollback to the snapshot
+	// (NewRolledBackTarget): its RollbackTime (SWAS, RFC 3339) or request
+	// ID (Lighthouse).
 	Target = pchaos.Target
 	// Durations is pchaos.Durations.
 	Durations = pchaos.Durations

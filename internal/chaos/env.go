@@ -17,11 +17,6 @@ import (
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
 
-// Target (an alias of the public harness's) is a seeded instance, its
-// system disk and a ready snapshot of it; its Prior is an earlier rollback
-// to the snapshot (NewRolledBackTarget): its RollbackTime (SWAS, RFC 3339)
-// or request ID (Lighthouse).
-
 // Config builds an Env.
 type Config struct {
 	// Clock is shared by the emulator and the client.
