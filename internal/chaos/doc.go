@@ -2,35 +2,42 @@
 // wire-level emulators: exactly one rollback, the right error, no secret in
 // any error or log line, no leaked goroutine (goleak checks the package).
 //
-// It holds tests and the helpers they share: Env (a provider client over
-// its own emulator on 127.0.0.1, with fault injection and a transport that
-// records every signature it sends), Capture and Scanner (every log line
-// and error text, searched for credentials and signatures), and Outcome
-// (how a Run ended: failed step, sentinel, rollbacks applied).
+// The fault matrix, the soak, the judges and the secret scan are public, in
+// providertest/chaos (pchaos here), so that any provider runs them. This
+// package holds what is particular to the two clouds: Env (a provider
+// client over its own emulator on 127.0.0.1, with the emulator's native
+// faults and a transport that records every signature it sends), Public
+// and Factory (Env as the harness's provider-neutral pchaos.Env: fault
+// kinds become native codes, journal entries become calls), Profiles (the
+// calls by role, the busy sentinel, the data-disk variant, the traits),
+// the matrix's expected outcomes, the world scenarios and the regression
+// scenarios. Capture, Scanner, Outcome and friends are aliases of the
+// public ones, for the tests elsewhere (otel, credtest) that use them.
 //
 // # Fault matrix
 //
-// TestFaultMatrix runs rollback.Run with StopIfRunning, SafetySnapshot and
-// StartAfter against every API call it makes x every fault kind (5xx,
-// throttling, busy, connection reset, reply lost after applying, reply
-// slower than the per-attempt timeout), injected once and persistently, on
-// both clouds, plus combined cells for the outcomes no single fault
-// reaches. The expected outcome of each cell is data (matrixSpec); -v
-// prints the observed matrix.
+// TestFaultMatrix runs pchaos.Matrix on both clouds at once: rollback.Run
+// with StopIfRunning, SafetySnapshot and StartAfter against every API call
+// it makes x every fault kind (5xx, throttling, busy, connection reset,
+// reply lost after applying, reply slower than the per-attempt timeout),
+// injected once and persistently, plus combined cells for the outcomes no
+// single fault reaches. The expected outcome of each cell is data
+// (matrixSpec); -v prints the observed matrix.
 //
 //	go test -race -run FaultMatrix -v ./internal/chaos
 //
 // # Chaos soak
 //
-// TestSoak runs randomized Runs (random workflows, timings, faults, crashes
-// with resumes, with and without checkpoints; half of them inside
-// RunBatch) and judges each against the invariants in judge. A failure
-// names its unit and the command that replays it alone.
+// TestSoak runs pchaos.Soak on both clouds at once, half the runs each:
+// randomized Runs (random workflows, timings, faults, crashes with
+// resumes, with and without checkpoints; half of them inside RunBatch),
+// each judged against the invariants. A failure names its cloud, its unit
+// and the command that replays it alone.
 //
 //	go test -race -run Soak -v ./internal/chaos                      # CI: 2,000 runs
 //	go test -race -run Soak -v -timeout 30m ./internal/chaos -soak.runs=20000
 //	CHAOS_SOAK_RUNS=20000 go test -race -run Soak -v -timeout 30m ./internal/chaos
-//	go test -race -run Soak -v ./internal/chaos -soak.seed=7 -soak.only=123  # replay
+//	go test -race -run 'Soak/aliyun' -v ./internal/chaos -soak.seed=7 -soak.only=123  # replay
 //
 // # The world around the Run (issue 11)
 //
@@ -42,10 +49,9 @@
 // SWAS forgets old tokens. judgeWorld holds them to four invariants: never
 // two rollbacks for one key, never a success that was not ours, never a
 // forced stop that was not allowed, never a checkpoint phase that moves
-// backwards. With worldFixed set, the soak draws the same worlds for about
-// a third of its sequential units. Cases that fail before issue 11's
-// engine skip behind that one constant (needsEngine); the lead flips it
-// after merging the engine.
+// backwards (pchaos.JudgeWorld). The soak draws the same worlds for about
+// a third of its sequential units. Cases that failed before issue 11's
+// engine are still marked by needsEngine (worldFixed, now true).
 //
 //	go test -race -run World -v ./internal/chaos
 //

@@ -12,19 +12,10 @@ import (
 	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
 	"github.com/cloudsnap/rollback/clock"
 	"github.com/cloudsnap/rollback/emulator"
+	pchaos "github.com/cloudsnap/rollback/providertest/chaos"
 	"github.com/cloudsnap/rollback/tencent"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
-
-// Target is a seeded instance, its system disk and a ready snapshot of it.
-type Target struct {
-	InstanceID, DiskID, SnapshotID string
-
-	// An earlier rollback to the snapshot (NewRolledBackTarget): its
-	// RollbackTime (SWAS) or request ID (Lighthouse).
-	priorTime    time.Time
-	priorRequest string
-}
 
 // Config builds an Env.
 type Config struct {
@@ -54,11 +45,6 @@ type Config struct {
 	// system disk: its snapshots do not name the instance, so Run finds it
 	// with ListDisks. (Lighthouse rolls back only system disks.)
 	DataDisk bool
-}
-
-// Durations are how long the emulated operations take on the clock.
-type Durations struct {
-	Stop, Start, Rollback, Snapshot time.Duration
 }
 
 // Env is one provider client over its own emulator, with the knobs the
@@ -283,7 +269,7 @@ func (t *tap) adopt(o *tap) {
 
 // worldMaxLag is the longest read lag the soak's world units draw; the
 // clients get a read grace beyond it.
-const worldMaxLag = 2 * time.Minute
+const worldMaxLag = pchaos.MaxReadLag
 
 func clientOptions(cfg Config, tp *tap) []rollback.Option {
 	timeout := cfg.CallTimeout
@@ -416,7 +402,11 @@ func (e *aliyunEnv) newTarget(running, rolledBack bool) Target {
 		spec.CreatedAt, spec.RollbackTime = now.Add(-2*time.Hour), now.Add(-time.Hour)
 	}
 	snap := aliyuntest.Must(e.srv.AddSnapshot(spec))
-	return Target{InstanceID: in.ID, DiskID: disk, SnapshotID: snap.ID, priorTime: spec.RollbackTime}
+	tg := Target{InstanceID: in.ID, DiskID: disk, SnapshotID: snap.ID}
+	if rolledBack {
+		tg.Prior = spec.RollbackTime.Format(time.RFC3339Nano)
+	}
+	return tg
 }
 
 func (e *aliyunEnv) AddFault(f emulator.Fault) { e.srv.AddFault(f) }
@@ -426,8 +416,12 @@ func (e *aliyunEnv) Rollbacks(tg Target) int   { return e.srv.RollbacksOf(tg.Dis
 func (e *aliyunEnv) Journal() []emulator.Entry { return e.srv.Journal().Entries() }
 
 func (e *aliyunEnv) RollbackSucceeded(tg Target) bool {
+	var prior time.Time // zero: none
+	if tg.Prior != "" {
+		prior, _ = time.Parse(time.RFC3339Nano, tg.Prior)
+	}
 	s, ok := e.srv.Snapshot(tg.SnapshotID)
-	return ok && s.RollbackTime.After(tg.priorTime)
+	return ok && s.RollbackTime.After(prior)
 }
 
 func (e *aliyunEnv) MakeBusy(tg Target, d time.Duration) {
@@ -572,7 +566,7 @@ func (e *tencentEnv) newTarget(running, rolledBack bool) Target {
 	if err != nil {
 		panic(err)
 	}
-	return Target{InstanceID: in.ID, DiskID: in.DiskID, SnapshotID: snap.ID, priorRequest: prior}
+	return Target{InstanceID: in.ID, DiskID: in.DiskID, SnapshotID: snap.ID, Prior: prior}
 }
 
 func (e *tencentEnv) AddFault(f emulator.Fault) { e.srv.AddFault(f) }
@@ -584,7 +578,7 @@ func (e *tencentEnv) Journal() []emulator.Entry { return e.srv.Journal().Entries
 func (e *tencentEnv) RollbackSucceeded(tg Target) bool {
 	s, ok := e.srv.Snapshot(tg.SnapshotID)
 	return ok && s.LatestOperation == tencenttest.OpRollbackInstanceSnapshot &&
-		s.LatestOperationState == tencenttest.OperationSuccess && s.LatestOperationRequestID != tg.priorRequest
+		s.LatestOperationState == tencenttest.OperationSuccess && s.LatestOperationRequestID != tg.Prior
 }
 
 func (e *tencentEnv) MakeBusy(tg Target, d time.Duration) {

@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/clock"
+	pchaos "github.com/cloudsnap/rollback/providertest/chaos"
 )
 
 // The world is not alone (issue 11): other actors change the server between
@@ -44,140 +44,18 @@ func needsEngine(t *testing.T) {
 	}
 }
 
-// phaseOrder ranks the checkpoint phases; phases it does not know are not
-// judged.
-var phaseOrder = map[rollback.Phase]int{
-	rollback.PhaseChecked: 1, rollback.PhaseStopped: 2, rollback.PhaseBackedUp: 3, rollback.PhaseRollbackSending: 4,
-	rollback.PhaseRollbackSent: 5, rollback.PhaseRollbackDone: 6, rollback.PhaseDone: 7,
-}
-
-// phaseWatch reads a key's checkpoint before every request the clients
-// send (and when asked) and remembers any phase that moved backwards. It
-// only loads, so it holds for any Checkpointer.
-type phaseWatch struct {
-	store rollback.Checkpointer
-	key   string
-
-	mu   sync.Mutex
-	last rollback.Phase
-	bad  []string
-}
-
-func (w *phaseWatch) look() {
-	if w == nil || w.store == nil {
-		return
-	}
-	cp, err := w.store.Load(context.Background(), w.key)
-	if err != nil || cp == nil {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	now, known := phaseOrder[cp.Phase]
-	if !known {
-		return
-	}
-	if now < phaseOrder[w.last] {
-		w.bad = append(w.bad, fmt.Sprintf("PHASE BACKWARDS: the checkpoint of %s went from %s to %s", w.key, w.last, cp.Phase))
-	}
-	w.last = cp.Phase
-}
-
-// forcedStops counts Lighthouse rollbacks applied to a RUNNING instance,
-// watching the first n rollback requests through the emulator's hooks.
-type forcedStops struct {
-	mu sync.Mutex
-	n  int
-}
-
-func watchForcedStops(e Env, tg Target, n int) *forcedStops {
-	return watchForcedStopsFrom(e, tg, 1, n, func(f func()) func() { return f })
-}
-
-// watchForcedStopsFrom watches rollback requests from to from+n-1; gate
-// wraps each hook (the soak's disarm their unit's hooks when it ends).
-func watchForcedStopsFrom(e Env, tg Target, from, n int, gate func(func()) func()) *forcedStops {
-	fs := &forcedStops{}
-	rb := e.Actions().Rollback
-	for i := from; i < from+n; i++ {
-		var running bool
-		var before int
-		e.Before(rb, i, gate(func() { running, before = e.State(tg) == rollback.InstanceRunning, e.Rollbacks(tg) }))
-		e.After(rb, i, gate(func() {
-			if running && e.Rollbacks(tg) > before {
-				fs.mu.Lock()
-				fs.n++
-				fs.mu.Unlock()
-			}
-		}))
-	}
-	return fs
-}
-
-func (fs *forcedStops) count() int {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	return fs.n
-}
-
 // worldRun is one Run's result.
-type worldRun struct {
-	err error
-	rep *rollback.Report
+func worldRun(err error, rep *rollback.Report) pchaos.WorldRun {
+	return pchaos.WorldRun{Err: err, Report: rep}
 }
 
-// stoppedAfterRollback reports whether a client stopped tg's instance after
-// one of its rollbacks was applied: the server was running again (someone
-// started it, or the run itself), so the stop erases nothing yet but
-// throws away what ran.
-func stoppedAfterRollback(e Env, tg Target) bool {
-	a := e.Actions()
-	rolled := false
-	for _, en := range e.Journal() {
-		if en.Actor != "" || !en.Applied {
-			continue
-		}
-		switch {
-		case en.Action == a.Rollback && (en.Params["DiskId"] == tg.DiskID || en.Params["InstanceId"] == tg.InstanceID):
-			rolled = true
-		case en.Action == a.Stop && rolled && (en.Params["InstanceId"] == tg.InstanceID || en.Params["InstanceIds.0"] == tg.InstanceID):
-			return true
-		}
-	}
-	return false
+// judgeWorld holds runs to the four invariants (pchaos.JudgeWorld).
+func judgeWorld(e Env, tg Target, runs []pchaos.WorldRun, forced *pchaos.ForcedStops, watches ...*pchaos.PhaseWatch) []string {
+	return pchaos.JudgeWorld(Public(e), tg, runs, forced, watches...)
 }
 
-// judgeWorld returns every world invariant the runs broke.
-func judgeWorld(e Env, tg Target, runs []worldRun, forced *forcedStops, watches ...*phaseWatch) []string {
-	var bad []string
-	ids := e.Ours(tg)
-	if len(ids) > 1 {
-		bad = append(bad, fmt.Sprintf("DOUBLE ROLLBACK: %d rollbacks of ours for one key", len(ids)))
-	}
-	for i, r := range runs {
-		if r.err != nil {
-			continue
-		}
-		if len(ids) != 1 {
-			bad = append(bad, fmt.Sprintf("SUCCESS THAT WAS NOT OURS: run %d succeeded with %d rollbacks of ours", i, len(ids)))
-		}
-		if r.rep != nil && r.rep.Result != nil && r.rep.Result.RequestID != "" && !slices.Contains(ids, r.rep.Result.RequestID) {
-			bad = append(bad, fmt.Sprintf("SUCCESS THAT WAS NOT OURS: run %d reports request %s, ours are %v", i, r.rep.Result.RequestID, ids))
-		}
-	}
-	if forced != nil && forced.count() > 0 {
-		bad = append(bad, fmt.Sprintf("FORCED STOP: %d rollbacks applied to a RUNNING instance without AllowForcedStop", forced.count()))
-	}
-	if stoppedAfterRollback(e, tg) {
-		bad = append(bad, "FORCED STOP: a run stopped the server after the key's rollback had landed")
-	}
-	for _, w := range watches {
-		w.look()
-		w.mu.Lock()
-		bad = append(bad, w.bad...)
-		w.mu.Unlock()
-	}
-	return bad
+func watchForcedStops(e Env, tg Target, n int) *pchaos.ForcedStops {
+	return pchaos.WatchForcedStops(Public(e), tg, n)
 }
 
 // worldEnv is an Env on an auto-advancing virtual clock whose clients poll
@@ -187,7 +65,7 @@ type worldEnv struct {
 	clk *clock.Virtual
 
 	mu      sync.Mutex
-	watches []*phaseWatch
+	watches []*pchaos.PhaseWatch
 }
 
 func newWorldEnv(t *testing.T, provider string, d Durations) *worldEnv {
@@ -198,7 +76,7 @@ func newWorldEnv(t *testing.T, provider string, d Durations) *worldEnv {
 		ws := slices.Clone(w.watches)
 		w.mu.Unlock()
 		for _, pw := range ws {
-			pw.look()
+			pw.Look()
 		}
 	}})
 	if err != nil {
@@ -209,8 +87,8 @@ func newWorldEnv(t *testing.T, provider string, d Durations) *worldEnv {
 	return w
 }
 
-func (w *worldEnv) watch(store rollback.Checkpointer, key string) *phaseWatch {
-	pw := &phaseWatch{store: store, key: key}
+func (w *worldEnv) watch(store rollback.Checkpointer, key string) *pchaos.PhaseWatch {
+	pw := pchaos.WatchPhases(store, key)
 	w.mu.Lock()
 	w.watches = append(w.watches, pw)
 	w.mu.Unlock()
@@ -222,14 +100,14 @@ func (w *worldEnv) opts(store rollback.Checkpointer) rollback.RunOptions {
 		Wait: rollback.WaitOptions{Learner: &rollback.Learner{}}}
 }
 
-func check(t *testing.T, bad []string, runs ...worldRun) {
+func check(t *testing.T, bad []string, runs ...pchaos.WorldRun) {
 	t.Helper()
 	for _, b := range bad {
 		t.Error(b)
 	}
 	if len(bad) > 0 {
 		for i, r := range runs {
-			t.Logf("run %d: %v", i, r.err)
+			t.Logf("run %d: %v", i, r.Err)
 		}
 	}
 }
@@ -268,7 +146,7 @@ func TestWorldOtherActorAfterCrash(t *testing.T) {
 				}
 				w.clk.Advance(10 * time.Minute)
 				rep, err := rollback.Run(context.Background(), w.Provider(), req, w.opts(store))
-				runs := []worldRun{{first, nil}, {err, rep}}
+				runs := []pchaos.WorldRun{worldRun(first, nil), worldRun(err, rep)}
 				check(t, judgeWorld(w, tg, runs, nil, pw), runs...)
 			})
 		}
@@ -304,12 +182,12 @@ func TestWorldOverlappingRuns(t *testing.T) {
 				// to be handled: the widest overlap that needs no waiting
 				// inside the hook (a run that waits for the key's owner must
 				// not deadlock the test).
-				runs := make([]worldRun, 2)
+				runs := make([]pchaos.WorldRun, 2)
 				var wg sync.WaitGroup
 				run := func(i int, p rollback.Provider) {
 					defer wg.Done()
 					rep, err := rollback.Run(context.Background(), p, req, w.opts(store))
-					runs[i] = worldRun{err, rep}
+					runs[i] = worldRun(err, rep)
 				}
 				wg.Add(2)
 				var once sync.Once
@@ -342,7 +220,7 @@ func TestWorldOtherActorRollsBackAfterOurFailure(t *testing.T) {
 				}
 			})
 			rep, err := rollback.Run(context.Background(), w.Provider(), w.Request(tg), w.opts(nil))
-			runs := []worldRun{{err, rep}}
+			runs := []pchaos.WorldRun{worldRun(err, rep)}
 			check(t, judgeWorld(w, tg, runs, watchForcedStops(w, tg, 0)), runs...)
 		})
 	}
@@ -366,7 +244,7 @@ func TestWorldStartedDuringRetries(t *testing.T) {
 		}
 	})
 	rep, err := rollback.Run(context.Background(), w.Provider(), w.Request(tg), w.opts(nil))
-	runs := []worldRun{{err, rep}}
+	runs := []pchaos.WorldRun{worldRun(err, rep)}
 	check(t, judgeWorld(w, tg, runs, forced), runs...)
 }
 
@@ -387,7 +265,7 @@ func TestWorldReadLagAndLostReply(t *testing.T) {
 			pw := w.watch(store, req.OperationKey)
 			w.AddFault(faultOf(provider, "lost-reply", w.Actions().Rollback, false))
 			rep, err := rollback.Run(context.Background(), w.Provider(), req, w.opts(store))
-			runs := []worldRun{{err, rep}}
+			runs := []pchaos.WorldRun{worldRun(err, rep)}
 			check(t, judgeWorld(w, tg, runs, watchForcedStops(w, tg, 0), pw), runs...)
 		})
 	}
@@ -411,7 +289,7 @@ func TestWorldForgottenToken(t *testing.T) {
 	cancel()
 	w.clk.Advance(time.Hour)
 	rep, err := rollback.Run(context.Background(), w.Provider(), req, w.opts(store))
-	runs := []worldRun{{first, nil}, {err, rep}}
+	runs := []pchaos.WorldRun{worldRun(first, nil), worldRun(err, rep)}
 	check(t, judgeWorld(w, tg, runs, nil, pw), runs...)
 }
 
@@ -436,7 +314,7 @@ func TestWorldLostCheckpoint(t *testing.T) {
 				rep1, first := rollback.Run(ctx, w.Provider(), req, w.opts(&rollback.MemoryCheckpoints{}))
 				w.clk.Advance(10 * time.Minute)
 				rep, err := rollback.Run(context.Background(), w.Provider(), req, w.opts(&rollback.MemoryCheckpoints{}))
-				runs := []worldRun{{first, rep1}, {err, rep}}
+				runs := []pchaos.WorldRun{worldRun(first, rep1), worldRun(err, rep)}
 				check(t, judgeWorld(w, tg, runs, nil), runs...)
 			})
 		}
@@ -455,7 +333,10 @@ func TestWorldLostCheckpoint(t *testing.T) {
 func TestWorldMatrix(t *testing.T) {
 	needsEngine(t)
 	for _, provider := range bothClouds {
-		calls := runCalls(t, provider)
+		calls, err := pchaos.RunCalls(Factory(provider), "")
+		if err != nil {
+			t.Fatal(err)
+		}
 		type cell struct{ call, world string }
 		var cells []cell
 		for _, call := range calls {
@@ -490,7 +371,7 @@ func TestWorldMatrix(t *testing.T) {
 				opts := w.opts(store)
 				opts.SafetySnapshot = true
 				rep, err := rollback.Run(context.Background(), w.Provider(), req, opts)
-				runs := []worldRun{{err, rep}}
+				runs := []pchaos.WorldRun{worldRun(err, rep)}
 				check(t, judgeWorld(w, tg, runs, forced, pw), runs...)
 			})
 		}
