@@ -6,17 +6,23 @@ import (
 	"time"
 )
 
+// DefaultBatchConcurrency is how many rollbacks RunBatch keeps in progress
+// at once unless BatchOptions.Concurrency says otherwise: more than any
+// cloud's quota keeps in flight, few enough that a fleet of 10,000 stays
+// within 150 MB.
+const DefaultBatchConcurrency = 2000
+
 // BatchOptions configures RunBatch.
 type BatchOptions struct {
-	// Concurrency bounds how many rollbacks are in progress at once (0: all
-	// of them). A rollback that is waiting costs a goroutine and no calls
-	// of its own, and the client's rate limits pace the calls whatever the
-	// concurrency, so a high value is usually right. For thousands of
-	// servers, bound it at about twice what the quota keeps in flight
-	// (rollbacks per second times their duration): Lighthouse's 20 a
+	// Concurrency bounds how many rollbacks are in progress at once (0:
+	// DefaultBatchConcurrency; negative: all of them). A rollback that is
+	// waiting costs a goroutine and no calls of its own, and the client's
+	// rate limits pace the calls whatever the concurrency, so a high value
+	// is usually right: about twice what the quota keeps in flight
+	// (rollbacks per second times their duration). Lighthouse's 20 a
 	// second for 60 s keep about 1,200 in flight, and 10,000 servers at
-	// Concurrency 2,000 finish as fast as all at once with about half the
-	// peak heap (BENCHMARKS.md, section 3).
+	// the default finish as fast as all at once with about half the peak
+	// heap (BENCHMARKS.md, section 3).
 	Concurrency int
 	// Align is the grid waits poll on, so that their reads coincide and
 	// are batched (0: 1s).
@@ -59,7 +65,10 @@ func RunBatch(ctx context.Context, p Provider, reqs []Request, opts RunOptions, 
 	defer cancel()
 
 	limit := bo.Concurrency
-	if limit <= 0 || limit > len(reqs) {
+	if limit == 0 {
+		limit = DefaultBatchConcurrency
+	}
+	if limit < 0 || limit > len(reqs) {
 		limit = len(reqs)
 	}
 	sem := make(chan struct{}, max(limit, 1))

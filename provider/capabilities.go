@@ -14,6 +14,11 @@ package provider
 //	}
 //
 // providertest checks every declared capability.
+//
+// A wrapper that embeds a Provider passes its capabilities on, pointing at
+// the wrapped value: one that overrides a method must also override
+// Capabilities where a capability stands in for that method (Preflight
+// for Rollback, BatchInstances for Instance, ...), or calls bypass it.
 type Capabilities struct {
 	// Name is the provider's name, as in Result.Provider and Instance.Provider
 	// ("aliyun", "tencent"); it labels logs, metrics and reports.

