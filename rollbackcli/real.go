@@ -1,4 +1,4 @@
-package main
+package rollbackcli
 
 import (
 	"bufio"
@@ -34,6 +34,13 @@ func runReal(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io.
 	p, err := newProvider(ctx, c, clientOpts)
 	if err != nil {
 		return fail(stdout, stderr, c, nil, err)
+	}
+	if c.region == "" {
+		// -cloud without a host, e.g. mem://?servers=1: a provider that
+		// has a default region says which.
+		if r, ok := p.(interface{ Region() string }); ok {
+			c.region = r.Region()
+		}
 	}
 	req := requestFor(c)
 	if err := rollback.ValidateRequest(p, req); err != nil {

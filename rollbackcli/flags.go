@@ -1,4 +1,4 @@
-package main
+package rollbackcli
 
 import (
 	"errors"
@@ -60,6 +60,8 @@ aliyun://cn-hangzhou?profile=ops or
 tencent://ap-guangzhou?endpoint=http://127.0.0.1:8080 (an emulator). It
 replaces -provider, -region, -endpoint, -profile and -international.
 
+%s
+
 Credentials are found the way the aliyun and tccli tools find them, never
 taken from flags: the environment, then an OIDC token file (ACK RRSA, TKE),
 then the CLI's profile (-profile, else ALIBABA_CLOUD_PROFILE or
@@ -77,7 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("rollback", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported once, by run
 	fs.BoolVar(&c.demo, "demo", false, "run a full safe rollback on both built-in emulators (no account needed)")
-	fs.StringVar(&c.provider, "provider", "", "cloud: aliyun or tencent")
+	fs.StringVar(&c.provider, "provider", "", "cloud: "+providers())
 	fs.StringVar(&c.region, "region", "", "region, e.g. cn-hangzhou or ap-guangzhou")
 	fs.StringVar(&c.cloud, "cloud", "", "the cloud as a URL, e.g. tencent://ap-guangzhou or aliyun://cn-hangzhou?profile=ops (instead of -provider, -region, -endpoint, -profile, -international)")
 	fs.StringVar(&c.instance, "instance", "", "instance ID (SWAS server ID, or lhins-...)")
@@ -102,7 +104,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Usage = func() {} // a mistake gets one line (see run); -help gets the page
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stderr, usageHead)
+			fmt.Fprintf(stderr, usageHead, schemesHelp())
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 			fmt.Fprintln(stderr)
@@ -149,6 +151,20 @@ func (c *config) fromURL(fs *flag.FlagSet) error {
 		c.provider, c.region = u.Scheme, u.Hostname()
 	}
 	return nil
+}
+
+// schemesHelp is -help's paragraph on the schemes rollback.Open knows in
+// this program: every provider package linked into it registers one.
+func schemesHelp() string {
+	s := "Providers in this program (-cloud SCHEME://, -provider SCHEME): " + strings.Join(rollback.Schemes(), ", ") + "."
+	if slices.Contains(rollback.Schemes(), "mem") {
+		s += `
+mem:// is an in-memory cloud, new on every run, to try the command without
+an account: mem://?servers=1&scale=100 seeds one stopped server (instance
+ins-000001, disk disk-000001, ready snapshot snap-000002; servers=N seeds N,
+numbered on: ins-000003, ...) whose operations run 100 times faster.`
+	}
+	return s
 }
 
 // providers lists the registered schemes for a message: "aliyun or tencent".

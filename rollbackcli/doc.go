@@ -1,0 +1,28 @@
+// Package rollbackcli is the rollback command-line program as a library:
+// Main parses the flags, rolls one disk back (or runs -demo) and returns
+// the exit code, so that any program can be the same command. The
+// repository's own program (examples/rollback) is a main function that
+// calls Main; a provider in another module ships the command for its
+// cloud the same way, importing its provider package for the side effect
+// of registering its URL scheme:
+//
+//	import (
+//		_ "example.com/acmecloud/acme" // registers acme:// with rollback.Open
+//		"github.com/cloudsnap/rollback/rollbackcli"
+//	)
+//
+//	func main() {
+//		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//		code := rollbackcli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+//		stop()
+//		os.Exit(code)
+//	}
+//
+// -cloud (and -provider) take any scheme registered with rollback.Open in
+// the program: aliyun and tencent always (this package imports them, for
+// -demo too), plus whatever else the program links, e.g. memprovider's
+// mem:// or a third cloud's; -help lists them. Flags, messages, exit codes
+// (README.md, "Exit codes") and the -json schema ("JSON output") are the
+// same whichever program calls Main, and are the command's interface:
+// scripts rely on them.
+package rollbackcli
