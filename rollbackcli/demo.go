@@ -4,35 +4,72 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
-	"time"
+	"sync"
 
 	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/aliyun"
-	"github.com/cloudsnap/rollback/aliyun/aliyuntest"
 	"github.com/cloudsnap/rollback/clock"
 	"github.com/cloudsnap/rollback/internal/cli"
-	"github.com/cloudsnap/rollback/tencent"
-	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
 
-// demoTarget is one server of the demo and the rollback to run on it.
-type demoTarget struct {
-	name string
-	p    rollback.Provider
-	req  rollback.Request
-	rep  *rollback.Report
-	err  error
-	// applied counts the rollbacks the emulator applied.
-	applied func() int
+// A DemoCloud is one cloud of -demo: an emulator running in the process,
+// seeded with a server and a snapshot, a client of it, and the rollback
+// to run there.
+type DemoCloud struct {
+	Provider rollback.Provider // a client of the emulator
+	Request  rollback.Request  // the rollback -demo runs: stop, safety snapshot, roll back, wait, start
+	Applied  func() int        // how many rollbacks the emulator applied, for the summary line
+	Close    func()            // stops the emulator; nil: nothing to stop
 }
 
-// runDemo starts both emulators in this process, seeds a few servers with
-// snapshots, and runs the full safe rollback (stop, safety snapshot,
-// rollback, wait, start) on one server of each cloud, with live progress.
-// The emulators run on a clock -demo-speed times faster than real time, so
-// minutes of cloud time pass in seconds; the library waits on the same
-// clock.
+// A DemoFunc starts a demo cloud: its emulator on clk (which runs faster
+// than real time), and its client with opts, which carry clk and -v's
+// hooks.
+type DemoFunc func(clk clock.Clock, opts []rollback.Option) (*DemoCloud, error)
+
+var (
+	demoMu sync.Mutex
+	demos  = map[string]DemoFunc{}
+)
+
+// RegisterDemo adds a cloud, by its provider's name, to -demo, which runs
+// every registered cloud in name order (-demo -provider NAME one). A
+// package that offers one registers it from init, as provider packages
+// register their URL schemes; package rollbackcli/builtin registers aliyun
+// and tencent. A name registered twice panics: it is a build mistake.
+func RegisterDemo(name string, start DemoFunc) {
+	demoMu.Lock()
+	defer demoMu.Unlock()
+	if _, dup := demos[name]; dup || start == nil {
+		panic("rollbackcli: RegisterDemo of " + name + " twice or with a nil DemoFunc")
+	}
+	demos[name] = start
+}
+
+// demoNames returns the registered demo clouds, sorted.
+func demoNames() []string {
+	demoMu.Lock()
+	defer demoMu.Unlock()
+	var names []string
+	for n := range demos {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func demoFunc(name string) DemoFunc {
+	demoMu.Lock()
+	defer demoMu.Unlock()
+	return demos[name]
+}
+
+// runDemo starts the registered demo clouds' emulators in this process and
+// runs the full safe rollback (stop, safety snapshot, rollback, wait,
+// start) on one server of each, with live progress. The emulators run on
+// a clock -demo-speed times faster than real time, so minutes of cloud
+// time pass in seconds; the library waits on the same clock.
 func runDemo(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 	clk := clock.NewScaled(c.scale)
 	var calls *callTable // -v: the per-call timing table
@@ -44,24 +81,23 @@ func runDemo(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 	// on the wall clock: keep the demo's to itself.
 	learner := &rollback.Learner{}
 
-	ali := aliyuntest.NewServer(aliyuntest.WithClock(clk))
-	defer ali.Close()
-	tc := tencenttest.NewServer(tencenttest.WithClock(clk))
-	defer tc.Close()
-
-	aliClient, err := aliyun.New(aliyun.Config{
-		Region: aliyuntest.DefaultRegion, Endpoint: ali.URL,
-		AccessKeyID: aliyuntest.DefaultAccessKeyID, AccessKeySecret: aliyuntest.DefaultAccessKeySecret,
-	}, opts...)
-	if err != nil {
-		return fail(stdout, stderr, c, nil, err)
+	type target struct {
+		name string
+		*DemoCloud
 	}
-	tcClient, err := tencent.New(tencent.Config{
-		Region: tencenttest.DefaultRegion, Endpoint: tc.URL,
-		SecretID: tencenttest.DefaultSecretID, SecretKey: tencenttest.DefaultSecretKey,
-	}, opts...)
-	if err != nil {
-		return fail(stdout, stderr, c, nil, err)
+	var targets []target
+	for _, name := range demoNames() {
+		if c.provider != "" && c.provider != name {
+			continue
+		}
+		dc, err := demoFunc(name)(clk, opts)
+		if err != nil {
+			return fail(stdout, stderr, c, nil, fmt.Errorf("-demo: starting %s: %w", name, err))
+		}
+		if dc.Close != nil {
+			defer dc.Close()
+		}
+		targets = append(targets, target{name, dc})
 	}
 
 	// With -json, stdout carries the JSON document and nothing else: the
@@ -70,36 +106,32 @@ func runDemo(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 	if c.jsonOut {
 		text = stderr
 	}
-	fmt.Fprintf(text, "Demo: two emulated clouds in this process, running %gx faster than real time.\n\n", c.scale)
-	targets := []*demoTarget{seedAliyun(ali, aliClient), seedTencent(tc, tcClient)}
+	fmt.Fprintf(text, "Demo: %s in this process, running %gx faster than real time.\n\n", countClouds(len(targets)), c.scale)
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var reports []*cli.Report
 	for _, t := range targets {
-		if c.provider != "" && c.provider != t.name {
-			continue
-		}
 		verb := "roll back"
 		if c.dryRun {
 			verb = "dry run: check rolling back"
 		}
 		fmt.Fprintf(text, "%s: %s %s to %s: stop it, snapshot its disk first, roll back, wait, start it again.\n",
-			t.name, verb, describeTarget(t.req), t.req.SnapshotID)
+			t.name, verb, describeTarget(t.Request), t.Request.SnapshotID)
 		pr := newProgress(stderr, fmt.Sprintf("%-10s", "["+t.name+"]"), clk.Now)
-		t.rep, t.err = rollback.Run(ctx, t.p, t.req, rollback.RunOptions{
+		rep, err := rollback.Run(ctx, t.Provider, t.Request, rollback.RunOptions{
 			StopIfRunning: true, SafetySnapshot: true, StartAfter: true, DryRun: c.dryRun,
 			Clock: clk, Progress: pr.event, Wait: rollback.WaitOptions{Learner: learner},
 		})
 		pr.done()
 		calls.flush(stderr)
-		if t.err != nil {
-			return fail(stdout, stderr, c, t.rep, t.err)
+		if err != nil {
+			return fail(stdout, stderr, c, rep, err)
 		}
 		if c.jsonOut {
-			reports = append(reports, jsonReport(t.rep))
+			reports = append(reports, jsonReport(rep))
 			continue
 		}
-		writeText(stdout, t.rep)
+		writeText(stdout, rep)
 		fmt.Fprintln(stdout)
 	}
 	if c.jsonOut {
@@ -108,9 +140,7 @@ func runDemo(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 	}
 	var applied []string
 	for _, t := range targets {
-		if c.provider == "" || c.provider == t.name {
-			applied = append(applied, fmt.Sprintf("%s %d", t.name, t.applied()))
-		}
+		applied = append(applied, fmt.Sprintf("%s %d", t.name, t.Applied()))
 	}
 	note := "exactly one each"
 	if c.dryRun {
@@ -121,6 +151,13 @@ func runDemo(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+func countClouds(n int) string {
+	if words := []string{"no emulated clouds", "one emulated cloud", "two emulated clouds", "three emulated clouds"}; n < len(words) {
+		return words[n]
+	}
+	return fmt.Sprintf("%d emulated clouds", n)
+}
+
 func describeTarget(req rollback.Request) string {
 	if req.InstanceID == "" {
 		return "disk " + req.DiskID
@@ -129,39 +166,4 @@ func describeTarget(req rollback.Request) string {
 		return "instance " + req.InstanceID
 	}
 	return "disk " + req.DiskID + " of instance " + req.InstanceID
-}
-
-// seedAliyun creates three running servers, each with a snapshot of its
-// system disk taken yesterday, and targets the first.
-func seedAliyun(srv *aliyuntest.Server, p rollback.Provider) *demoTarget {
-	var first rollback.Request
-	for i := range 3 {
-		in := aliyuntest.Must(srv.AddInstance(aliyuntest.InstanceSpec{Name: fmt.Sprintf("web-%d", i+1), Status: aliyuntest.StatusRunning}))
-		snap := aliyuntest.Must(srv.AddSnapshot(aliyuntest.SnapshotSpec{DiskID: in.SystemDiskID, Name: "nightly",
-			CreatedAt: srv.Clock().Now().Add(-24 * time.Hour)}))
-		if i == 0 {
-			first = rollback.Request{Region: aliyuntest.DefaultRegion, DiskID: in.SystemDiskID, SnapshotID: snap.ID}
-		}
-	}
-	return &demoTarget{name: "aliyun", p: p, req: first, applied: srv.Rollbacks}
-}
-
-// seedTencent creates three running Lighthouse instances with a snapshot
-// each, and targets the first.
-func seedTencent(srv *tencenttest.Server, p rollback.Provider) *demoTarget {
-	var first rollback.Request
-	for i := range 3 {
-		in, err := srv.AddInstance(tencenttest.Instance{Name: fmt.Sprintf("api-%d", i+1), State: "RUNNING"})
-		if err != nil {
-			panic(err) // seeding fixed, valid data
-		}
-		snap, err := srv.AddSnapshot(tencenttest.Snapshot{InstanceID: in.ID, Name: "nightly"})
-		if err != nil {
-			panic(err)
-		}
-		if i == 0 {
-			first = rollback.Request{Region: tencenttest.DefaultRegion, InstanceID: in.ID, SnapshotID: snap.ID}
-		}
-	}
-	return &demoTarget{name: "tencent", p: p, req: first, applied: srv.Rollbacks}
 }

@@ -19,10 +19,12 @@
 //	}
 //
 // -cloud (and -provider) take any scheme registered with rollback.Open in
-// the program: aliyun and tencent always (this package imports them, for
-// -demo too), plus whatever else the program links, e.g. memprovider's
-// mem:// or a third cloud's; -help lists them. Flags, messages, exit codes
-// (README.md, "Exit codes") and the -json schema ("JSON output") are the
-// same whichever program calls Main, and are the command's interface:
-// scripts rely on them.
+// the program, and -help lists them. Main itself links no provider: the
+// program's imports decide. examples/rollback imports rollbackcli/builtin
+// (aliyun:// and tencent://, and their emulators for -demo, through
+// RegisterDemo) and memprovider (mem://); a provider's command imports
+// its own package, and builtin only if it wants those two clouds and their
+// SDKs too. Flags, messages, exit codes (README.md, "Exit codes") and the
+// -json schema ("JSON output") are the same whichever program calls Main:
+// they are the command's interface, and scripts rely on them.
 package rollbackcli

@@ -78,7 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("rollback", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported once, by run
-	fs.BoolVar(&c.demo, "demo", false, "run a full safe rollback on both built-in emulators (no account needed)")
+	fs.BoolVar(&c.demo, "demo", false, "run a full safe rollback on the built-in emulators (no account needed)")
 	fs.StringVar(&c.provider, "provider", "", "cloud: "+providers())
 	fs.StringVar(&c.region, "region", "", "region, e.g. cn-hangzhou or ap-guangzhou")
 	fs.StringVar(&c.cloud, "cloud", "", "the cloud as a URL, e.g. tencent://ap-guangzhou or aliyun://cn-hangzhou?profile=ops (instead of -provider, -region, -endpoint, -profile, -international)")
@@ -168,8 +168,10 @@ numbered on: ins-000003, ...) whose operations run 100 times faster.`
 }
 
 // providers lists the registered schemes for a message: "aliyun or tencent".
-func providers() string {
-	s := rollback.Schemes()
+func providers() string { return orList(rollback.Schemes()) }
+
+// orList is "a", "a or b", "a, b or c".
+func orList(s []string) string {
 	if len(s) < 2 {
 		return strings.Join(s, "")
 	}
@@ -191,8 +193,10 @@ func (c *config) checkDemo(fs *flag.FlagSet) error {
 	switch {
 	case len(bad) > 0:
 		return usagef("-demo makes its own servers and ignores %s: drop it", strings.Join(bad, ", "))
-	case c.provider != "" && c.provider != "aliyun" && c.provider != "tencent":
-		return usagef("-provider must be aliyun or tencent, not %q", c.provider)
+	case len(demoNames()) == 0:
+		return usagef("-demo: this program has no demo clouds (package rollbackcli/builtin registers aliyun's and tencent's)")
+	case c.provider != "" && !slices.Contains(demoNames(), c.provider):
+		return usagef("-provider must be %s, not %q", orList(demoNames()), c.provider)
 	case c.scale <= 0:
 		return usagef("-demo-speed must be positive")
 	case c.timeout <= 0:

@@ -12,10 +12,8 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
-	_ "github.com/cloudsnap/rollback/aliyun" // registers aliyun:// for rollback.Open
 	"github.com/cloudsnap/rollback/internal/cli"
 	"github.com/cloudsnap/rollback/provider"
-	_ "github.com/cloudsnap/rollback/tencent" // registers tencent://
 )
 
 // runReal rolls back one disk on a real cloud (or on any endpoint given

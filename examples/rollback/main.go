@@ -35,8 +35,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	_ "github.com/cloudsnap/rollback/memprovider" // registers mem:// for trying the command without an account
-	"github.com/cloudsnap/rollback/rollbackcli"   // registers aliyun:// and tencent://
+	_ "github.com/cloudsnap/rollback/memprovider"         // registers mem:// for trying the command without an account
+	"github.com/cloudsnap/rollback/rollbackcli"           // the command
+	_ "github.com/cloudsnap/rollback/rollbackcli/builtin" // registers aliyun:// and tencent://, and their -demo emulators
 )
 
 func main() {
