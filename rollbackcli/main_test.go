@@ -55,7 +55,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"-bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{}, "missing -provider, -region, -snapshot"},
-		{[]string{"-provider", "aws"}, `-provider must be aliyun or tencent, not "aws"`},
+		{[]string{"-provider", "aws"}, `-provider must be aliyun, mem or tencent, not "aws"`},
 		{[]string{"-provider", "aliyun", "-region", "cn-hangzhou", "-snapshot", "s-1"}, "missing -disk"},
 		{[]string{"-provider", "tencent", "-region", "ap-guangzhou", "-snapshot", "lhsnap-1"}, "missing -instance"},
 		{[]string{"-provider", "tencent", "-region", "ap-guangzhou", "-instance", "lhins-1", "-snapshot", "lhsnap-1", "-token", "a", "-key", "b"}, "-token or -key, not both"},

@@ -128,6 +128,12 @@ func TestHelpListsAcme(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "(-cloud SCHEME://, -provider SCHEME): acme.") {
 		t.Errorf("-help: exit %d\n%s", r.code, r.stderr)
 	}
+	// The demo runs this repository's emulators, which this command does
+	// not link: it says so rather than running nothing.
+	r = run(t, nil, "-demo")
+	if r.code != 2 || !strings.Contains(r.stderr, "no demo clouds") {
+		t.Errorf("-demo: exit %d\n%s", r.code, r.stderr)
+	}
 }
 
 func TestDryRunAndRollback(t *testing.T) {
