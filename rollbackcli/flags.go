@@ -36,11 +36,42 @@ var (
 	errVersion = errors.New("version")
 )
 
-const usageHead = `Usage:
-  rollback -demo [-provider aliyun|tencent] [-dry-run] [-json]
-  rollback -provider aliyun|tencent -region REGION [-instance ID] [-disk ID] -snapshot ID [flags]
-  rollback -cloud tencent://ap-guangzhou [-instance ID] [-disk ID] -snapshot ID [flags]
+// usage is -help's text before the flags. The paragraphs on SWAS and
+// Lighthouse appear when the program links them (rollbackcli/builtin).
+func usage() string {
+	var b strings.Builder
+	b.WriteString("Usage:\n")
+	if d := demoNames(); len(d) > 0 {
+		fmt.Fprintf(&b, "  rollback -demo [-provider %s] [-dry-run] [-json]\n", strings.Join(d, "|"))
+	}
+	schemes, example := strings.Join(rollback.Schemes(), "|"), "SCHEME://REGION"
+	if builtins() {
+		schemes, example = "aliyun|tencent", "tencent://ap-guangzhou"
+	}
+	fmt.Fprintf(&b, "  rollback -provider %s -region REGION [-instance ID] [-disk ID] -snapshot ID [flags]\n", schemes)
+	fmt.Fprintf(&b, "  rollback -cloud %s [-instance ID] [-disk ID] -snapshot ID [flags]\n", example)
+	b.WriteString(usageHead)
+	if builtins() {
+		b.WriteString(usageBuiltin)
+	}
+	b.WriteString(usageCloud)
+	b.WriteString(schemesHelp() + "\n\n")
+	if builtins() {
+		b.WriteString(usageCredentials)
+	} else {
+		b.WriteString("Credentials come from each provider's default chain (see its documentation),\nnever from flags or the URL.\n\n")
+	}
+	b.WriteString("Flags:\n")
+	return b.String()
+}
 
+// builtins reports whether SWAS and Lighthouse are linked in.
+func builtins() bool {
+	s := rollback.Schemes()
+	return slices.Contains(s, rollback.ProviderAliyun) && slices.Contains(s, rollback.ProviderTencent)
+}
+
+const usageHead = `
 Rolls a disk back to a snapshot. Everything written to the disk since the
 snapshot is lost. Before changing anything it checks that the snapshot exists,
 is ready and belongs to this disk, and that the instance is stopped (or stops
@@ -50,19 +81,23 @@ it, with -stop). A rollback is sent exactly once, even across retries and, with
 It asks for confirmation on a terminal. When standard input is not a
 terminal (a pipe, a file, /dev/null), a rollback needs -yes.
 
-  aliyun  (Simple Application Server): -disk is required; -instance is found
+`
+
+const usageBuiltin = `  aliyun  (Simple Application Server): -disk is required; -instance is found
           from the disk when omitted.
   tencent (Lighthouse): -instance is required; the system disk is rolled back.
 
--cloud names the cloud as one URL (rollback.Open): the scheme is the
+`
+
+const usageCloud = `-cloud names the cloud as one URL (rollback.Open): the scheme is the
 provider, the host the region, and query parameters set the client, e.g.
 aliyun://cn-hangzhou?profile=ops or
 tencent://ap-guangzhou?endpoint=http://127.0.0.1:8080 (an emulator). It
 replaces -provider, -region, -endpoint, -profile and -international.
 
-%s
+`
 
-Credentials are found the way the aliyun and tccli tools find them, never
+const usageCredentials = `Credentials are found the way the aliyun and tccli tools find them, never
 taken from flags: the environment, then an OIDC token file (ACK RRSA, TKE),
 then the CLI's profile (-profile, else ALIBABA_CLOUD_PROFILE or
 TENCENTCLOUD_PROFILE), then the instance's role from the metadata service:
@@ -71,7 +106,6 @@ TENCENTCLOUD_PROFILE), then the instance's role from the metadata service:
   tencent: TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY
            (and TENCENTCLOUD_SESSION_TOKEN), ~/.tccli/<profile>.credential
 
-Flags:
 `
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -104,7 +138,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Usage = func() {} // a mistake gets one line (see run); -help gets the page
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, usageHead, schemesHelp())
+			fmt.Fprint(stderr, usage())
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 			fmt.Fprintln(stderr)

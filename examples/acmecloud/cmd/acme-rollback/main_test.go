@@ -128,6 +128,11 @@ func TestHelpListsAcme(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "(-cloud SCHEME://, -provider SCHEME): acme.") {
 		t.Errorf("-help: exit %d\n%s", r.code, r.stderr)
 	}
+	// SWAS's and Lighthouse's paragraphs are for programs that link them.
+	if strings.Contains(r.stderr, "ALIBABA_CLOUD") || strings.Contains(r.stderr, "rollback -demo") ||
+		!strings.Contains(r.stderr, "rollback -provider acme -region REGION") || !strings.Contains(r.stderr, "each provider's default chain") {
+		t.Errorf("-help speaks of clouds this program does not link:\n%s", r.stderr)
+	}
 	// The demo runs this repository's emulators, which this command does
 	// not link: it says so rather than running nothing.
 	r = run(t, nil, "-demo")
