@@ -26,5 +26,8 @@
 // its own package, and builtin only if it wants those two clouds and their
 // SDKs too. Flags, messages, exit codes (README.md, "Exit codes") and the
 // -json schema ("JSON output") are the same whichever program calls Main:
-// they are the command's interface, and scripts rely on them.
+// they are the command's interface, and scripts rely on them. Messages and
+// the JSON "program" field say "rollback" whatever the binary is called.
+// A -cloud URL with no host (mem://?servers=1) takes its region from the
+// opened provider's Region method, when it has one.
 package rollbackcli
