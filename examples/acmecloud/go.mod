@@ -7,6 +7,10 @@ require (
 	go.uber.org/goleak v1.3.0
 )
 
-require github.com/cenkalti/backoff/v4 v4.3.0 // indirect
+require (
+	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
+	golang.org/x/sys v0.33.0 // indirect
+	golang.org/x/term v0.32.0 // indirect
+)
 
 replace github.com/cloudsnap/rollback => ../..

@@ -6,9 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/cloudsnap/rollback"
 	"github.com/cloudsnap/rollback/internal/cli"
 	"github.com/cloudsnap/rollback/internal/cli/clitest"
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
@@ -202,41 +200,43 @@ func TestBinaryVersionAndHelp(t *testing.T) {
 	}
 }
 
-func TestHeartbeat(t *testing.T) {
-	var out strings.Builder
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	p := newProgress(&out, "", func() time.Time { return now })
-	p.deadline = now.Add(time.Hour)
-	p.beat()
-	if out.Len() != 0 {
-		t.Fatalf("a heartbeat at once: %q", out.String())
+// TestBinaryMemCloud: the program links memprovider, so the command can be
+// tried with no account and no emulator, on the IDs a mem:// URL seeds
+// (-help says which).
+func TestBinaryMemCloud(t *testing.T) {
+	bin := exe(t)
+	r := clitest.Cmd{Exe: bin, Args: []string{"-help"}, Stdin: clitest.DevNull}.Run(t)
+	if !strings.Contains(r.Stderr, "Providers in this program (-cloud SCHEME://, -provider SCHEME): aliyun, mem, tencent.") ||
+		!strings.Contains(r.Stderr, "ins-000001, disk disk-000001, ready snapshot snap-000002") {
+		t.Errorf("-help does not list mem:// and its IDs:\n%s", r.Stderr)
 	}
-	now = now.Add(quietFirst)
-	p.beat()
-	if !strings.Contains(out.String(), "still waiting for the cloud's first reply") || !strings.Contains(out.String(), "gives up in 59m55s") {
-		t.Fatalf("after %v of silence: %q", quietFirst, out.String())
+	ids := []string{"-instance", "ins-000001", "-snapshot", "snap-000002"}
+	r = clitest.Cmd{Exe: bin, Args: append([]string{"-cloud", "mem://?servers=1", "-dry-run"}, ids...), Stdin: clitest.DevNull}.Run(t)
+	if r.Code != exitOK || !strings.Contains(r.Stdout, "Dry run: every check passed. mem would, in mem-1:") {
+		t.Errorf("dry run: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
-	out.Reset()
-	now = now.Add(quietRepeat - time.Second)
-	p.beat()
-	if out.Len() != 0 {
-		t.Fatalf("repeated too soon: %q", out.String())
+	// A real rollback, its operations 1000 times faster than real time.
+	r = clitest.Cmd{Exe: bin, Args: []string{"-cloud", "mem://?servers=2&scale=1000", "-yes", "-json", "-disk", "disk-000003", "-snapshot", "snap-000004"},
+		Stdin: clitest.Pipe}.Run(t)
+	var doc struct {
+		OK     bool `json:"ok"`
+		Report struct {
+			Provider   string `json:"provider"`
+			Region     string `json:"region"`
+			InstanceID string `json:"instance_id"`
+			Finished   bool   `json:"finished"`
+			RequestID  string `json:"request_id"`
+		} `json:"report"`
 	}
-	now = now.Add(time.Second)
-	p.beat()
-	if !strings.Contains(out.String(), "nothing heard for 20s") {
-		t.Fatalf("not repeated: %q", out.String())
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || r.Code != exitOK {
+		t.Fatalf("rollback: exit %d, %v\n%s\n%s", r.Code, err, r.Stdout, r.Stderr)
 	}
-	out.Reset()
-	p.event(rollbackEvent("rollback"))
-	out.Reset()
-	now = now.Add(quietFirst)
-	p.beat()
-	if !strings.Contains(out.String(), "still waiting for the cloud to accept the rollback call") {
-		t.Fatalf("after an event: %q", out.String())
+	if rep := doc.Report; !doc.OK || rep.Provider != "mem" || rep.Region != "mem-1" || rep.InstanceID != "ins-000003" || !rep.Finished || rep.RequestID == "" {
+		t.Errorf("rollback report: %s", r.Stdout)
 	}
-}
-
-func rollbackEvent(step string) rollback.Event {
-	return rollback.Event{Kind: rollback.EventStepStarted, Step: rollback.Step(step), Percent: -1}
+	// An ID the URL did not seed is not found, as on a cloud.
+	r = clitest.Cmd{Exe: bin, Args: []string{"-cloud", "mem://?servers=1", "-dry-run", "-instance", "ins-000003", "-snapshot", "snap-000002"}, Stdin: clitest.DevNull}.Run(t)
+	if r.Code != cli.ExitNotFound {
+		t.Errorf("unseeded instance: exit %d, want %d\n%s", r.Code, cli.ExitNotFound, r.Stderr)
+	}
 }

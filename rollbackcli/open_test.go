@@ -1,4 +1,4 @@
-package main
+package rollbackcli
 
 import (
 	"net/url"
@@ -36,7 +36,7 @@ func TestCloudURLRefused(t *testing.T) {
 	}{
 		{[]string{"-cloud", "tencent://ap-guangzhou", "-region", "ap-beijing"}, "drop -region"},
 		{[]string{"-cloud", "tencent://ap-guangzhou", "-provider", "tencent", "-endpoint", tc.URL}, "drop -endpoint, -provider"},
-		{[]string{"-cloud", "gcp://us-east1"}, `unknown scheme "gcp" (registered: aliyun, tencent)`},
+		{[]string{"-cloud", "gcp://us-east1"}, `unknown scheme "gcp" (registered: aliyun, mem, tencent)`},
 		{[]string{"-cloud", "tencent://AKIDabc:" + secret + "@ap-guangzhou"}, "never carries credentials"},
 		{[]string{"-cloud", "tencent://ap-guangzhou?secret_key=" + secret}, `unknown query parameter "secret_key"`},
 		{[]string{"-cloud", "tencent:ap-guangzhou"}, "SCHEME://REGION"},

@@ -1,4 +1,4 @@
-package main
+package rollbackcli
 
 import (
 	"bufio"
@@ -12,10 +12,8 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
-	_ "github.com/cloudsnap/rollback/aliyun" // registers aliyun:// for rollback.Open
 	"github.com/cloudsnap/rollback/internal/cli"
 	"github.com/cloudsnap/rollback/provider"
-	_ "github.com/cloudsnap/rollback/tencent" // registers tencent://
 )
 
 // runReal rolls back one disk on a real cloud (or on any endpoint given
@@ -34,6 +32,13 @@ func runReal(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io.
 	p, err := newProvider(ctx, c, clientOpts)
 	if err != nil {
 		return fail(stdout, stderr, c, nil, err)
+	}
+	if c.region == "" {
+		// -cloud without a host, e.g. mem://?servers=1: a provider that
+		// has a default region says which.
+		if r, ok := p.(interface{ Region() string }); ok {
+			c.region = r.Region()
+		}
 	}
 	req := requestFor(c)
 	if err := rollback.ValidateRequest(p, req); err != nil {

@@ -1,4 +1,4 @@
-package main
+package rollbackcli
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package main
+package rollbackcli
 
 import (
 	"errors"
@@ -36,11 +36,42 @@ var (
 	errVersion = errors.New("version")
 )
 
-const usageHead = `Usage:
-  rollback -demo [-provider aliyun|tencent] [-dry-run] [-json]
-  rollback -provider aliyun|tencent -region REGION [-instance ID] [-disk ID] -snapshot ID [flags]
-  rollback -cloud tencent://ap-guangzhou [-instance ID] [-disk ID] -snapshot ID [flags]
+// usage is -help's text before the flags. The paragraphs on SWAS and
+// Lighthouse appear when the program links them (rollbackcli/builtin).
+func usage() string {
+	var b strings.Builder
+	b.WriteString("Usage:\n")
+	if d := demoNames(); len(d) > 0 {
+		fmt.Fprintf(&b, "  rollback -demo [-provider %s] [-dry-run] [-json]\n", strings.Join(d, "|"))
+	}
+	schemes, example := strings.Join(rollback.Schemes(), "|"), "SCHEME://REGION"
+	if builtins() {
+		schemes, example = "aliyun|tencent", "tencent://ap-guangzhou"
+	}
+	fmt.Fprintf(&b, "  rollback -provider %s -region REGION [-instance ID] [-disk ID] -snapshot ID [flags]\n", schemes)
+	fmt.Fprintf(&b, "  rollback -cloud %s [-instance ID] [-disk ID] -snapshot ID [flags]\n", example)
+	b.WriteString(usageHead)
+	if builtins() {
+		b.WriteString(usageBuiltin)
+	}
+	b.WriteString(usageCloud)
+	b.WriteString(schemesHelp() + "\n\n")
+	if builtins() {
+		b.WriteString(usageCredentials)
+	} else {
+		b.WriteString("Credentials come from each provider's default chain (see its documentation),\nnever from flags or the URL.\n\n")
+	}
+	b.WriteString("Flags:\n")
+	return b.String()
+}
 
+// builtins reports whether SWAS and Lighthouse are linked in.
+func builtins() bool {
+	s := rollback.Schemes()
+	return slices.Contains(s, rollback.ProviderAliyun) && slices.Contains(s, rollback.ProviderTencent)
+}
+
+const usageHead = `
 Rolls a disk back to a snapshot. Everything written to the disk since the
 snapshot is lost. Before changing anything it checks that the snapshot exists,
 is ready and belongs to this disk, and that the instance is stopped (or stops
@@ -50,17 +81,23 @@ it, with -stop). A rollback is sent exactly once, even across retries and, with
 It asks for confirmation on a terminal. When standard input is not a
 terminal (a pipe, a file, /dev/null), a rollback needs -yes.
 
-  aliyun  (Simple Application Server): -disk is required; -instance is found
+`
+
+const usageBuiltin = `  aliyun  (Simple Application Server): -disk is required; -instance is found
           from the disk when omitted.
   tencent (Lighthouse): -instance is required; the system disk is rolled back.
 
--cloud names the cloud as one URL (rollback.Open): the scheme is the
+`
+
+const usageCloud = `-cloud names the cloud as one URL (rollback.Open): the scheme is the
 provider, the host the region, and query parameters set the client, e.g.
 aliyun://cn-hangzhou?profile=ops or
 tencent://ap-guangzhou?endpoint=http://127.0.0.1:8080 (an emulator). It
 replaces -provider, -region, -endpoint, -profile and -international.
 
-Credentials are found the way the aliyun and tccli tools find them, never
+`
+
+const usageCredentials = `Credentials are found the way the aliyun and tccli tools find them, never
 taken from flags: the environment, then an OIDC token file (ACK RRSA, TKE),
 then the CLI's profile (-profile, else ALIBABA_CLOUD_PROFILE or
 TENCENTCLOUD_PROFILE), then the instance's role from the metadata service:
@@ -69,15 +106,14 @@ TENCENTCLOUD_PROFILE), then the instance's role from the metadata service:
   tencent: TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY
            (and TENCENTCLOUD_SESSION_TOKEN), ~/.tccli/<profile>.credential
 
-Flags:
 `
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("rollback", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported once, by run
-	fs.BoolVar(&c.demo, "demo", false, "run a full safe rollback on both built-in emulators (no account needed)")
-	fs.StringVar(&c.provider, "provider", "", "cloud: aliyun or tencent")
+	fs.BoolVar(&c.demo, "demo", false, "run a full safe rollback on the built-in emulators (no account needed)")
+	fs.StringVar(&c.provider, "provider", "", "cloud: "+providers())
 	fs.StringVar(&c.region, "region", "", "region, e.g. cn-hangzhou or ap-guangzhou")
 	fs.StringVar(&c.cloud, "cloud", "", "the cloud as a URL, e.g. tencent://ap-guangzhou or aliyun://cn-hangzhou?profile=ops (instead of -provider, -region, -endpoint, -profile, -international)")
 	fs.StringVar(&c.instance, "instance", "", "instance ID (SWAS server ID, or lhins-...)")
@@ -102,7 +138,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Usage = func() {} // a mistake gets one line (see run); -help gets the page
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stderr, usageHead)
+			fmt.Fprint(stderr, usage())
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 			fmt.Fprintln(stderr)
@@ -151,9 +187,25 @@ func (c *config) fromURL(fs *flag.FlagSet) error {
 	return nil
 }
 
+// schemesHelp is -help's paragraph on the schemes rollback.Open knows in
+// this program: every provider package linked into it registers one.
+func schemesHelp() string {
+	s := "Providers in this program (-cloud SCHEME://, -provider SCHEME): " + strings.Join(rollback.Schemes(), ", ") + "."
+	if slices.Contains(rollback.Schemes(), "mem") {
+		s += `
+mem:// is an in-memory cloud, new on every run, to try the command without
+an account: mem://?servers=1&scale=100 seeds one stopped server (instance
+ins-000001, disk disk-000001, ready snapshot snap-000002; servers=N seeds N,
+numbered on: ins-000003, ...) whose operations run 100 times faster.`
+	}
+	return s
+}
+
 // providers lists the registered schemes for a message: "aliyun or tencent".
-func providers() string {
-	s := rollback.Schemes()
+func providers() string { return orList(rollback.Schemes()) }
+
+// orList is "a", "a or b", "a, b or c".
+func orList(s []string) string {
 	if len(s) < 2 {
 		return strings.Join(s, "")
 	}
@@ -175,8 +227,10 @@ func (c *config) checkDemo(fs *flag.FlagSet) error {
 	switch {
 	case len(bad) > 0:
 		return usagef("-demo makes its own servers and ignores %s: drop it", strings.Join(bad, ", "))
-	case c.provider != "" && c.provider != "aliyun" && c.provider != "tencent":
-		return usagef("-provider must be aliyun or tencent, not %q", c.provider)
+	case len(demoNames()) == 0:
+		return usagef("-demo: this program has no demo clouds (package rollbackcli/builtin registers aliyun's and tencent's)")
+	case c.provider != "" && !slices.Contains(demoNames(), c.provider):
+		return usagef("-provider must be %s, not %q", orList(demoNames()), c.provider)
 	case c.scale <= 0:
 		return usagef("-demo-speed must be positive")
 	case c.timeout <= 0:
