@@ -154,14 +154,16 @@ func (p *pacer) step() time.Duration {
 // the operation cannot have ended yet (its window starts later), and then
 // the first jump towards the window. Waits begin right after the operation
 // started, when an immediate read could only say "pending".
+// It never passes the wait's deadline: a prior's late first poll must not
+// make a short timeout overrun.
 func (p *pacer) first() time.Duration {
 	if p.prior {
-		return p.priorFirst()
+		return min(p.priorFirst(), p.timeout)
 	}
 	if p.lo <= 2*p.min {
 		return 0
 	}
-	return min(p.lo, max(p.max, p.lo/6))
+	return min(p.lo, max(p.max, p.lo/6), p.timeout)
 }
 
 // next returns the pause before the next poll, given the time elapsed since
