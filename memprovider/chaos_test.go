@@ -19,7 +19,7 @@ import (
 
 // The public chaos harness (providertest/chaos) run on memprovider, as a
 // user's provider would run it: newMemEnv is a Provider as a chaos.Env,
-// with Busier, Actors, ReadLagger and Clients. Its variant "tokens" is the
+// with Busier, Actors, ReadLagger, TokenForgetter and Clients. Its variant "tokens" is the
 // provider WithClientTokens (SWAS-like resends); the usual shape is
 // Lighthouse-like with operation marks.
 
@@ -74,15 +74,18 @@ type memEnv struct {
 	p   *memprovider.Provider
 	cfg chaos.Config
 
-	mu    sync.Mutex
-	kinds map[string]chaos.FaultKind // emulator.Fault.String() -> kind
+	mu       sync.Mutex
+	kinds    map[string]chaos.FaultKind // emulator.Fault.String() -> kind
+	window   time.Duration              // SetTokenWindow
+	firstUse time.Time                  // of the oldest token the cloud remembers
 }
 
 var (
-	_ chaos.Busier     = (*memEnv)(nil)
-	_ chaos.Actors     = (*memEnv)(nil)
-	_ chaos.ReadLagger = (*memEnv)(nil)
-	_ chaos.Clients    = (*memEnv)(nil)
+	_ chaos.Busier         = (*memEnv)(nil)
+	_ chaos.Actors         = (*memEnv)(nil)
+	_ chaos.ReadLagger     = (*memEnv)(nil)
+	_ chaos.Clients        = (*memEnv)(nil)
+	_ chaos.TokenForgetter = (*memEnv)(nil)
 )
 
 func newMemEnv(cfg chaos.Config) (chaos.Env, error) {
@@ -97,11 +100,14 @@ func newMemEnv(cfg chaos.Config) (chaos.Env, error) {
 	if cfg.Log != nil {
 		logger = slog.New(cfg.Log)
 	}
-	onRequest := cfg.OnRequest
+	e := &memEnv{cfg: cfg, kinds: map[string]chaos.FaultKind{}}
 	client := append([]rollback.Option{rollback.WithCallTimeout(timeout), rollback.WithLogger(logger),
 		rollback.WithHooks(rollback.Hooks{AttemptStart: func(ctx context.Context, c *rollback.CallInfo, _ *rollback.AttemptInfo) context.Context {
-			if onRequest != nil {
-				onRequest(c.Action)
+			if c.Action == memprovider.ActionRollback {
+				e.tokenUse()
+			}
+			if cfg.OnRequest != nil {
+				cfg.OnRequest(c.Action)
 			}
 			return ctx
 		}})}, cfg.Options...)
@@ -111,7 +117,35 @@ func newMemEnv(cfg chaos.Config) (chaos.Env, error) {
 	if cfg.Variant == variantTokens {
 		opts = append(opts, memprovider.WithClientTokens())
 	}
-	return &memEnv{p: memprovider.New(opts...), cfg: cfg, kinds: map[string]chaos.FaultKind{}}, nil
+	e.p = memprovider.New(opts...)
+	return e, nil
+}
+
+// SetTokenWindow makes the cloud forget client tokens d after their first
+// use (0: never). The provider forgets on demand (ForgetTokens), so the
+// Env does it as a rollback call goes out once d has passed since the
+// first rollback call that the cloud still remembers: tokens are consulted
+// only then. (The usual shape keeps no tokens: nothing to forget.)
+func (e *memEnv) SetTokenWindow(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.window, e.firstUse = d, time.Time{}
+}
+
+func (e *memEnv) tokenUse() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.window <= 0 {
+		return
+	}
+	now := e.cfg.Clock.Now()
+	if !e.firstUse.IsZero() && now.Sub(e.firstUse) >= e.window {
+		e.p.ForgetTokens()
+		e.firstUse = time.Time{}
+	}
+	if e.firstUse.IsZero() {
+		e.firstUse = now
+	}
 }
 
 func (e *memEnv) Profile() chaos.Profile        { return memProfile }
