@@ -67,6 +67,11 @@ type handler func(now time.Time, rid string) (applied bool, e *cloudError)
 // serve is one attempt of action, as a cloud would answer it: hooks,
 // journal, faults, quota, then the handler.
 func (p *Provider) serve(ctx context.Context, action string, t invoke.Target, h handler) (string, error) {
+	if err := ctx.Err(); err != nil {
+		// An HTTP client sends nothing once its context has ended (a hook
+		// may end it as the attempt starts): the cloud never hears of it.
+		return "", err
+	}
 	region := t.Region
 	n := p.hooks.Count(action)
 	p.hooks.RunBefore(action, n)

@@ -31,6 +31,12 @@ type SnapshotSpec struct {
 	// it becomes ready after the rest of the provider's snapshot duration.
 	Creating bool
 	Progress int
+	// RolledBackAgo, when set, seeds a ready snapshot that an earlier
+	// operation rolled the disk back to that long ago (its LastRollbackAt
+	// and latest operation say so, with a request ID of its own); the
+	// instance has been started (or stopped) since. It does not count in
+	// RollbacksOf.
+	RolledBackAgo time.Duration
 }
 
 // ServerSpec describes a server to seed: an instance and a ready snapshot
@@ -94,6 +100,9 @@ func (p *Provider) AddSnapshot(spec SnapshotSpec) (*provider.Snapshot, error) {
 	if spec.Progress < 0 || spec.Progress > 99 {
 		return nil, fmt.Errorf("memprovider: progress %d of a creating snapshot is not 0 to 99", spec.Progress)
 	}
+	if spec.RolledBackAgo < 0 || (spec.RolledBackAgo > 0 && spec.Creating) {
+		return nil, fmt.Errorf("memprovider: a snapshot rolled back to %v ago must be ready and in the past", spec.RolledBackAgo)
+	}
 	now := p.clk.Now()
 	state := SnapshotReady
 	if spec.Creating {
@@ -105,6 +114,20 @@ func (p *Provider) AddSnapshot(spec SnapshotSpec) (*provider.Snapshot, error) {
 		rest := p.dur.Snapshot * time.Duration(100-spec.Progress) / 100
 		a := sn.begin(OpCreateSnapshot, "", now, rest, SnapshotCreating, SnapshotReady, false, 0)
 		a.onEnd = func(time.Time, bool) { sn.f.percent = 100 }
+	}
+	if d := spec.RolledBackAgo; d > 0 {
+		at := now.Add(-d)
+		sn.created, sn.f.rollbackAt = at.Add(-time.Hour), at
+		p.reqSeq++
+		sn.f.op = op{name: OpRollback, state: OperationSuccess, requestID: fmt.Sprintf("req-%06d", p.reqSeq)}
+		if !in.busy(now) {
+			p.reqSeq++
+			name := OpStart
+			if in.f.state == StateStopped {
+				name = OpStop
+			}
+			in.f.op = op{name: name, state: OperationSuccess, requestID: fmt.Sprintf("req-%06d", p.reqSeq)}
+		}
 	}
 	return sn.normalize(sn.view(now)), nil
 }
@@ -170,10 +193,12 @@ func (p *Provider) SetBusy(instanceID string, d time.Duration) error {
 
 // FailNextRollbacks makes the next n rollbacks accepted, then end Failed
 // (ErrRollbackFailed for the waiter); the snapshot records no rollback.
+// It adds to what was armed; a negative n disarms that many (never below
+// none).
 func (p *Provider) FailNextRollbacks(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.failRollbacks += n
+	p.failRollbacks = max(p.failRollbacks+n, 0)
 }
 
 // AddFault arms a fault; see Fault.

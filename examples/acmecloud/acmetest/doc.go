@@ -12,9 +12,12 @@
 // server, state, time), which is what the client's exactly-once engine
 // reads after a lost reply.
 //
-// Faults (AddFault): fail the next N calls of an action with a code, apply
-// a call and then drop the connection without a reply, add real-time
-// latency; FailNextRestores makes accepted restores fail in the cloud.
+// Faults (AddFault), counted from when they are armed (Nth, Times; negative
+// Times: every call): fail calls of an action with a code or a gateway's
+// raw page, reset the connection before applying, apply a call and then
+// drop the connection without a reply, add real-time latency; each is
+// journaled with its Label. FailNextRestores makes accepted restores fail
+// in the cloud. The chaos soak's Env over it is chaos_test.go.
 // Per-action rate windows answer Throttled. Other actors (the console,
 // another tool) change state with the Actor... methods, which the journal
 // marks as theirs.

@@ -126,7 +126,11 @@ func (s *Server) Clock() clock.Clock { return s.clk }
 // Journal returns the record of calls received.
 func (s *Server) Journal() *Journal { return &s.journal }
 
-// Fault is an injected failure of an action's next calls.
+// Fault is an injected failure of an action's calls. It is armed when
+// added and counts the action's calls from then on: it fires on call
+// number Nth (0 or 1: the next one) and on the Times-1 calls after it.
+// Several faults of one action all count each call; the one added first
+// of those that fire wins.
 type Fault struct {
 	// Action is the API action it applies to, e.g. "RestoreSnapshot".
 	Action string
@@ -136,21 +140,40 @@ type Fault struct {
 	Code    string
 	Status  int
 	Message string
+	// Body, when set, replaces the whole error reply (with Status,
+	// default 502): a gateway's HTML page in front of the API. The call is
+	// not applied.
+	Body string
+	// Reset closes the connection before anything is applied: the client
+	// sees a connection reset and nothing happened.
+	Reset bool
 	// DropReply applies the call, then closes the connection without a
 	// reply: the client cannot tell whether it landed.
 	DropReply bool
 	// Latency delays the call by this much real time first (to trip the
-	// client's per-attempt timeout).
+	// client's per-attempt timeout); a call whose client gave up meanwhile
+	// is not applied.
 	Latency time.Duration
-	// Times is how many calls it applies to (0: 1).
+	// Nth is the 1-based index of the first call it fires on, counted from
+	// when it was added (0: 1, the next call).
+	Nth int
+	// Times is how many calls in a row it fires on (0: 1; negative: every
+	// call from the Nth on).
 	Times int
+	// Label is copied to the journal's Entry.Fault of each call it fires
+	// on ("" : "injected"), so that a test can tell its faults apart.
+	Label string
+
+	seen, fired int
 }
 
-// AddFault arms f for the next calls of f.Action.
+// AddFault arms f for the calls of f.Action.
 func (s *Server) AddFault(f Fault) {
-	if f.Times <= 0 {
+	if f.Times == 0 {
 		f.Times = 1
 	}
+	f.Nth = max(f.Nth, 1)
+	f.seen, f.fired = 0, 0
 	s.mu.Lock()
 	s.faults = append(s.faults, &f)
 	s.mu.Unlock()
@@ -200,6 +223,22 @@ func (s *Server) ClearFaults() {
 	s.mu.Unlock()
 }
 
+// DisarmFaults disarms every Fault, leaving the restores that
+// FailNextRestores armed to fail.
+func (s *Server) DisarmFaults() {
+	s.mu.Lock()
+	s.faults = nil
+	s.mu.Unlock()
+}
+
+// SetFailNextRestores makes exactly the next n accepted restores fail in
+// the cloud (0: none), replacing what FailNextRestores armed.
+func (s *Server) SetFailNextRestores(n int) {
+	s.mu.Lock()
+	s.failRestores = max(n, 0)
+	s.mu.Unlock()
+}
+
 // After runs f once, just after the n-th call of action by the client
 // (counted from 1, whatever its outcome) was handled and before its reply
 // leaves. f runs on the server's goroutine, outside its lock.
@@ -231,6 +270,7 @@ func (s *Server) RestoresOf(serverID string) int {
 type apiError struct {
 	status        int
 	code, message string
+	body          string // a raw reply instead of the API's JSON
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.message }
@@ -322,19 +362,38 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	for _, h := range before {
 		h()
 	}
+	if f != nil {
+		e.Fault = f.Label
+		if e.Fault == "" {
+			e.Fault = "injected"
+		}
+	}
 	if f != nil && f.Latency > 0 {
 		t := time.NewTimer(f.Latency)
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
+			e.Code = "ClientGone"
+			s.journal.add(e)
 			return
 		}
+	}
+	if f != nil && f.Reset {
+		e.Code = "ConnectionReset"
+		s.journal.add(e)
+		reset(w)
+		return
 	}
 	var out map[string]any
 	var aerr *apiError
 	s.mu.Lock()
 	switch {
+	case f != nil && f.Body != "":
+		aerr = &apiError{status: 502, code: "BadGateway", body: f.Body}
+		if f.Status != 0 {
+			aerr.status = f.Status
+		}
 	case f != nil && f.Code != "":
 		aerr = refuse(f.Code, "injected fault")
 		if f.Message != "" {
@@ -369,14 +428,8 @@ func (s *Server) finish(w http.ResponseWriter, e Entry, out map[string]any, aerr
 	e.Dropped = drop
 	s.journal.add(e)
 	if drop {
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				if tcp, ok := conn.(*net.TCPConn); ok {
-					_ = tcp.SetLinger(0) // a reset, not a clean EOF
-				}
-				_ = conn.Close()
-				return
-			}
+		if reset(w) {
+			return
 		}
 		aerr = refuse(acme.CodeUnavailable, "reply lost")
 	}
@@ -392,7 +445,31 @@ func (s *Server) finish(w http.ResponseWriter, e Entry, out map[string]any, aerr
 	_ = json.NewEncoder(w).Encode(out)
 }
 
+// reset closes the request's connection with a TCP reset, not a clean
+// EOF; false when it cannot.
+func reset(w http.ResponseWriter) bool {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return false
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return false
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0)
+	}
+	_ = conn.Close()
+	return true
+}
+
 func writeError(w http.ResponseWriter, rid string, e *apiError) {
+	if e.body != "" {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(e.status)
+		_, _ = io.WriteString(w, e.body)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"RequestId": rid, "Error": map[string]string{"Code": e.code, "Message": e.message}})
@@ -412,20 +489,29 @@ func (s *Server) authenticate(r *http.Request, action string, body []byte) *apiE
 	return nil
 }
 
-// takeFault returns the first armed fault of action, consuming one use.
+// takeFault counts one call of action against every armed fault of it and
+// returns the one that fires on it (the first added), if any; faults that
+// fired all their times are dropped.
 func (s *Server) takeFault(action string) *Fault {
-	for i, f := range s.faults {
-		if f.Action != action {
-			continue
+	var hit *Fault
+	kept := s.faults[:0]
+	for _, f := range s.faults {
+		if f.Action == action {
+			f.seen++
+			if hit == nil && f.seen >= f.Nth && (f.Times < 0 || f.fired < f.Times) {
+				f.fired++
+				cp := *f
+				hit = &cp
+			}
+			if f.Times >= 0 && f.fired >= f.Times {
+				continue
+			}
 		}
-		f.Times--
-		if f.Times <= 0 {
-			s.faults = append(s.faults[:i], s.faults[i+1:]...)
-		}
-		cp := *f
-		return &cp
+		kept = append(kept, f)
 	}
-	return nil
+	clear(s.faults[len(kept):])
+	s.faults = kept
+	return hit
 }
 
 func (s *Server) rate(action string) RateWindow {
@@ -476,6 +562,9 @@ type Entry struct {
 	Dropped bool
 	// Actor: another actor's change, not the client's call.
 	Actor bool
+	// Fault is the Label of the injected fault that fired on the call
+	// ("" none).
+	Fault string
 }
 
 // Journal records calls in order. Safe for concurrent use.
