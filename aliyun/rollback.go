@@ -25,7 +25,7 @@ import (
 // empty. A given InstanceID that does not own the disk is
 // ErrSnapshotMismatch. It does not check that the instance is Stopped: SWAS
 // refuses with IncorrectInstanceStatus.ResetDisk, which is ErrInstanceState
-// (provider.Run stops the instance first when asked).
+// (rollback.Run stops the instance first when asked).
 //
 // Exactly once: every attempt carries the token, so resends within the
 // call are safe. When the call fails after an attempt that may have landed
@@ -191,7 +191,7 @@ func (c *Client) WitnessRollback(ctx context.Context, req provider.Request, befo
 
 // ValidateRequest checks req against SWAS's rules (region, "d-" disk and
 // "s-" snapshot IDs, instance ID characters, client token) without calling
-// the cloud; provider.Run calls it before anything else.
+// the cloud; rollback.Run calls it before anything else.
 func (c *Client) ValidateRequest(req provider.Request) error {
 	return rules.Check(opResetDisk, req)
 }

@@ -129,7 +129,7 @@ func (c *Client) Capabilities() provider.Capabilities {
 
 // resolveRegion returns region, or the default region when empty, after
 // checking it is allowed. A provider.Request must name its region, as on
-// SWAS and in provider.Run: a rollback is never aimed at a region by
+// SWAS and in rollback.Run: a rollback is never aimed at a region by
 // default (opApply is the op of the calls that take a Request).
 func (c *Client) resolveRegion(op, region string) (string, error) {
 	if region == "" && op == opApply {

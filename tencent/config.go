@@ -58,7 +58,7 @@ type Config struct {
 	// AllowForcedStop lets Rollback send ApplyInstanceSnapshot for a RUNNING
 	// instance, which the cloud then shuts down without asking. By default
 	// Rollback refuses a running instance with ErrInstanceState; stop it
-	// first (provider.Run can).
+	// first (rollback.Run can).
 	AllowForcedStop bool
 }
 
