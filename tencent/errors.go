@@ -115,7 +115,7 @@ func classify(op string, se *sdkerrors.TencentCloudSDKError, redact func(string)
 			e.Code, e.Message, e.RequestID = env.Code, clean(env.Message), env.RequestID
 			rule, _ = codes.Lookup(env.Code, status)
 		} else {
-			rule = errmap.ByStatus(status)
+			rule = errmap.NoCode(status)
 		}
 		if status >= 500 {
 			rule.Ambiguous = true

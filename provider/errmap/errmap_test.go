@@ -33,6 +33,11 @@ func TestLookup(t *testing.T) {
 		{"Brand.New", 404, provider.ErrNotFound, false},
 		{"Brand.New", 400, provider.ErrInvalidArgument, false},
 		{"Brand.New", 200, provider.ErrInternal, false},
+		// No code at all: a page from something that is not the API.
+		{"", 404, provider.ErrInvalidArgument, false},
+		{"", 405, provider.ErrInvalidArgument, false},
+		{"", 502, provider.ErrInternal, false},
+		{"", 429, provider.ErrThrottled, false},
 	}
 	for _, tt := range tests {
 		r, known := tab.Lookup(tt.code, tt.status)
