@@ -6,6 +6,7 @@
 package openurl
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -145,7 +146,26 @@ func (q *Query) Err() error {
 		what = "unknown query parameters "
 	}
 	q.fail("", "%s%s (a %s URL knows %s)", what, strings.Join(unknown, ", "), q.provider, strings.Join(known, ", "))
+	for _, k := range unknown {
+		if credentialLike(k) {
+			q.err.(*provider.Error).Hint = "a URL never carries credentials: they come from the provider's default chain " +
+				"(the environment, an OIDC token file, the cloud CLI's profile, the instance's role); nothing was sent"
+			break
+		}
+	}
 	return q.err
+}
+
+// credentialLike reports whether a parameter's name suggests a secret
+// ("secret_key", "AccessKeyId", "token", "password").
+func credentialLike(name string) bool {
+	name = strings.ToLower(name)
+	for _, w := range []string{"secret", "key", "token", "password", "passwd", "credential"} {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func (q *Query) fail(param, format string, args ...any) {
@@ -158,4 +178,25 @@ func (q *Query) fail(param, format string, args ...any) {
 	}
 	q.err = &provider.Error{Provider: q.provider, Op: "Open", Kind: provider.ErrInvalidArgument, Field: "URL",
 		Message: msg, Hint: "nothing was sent"}
+}
+
+// InURLTerms returns err, from the New of a client a URL described, with
+// the Go API's name of a setting replaced by the URL parameter that sets
+// it (oldnew are pairs, as for strings.NewReplacer), so that a user who
+// wrote a URL is told what to add to it. rollback.WithInsecureHTTP() is
+// always replaced. Other errors pass through.
+func InURLTerms(err error, oldnew ...string) error {
+	var e *provider.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	r := strings.NewReplacer(append(oldnew,
+		"pass rollback.WithInsecureHTTP()", "add insecure_http=true to the URL",
+		"rollback.WithInsecureHTTP()", "insecure_http=true in the URL")...)
+	c := *e
+	c.Message, c.Hint = r.Replace(c.Message), r.Replace(c.Hint)
+	if c.Message == e.Message && c.Hint == e.Hint {
+		return err
+	}
+	return &c
 }
