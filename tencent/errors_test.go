@@ -167,6 +167,9 @@ func TestNon200Replies(t *testing.T) {
 			if !errors.Is(err, tt.kind) || e.Code != tt.code || e.HTTPStatus != tt.status || e.Ambiguous != tt.ambiguous || (e.RequestID != "") != tt.requestID {
 				t.Errorf("err = %v\n%+v", err, e)
 			}
+			if tt.name == "reset" && !strings.Contains(e.Hint, "reads change nothing") {
+				t.Errorf("a read that lost its reply is said to have maybe been applied: %v", err)
+			}
 			if tt.name == "404 page" && (errors.Is(err, rollback.ErrNotFound) || !strings.Contains(e.Hint, "check the endpoint")) {
 				t.Errorf("a web server's 404 page is not a missing instance: %v", err)
 			}
