@@ -26,6 +26,7 @@ var stale = map[string]string{
 	`\brollback\.RequestValidator\b`: "provider.RequestValidator",
 	`\brollback\.RequestRules\b`:     "provider.RequestRules",
 	`\brollback\.ResolveOptions\b`:   "provider.ResolveOptions",
+	`\brollback\.WaitPriors\b`:       "provider.WaitPriors",
 	`\binternal/(once|invoke|emu|errmap|sdkhttp|openurl|ratelimit)\b`: "provider/... or emulator",
 	`ProviderAliyun or ProviderTencent`:                               "Capabilities.Name",
 }
