@@ -31,7 +31,7 @@ import (
 // call are safe. When the call fails after an attempt that may have landed
 // (lost replies, timeouts, 5xx, an empty reply; then the retries gave up,
 // or a resend was refused), Rollback reads the state at least the read
-// grace (provider.WithReadGrace) after that attempt: the snapshot's
+// grace (rollback.WithReadGrace) after that attempt: the snapshot's
 // RollbackTime later than before means success (Result.Adopted); a reset
 // under way is waited out and judged when it ends (one that ends with no
 // new RollbackTime failed or was another's: a reset names no snapshot);

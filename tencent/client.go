@@ -208,7 +208,7 @@ func str(p *string) string {
 func (c *Client) Checkpoints() provider.Checkpointer { return &c.checkpoints }
 
 // Close releases idle connections of the client's own transport (not one
-// given with provider.WithHTTPTransport). The Client stays usable.
+// given with rollback.WithHTTPTransport). The Client stays usable.
 func (c *Client) Close() error {
 	if c.opts.Transport == nil {
 		if t, ok := c.transport.(interface{ CloseIdleConnections() }); ok {

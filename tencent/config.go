@@ -18,7 +18,7 @@ type Config struct {
 	Region string
 	// Endpoint overrides the API host: "http://127.0.0.1:8080" for an
 	// emulator, or another HTTPS host. Plain http is accepted only for
-	// loopback hosts unless provider.WithInsecureHTTP is given. Empty means
+	// loopback hosts unless rollback.WithInsecureHTTP is given. Empty means
 	// https://lighthouse.tencentcloudapi.com (International:
 	// https://lighthouse.intl.tencentcloudapi.com).
 	Endpoint string

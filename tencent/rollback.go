@@ -26,7 +26,7 @@ import (
 // evidence (provider/once). When an attempt fails in a way that leaves open
 // whether it was applied (a lost reply, a timeout, a 5xx, an empty reply),
 // Rollback sends nothing more until it has read the snapshot and the
-// instance at least the read grace (provider.WithReadGrace) after that
+// instance at least the read grace (rollback.WithReadGrace) after that
 // attempt: a RollbackInstanceSnapshot operation on the snapshot with a
 // request ID the baseline did not have means the call landed (success with
 // that request ID, Result.Adopted); another rollback on the instance that
