@@ -157,7 +157,7 @@ func Transport(err error, text string) Rule {
 		return Rule{Kind: provider.ErrInvalidArgument,
 			Hint: "the endpoint's TLS certificate is not trusted: check the endpoint, or pass a transport trusting its CA (rollback.WithHTTPTransport)"}
 	case !TransportAmbiguous(err, text):
-		return Rule{Kind: provider.ErrNetwork, Hint: "could not connect; nothing was sent"}
+		return Rule{Kind: provider.ErrNetwork, Hint: "could not connect: check the endpoint and the network, or try later; nothing was sent"}
 	}
 	return Rule{Kind: provider.ErrNetwork, Ambiguous: true, Hint: "no reply arrived; the call may have been applied"}
 }

@@ -82,7 +82,7 @@ func TestTransport(t *testing.T) {
 	}{
 		{`Post "https://127.0.0.1:1/": http: server gave HTTP response to HTTPS client`, provider.ErrInvalidArgument, false, "http://host:port"},
 		{`Post "https://x/": tls: failed to verify certificate: x509: certificate signed by unknown authority`, provider.ErrInvalidArgument, false, "WithHTTPTransport"},
-		{`Post "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused`, provider.ErrNetwork, false, "nothing was sent"},
+		{`Post "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused`, provider.ErrNetwork, false, "check the endpoint and the network, or try later; nothing was sent"},
 		{`Post "http://x/": read tcp: connection reset by peer`, provider.ErrNetwork, true, "may have been applied"},
 		{`Post "http://x/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`, provider.ErrNetwork, true, "may have been applied"},
 	}
