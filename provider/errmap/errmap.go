@@ -162,7 +162,7 @@ func Transport(err error, text string) Rule {
 	return Rule{Kind: provider.ErrNetwork, Ambiguous: true, Hint: "no reply arrived; the call may have been applied"}
 }
 
-// MaxMessage bounds a message taken from a reply, on both providers (a
+// MaxMessage bounds a message taken from a reply, on every provider (a
 // gateway's HTML page can be long).
 const MaxMessage = 512
 

@@ -1,7 +1,7 @@
 // Package invoke is the path every provider API call takes: validate, wait
 // for the rate limit, send one attempt through the SDK, map the error, retry,
 // log. The providers supply the SDK call and the error mapping; everything
-// else is the same for both clouds and lives here.
+// else is the same for every provider and lives here.
 package invoke
 
 import (
