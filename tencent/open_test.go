@@ -121,6 +121,8 @@ func TestOpenErrorsInURLTerms(t *testing.T) {
 		// A secret put in the query is refused, not quoted, and told where
 		// credentials go.
 		"tencent://ap-guangzhou?SecretKey=s3cr3tVALUE": "a URL never carries credentials",
+		// A secret pasted without its name is not quoted as a name.
+		"tencent://ap-guangzhou?s3cr3tAKIDz1x2c3v4b5n6m7q8w9e0r": "a long or unusual name, not quoted",
 	} {
 		_, err := rollback.Open(context.Background(), raw)
 		if !errors.Is(err, rollback.ErrInvalidArgument) || !strings.Contains(err.Error(), want) ||

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -132,7 +133,7 @@ func (q *Query) Err() error {
 	var unknown []string
 	for k := range q.vals {
 		if !slices.Contains(q.known, k) {
-			unknown = append(unknown, strconv.Quote(k))
+			unknown = append(unknown, quoteName(k))
 		}
 	}
 	if len(unknown) == 0 {
@@ -155,6 +156,17 @@ func (q *Query) Err() error {
 	}
 	return q.err
 }
+
+// quoteName quotes an unknown parameter's name when it looks like one: a
+// long or odd "name" may be a secret pasted without its key (?AKID...).
+func quoteName(k string) string {
+	if len(k) > 24 || !paramName.MatchString(k) {
+		return "(a long or unusual name, not quoted)"
+	}
+	return strconv.Quote(k)
+}
+
+var paramName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*$`)
 
 // credentialLike reports whether a parameter's name suggests a secret
 // ("secret_key", "AccessKeyId", "token", "password").
