@@ -37,7 +37,7 @@ func ExampleOpen_refused() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// rollback: tencent Open: invalid argument: unknown query parameter "secret_key" (a tencent URL knows allow_forced_stop, allow_unknown_region, allowed_regions, endpoint, insecure_http, international, metadata_endpoint, profile, role_arn, role_duration, role_session_name, static_only, sts_endpoint); a URL never carries credentials: they come from the provider's default chain (the environment, an OIDC token file, the cloud CLI's profile, the instance's role); nothing was sent
+	// rollback: tencent Open: invalid argument: unknown query parameter "secret_key" (tencent:// takes allow_forced_stop, allow_unknown_region, allowed_regions, endpoint, insecure_http, international, metadata_endpoint, profile, role_arn, role_duration, role_session_name, static_only, sts_endpoint); a URL never carries credentials: they come from the provider's default chain (the environment, an OIDC token file, the cloud CLI's profile, the instance's role); nothing was sent
 }
 
 // mem:// is an in-memory cloud (package memprovider, imported for its

@@ -146,7 +146,7 @@ func (q *Query) Err() error {
 	if len(unknown) > 1 {
 		what = "unknown query parameters "
 	}
-	q.fail("", "%s%s (a %s URL knows %s)", what, strings.Join(unknown, ", "), q.provider, strings.Join(known, ", "))
+	q.fail("", "%s%s (%s:// takes %s)", what, strings.Join(unknown, ", "), q.provider, strings.Join(known, ", "))
 	for _, k := range unknown {
 		if credentialLike(k) {
 			q.err.(*provider.Error).Hint = "a URL never carries credentials: they come from the provider's default chain " +
