@@ -58,8 +58,8 @@ const MemoryCheckpointsMax = provider.MemoryCheckpointsMax
 
 // DefaultCheckpoints is where Run keeps the checkpoints of keyed rollbacks
 // (Request.OperationKey or a caller's ClientToken) when neither RunOptions
-// nor the provider (CheckpointHolder) gives a store. It holds the last
-// 10,000.
+// nor the provider (provider.Capabilities.Checkpoints) gives a store. It
+// holds the last 10,000.
 var DefaultCheckpoints = &MemoryCheckpoints{Max: 10000}
 
 // NoCheckpoints is a Checkpointer that keeps nothing and claims nothing: a

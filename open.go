@@ -30,6 +30,13 @@ func Schemes() []string { return provider.Schemes() }
 // (user:pass@) is refused, and credentials come from the provider's
 // default chain (environment, OIDC, CLI profile, instance role). Every
 // mistake is ErrInvalidArgument, found before anything is sent.
+//
+// The aliyun and tencent clients are io.Closers that release their idle
+// connections: close one when done with it (a test under goleak must):
+//
+//	if c, ok := p.(io.Closer); ok {
+//		defer c.Close()
+//	}
 func Open(ctx context.Context, rawURL string, opts ...Option) (Provider, error) {
 	u, err := parseOpenURL(rawURL)
 	if err != nil {

@@ -75,8 +75,10 @@ func WithInsecureHTTP() Option { return func(o *provider.Options) { o.AllowInsec
 // WithRetryHook calls fn before each retry sleep, e.g. to count retries.
 func WithRetryHook(fn func(RetryEvent)) Option { return func(o *provider.Options) { o.OnRetry = fn } }
 
-// WithRetryBudget sets the capacity of the client's retry budget (see
-// Options.RetryBudget); tokens < 0 disables it.
+// WithRetryBudget sets the capacity of the client's retry budget
+// (DefaultRetryBudget tokens): retries after cloud faults and network
+// errors spend it and successes refill it, so during an outage calls stop
+// retrying and fail fast. tokens < 0 disables it.
 func WithRetryBudget(tokens int) Option { return func(o *provider.Options) { o.RetryBudget = tokens } }
 
 // WithoutRetryBudget lets every call retry per its RetryPolicy, however many

@@ -18,8 +18,10 @@ type (
 	// SnapshotID are required, and InstanceID or DiskID (see
 	// provider.Request for every field).
 	Request = provider.Request
-	// Result is what the cloud said when it accepted a rollback (see
-	// provider.Result).
+	// Result is what the cloud said when it accepted a rollback: its
+	// request ID and client token, how many calls were sent, whether an
+	// earlier attempt was adopted, what was rolled back, and the snapshot
+	// as read before sending, against which WaitRollback judges the end.
 	Result = provider.Result
 	// Provider is a cloud: what Run, RunBatch and the waiters need (see
 	// provider.Provider). Open one with Open, aliyun.New or tencent.New.
@@ -29,11 +31,20 @@ type (
 	// Inspector reads instances and snapshots; the waiters take one.
 	Inspector = provider.Inspector
 
-	// Instance, Snapshot, Disk and Operation are what a provider reads,
-	// normalized across clouds (native states kept beside).
-	Instance  = provider.Instance
-	Snapshot  = provider.Snapshot
-	Disk      = provider.Disk
+	// Instance is an instance as a provider reads it: its ID, region,
+	// normalized State (the cloud's own beside it), system disk and last
+	// operation, the same on every cloud.
+	Instance = provider.Instance
+	// Snapshot is a snapshot as a provider reads it: the disk and instance
+	// it is of, its normalized State and progress, and the last rollback
+	// to it, the same on every cloud.
+	Snapshot = provider.Snapshot
+	// Disk is a disk as a provider reads it: the instance it belongs to,
+	// and whether it is that instance's system disk.
+	Disk = provider.Disk
+	// Operation is the last operation a cloud reports on a resource (a
+	// rollback, a stop, ...), with its state and request ID; the zero
+	// value means none is reported.
 	Operation = provider.Operation
 
 	// InstanceState is an instance's state, the same on every cloud.

@@ -60,9 +60,9 @@ type RunOptions struct {
 	// another Run of the same operation resumes where the last one stopped:
 	// what is done is skipped, a rollback already sent is waited for, never
 	// resent. nil means the provider's own in-memory store (both clients
-	// keep one; see CheckpointHolder), which lasts as long as the client; to
-	// resume after a crash, give a store that outlives the process
-	// (FileCheckpoints).
+	// keep one, declared in their Capabilities), which lasts as long as
+	// the client; to resume after a crash, give a store that outlives the
+	// process (FileCheckpoints).
 	//
 	// A Run that finds no checkpoint (NoCheckpoints, or a new process)
 	// resumes from what the cloud shows, which cannot always tell: a

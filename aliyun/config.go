@@ -24,7 +24,7 @@ type Config struct {
 	Region string
 	// Endpoint overrides the scheme and host: a bare host means HTTPS,
 	// "http://" is accepted only for loopback hosts (emulators) unless
-	// provider.WithInsecureHTTP is given. Empty means the public endpoint
+	// rollback.WithInsecureHTTP is given. Empty means the public endpoint
 	// https://swas.<region>.aliyuncs.com of each call's region. A set
 	// Endpoint serves every region (e.g. a VPC endpoint
 	// "swas-vpc.cn-hangzhou.aliyuncs.com" for its own region).

@@ -1,9 +1,9 @@
 // Package aliyun rolls back Alibaba Cloud Simple Application Server (SWAS)
 // disks through the official SDK (services/swas-open, API 2020-06-01).
 //
-// *Client implements rollback.Provider, provider.BatchInspector,
-// provider.BatchSnapshotInspector, provider.DiskInspector,
-// provider.RequestValidator and rollback.Namer:
+// *Client is a rollback.Provider that declares, in Capabilities, batch
+// reads of instances and snapshots, disk reads, request validation, wait
+// priors, a rollback witness and an operation marker:
 //
 //	c, err := aliyun.New(aliyun.Config{Region: "cn-hangzhou"}) // credentials from the default chain
 //	res, err := c.Rollback(ctx, rollback.Request{
@@ -59,7 +59,7 @@
 // when the snapshot's RollbackTime moved past Result.Before's.
 //
 // ResetDisk goes through the library's exactly-once engine
-// (internal/once) with SWAS's evidence. Result.Adopted is set when a reply
+// (provider/once) with SWAS's evidence. Result.Adopted is set when a reply
 // proves that an earlier attempt landed (SWAS answers a resent ClientToken
 // with the first call's request ID, seen again), or when the call failed
 // after an ambiguous attempt (lost replies, timeouts, an empty reply) and

@@ -15,7 +15,7 @@ import (
 )
 
 const (
-	hintStop      = "stop the instance and wait until it is Stopped before rolling back (provider.Run can do both)"
+	hintStop      = "stop the instance and wait until it is Stopped before rolling back (rollback.Run can do both)"
 	hintToken     = "this ClientToken was already used for a different request; use a new token or OperationKey for a different rollback"
 	hintAmbiguous = "the call may or may not have been applied; retrying with the same ClientToken is safe"
 )

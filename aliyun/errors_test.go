@@ -141,6 +141,14 @@ func TestUnknownCodes(t *testing.T) {
 	if re.Code != "" || len(re.Message) > 600 || !strings.HasPrefix(re.Message, "<html>") {
 		t.Errorf("error = %+v", re)
 	}
+	// A web server's 404 page, not SWAS's: the endpoint is wrong, and the
+	// instance is not said to be missing (the command would exit "not found").
+	e.srv.AddFault(aliyuntest.Fault{Action: aliyuntest.ActionListInstances, Body: "<html>404 page not found</html>", HTTPStatus: 404})
+	_, err = c.Instance(e.ctx, e.srv.Region(), e.in.ID)
+	re = asError(t, err, rollback.ErrInvalidArgument)
+	if errors.Is(err, rollback.ErrNotFound) || re.Ambiguous || !strings.Contains(re.Hint, "check the endpoint") {
+		t.Errorf("error = %+v", re)
+	}
 	// A success reply that is not JSON: the call may have been applied.
 	e.srv.AddFault(aliyuntest.Fault{Action: aliyuntest.ActionListInstances, Body: "{truncated", HTTPStatus: 200})
 	_, err = c.Instance(e.ctx, e.srv.Region(), e.in.ID)

@@ -61,7 +61,7 @@ func (o *URLOpener) OpenURL(_ context.Context, u *url.URL, opts ...provider.Opti
 	}
 	c, err := New(cfg, opts...)
 	if err != nil {
-		return nil, err
+		return nil, openurl.InURLTerms(err)
 	}
 	return c, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/cloudsnap/rollback"
@@ -99,5 +100,17 @@ func TestOpenStaticOnly(t *testing.T) {
 	_, err := rollback.Open(context.Background(), "aliyun://cn-hangzhou?static_only=true")
 	if !errors.Is(err, rollback.ErrUnauthenticated) {
 		t.Errorf("static_only without credentials: %v", err)
+	}
+}
+
+// TestOpenErrorsInURLTerms: plain HTTP to a remote host names the URL
+// parameter that allows it, not the Go option a URL user cannot pass.
+func TestOpenErrorsInURLTerms(t *testing.T) {
+	t.Setenv(aliyun.EnvAccessKeyID, "LTAIfixture")
+	t.Setenv(aliyun.EnvAccessKeySecret, "fixtureSecret")
+	_, err := rollback.Open(context.Background(), "aliyun://cn-hangzhou?endpoint=http://swas.example.com")
+	if !errors.Is(err, rollback.ErrInvalidArgument) || !strings.Contains(err.Error(), "add insecure_http=true to the URL") ||
+		strings.Contains(err.Error(), "WithInsecureHTTP") {
+		t.Errorf("Open = %v", err)
 	}
 }

@@ -25,13 +25,13 @@ import (
 // empty. A given InstanceID that does not own the disk is
 // ErrSnapshotMismatch. It does not check that the instance is Stopped: SWAS
 // refuses with IncorrectInstanceStatus.ResetDisk, which is ErrInstanceState
-// (provider.Run stops the instance first when asked).
+// (rollback.Run stops the instance first when asked).
 //
 // Exactly once: every attempt carries the token, so resends within the
 // call are safe. When the call fails after an attempt that may have landed
 // (lost replies, timeouts, 5xx, an empty reply; then the retries gave up,
 // or a resend was refused), Rollback reads the state at least the read
-// grace (provider.WithReadGrace) after that attempt: the snapshot's
+// grace (rollback.WithReadGrace) after that attempt: the snapshot's
 // RollbackTime later than before means success (Result.Adopted); a reset
 // under way is waited out and judged when it ends (one that ends with no
 // new RollbackTime failed or was another's: a reset names no snapshot);
@@ -191,7 +191,7 @@ func (c *Client) WitnessRollback(ctx context.Context, req provider.Request, befo
 
 // ValidateRequest checks req against SWAS's rules (region, "d-" disk and
 // "s-" snapshot IDs, instance ID characters, client token) without calling
-// the cloud; provider.Run calls it before anything else.
+// the cloud; rollback.Run calls it before anything else.
 func (c *Client) ValidateRequest(req provider.Request) error {
 	return rules.Check(opResetDisk, req)
 }

@@ -360,7 +360,7 @@ func (p *Provider) RollbackWithPreflight(ctx context.Context, req provider.Reque
 		return nil, err
 	}
 	pre := provider.Preconditions{Provider: Name, Op: ActionRollback,
-		RunningHint: "stop it first (provider.Run can, with RunOptions.StopIfRunning)"}
+		RunningHint: "stop it first (rollback.Run can, with RunOptions.StopIfRunning)"}
 	snap := pf.Snapshot
 	if snap == nil || snap.ID != req.SnapshotID {
 		if snap, err = p.Snapshot(ctx, req.Region, req.SnapshotID); err != nil {

@@ -367,7 +367,13 @@ func TestOpen(t *testing.T) {
 			}
 		}
 	}
-	u, _ := url.Parse("mem://eu-1?lag=2s")
+	// An unknown parameter is named (its value is not), the first in
+	// order of several.
+	u, _ := url.Parse("mem://?zeta=red&color=red&servers=1")
+	if _, err := memprovider.Open(ctx, u); err == nil || !strings.Contains(err.Error(), `unknown parameter "color"`) {
+		t.Errorf("mem://?zeta=red&color=red: %v", err)
+	}
+	u, _ = url.Parse("mem://eu-1?lag=2s")
 	if p, err := memprovider.Open(ctx, u); err != nil || p.(*memprovider.Provider).Region() != "eu-1" {
 		t.Fatalf("mem://eu-1?lag=2s: %v", err)
 	}

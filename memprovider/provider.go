@@ -2,7 +2,9 @@ package memprovider
 
 import (
 	"context"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -218,8 +220,10 @@ func Open(ctx context.Context, u *url.URL, opts ...provider.Option) (provider.Pr
 		return nil, bad("URL", "has user information, a path or a fragment; %s:// takes only a region and a query", Scheme)
 	}
 	servers := 0
-	for k, vs := range u.Query() {
-		v := vs[len(vs)-1]
+	q := u.Query()
+	// In order, so that of several mistakes the same one is reported.
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		v := q[k][len(q[k])-1]
 		switch k {
 		case "servers":
 			n, err := strconv.Atoi(v)
@@ -241,7 +245,7 @@ func Open(ctx context.Context, u *url.URL, opts ...provider.Option) (provider.Pr
 			}
 			mopts = append(mopts, WithReadLag(d))
 		default:
-			return nil, bad("URL", "has an unknown parameter (known: servers, lag, scale)")
+			return nil, bad("URL", "has an unknown parameter %q (known: lag, scale, servers)", k)
 		}
 	}
 	p := New(mopts...)

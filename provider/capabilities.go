@@ -2,7 +2,7 @@ package provider
 
 // Capabilities declares the optional parts of the contract a provider
 // implements, in one place instead of interfaces discovered by type
-// assertion. A nil field is a capability the provider lacks: Run, RunBatch
+// assertion. A nil field is a capability the provider lacks: rollback.Run, RunBatch
 // and the waiters then fall back to what the core methods allow (one read
 // per instance, no batching of preflight reads, no evidence after an
 // ambiguous attempt, so ErrOutcomeUnknown). The zero value declares none.

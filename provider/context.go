@@ -5,7 +5,7 @@ import "context"
 type retryHookKey struct{}
 
 // ContextWithRetryHook returns a context under which provider calls report
-// each retry to fn, in addition to the client's own WithRetryHook. Run uses
+// each retry to fn, in addition to the client's own rollback.WithRetryHook. rollback.Run uses
 // it to turn retries inside provider calls into progress events.
 func ContextWithRetryHook(ctx context.Context, fn func(RetryEvent)) context.Context {
 	if prev := RetryHookFromContext(ctx); prev != nil {

@@ -21,7 +21,7 @@ type LimitedCall struct {
 	Provider string // Capabilities.Name: "aliyun", "tencent", ...
 	Op       string // the API action, e.g. "ResetDisk"
 	// Calls per Per is the quota the client keeps for Op (its default or
-	// WithRateLimit): at most Calls in any window of Per.
+	// rollback.WithRateLimit): at most Calls in any window of Per.
 	Calls int
 	Per   time.Duration
 }

@@ -38,12 +38,12 @@ type Options struct {
 	OnRetry func(RetryEvent)
 	// ReadGrace is how long after an attempt that may have landed the
 	// client waits before trusting a reading that shows nothing (0:
-	// DefaultReadGrace; see WithReadGrace).
+	// DefaultReadGrace; see rollback.WithReadGrace).
 	ReadGrace time.Duration
-	// Hooks observe every API call (WithHooks; the zero value: none).
+	// Hooks observe every API call (rollback.WithHooks; the zero value: none).
 	Hooks CallHooks
 	// Limiter, when set, paces the rate-limited calls instead of the
-	// client's own limiter (WithLimiter).
+	// client's own limiter (rollback.WithLimiter).
 	Limiter Limiter
 	// RetryBudget is the capacity of the client-wide retry budget: retries
 	// after 5xx replies spend 5 tokens, after timeouts and connection

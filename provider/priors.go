@@ -3,7 +3,7 @@ package provider
 import "time"
 
 // WaitPriors is implemented by providers that know how long their
-// operations usually take. A wait whose Learner has seen nothing of its
+// operations usually take. A wait whose rollback.Learner has seen nothing of its
 // kind yet (the first wait of a process with no learner file) starts from
 // the provider's window instead of knowing nothing; the first operation
 // that ends replaces it with what was learned.

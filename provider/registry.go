@@ -10,7 +10,7 @@ import (
 )
 
 // OpenFunc opens a provider from a URL whose scheme it was registered
-// for. u has been checked by Open: it has a scheme, no user information
+// for. u has been checked by rollback.Open: it has a scheme, no user information
 // and no fragment. The function checks the rest (the host is usually the
 // region) and refuses query parameters it does not know.
 type OpenFunc func(ctx context.Context, u *url.URL, opts ...Option) (Provider, error)

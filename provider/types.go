@@ -84,14 +84,14 @@ type Provider interface {
 	Roller
 	Inspector
 	// StopInstance asks the cloud to stop the instance and returns once the
-	// request is accepted; use WaitInstance to wait for InstanceStopped.
+	// request is accepted; use rollback.WaitInstance to wait for InstanceStopped.
 	StopInstance(ctx context.Context, region, instanceID string) error
 	// StartInstance asks the cloud to start the instance and returns once
 	// the request is accepted.
 	StartInstance(ctx context.Context, region, instanceID string) error
 	// CreateSnapshot starts a snapshot of the disk (SWAS) or the instance's
 	// system disk (Lighthouse, where diskID may be empty) and returns it,
-	// usually still creating; use WaitSnapshot to wait until it is ready.
+	// usually still creating; use rollback.WaitSnapshot to wait until it is ready.
 	CreateSnapshot(ctx context.Context, region, instanceID, diskID, name string) (*Snapshot, error)
 	// Capabilities declares what the provider offers beyond these methods
 	// (see Capabilities); it is called once per Run, wait or batch.

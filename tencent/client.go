@@ -129,7 +129,7 @@ func (c *Client) Capabilities() provider.Capabilities {
 
 // resolveRegion returns region, or the default region when empty, after
 // checking it is allowed. A provider.Request must name its region, as on
-// SWAS and in provider.Run: a rollback is never aimed at a region by
+// SWAS and in rollback.Run: a rollback is never aimed at a region by
 // default (opApply is the op of the calls that take a Request).
 func (c *Client) resolveRegion(op, region string) (string, error) {
 	if region == "" && op == opApply {
@@ -208,7 +208,7 @@ func str(p *string) string {
 func (c *Client) Checkpoints() provider.Checkpointer { return &c.checkpoints }
 
 // Close releases idle connections of the client's own transport (not one
-// given with provider.WithHTTPTransport). The Client stays usable.
+// given with rollback.WithHTTPTransport). The Client stays usable.
 func (c *Client) Close() error {
 	if c.opts.Transport == nil {
 		if t, ok := c.transport.(interface{ CloseIdleConnections() }); ok {

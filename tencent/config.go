@@ -18,7 +18,7 @@ type Config struct {
 	Region string
 	// Endpoint overrides the API host: "http://127.0.0.1:8080" for an
 	// emulator, or another HTTPS host. Plain http is accepted only for
-	// loopback hosts unless provider.WithInsecureHTTP is given. Empty means
+	// loopback hosts unless rollback.WithInsecureHTTP is given. Empty means
 	// https://lighthouse.tencentcloudapi.com (International:
 	// https://lighthouse.intl.tencentcloudapi.com).
 	Endpoint string
@@ -58,7 +58,7 @@ type Config struct {
 	// AllowForcedStop lets Rollback send ApplyInstanceSnapshot for a RUNNING
 	// instance, which the cloud then shuts down without asking. By default
 	// Rollback refuses a running instance with ErrInstanceState; stop it
-	// first (provider.Run can).
+	// first (rollback.Run can).
 	AllowForcedStop bool
 }
 

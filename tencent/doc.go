@@ -26,7 +26,7 @@
 //
 // ApplyInstanceSnapshot has no client token, so a resend after a lost reply
 // could roll back twice. Every mutating call goes through the library's
-// exactly-once engine (internal/once) with Lighthouse's evidence. Rollback
+// exactly-once engine (provider/once) with Lighthouse's evidence. Rollback
 // reads the snapshot and the instance before sending and records their
 // LatestOperation and LatestOperationRequestId. After any failure that
 // leaves open whether the call was applied (a network error other than a

@@ -115,7 +115,7 @@ func classify(op string, se *sdkerrors.TencentCloudSDKError, redact func(string)
 			e.Code, e.Message, e.RequestID = env.Code, clean(env.Message), env.RequestID
 			rule, _ = codes.Lookup(env.Code, status)
 		} else {
-			rule = errmap.ByStatus(status)
+			rule = errmap.NoCode(status)
 		}
 		if status >= 500 {
 			rule.Ambiguous = true
@@ -129,6 +129,11 @@ func classify(op string, se *sdkerrors.TencentCloudSDKError, redact func(string)
 		rule, _ = codes.Lookup(se.Code, 200)
 	}
 	e.Kind, e.Hint, e.Ambiguous = rule.Kind, rule.Hint, rule.Ambiguous
+	if e.Ambiguous && e.Kind == provider.ErrNetwork && strings.HasPrefix(op, "Describe") {
+		// "The call may have been applied" is true only of a change: a
+		// read that lost its reply changed nothing (as on SWAS).
+		e.Hint = "no reply arrived; reads change nothing and are safe to retry"
+	}
 	return e
 }
 

@@ -151,7 +151,7 @@ func TestNon200Replies(t *testing.T) {
 		{"503 with busy envelope", tencenttest.Fault{Code: "UnsupportedOperation.SystemBusy", HTTPStatus: 503}, rollback.ErrBusy, "UnsupportedOperation.SystemBusy", 503, true, true},
 		{"502 page", tencenttest.Fault{HTTPStatus: 502, Body: "<html>bad gateway</html>"}, rollback.ErrInternal, "ClientError.HttpStatusCodeError", 502, true, false},
 		{"429 page", tencenttest.Fault{HTTPStatus: 429, Body: "slow down"}, rollback.ErrThrottled, "ClientError.HttpStatusCodeError", 429, false, false},
-		{"404 page", tencenttest.Fault{HTTPStatus: 404, Body: "no"}, rollback.ErrNotFound, "ClientError.HttpStatusCodeError", 404, false, false},
+		{"404 page", tencenttest.Fault{HTTPStatus: 404, Body: "no"}, rollback.ErrInvalidArgument, "ClientError.HttpStatusCodeError", 404, false, false},
 		{"200 page", tencenttest.Fault{Body: "<html>portal</html>"}, rollback.ErrInternal, "ClientError.ParseJsonError", 200, true, false},
 		{"reset", tencenttest.Fault{Reset: true}, rollback.ErrNetwork, "ClientError.NetworkError", 0, true, false},
 	}
@@ -166,6 +166,12 @@ func TestNon200Replies(t *testing.T) {
 			e := asError(t, err)
 			if !errors.Is(err, tt.kind) || e.Code != tt.code || e.HTTPStatus != tt.status || e.Ambiguous != tt.ambiguous || (e.RequestID != "") != tt.requestID {
 				t.Errorf("err = %v\n%+v", err, e)
+			}
+			if tt.name == "reset" && !strings.Contains(e.Hint, "reads change nothing") {
+				t.Errorf("a read that lost its reply is said to have maybe been applied: %v", err)
+			}
+			if tt.name == "404 page" && (errors.Is(err, rollback.ErrNotFound) || !strings.Contains(e.Hint, "check the endpoint")) {
+				t.Errorf("a web server's 404 page is not a missing instance: %v", err)
 			}
 			if tt.name == "500 with envelope" && e.Message != "boom" {
 				t.Errorf("message = %q", e.Message)

@@ -12,7 +12,7 @@ import (
 
 // Lighthouse's mutating actions take no client token, so a resend after a
 // lost reply could apply twice. They go through the exactly-once engine
-// (internal/once), which resends only on evidence: this file adapts the
+// (provider/once), which resends only on evidence: this file adapts the
 // engine to the SDK client; provider.go and lifecycle.go supply the
 // evidence.
 

@@ -71,7 +71,7 @@ func (o *URLOpener) OpenURL(_ context.Context, u *url.URL, opts ...provider.Opti
 	}
 	c, err := New(cfg, opts...)
 	if err != nil {
-		return nil, err
+		return nil, openurl.InURLTerms(err, "tencent.Config.AllowUnknownRegion", "allow_unknown_region=true in the URL")
 	}
 	return c, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/cloudsnap/rollback"
@@ -106,5 +107,30 @@ func TestOpenStaticOnly(t *testing.T) {
 	_, err := rollback.Open(context.Background(), "tencent://ap-guangzhou?static_only=true")
 	if !errors.Is(err, rollback.ErrUnauthenticated) {
 		t.Errorf("static_only without credentials: %v", err)
+	}
+}
+
+// TestOpenErrorsInURLTerms: a mistake that a URL parameter fixes names the
+// parameter, not the Go option or Config field a URL user cannot set.
+func TestOpenErrorsInURLTerms(t *testing.T) {
+	t.Setenv(tencent.EnvSecretID, testID)
+	t.Setenv(tencent.EnvSecretKey, testKey)
+	for raw, want := range map[string]string{
+		"tencent://ap-guangzhou?endpoint=http://lighthouse.example.com": "add insecure_http=true to the URL",
+		"tencent://xx-newregion-1":                                      "allow_unknown_region=true in the URL",
+		// A secret put in the query is refused, not quoted, and told where
+		// credentials go.
+		"tencent://ap-guangzhou?SecretKey=s3cr3tVALUE": "a URL never carries credentials",
+		// A secret pasted without its name is not quoted as a name.
+		"tencent://ap-guangzhou?s3cr3tAKIDz1x2c3v4b5n6m7q8w9e0r": "a long or unusual name, not quoted",
+	} {
+		_, err := rollback.Open(context.Background(), raw)
+		if !errors.Is(err, rollback.ErrInvalidArgument) || !strings.Contains(err.Error(), want) ||
+			strings.Contains(err.Error(), "WithInsecureHTTP") || strings.Contains(err.Error(), "Config.") {
+			t.Errorf("Open(%q) = %v, want it to say %q", raw, err, want)
+		}
+		if strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("Open(%q) quotes the secret: %v", raw, err)
+		}
 	}
 }

@@ -23,10 +23,10 @@ import (
 // set, must be the instance's system disk (else ErrInvalidArgument).
 //
 // ApplyInstanceSnapshot has no client token, so exactly-once comes from
-// evidence (internal/once). When an attempt fails in a way that leaves open
+// evidence (provider/once). When an attempt fails in a way that leaves open
 // whether it was applied (a lost reply, a timeout, a 5xx, an empty reply),
 // Rollback sends nothing more until it has read the snapshot and the
-// instance at least the read grace (provider.WithReadGrace) after that
+// instance at least the read grace (rollback.WithReadGrace) after that
 // attempt: a RollbackInstanceSnapshot operation on the snapshot with a
 // request ID the baseline did not have means the call landed (success with
 // that request ID, Result.Adopted); another rollback on the instance that
@@ -138,7 +138,7 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req provider.Request
 
 // ValidateRequest checks req against Lighthouse's rules (region, "lhins-"
 // instance, "lhsnap-" snapshot and optional "lhdisk-" disk IDs, client
-// token) without calling the cloud (provider.RequestValidator); provider.Run
+// token) without calling the cloud (provider.RequestValidator); rollback.Run
 // calls it before anything else.
 func (c *Client) ValidateRequest(req provider.Request) error {
 	const op = "ApplyInstanceSnapshot"
@@ -202,7 +202,7 @@ func (c *Client) preflight(ctx context.Context, op string, req provider.Request,
 // preconditions are rollback's shared checks with Lighthouse's hints.
 func (c *Client) preconditions(op string) provider.Preconditions {
 	return provider.Preconditions{Provider: provider.ProviderTencent, Op: op, AllowRunning: c.allowForcedStop,
-		RunningHint: "Lighthouse would shut it down without asking: stop it first (provider.Run can, when asked), or set tencent.Config.AllowForcedStop to let the cloud force it off",
+		RunningHint: "Lighthouse would shut it down without asking: stop it first (rollback.Run can, when asked), or set tencent.Config.AllowForcedStop to let the cloud force it off",
 		StateHint:   hintState}
 }
 

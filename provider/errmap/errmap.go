@@ -5,6 +5,7 @@ package errmap
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"sort"
 	"strings"
@@ -44,6 +45,9 @@ func (t Table) Lookup(code string, status int) (Rule, bool) {
 	}
 	if r, ok := t.longestPrefix(code); ok {
 		return r, true
+	}
+	if code == "" {
+		return NoCode(status), false
 	}
 	if t.Default.Kind != nil {
 		return t.Default, false
@@ -90,6 +94,19 @@ func ByStatus(status int) Rule {
 	}
 	// A code on a 2xx/3xx or with no status at all: nothing known.
 	return Rule{Kind: provider.ErrInternal, Ambiguous: true}
+}
+
+// NoCode classifies an error reply that carries no code of the cloud's,
+// such as a page from a web server or proxy at the wrong endpoint. A 404 or
+// 405 there says that the endpoint is not the cloud's API, not that a
+// resource is missing: ErrInvalidArgument, so that nobody goes looking for
+// a server that exists. Other statuses are as ByStatus says.
+func NoCode(status int) Rule {
+	if status == 404 || status == 405 {
+		return Rule{Kind: provider.ErrInvalidArgument, Hint: fmt.Sprintf(
+			"the endpoint answered HTTP %d without an error code of the cloud's, so it is not the cloud's API: check the endpoint; nothing was done", status)}
+	}
+	return ByStatus(status)
 }
 
 // TransportAmbiguous reports whether a transport failure may have happened
@@ -140,12 +157,12 @@ func Transport(err error, text string) Rule {
 		return Rule{Kind: provider.ErrInvalidArgument,
 			Hint: "the endpoint's TLS certificate is not trusted: check the endpoint, or pass a transport trusting its CA (rollback.WithHTTPTransport)"}
 	case !TransportAmbiguous(err, text):
-		return Rule{Kind: provider.ErrNetwork, Hint: "could not connect; nothing was sent"}
+		return Rule{Kind: provider.ErrNetwork, Hint: "could not connect: check the endpoint and the network, or try later; nothing was sent"}
 	}
 	return Rule{Kind: provider.ErrNetwork, Ambiguous: true, Hint: "no reply arrived; the call may have been applied"}
 }
 
-// MaxMessage bounds a message taken from a reply, on both providers (a
+// MaxMessage bounds a message taken from a reply, on every provider (a
 // gateway's HTML page can be long).
 const MaxMessage = 512
 

@@ -33,6 +33,11 @@ func TestLookup(t *testing.T) {
 		{"Brand.New", 404, provider.ErrNotFound, false},
 		{"Brand.New", 400, provider.ErrInvalidArgument, false},
 		{"Brand.New", 200, provider.ErrInternal, false},
+		// No code at all: a page from something that is not the API.
+		{"", 404, provider.ErrInvalidArgument, false},
+		{"", 405, provider.ErrInvalidArgument, false},
+		{"", 502, provider.ErrInternal, false},
+		{"", 429, provider.ErrThrottled, false},
 	}
 	for _, tt := range tests {
 		r, known := tab.Lookup(tt.code, tt.status)
@@ -77,7 +82,7 @@ func TestTransport(t *testing.T) {
 	}{
 		{`Post "https://127.0.0.1:1/": http: server gave HTTP response to HTTPS client`, provider.ErrInvalidArgument, false, "http://host:port"},
 		{`Post "https://x/": tls: failed to verify certificate: x509: certificate signed by unknown authority`, provider.ErrInvalidArgument, false, "WithHTTPTransport"},
-		{`Post "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused`, provider.ErrNetwork, false, "nothing was sent"},
+		{`Post "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused`, provider.ErrNetwork, false, "check the endpoint and the network, or try later; nothing was sent"},
 		{`Post "http://x/": read tcp: connection reset by peer`, provider.ErrNetwork, true, "may have been applied"},
 		{`Post "http://x/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`, provider.ErrNetwork, true, "may have been applied"},
 	}

@@ -48,7 +48,7 @@ func FuzzLookup(f *testing.F) {
 		status int
 	}{
 		{"InvalidDiskId.NotFound", 404}, {"Throttling.User", 400}, {"AuthFailure.Special.X", 200},
-		{"", 0}, {"Brand.New", 503}, {"x", 429}, {"x", 401}, {"x", 403}, {"x", -1}, {"\x00", 99999},
+		{"", 0}, {"", 404}, {"", 502}, {"Brand.New", 503}, {"x", 429}, {"x", 401}, {"x", 403}, {"x", -1}, {"\x00", 99999},
 	} {
 		f.Add(c.code, c.status)
 	}
@@ -64,7 +64,11 @@ func FuzzLookup(f *testing.F) {
 			if e, ok := tab.Exact[code]; ok && (r != e || !known) {
 				t.Fatalf("exact code %q gave %+v", code, r)
 			}
-			if !known {
+			if !known && code == "" {
+				if r != NoCode(status) {
+					t.Fatalf("no code, status %d: %+v, NoCode says %+v", status, r, NoCode(status))
+				}
+			} else if !known {
 				if r != ByStatus(status) {
 					t.Fatalf("unknown code %q: %+v, ByStatus says %+v", code, r, ByStatus(status))
 				}

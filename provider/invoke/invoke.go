@@ -1,7 +1,7 @@
 // Package invoke is the path every provider API call takes: validate, wait
 // for the rate limit, send one attempt through the SDK, map the error, retry,
 // log. The providers supply the SDK call and the error mapping; everything
-// else is the same for both clouds and lives here.
+// else is the same for every provider and lives here.
 package invoke
 
 import (
@@ -95,7 +95,7 @@ func Call[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], op str
 // leasing a client of pool for each attempt, and returns the request ID of
 // the successful attempt and the number of attempts sent. It calls fn
 // directly (no callback layers in between): see sdkhttp.Pool.Lease for why
-// depth matters. The client's provider.Hooks see the call and each attempt
+// depth matters. The client's provider.CallHooks (Options.Hooks) see the call and each attempt
 // (hooks.go); without hooks that costs one check per call.
 func CallOn[C any](ctx context.Context, in *Invoker, pool *sdkhttp.Pool[C], t Target, op string, fn Attempt[C]) (requestID string, attempts int, err error) {
 	log := in.Options.Logger

@@ -1,4 +1,4 @@
-// Package once is the exactly-once engine both providers' mutating calls
+// Package once is the exactly-once engine every provider's mutating calls
 // go through. It owns the rules; a provider supplies only its evidence,
 // the way a waiter takes acceptors:
 //

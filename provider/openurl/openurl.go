@@ -6,8 +6,10 @@
 package openurl
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,7 +133,7 @@ func (q *Query) Err() error {
 	var unknown []string
 	for k := range q.vals {
 		if !slices.Contains(q.known, k) {
-			unknown = append(unknown, strconv.Quote(k))
+			unknown = append(unknown, quoteName(k))
 		}
 	}
 	if len(unknown) == 0 {
@@ -144,8 +146,38 @@ func (q *Query) Err() error {
 	if len(unknown) > 1 {
 		what = "unknown query parameters "
 	}
-	q.fail("", "%s%s (a %s URL knows %s)", what, strings.Join(unknown, ", "), q.provider, strings.Join(known, ", "))
+	q.fail("", "%s%s (%s:// takes %s)", what, strings.Join(unknown, ", "), q.provider, strings.Join(known, ", "))
+	for _, k := range unknown {
+		if credentialLike(k) {
+			q.err.(*provider.Error).Hint = "a URL never carries credentials: they come from the provider's default chain " +
+				"(the environment, an OIDC token file, the cloud CLI's profile, the instance's role); nothing was sent"
+			break
+		}
+	}
 	return q.err
+}
+
+// quoteName quotes an unknown parameter's name when it looks like one: a
+// long or odd "name" may be a secret pasted without its key (?AKID...).
+func quoteName(k string) string {
+	if len(k) > 24 || !paramName.MatchString(k) {
+		return "(a long or unusual name, not quoted)"
+	}
+	return strconv.Quote(k)
+}
+
+var paramName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*$`)
+
+// credentialLike reports whether a parameter's name suggests a secret
+// ("secret_key", "AccessKeyId", "token", "password").
+func credentialLike(name string) bool {
+	name = strings.ToLower(name)
+	for _, w := range []string{"secret", "key", "token", "password", "passwd", "credential"} {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func (q *Query) fail(param, format string, args ...any) {
@@ -158,4 +190,25 @@ func (q *Query) fail(param, format string, args ...any) {
 	}
 	q.err = &provider.Error{Provider: q.provider, Op: "Open", Kind: provider.ErrInvalidArgument, Field: "URL",
 		Message: msg, Hint: "nothing was sent"}
+}
+
+// InURLTerms returns err, from the New of a client a URL described, with
+// the Go API's name of a setting replaced by the URL parameter that sets
+// it (oldnew are pairs, as for strings.NewReplacer), so that a user who
+// wrote a URL is told what to add to it. rollback.WithInsecureHTTP() is
+// always replaced. Other errors pass through.
+func InURLTerms(err error, oldnew ...string) error {
+	var e *provider.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	r := strings.NewReplacer(append(oldnew,
+		"pass rollback.WithInsecureHTTP()", "add insecure_http=true to the URL",
+		"rollback.WithInsecureHTTP()", "insecure_http=true in the URL")...)
+	c := *e
+	c.Message, c.Hint = r.Replace(c.Message), r.Replace(c.Hint)
+	if c.Message == e.Message && c.Hint == e.Hint {
+		return err
+	}
+	return &c
 }
