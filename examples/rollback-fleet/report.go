@@ -130,7 +130,11 @@ func (s *summary) countLine() string {
 	for i, name := range names {
 		parts[i] = fmt.Sprintf("%d %s", n[name], name)
 	}
-	return fmt.Sprintf("%d rows in %s: %s.", len(s.rows), fmtDur(s.elapsed), strings.Join(parts, ", "))
+	rows := "rows"
+	if len(s.rows) == 1 {
+		rows = "row"
+	}
+	return fmt.Sprintf("%d %s in %s: %s.", len(s.rows), rows, fmtDur(s.elapsed), strings.Join(parts, ", "))
 }
 
 // advice says what to do about the fleet's overall exit code.
