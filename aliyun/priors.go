@@ -1,6 +1,10 @@
 package aliyun
 
-import "time"
+import (
+	"time"
+
+	"github.com/cloudsnap/rollback/provider"
+)
 
 // waitPriors are the windows in which SWAS operations usually end,
 // measured from the call that started them: stops and starts take a quarter
@@ -8,7 +12,7 @@ import "time"
 // has learned nothing yet (provider.WaitPriors); what the learner sees
 // replaces them. A prior that is wrong costs a bounded lag: the wait never
 // jumps ahead by more than MaxDelay or a sixth of the window's start.
-var waitPriors = map[string][2]time.Duration{
+var waitPriors = provider.Priors{
 	"instance-stopped": {10 * time.Second, 25 * time.Second},
 	"instance-running": {15 * time.Second, 35 * time.Second},
 	"rollback":         {30 * time.Second, 70 * time.Second},
@@ -17,6 +21,5 @@ var waitPriors = map[string][2]time.Duration{
 
 // WaitPrior implements provider.WaitPriors.
 func (c *Client) WaitPrior(op string) (lo, hi time.Duration, ok bool) {
-	w, ok := waitPriors[op]
-	return w[0], w[1], ok
+	return waitPriors.WaitPrior(op)
 }

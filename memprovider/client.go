@@ -45,15 +45,20 @@ func (p *Provider) call(ctx context.Context, t invoke.Target, action string, h h
 
 // Instance reads an instance (rollback.Inspector).
 func (p *Provider) Instance(ctx context.Context, region, instanceID string) (*provider.Instance, error) {
-	return readOne(ctx, p, region, instanceID, p.Instances, CodeInstanceNotFound, ActionDescribeInstances)
+	return readOne(ctx, p, region, instanceID, p.instanceReader, rules.CheckInstance, CodeInstanceNotFound, ActionDescribeInstances)
 }
 
 // Instances reads many instances with one call per MaxBatch IDs
 // (provider.BatchInspector); missing ones are absent from the result.
 func (p *Provider) Instances(ctx context.Context, region string, ids []string) ([]*provider.Instance, error) {
-	return readMany(ctx, p, region, ids, ActionDescribeInstances, rules.CheckInstance,
+	region = p.resolve(region)
+	return p.instanceReader(region).Many(ctx, ids, func(id string) error { return rules.CheckInstance(ActionDescribeInstances, region, id) })
+}
+
+func (p *Provider) instanceReader(region string) provider.BatchReader[*provider.Instance] {
+	return reader(p, region, ActionDescribeInstances, func(in *provider.Instance) string { return in.ID },
 		func(t *invoke.Target, id string) { t.InstanceID = id },
-		func(now time.Time, region, id string) (*provider.Instance, bool) {
+		func(now time.Time, id string) (*provider.Instance, bool) {
 			in, ok := p.instances[id]
 			if !ok || in.region != region {
 				return nil, false
@@ -64,15 +69,20 @@ func (p *Provider) Instances(ctx context.Context, region string, ids []string) (
 
 // Snapshot reads a snapshot (rollback.Inspector).
 func (p *Provider) Snapshot(ctx context.Context, region, snapshotID string) (*provider.Snapshot, error) {
-	return readOne(ctx, p, region, snapshotID, p.Snapshots, CodeSnapshotNotFound, ActionDescribeSnapshots)
+	return readOne(ctx, p, region, snapshotID, p.snapshotReader, rules.CheckSnapshot, CodeSnapshotNotFound, ActionDescribeSnapshots)
 }
 
 // Snapshots reads many snapshots with one call per MaxBatch IDs
 // (provider.BatchSnapshotInspector); missing ones are absent.
 func (p *Provider) Snapshots(ctx context.Context, region string, ids []string) ([]*provider.Snapshot, error) {
-	return readMany(ctx, p, region, ids, ActionDescribeSnapshots, rules.CheckSnapshot,
+	region = p.resolve(region)
+	return p.snapshotReader(region).Many(ctx, ids, func(id string) error { return rules.CheckSnapshot(ActionDescribeSnapshots, region, id) })
+}
+
+func (p *Provider) snapshotReader(region string) provider.BatchReader[*provider.Snapshot] {
+	return reader(p, region, ActionDescribeSnapshots, func(sn *provider.Snapshot) string { return sn.ID },
 		func(t *invoke.Target, id string) { t.SnapshotID = id },
-		func(now time.Time, region, id string) (*provider.Snapshot, bool) {
+		func(now time.Time, id string) (*provider.Snapshot, bool) {
 			sn, ok := p.snapshots[id]
 			if !ok || sn.region != region {
 				return nil, false
@@ -81,52 +91,40 @@ func (p *Provider) Snapshots(ctx context.Context, region string, ids []string) (
 		})
 }
 
-// readOne reads one resource through its batched read; missing is code.
-func readOne[T any](ctx context.Context, p *Provider, region, id string, many func(context.Context, string, []string) ([]T, error), code, action string) (T, error) {
-	var zero T
-	got, err := many(ctx, region, []string{id})
-	if err != nil {
+// readOne checks id and reads it through its batched read; missing is
+// code.
+func readOne[T any](ctx context.Context, p *Provider, region, id string, r func(region string) provider.BatchReader[T],
+	check func(op, region, id string) error, code, action string) (T, error) {
+	region = p.resolve(region)
+	if err := check(action, region, id); err != nil {
+		var zero T
 		return zero, err
 	}
-	if len(got) == 0 {
-		return zero, p.mapError(action, errf(code, "%s does not exist in %s", id, p.resolve(region)))
-	}
-	return got[0], nil
+	return r(region).One(ctx, id, func(string) error {
+		return p.mapError(action, errf(code, "%s does not exist in %s", id, region))
+	})
 }
 
-// readMany checks every ID, then reads them with one call of action per
-// MaxBatch IDs; read renders one resource (p.mu held) or reports it absent.
-func readMany[T any](ctx context.Context, p *Provider, region string, ids []string, action string,
-	check func(op, region, id string) error, name func(*invoke.Target, string),
-	read func(now time.Time, region, id string) (T, bool)) ([]T, error) {
-	region = p.resolve(region)
-	for _, id := range ids {
-		if err := check(action, region, id); err != nil {
-			return nil, err
-		}
-	}
-	var out []T
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), MaxBatch)]
-		ids = ids[len(chunk):]
-		t := invoke.Target{Region: region}
-		name(&t, invoke.One(chunk))
-		var got []T
-		err := p.call(ctx, t, action, func(now time.Time, _ string) (bool, *cloudError) {
-			got = got[:0] // a retried attempt reads afresh
-			for _, id := range chunk {
-				if v, ok := read(now, region, id); ok {
-					got = append(got, v)
+// reader reads resources of region with one call of action per MaxBatch
+// IDs; read renders one resource (p.mu held) or reports it absent.
+func reader[T any](p *Provider, region, action string, idOf func(T) string, name func(*invoke.Target, string),
+	read func(now time.Time, id string) (T, bool)) provider.BatchReader[T] {
+	return provider.BatchReader[T]{Max: MaxBatch, ID: idOf,
+		Read: func(ctx context.Context, chunk []string) ([]T, string, error) {
+			t := invoke.Target{Region: region}
+			name(&t, invoke.One(chunk))
+			var got []T
+			err := p.call(ctx, t, action, func(now time.Time, _ string) (bool, *cloudError) {
+				got = got[:0] // a retried attempt reads afresh
+				for _, id := range chunk {
+					if v, ok := read(now, id); ok {
+						got = append(got, v)
+					}
 				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, got...)
-	}
-	return out, nil
+				return false, nil
+			})
+			return got, "", err
+		}}
 }
 
 // snapshotsOfInstance lists an instance's snapshots (one call).

@@ -216,7 +216,7 @@ func (c *Client) WitnessRollback(ctx context.Context, req provider.Request, befo
 
 // waitPriors are the windows in which Acme operations usually end
 // (provider.WaitPriors); what the learner sees replaces them.
-var waitPriors = map[string][2]time.Duration{
+var waitPriors = provider.Priors{
 	"instance-stopped": {10 * time.Second, 30 * time.Second},
 	"instance-running": {15 * time.Second, 40 * time.Second},
 	"rollback":         {40 * time.Second, 90 * time.Second},
@@ -225,6 +225,5 @@ var waitPriors = map[string][2]time.Duration{
 
 // WaitPrior implements provider.WaitPriors.
 func (c *Client) WaitPrior(op string) (lo, hi time.Duration, ok bool) {
-	w, ok := waitPriors[op]
-	return w[0], w[1], ok
+	return waitPriors.WaitPrior(op)
 }
