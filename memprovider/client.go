@@ -180,11 +180,8 @@ type mutation struct {
 }
 
 func (p *Provider) once(ctx context.Context, m mutation) (once.Outcome, error) {
-	call := func(ctx context.Context, op string, fn func(context.Context, int, struct{}) (string, error)) (string, int, error) {
-		return invoke.CallOn(ctx, p.inv, &p.pool, m.target, op, fn)
-	}
-	return once.Do(ctx, once.Engine{Provider: Name, Clock: p.opts.Clock, Grace: p.opts.ReadGrace, MapError: p.mapError, Logger: p.opts.Logger},
-		call, once.Mutation[struct{}]{
+	return once.Do(ctx, once.NewEngine(Name, p.opts, p.mapError),
+		once.On(p.inv, &p.pool, m.target), once.Mutation[struct{}]{
 			Op: m.action,
 			Send: func(ctx context.Context, _ struct{}) (string, error) {
 				rid, err := p.serve(ctx, m.action, m.target, m.apply)
@@ -389,8 +386,9 @@ func (p *Provider) RollbackWithPreflight(ctx context.Context, req provider.Reque
 	}
 	res := &provider.Result{Provider: Name, ClientToken: token, InstanceID: inst.ID, DiskID: inst.SystemDiskID,
 		Before: snap, SentAt: p.opts.Clock.Now()}
-	base := baseline{snap: snap.LatestOperation, inst: inst.LatestOperation, haveInst: true}
-	var seen *provider.Instance
+	base := once.Baseline{Snapshot: snap.LatestOperation, Instance: inst.LatestOperation, HaveInstance: true}
+	// Before every resend: someone may have started the instance.
+	witness, check := p.rollbackEvidence(req.Region, res.InstanceID, req.SnapshotID, base, pre.CheckInstance)
 	p.mu.Lock()
 	dedup := p.tokens != nil
 	p.mu.Unlock()
@@ -414,24 +412,9 @@ func (p *Provider) RollbackWithPreflight(ctx context.Context, req provider.Reque
 			}
 			return applied, e
 		},
-		witness: func(ctx context.Context) (provider.Evidence, error) {
-			ev, in, err := p.judge(ctx, req.Region, res.InstanceID, req.SnapshotID, base)
-			seen = in
-			return ev, err
-		},
-		check: func(ctx context.Context) error {
-			// Before every resend: someone may have started the instance.
-			in := seen
-			seen = nil
-			if in == nil {
-				var err error
-				if in, err = p.Instance(ctx, req.Region, res.InstanceID); err != nil {
-					return err
-				}
-			}
-			return pre.CheckInstance(in)
-		},
-		what: func() string { return fmt.Sprintf("rollback of %s to %s", res.InstanceID, req.SnapshotID) },
+		witness: witness,
+		check:   check,
+		what:    func() string { return fmt.Sprintf("rollback of %s to %s", res.InstanceID, req.SnapshotID) },
 	}
 	if dedup {
 		// The provider applies the token once: a resend needs neither
@@ -448,35 +431,26 @@ func (p *Provider) RollbackWithPreflight(ctx context.Context, req provider.Reque
 	return res, nil
 }
 
-// baseline is the latest operations before the first attempt; one from a
-// checkpoint or a mark has only the snapshot's.
-type baseline struct {
-	snap, inst provider.Operation
-	haveInst   bool
-}
-
-// judge reads the snapshot, then the instance, against the baseline: a
-// rollback operation on the snapshot with a request ID the baseline did
-// not have is ours; a rollback on the instance that the snapshot does not
-// name, newer than the baseline, is someone else's (CannotTell).
-func (p *Provider) judge(ctx context.Context, region, instanceID, snapshotID string, base baseline) (provider.Evidence, *provider.Instance, error) {
-	snap, err := p.Snapshot(ctx, region, snapshotID)
-	if err != nil {
-		return provider.Evidence{}, nil, err
-	}
-	if lo := snap.LatestOperation; lo.Name == OpRollback && lo.RequestID != "" && lo.RequestID != base.snap.RequestID {
-		return provider.Evidence{Verdict: provider.OursLanded, RequestID: lo.RequestID,
-			Detail: fmt.Sprintf("snapshot %s reports %s %s (request %s)", snap.ID, lo.Name, lo.NativeState, lo.RequestID)}, nil, nil
-	}
-	in, err := p.Instance(ctx, region, instanceID)
-	if err != nil {
-		return provider.Evidence{}, nil, err
-	}
-	if lo := in.LatestOperation; base.haveInst && lo.Name == OpRollback && lo.RequestID != "" && lo.RequestID != base.inst.RequestID {
-		return provider.Evidence{Verdict: provider.CannotTell, RequestID: lo.RequestID,
-			Detail: fmt.Sprintf("instance %s reports %s %s (request %s), which snapshot %s does not name: another rollback", in.ID, lo.Name, lo.NativeState, lo.RequestID, snap.ID)}, in, nil
-	}
-	return provider.Evidence{Verdict: provider.NothingLanded}, in, nil
+// rollbackEvidence is a rollback's evidence (once.Latest): a rollback
+// operation on the snapshot with a request ID the baseline did not have
+// is ours; a rollback on the instance that the snapshot does not name,
+// newer than the baseline, is someone else's (CannotTell). check refuses
+// an instance before a resend.
+func (p *Provider) rollbackEvidence(region, instanceID, snapshotID string, base once.Baseline, check func(*provider.Instance) error) (once.Witness, func(context.Context) error) {
+	return once.LatestRollback(instanceID, base,
+		func(ctx context.Context) (once.SnapshotRollback, error) {
+			snap, err := p.Snapshot(ctx, region, snapshotID)
+			if err != nil {
+				return once.SnapshotRollback{}, err
+			}
+			sr := once.SnapshotRollback{SnapshotID: snap.ID}
+			if snap.LatestOperation.Name == OpRollback {
+				sr.Op = snap.LatestOperation
+			}
+			return sr, nil
+		},
+		func(ctx context.Context) (*provider.Instance, error) { return p.Instance(ctx, region, instanceID) },
+		check)
 }
 
 // WitnessRollback implements provider.RollbackWitness with the same
@@ -492,11 +466,8 @@ func (p *Provider) WitnessRollback(ctx context.Context, req provider.Request, be
 	if instanceID == "" {
 		instanceID = before.InstanceID
 	}
-	base := baseline{snap: before.LatestOperation}
-	return once.Prove(ctx, p.opts.Clock, p.opts.ReadGrace, since, func(ctx context.Context) (provider.Evidence, error) {
-		ev, _, err := p.judge(ctx, req.Region, instanceID, req.SnapshotID, base)
-		return ev, err
-	})
+	witness, _ := p.rollbackEvidence(req.Region, instanceID, req.SnapshotID, once.Baseline{Snapshot: before.LatestOperation}, nil)
+	return once.Prove(ctx, p.opts.Clock, p.opts.ReadGrace, since, witness)
 }
 
 // MarkOperation implements provider.OperationMarker: it records the key's

@@ -8,6 +8,7 @@ import (
 	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
 
 	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/once"
 )
 
 // MaxSnapshotNameLen is CreateInstanceSnapshot's limit, in characters.
@@ -63,7 +64,7 @@ func (c *Client) startStop(ctx context.Context, op, region, instanceID, opName s
 			}
 			return str(rid), nil
 		},
-		witness: stateWitness(func(ctx context.Context) (bool, string, error) {
+		witness: once.Landed(func(ctx context.Context) (bool, string, error) {
 			in, err := c.Instance(ctx, region, instanceID)
 			if err != nil {
 				return false, "", err
@@ -148,7 +149,7 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 			snapshotID = str(resp.Response.SnapshotId)
 			return str(resp.Response.RequestId), nil
 		},
-		witness: stateWitness(func(ctx context.Context) (bool, string, error) {
+		witness: once.Landed(func(ctx context.Context) (bool, string, error) {
 			now, _, err := c.describeSnapshots(ctx, region, ofInstance)
 			if err != nil {
 				return false, "", err

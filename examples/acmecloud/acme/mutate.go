@@ -29,11 +29,7 @@ type mutation struct {
 }
 
 func (c *Client) once(ctx context.Context, m mutation) (once.Outcome, error) {
-	call := func(ctx context.Context, op string, fn func(context.Context, int, *wire) (string, error)) (string, int, error) {
-		return invoke.CallOn(ctx, c.inv, c.pool, m.target, op, fn)
-	}
-	eng := once.Engine{Provider: Name, Clock: c.opts.Clock, Grace: c.opts.ReadGrace, MapError: c.mapError, Logger: c.opts.Logger}
-	return once.Do(ctx, eng, call, once.Mutation[*wire]{
+	return once.Do(ctx, once.NewEngine(Name, c.opts, c.mapError), once.On(c.inv, c.pool, m.target), once.Mutation[*wire]{
 		Op: m.op,
 		Send: func(ctx context.Context, w *wire) (string, error) {
 			var out map[string]any
@@ -48,21 +44,6 @@ func (c *Client) once(ctx context.Context, m mutation) (once.Outcome, error) {
 		What:       m.what,
 		HowToCheck: m.how,
 	})
-}
-
-// stateWitness turns "did it land" into evidence: start, stop and snapshot
-// creation have no foreign look-alikes that matter.
-func stateWitness(landed func(ctx context.Context) (bool, string, error)) once.Witness {
-	return func(ctx context.Context) (provider.Evidence, error) {
-		ok, id, err := landed(ctx)
-		if err != nil {
-			return provider.Evidence{}, err
-		}
-		if ok {
-			return provider.Evidence{Verdict: provider.OursLanded, RequestID: id}, nil
-		}
-		return provider.Evidence{Verdict: provider.NothingLanded}, nil
-	}
 }
 
 // StopInstance asks Acme to stop the server (StopServer) and returns once
@@ -90,7 +71,7 @@ func (c *Client) startStop(ctx context.Context, op, region, instanceID string, v
 	_, err = c.once(ctx, mutation{
 		op: op, target: invoke.Target{Region: region, InstanceID: instanceID},
 		body: map[string]any{"Region": region, "ServerId": instanceID},
-		witness: stateWitness(func(ctx context.Context) (bool, string, error) {
+		witness: once.Landed(func(ctx context.Context) (bool, string, error) {
 			in, err := c.Instance(ctx, region, instanceID)
 			if err != nil {
 				return false, "", err
@@ -154,7 +135,7 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 	_, err = c.once(ctx, mutation{
 		op: op, target: invoke.Target{Region: region, InstanceID: instanceID}, body: body,
 		reply: func(out map[string]any) { snapshotID, _ = out["SnapshotId"].(string) },
-		witness: stateWitness(func(ctx context.Context) (bool, string, error) {
+		witness: once.Landed(func(ctx context.Context) (bool, string, error) {
 			now, err := c.serverSnapshots(ctx, region, instanceID)
 			if err != nil {
 				return false, "", err
