@@ -126,7 +126,7 @@ func New(cfg Config, opts ...provider.Option) (*Client, error) {
 		Limits:   rateLimits(o),
 		Limited:  func(op string) bool { return limited[op] },
 		MapError: c.mapError,
-		Reauth:   reauther{c.cache},
+		Reauth:   creds.Reauther{Cache: c.cache, Expired: tokenExpired},
 		// The SDK panics on an error reply whose fields are not strings
 		// (a gateway's {"Code":500}): an unreadable reply, not a crash.
 		Recover: func(op string, v any) error {

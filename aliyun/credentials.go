@@ -1,6 +1,7 @@
 package aliyun
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -269,11 +270,7 @@ func (r *stsReply) value(src string) (creds.Value, error) {
 }
 
 func (cs credSetup) stsEndpoint() (sdkhttp.Endpoint, error) {
-	ep, err := sdkhttp.ParseEndpoint(cs.cfg.STSEndpoint, strings.TrimPrefix(DefaultSTSEndpoint, "https://"), cs.insecure)
-	if err != nil {
-		return ep, provider.InvalidArgument(provider.ProviderAliyun, "New", "STSEndpoint", "%s", strings.TrimPrefix(err.Error(), "Endpoint "))
-	}
-	return ep, nil
+	return creds.STSEndpoint(provider.ProviderAliyun, cs.cfg.STSEndpoint, DefaultSTSEndpoint, cs.insecure)
 }
 
 func (cs credSetup) httpClient() *http.Client {
@@ -281,13 +278,7 @@ func (cs credSetup) httpClient() *http.Client {
 }
 
 func (cs credSetup) sessionName() string {
-	if cs.cfg.RoleSessionName != "" {
-		return cs.cfg.RoleSessionName
-	}
-	if s := os.Getenv(EnvRoleSessionName); s != "" {
-		return s
-	}
-	return DefaultRoleSessionName
+	return cmp.Or(cs.cfg.RoleSessionName, os.Getenv(EnvRoleSessionName), DefaultRoleSessionName)
 }
 
 func (cs credSetup) duration() time.Duration {
@@ -335,44 +326,17 @@ func (cs credSetup) fromOIDC(ctx context.Context) (creds.Value, error) {
 // getJSON sends req and decodes a JSON reply; non-2xx replies with a Code
 // are reported with it.
 func (cs credSetup) getJSON(req *http.Request, v *stsReply, src string) error {
-	resp, err := cs.httpClient().Do(req)
+	status, body, err := creds.ReadReply(cs.httpClient(), req, src)
 	if err != nil {
-		return creds.Fail(src, netReason(err))
+		return err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return creds.Fail(src, netReason(err))
-	}
-	if err := json.Unmarshal(body, v); err != nil || resp.StatusCode/100 != 2 {
+	if err := json.Unmarshal(body, v); err != nil || status/100 != 2 {
 		if v.Code != "" {
-			return creds.Fail(src, fmt.Errorf("HTTP %d %s: %s", resp.StatusCode, v.Code, v.Message))
+			return creds.Fail(src, fmt.Errorf("HTTP %d %s: %s", status, v.Code, v.Message))
 		}
-		return creds.Fail(src, unavailable(resp.StatusCode, "unreadable reply"))
+		return creds.Fail(src, creds.Unavailable(status, "unreadable reply"))
 	}
 	return nil
-}
-
-// netReason drops the URL from a transport error (it may carry a token
-// in a query) and keeps the cause.
-func netReason(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return fmt.Errorf("%s %s timed out: %w", ue.Op, redactedURL(ue.URL), context.DeadlineExceeded)
-		}
-		return fmt.Errorf("%s %s: %w", ue.Op, redactedURL(ue.URL), ue.Err)
-	}
-	return err
-}
-
-func redactedURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(URL)"
-	}
-	u.RawQuery, u.User = "", nil
-	return u.String()
 }
 
 func (cs credSetup) metadataBase() string {
@@ -406,7 +370,7 @@ func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
 	resp, err := get(http.MethodPut, "/latest/api/token", http.Header{"X-Aliyun-Ecs-Metadata-Token-Ttl-Seconds": {"21600"}})
 	if err != nil {
 		// Nothing answers: this is not an ECS instance.
-		return creds.Value{}, creds.Skip(srcMetadata, "no metadata service at %s: %w", base, netReason(err))
+		return creds.Value{}, creds.Skip(srcMetadata, "no metadata service at %s: %w", base, creds.NetReason(err))
 	}
 	tok, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
@@ -421,7 +385,7 @@ func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
 	if role == "" {
 		resp, err := get(http.MethodGet, credPath, hdr)
 		if err != nil {
-			return creds.Value{}, creds.Fail(srcMetadata, netReason(err))
+			return creds.Value{}, creds.Fail(srcMetadata, creds.NetReason(err))
 		}
 		name, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
@@ -429,7 +393,7 @@ func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
 			return creds.Value{}, creds.Skip(srcMetadata, "the instance has no RAM role")
 		}
 		if resp.StatusCode != http.StatusOK {
-			return creds.Value{}, creds.Fail(srcMetadata, unavailable(resp.StatusCode, "role name"))
+			return creds.Value{}, creds.Fail(srcMetadata, creds.Unavailable(resp.StatusCode, "role name"))
 		}
 		role = strings.TrimSpace(string(name))
 	}
@@ -514,18 +478,12 @@ func (cs credSetup) assumeRole(inner *creds.Cache) creds.Source {
 	}
 }
 
-// Reauth implements invoke.Reauther: InvalidSecurityToken.Expired means
-// the temporary credentials ran out mid-run.
-type reauther struct{ cache *creds.Cache }
-
-func (r reauther) Generation() uint64 { return r.cache.Generation() }
-
-func (r reauther) Reauth(raw error, gen uint64) bool {
+// tokenExpired says whether an attempt's error is SWAS calling the
+// temporary credentials expired (InvalidSecurityToken.Expired): the
+// credentials ran out mid-run (creds.Reauther).
+func tokenExpired(raw error) bool {
 	var se *sdkerrors.ServerError
-	if !errors.As(raw, &se) || se.ErrorCode() != "InvalidSecurityToken.Expired" {
-		return false
-	}
-	return r.cache.Expired(gen)
+	return errors.As(raw, &se) && se.ErrorCode() == "InvalidSecurityToken.Expired"
 }
 
 // sdkProvider hands the cache's credentials to the SDK, which asks for
@@ -542,11 +500,3 @@ func (p sdkProvider) GetCredentials() (*credentials.Credentials, error) {
 }
 
 func (sdkProvider) GetProviderName() string { return "cloudsnap" }
-
-// unavailable describes a failed HTTP status; 5xx is retryable.
-func unavailable(status int, what string) error {
-	if status >= 500 {
-		return fmt.Errorf("%s: HTTP %d (%w)", what, status, creds.ErrUnavailable)
-	}
-	return fmt.Errorf("%s: HTTP %d", what, status)
-}

@@ -102,7 +102,7 @@ func New(cfg Config, opts ...provider.Option) (*Client, error) {
 		Options:  o,
 		Limits:   ratelimit.NewSet(limit.Calls, limit.Per, o.Clock),
 		MapError: c.mapError,
-		Reauth:   reauther{c.cache},
+		Reauth:   creds.Reauther{Cache: c.cache, Expired: tokenExpired},
 	}
 	// Build the default region's first SDK client now, so that the SDK's
 	// change to the log flags (restored at once) happens while the host

@@ -3,6 +3,7 @@ package tencent
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -133,18 +134,11 @@ func (c *Client) prepare(ctx context.Context, sc *lh.Client) error {
 	return nil
 }
 
-// reauther implements invoke.Reauther: AuthFailure.TokenFailure is what
-// Lighthouse answers for an expired temporary token.
-type reauther struct{ cache *creds.Cache }
-
-func (r reauther) Generation() uint64 { return r.cache.Generation() }
-
-func (r reauther) Reauth(raw error, gen uint64) bool {
+// tokenExpired says whether an attempt's error is Lighthouse calling the
+// temporary token expired (AuthFailure.TokenFailure; creds.Reauther).
+func tokenExpired(raw error) bool {
 	var se *sdkerrors.TencentCloudSDKError
-	if !errors.As(raw, &se) || se.Code != "AuthFailure.TokenFailure" {
-		return false
-	}
-	return r.cache.Expired(gen)
+	return errors.As(raw, &se) && se.Code == "AuthFailure.TokenFailure"
 }
 
 func (cs credSetup) fromEnv(context.Context) (creds.Value, error) {
@@ -237,11 +231,7 @@ func (cs credSetup) fromINI(context.Context) (creds.Value, error) {
 }
 
 func (cs credSetup) stsEndpoint() (sdkhttp.Endpoint, error) {
-	ep, err := sdkhttp.ParseEndpoint(cs.cfg.STSEndpoint, strings.TrimPrefix(DefaultSTSEndpoint, "https://"), cs.insecure)
-	if err != nil {
-		return ep, provider.InvalidArgument(provider.ProviderTencent, "New", "STSEndpoint", "%s", strings.TrimPrefix(err.Error(), "Endpoint "))
-	}
-	return ep, nil
+	return creds.STSEndpoint(provider.ProviderTencent, cs.cfg.STSEndpoint, DefaultSTSEndpoint, cs.insecure)
 }
 
 func (cs credSetup) httpClient() *http.Client {
@@ -249,10 +239,7 @@ func (cs credSetup) httpClient() *http.Client {
 }
 
 func (cs credSetup) sessionName() string {
-	if cs.cfg.RoleSessionName != "" {
-		return cs.cfg.RoleSessionName
-	}
-	return DefaultRoleSessionName
+	return cmp.Or(cs.cfg.RoleSessionName, DefaultRoleSessionName)
 }
 
 func (cs credSetup) duration() time.Duration {
@@ -330,41 +317,17 @@ func (cs credSetup) fromTKE(ctx context.Context) (creds.Value, error) {
 }
 
 func (cs credSetup) getJSON(req *http.Request, v any, src string) error {
-	resp, err := cs.httpClient().Do(req)
+	status, body, err := creds.ReadReply(cs.httpClient(), req, src)
 	if err != nil {
-		return creds.Fail(src, netReason(err))
+		return err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return creds.Fail(src, netReason(err))
-	}
-	if resp.StatusCode != http.StatusOK {
-		return creds.Fail(src, unavailable(resp.StatusCode, "reply"))
+	if status != http.StatusOK {
+		return creds.Fail(src, creds.Unavailable(status, "reply"))
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return creds.Fail(src, errors.New("unreadable reply"))
 	}
 	return nil
-}
-
-// netReason drops the URL's query from a transport error and keeps the
-// cause.
-func netReason(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		u, _ := url.Parse(ue.URL)
-		where := "(URL)"
-		if u != nil {
-			u.RawQuery, u.User = "", nil
-			where = u.String()
-		}
-		if ue.Timeout() {
-			return fmt.Errorf("%s %s timed out: %w", ue.Op, where, context.DeadlineExceeded)
-		}
-		return fmt.Errorf("%s %s: %w", ue.Op, where, ue.Err)
-	}
-	return err
 }
 
 // fromMetadata asks the CVM (or Lighthouse) metadata service for the
@@ -389,7 +352,7 @@ func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
 	}
 	resp, err := cs.httpClient().Do(req)
 	if err != nil {
-		return creds.Value{}, creds.Skip(srcMetadata, "no metadata service at %s: %w", base, netReason(err))
+		return creds.Value{}, creds.Skip(srcMetadata, "no metadata service at %s: %w", base, creds.NetReason(err))
 	}
 	name, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
@@ -397,7 +360,7 @@ func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
 		return creds.Value{}, creds.Skip(srcMetadata, "the instance has no CAM role")
 	}
 	if resp.StatusCode != http.StatusOK {
-		return creds.Value{}, creds.Fail(srcMetadata, unavailable(resp.StatusCode, "role name"))
+		return creds.Value{}, creds.Fail(srcMetadata, creds.Unavailable(resp.StatusCode, "role name"))
 	}
 	role := strings.TrimSpace(strings.SplitN(string(name), "\n", 2)[0])
 	req, err = http.NewRequestWithContext(ctx, http.MethodGet, base+path+url.PathEscape(role), nil)
@@ -450,7 +413,7 @@ func (cs credSetup) assumeRole(inner *creds.Cache, region string) creds.Source {
 			if errors.As(err, &se) {
 				err = fmt.Errorf("%s: %s", se.Code, se.Message)
 			}
-			return creds.Value{}, creds.Fail(src+" (signed by "+b.Source+")", netReason(err))
+			return creds.Value{}, creds.Fail(src+" (signed by "+b.Source+")", creds.NetReason(err))
 		}
 		if resp.Response == nil || resp.Response.Credentials == nil {
 			return creds.Value{}, creds.Fail(src, errors.New("the reply carries no credentials"))
@@ -470,12 +433,4 @@ func newSTSClient(cred *common.Credential, region string, cpf *profile.ClientPro
 	logMu.Lock()
 	defer logMu.Unlock()
 	return sts.NewClient(cred, region, cpf)
-}
-
-// unavailable describes a failed HTTP status; 5xx is retryable.
-func unavailable(status int, what string) error {
-	if status >= 500 {
-		return fmt.Errorf("%s: HTTP %d (%w)", what, status, creds.ErrUnavailable)
-	}
-	return fmt.Errorf("%s: HTTP %d", what, status)
 }
