@@ -232,16 +232,8 @@ func (p *Provider) startStop(ctx context.Context, action, region, id, name, from
 			}
 			return p.applyStartStop(in, now, rid, name, from, via, to, d)
 		},
-		witness: func(ctx context.Context) (provider.Evidence, error) {
-			in, err := p.Instance(ctx, region, id)
-			if err != nil {
-				return provider.Evidence{}, err
-			}
-			if in.NativeState == via || in.NativeState == to {
-				return provider.Evidence{Verdict: provider.OursLanded, RequestID: in.LatestOperation.RequestID, Detail: "instance is " + in.NativeState}, nil
-			}
-			return provider.Evidence{Verdict: provider.NothingLanded}, nil
-		},
+		witness: once.Reached(func(ctx context.Context) (*provider.Instance, error) { return p.Instance(ctx, region, id) },
+			name, instanceStates[via], instanceStates[to]),
 		what: func() string { return fmt.Sprintf("%s of %s", action, id) },
 	})
 	return err

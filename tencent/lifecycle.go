@@ -64,18 +64,8 @@ func (c *Client) startStop(ctx context.Context, op, region, instanceID, opName s
 			}
 			return str(rid), nil
 		},
-		witness: once.Landed(func(ctx context.Context) (bool, string, error) {
-			in, err := c.Instance(ctx, region, instanceID)
-			if err != nil {
-				return false, "", err
-			}
-			rid := ""
-			if in.LatestOperation.Name == opName {
-				rid = in.LatestOperation.RequestID
-			}
-			return in.State == via || in.State == to, rid, nil
-		}),
-		what: func() string { return fmt.Sprintf("%s of %s", op, instanceID) },
+		witness: once.Reached(func(ctx context.Context) (*provider.Instance, error) { return c.Instance(ctx, region, instanceID) }, opName, via, to),
+		what:    func() string { return fmt.Sprintf("%s of %s", op, instanceID) },
 		how: func() string {
 			return fmt.Sprintf("read DescribeInstances for %s: %s means it was applied", instanceID, map[string]string{"StopInstances": "STOPPING or STOPPED", "StartInstances": "STARTING or RUNNING"}[op])
 		},

@@ -3,6 +3,7 @@ package once
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/provider/invoke"
@@ -138,4 +139,27 @@ func LatestRollback(instanceID string, base Baseline,
 		return check(in)
 	}
 	return w, c
+}
+
+// Reached is the Witness of a start or a stop: read reads the instance,
+// and the call landed when the instance is in one of states (on its way or
+// there: STOPPING or STOPPED for a stop). The evidence carries the request
+// ID of the instance's latest operation when that is named op (the
+// cloud's name for the call). A start or a stop has no foreign look-alike
+// that matters: whoever moved the instance, it is where the call wanted it.
+func Reached(read func(ctx context.Context) (*provider.Instance, error), op string, states ...provider.InstanceState) Witness {
+	return func(ctx context.Context) (provider.Evidence, error) {
+		in, err := read(ctx)
+		if err != nil {
+			return provider.Evidence{}, err
+		}
+		if !slices.Contains(states, in.State) {
+			return provider.Evidence{Verdict: provider.NothingLanded}, nil
+		}
+		ev := provider.Evidence{Verdict: provider.OursLanded, Detail: fmt.Sprintf("instance %s is %s", in.ID, in.NativeState)}
+		if in.LatestOperation.Name == op {
+			ev.RequestID = in.LatestOperation.RequestID
+		}
+		return ev, nil
+	}
 }

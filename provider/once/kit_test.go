@@ -140,3 +140,25 @@ func TestLatestRollbackCheckReusesWitnessRead(t *testing.T) {
 		t.Fatalf("check without a witness: %v, %d reads; want a fresh read and a refusal", err, reads)
 	}
 }
+
+func TestReached(t *testing.T) {
+	in := &provider.Instance{ID: "i-1", State: provider.InstanceStopping, NativeState: "STOPPING",
+		LatestOperation: provider.Operation{Name: "StopInstances", RequestID: "req-1"}}
+	read := func(context.Context) (*provider.Instance, error) { return in, nil }
+	w := once.Reached(read, "StopInstances", provider.InstanceStopping, provider.InstanceStopped)
+	if ev, err := w(context.Background()); err != nil || ev.Verdict != provider.OursLanded || ev.RequestID != "req-1" {
+		t.Fatalf("stopping: %+v, %v", ev, err)
+	}
+	in.LatestOperation.Name = "RebootInstances"
+	if ev, _ := w(context.Background()); ev.Verdict != provider.OursLanded || ev.RequestID != "" {
+		t.Fatalf("another latest operation: %+v; want landed without its request ID", ev)
+	}
+	in.State = provider.InstanceRunning
+	if ev, _ := w(context.Background()); ev.Verdict != provider.NothingLanded {
+		t.Fatalf("running: %+v", ev)
+	}
+	bad := errors.New("read failed")
+	if _, err := once.Reached(func(context.Context) (*provider.Instance, error) { return nil, bad }, "x")(context.Background()); !errors.Is(err, bad) {
+		t.Fatalf("a failed read: %v", err)
+	}
+}

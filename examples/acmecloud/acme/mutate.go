@@ -70,19 +70,9 @@ func (c *Client) startStop(ctx context.Context, op, region, instanceID string, v
 	}
 	_, err = c.once(ctx, mutation{
 		op: op, target: invoke.Target{Region: region, InstanceID: instanceID},
-		body: map[string]any{"Region": region, "ServerId": instanceID},
-		witness: once.Landed(func(ctx context.Context) (bool, string, error) {
-			in, err := c.Instance(ctx, region, instanceID)
-			if err != nil {
-				return false, "", err
-			}
-			rid := ""
-			if in.LatestOperation.Name == op {
-				rid = in.LatestOperation.RequestID
-			}
-			return in.State == via || in.State == to, rid, nil
-		}),
-		what: func() string { return fmt.Sprintf("%s of %s", op, instanceID) },
+		body:    map[string]any{"Region": region, "ServerId": instanceID},
+		witness: once.Reached(func(ctx context.Context) (*provider.Instance, error) { return c.Instance(ctx, region, instanceID) }, op, via, to),
+		what:    func() string { return fmt.Sprintf("%s of %s", op, instanceID) },
 		how: func() string {
 			return fmt.Sprintf("read DescribeServers for %s: %s or %s means it was applied", instanceID, via, to)
 		},
