@@ -38,6 +38,7 @@ type Client struct {
 	clk         clock.Clock
 	redactor    *redact.Redactor
 	inv         *invoke.Invoker
+	seen        markReadings // OperationMark's last readings, for MarkOperation
 	// The SDK client is not safe for concurrent use, so each call in
 	// flight borrows one of its own.
 	pool sdkhttp.Pool[*swas.Client]
