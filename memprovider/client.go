@@ -261,10 +261,6 @@ func (p *Provider) CreateSnapshot(ctx context.Context, region, instanceID, diskI
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]bool{}
-	for _, sn := range before {
-		known[sn.ID] = true
-	}
 	var snapID string
 	_, err = p.once(ctx, mutation{
 		action: ActionCreateSnapshot, target: invoke.Target{Region: region, InstanceID: instanceID, DiskID: diskID},
@@ -283,19 +279,9 @@ func (p *Provider) CreateSnapshot(ctx context.Context, region, instanceID, diskI
 			snapID = sn.id
 			return true, nil
 		},
-		witness: func(ctx context.Context) (provider.Evidence, error) {
-			now, err := p.snapshotsOfInstance(ctx, region, instanceID)
-			if err != nil {
-				return provider.Evidence{}, err
-			}
-			for _, sn := range now {
-				if !known[sn.ID] && sn.Name == name {
-					snapID = sn.ID
-					return provider.Evidence{Verdict: provider.OursLanded, RequestID: sn.LatestOperation.RequestID, Detail: "new snapshot " + sn.ID}, nil
-				}
-			}
-			return provider.Evidence{Verdict: provider.NothingLanded}, nil
-		},
+		witness: once.NewSnapshot(before, name, func(ctx context.Context) ([]*provider.Snapshot, error) {
+			return p.snapshotsOfInstance(ctx, region, instanceID)
+		}, func(sn *provider.Snapshot) { snapID = sn.ID }),
 		what: func() string { return "snapshot of " + instanceID },
 	})
 	if err != nil {

@@ -116,10 +116,6 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]bool{}
-	for _, sn := range before {
-		known[sn.ID] = true
-	}
 	var snapshotID string
 	_, err = c.once(ctx, mutation{
 		op: op, region: region, target: callTarget{InstanceID: instanceID},
@@ -139,19 +135,10 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 			snapshotID = str(resp.Response.SnapshotId)
 			return str(resp.Response.RequestId), nil
 		},
-		witness: once.Landed(func(ctx context.Context) (bool, string, error) {
+		witness: once.NewSnapshot(before, name, func(ctx context.Context) ([]*provider.Snapshot, error) {
 			now, _, err := c.describeSnapshots(ctx, region, ofInstance)
-			if err != nil {
-				return false, "", err
-			}
-			for _, sn := range now {
-				if !known[sn.ID] && (name == "" || sn.Name == name) {
-					snapshotID = sn.ID
-					return true, sn.LatestOperation.RequestID, nil
-				}
-			}
-			return false, "", nil
-		}),
+			return now, err
+		}, func(sn *provider.Snapshot) { snapshotID = sn.ID }),
 		what: func() string { return fmt.Sprintf("snapshot of %s", instanceID) },
 		how: func() string {
 			return fmt.Sprintf("list the snapshots of %s (DescribeSnapshots, filter instance-id) for a new one named %q", instanceID, name)

@@ -27,24 +27,6 @@ func On[C any](in *invoke.Invoker, pool *sdkhttp.Pool[C], t invoke.Target) Call[
 	}
 }
 
-// Landed is the Witness of a call whose effect shows plainly in a reading
-// and has no foreign look-alike that matters (a start, a stop, a new
-// snapshot): landed reports whether the effect shows, and the request ID
-// of the operation when the cloud names one. Shown is OursLanded;
-// anything else is NothingLanded.
-func Landed(landed func(ctx context.Context) (ok bool, requestID string, err error)) Witness {
-	return func(ctx context.Context) (provider.Evidence, error) {
-		ok, id, err := landed(ctx)
-		if err != nil {
-			return provider.Evidence{}, err
-		}
-		if ok {
-			return provider.Evidence{Verdict: provider.OursLanded, RequestID: id}, nil
-		}
-		return provider.Evidence{Verdict: provider.NothingLanded}, nil
-	}
-}
-
 // Baseline is what a rollback's snapshot and instance reported as their
 // latest operations before the first attempt. A baseline from a
 // checkpoint or a mark has only the snapshot's (HaveInstance false).
@@ -161,5 +143,33 @@ func Reached(read func(ctx context.Context) (*provider.Instance, error), op stri
 			ev.RequestID = in.LatestOperation.RequestID
 		}
 		return ev, nil
+	}
+}
+
+// NewSnapshot is the Witness of a snapshot's creation, for a cloud whose
+// create call takes no client token: list lists the instance's snapshots,
+// and one that was not among before (listed before the first attempt) and
+// is named name (any name, when name is empty) is the one the call made.
+// found, when set, receives it; the evidence carries the request ID of its
+// latest operation, when the cloud reports one.
+func NewSnapshot(before []*provider.Snapshot, name string, list func(ctx context.Context) ([]*provider.Snapshot, error), found func(*provider.Snapshot)) Witness {
+	known := make(map[string]bool, len(before))
+	for _, sn := range before {
+		known[sn.ID] = true
+	}
+	return func(ctx context.Context) (provider.Evidence, error) {
+		now, err := list(ctx)
+		if err != nil {
+			return provider.Evidence{}, err
+		}
+		for _, sn := range now {
+			if !known[sn.ID] && (name == "" || sn.Name == name) {
+				if found != nil {
+					found(sn)
+				}
+				return provider.Evidence{Verdict: provider.OursLanded, RequestID: sn.LatestOperation.RequestID, Detail: "new snapshot " + sn.ID}, nil
+			}
+		}
+		return provider.Evidence{Verdict: provider.NothingLanded}, nil
 	}
 }

@@ -37,27 +37,13 @@ func TestNewEngineAndOn(t *testing.T) {
 			}
 			return "req-1", nil
 		},
-		Witness: once.Landed(func(context.Context) (bool, string, error) { return false, "", nil }),
+		Witness: func(context.Context) (provider.Evidence, error) { return provider.Evidence{}, nil },
 	})
 	if err != nil || out.RequestID != "req-1" || out.Sent != 1 {
 		t.Fatalf("Do through On = %+v, %v", out, err)
 	}
 	if got.Region != "r-1" || got.InstanceID != "i-1" {
 		t.Errorf("the hooks saw %+v, want the target given to On", got)
-	}
-}
-
-func TestLanded(t *testing.T) {
-	bad := errors.New("read failed")
-	for _, tc := range []struct {
-		ok   bool
-		err  error
-		want provider.Verdict
-	}{{true, nil, provider.OursLanded}, {false, nil, provider.NothingLanded}, {true, bad, 0}} {
-		ev, err := once.Landed(func(context.Context) (bool, string, error) { return tc.ok, "req-9", tc.err })(context.Background())
-		if !errors.Is(err, tc.err) || (err == nil && ev.Verdict != tc.want) || (tc.want == provider.OursLanded && ev.RequestID != "req-9") {
-			t.Errorf("Landed(%v, %v) = %+v, %v", tc.ok, tc.err, ev, err)
-		}
 	}
 }
 
@@ -160,5 +146,29 @@ func TestReached(t *testing.T) {
 	bad := errors.New("read failed")
 	if _, err := once.Reached(func(context.Context) (*provider.Instance, error) { return nil, bad }, "x")(context.Background()); !errors.Is(err, bad) {
 		t.Fatalf("a failed read: %v", err)
+	}
+}
+
+func TestNewSnapshot(t *testing.T) {
+	old := &provider.Snapshot{ID: "snap-old", Name: "nightly"}
+	listed := []*provider.Snapshot{old}
+	list := func(context.Context) ([]*provider.Snapshot, error) { return listed, nil }
+	var got string
+	w := once.NewSnapshot([]*provider.Snapshot{old}, "nightly", list, func(sn *provider.Snapshot) { got = sn.ID })
+	if ev, err := w(context.Background()); err != nil || ev.Verdict != provider.NothingLanded || got != "" {
+		t.Fatalf("only the old one: %+v, %v, found %q", ev, err, got)
+	}
+	listed = append(listed, &provider.Snapshot{ID: "snap-other", Name: "manual"},
+		&provider.Snapshot{ID: "snap-new", Name: "nightly", LatestOperation: provider.Operation{RequestID: "req-1"}})
+	if ev, err := w(context.Background()); err != nil || ev.Verdict != provider.OursLanded || ev.RequestID != "req-1" || got != "snap-new" {
+		t.Fatalf("a new one of the name: %+v, %v, found %q", ev, err, got)
+	}
+	any := once.NewSnapshot([]*provider.Snapshot{old}, "", list, nil)
+	if ev, _ := any(context.Background()); ev.Verdict != provider.OursLanded || ev.Detail != "new snapshot snap-other" {
+		t.Fatalf("no name: %+v; want the first new one", ev)
+	}
+	bad := errors.New("list failed")
+	if _, err := once.NewSnapshot(nil, "", func(context.Context) ([]*provider.Snapshot, error) { return nil, bad }, nil)(context.Background()); !errors.Is(err, bad) {
+		t.Fatalf("a failed list: %v", err)
 	}
 }

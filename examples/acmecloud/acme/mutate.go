@@ -113,10 +113,6 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]bool{}
-	for _, s := range before {
-		known[s.ID] = true
-	}
 	var snapshotID string
 	body := map[string]any{"Region": region, "ServerId": instanceID}
 	if name != "" {
@@ -125,19 +121,9 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 	_, err = c.once(ctx, mutation{
 		op: op, target: invoke.Target{Region: region, InstanceID: instanceID}, body: body,
 		reply: func(out map[string]any) { snapshotID, _ = out["SnapshotId"].(string) },
-		witness: once.Landed(func(ctx context.Context) (bool, string, error) {
-			now, err := c.serverSnapshots(ctx, region, instanceID)
-			if err != nil {
-				return false, "", err
-			}
-			for _, s := range now {
-				if !known[s.ID] && (name == "" || s.Name == name) {
-					snapshotID = s.ID
-					return true, "", nil
-				}
-			}
-			return false, "", nil
-		}),
+		witness: once.NewSnapshot(before, name, func(ctx context.Context) ([]*provider.Snapshot, error) {
+			return c.serverSnapshots(ctx, region, instanceID)
+		}, func(sn *provider.Snapshot) { snapshotID = sn.ID }),
 		what: func() string { return fmt.Sprintf("snapshot of %s", instanceID) },
 		how: func() string {
 			return fmt.Sprintf("list the snapshots of %s (DescribeSnapshots with ServerId) for a new one named %q", instanceID, name)
