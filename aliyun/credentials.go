@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
@@ -339,25 +338,13 @@ func (cs credSetup) getJSON(req *http.Request, v *stsReply, src string) error {
 	return nil
 }
 
-func (cs credSetup) metadataBase() string {
-	if cs.cfg.MetadataEndpoint != "" {
-		return strings.TrimRight(cs.cfg.MetadataEndpoint, "/")
-	}
-	return DefaultMetadataEndpoint
-}
-
 // fromMetadata asks the ECS metadata service for the instance role's
 // credentials, IMDSv2 first (a session token), as the SDK does.
 func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
-	if strings.EqualFold(os.Getenv(EnvECSMetadataDisabled), "true") {
-		return creds.Value{}, creds.Skip(srcMetadata, "%s=true", EnvECSMetadataDisabled)
+	base, err := creds.MetadataBase(srcMetadata, EnvECSMetadataDisabled, cs.cfg.MetadataEndpoint, DefaultMetadataEndpoint)
+	if err != nil {
+		return creds.Value{}, err
 	}
-	if testing.Testing() && cs.cfg.MetadataEndpoint == "" {
-		// A test never asks a real metadata service (a link-local address
-		// off this machine); tests give MetadataEndpoint explicitly.
-		return creds.Value{}, creds.Skip(srcMetadata, "running under go test with no MetadataEndpoint")
-	}
-	base := cs.metadataBase()
 	get := func(method, path string, hdr http.Header) (*http.Response, error) {
 		req, err := http.NewRequestWithContext(ctx, method, base+path, nil)
 		if err != nil {

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
@@ -333,17 +332,9 @@ func (cs credSetup) getJSON(req *http.Request, v any, src string) error {
 // fromMetadata asks the CVM (or Lighthouse) metadata service for the
 // instance role's credentials.
 func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
-	if strings.EqualFold(os.Getenv(EnvMetadataDisabled), "true") {
-		return creds.Value{}, creds.Skip(srcMetadata, "%s=true", EnvMetadataDisabled)
-	}
-	if testing.Testing() && cs.cfg.MetadataEndpoint == "" {
-		// A test never asks a real metadata service (a link-local address
-		// off this machine); tests give MetadataEndpoint explicitly.
-		return creds.Value{}, creds.Skip(srcMetadata, "running under go test with no MetadataEndpoint")
-	}
-	base := DefaultMetadataEndpoint
-	if cs.cfg.MetadataEndpoint != "" {
-		base = strings.TrimRight(cs.cfg.MetadataEndpoint, "/")
+	base, err := creds.MetadataBase(srcMetadata, EnvMetadataDisabled, cs.cfg.MetadataEndpoint, DefaultMetadataEndpoint)
+	if err != nil {
+		return creds.Value{}, err
 	}
 	const path = "/latest/meta-data/cam/security-credentials/"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)

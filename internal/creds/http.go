@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
+	"testing"
 
 	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/provider/sdkhttp"
@@ -89,4 +91,23 @@ func (r Reauther) Generation() uint64 { return r.Cache.Generation() }
 // expired, and reports whether the call may be sent again.
 func (r Reauther) Reauth(raw error, gen uint64) bool {
 	return r.Expired(raw) && r.Cache.Expired(gen)
+}
+
+// MetadataBase returns the base URL of the instance metadata service for
+// the source named src: endpoint (a Config's MetadataEndpoint, trailing
+// slashes trimmed), else def. The source is skipped (Skip) when the
+// environment variable disabled is "true", and under go test when no
+// endpoint is given: a test never asks a real metadata service (a
+// link-local address off the machine).
+func MetadataBase(src, disabled, endpoint, def string) (string, error) {
+	if strings.EqualFold(os.Getenv(disabled), "true") {
+		return "", Skip(src, "%s=true", disabled)
+	}
+	if endpoint != "" {
+		return strings.TrimRight(endpoint, "/"), nil
+	}
+	if testing.Testing() {
+		return "", Skip(src, "running under go test with no MetadataEndpoint")
+	}
+	return def, nil
 }

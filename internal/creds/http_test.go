@@ -85,3 +85,16 @@ func TestReauther(t *testing.T) {
 		t.Error("no reauth on an expiry")
 	}
 }
+
+func TestMetadataBase(t *testing.T) {
+	if b, err := MetadataBase("md", "X_MD_DISABLED", "http://127.0.0.1:9/", "http://100.100.100.200"); err != nil || b != "http://127.0.0.1:9" {
+		t.Errorf("an endpoint: %q, %v", b, err)
+	}
+	if _, err := MetadataBase("md", "X_MD_DISABLED", "", "http://100.100.100.200"); !errors.Is(err, ErrNotConfigured) {
+		t.Errorf("under go test without an endpoint: %v; want the source skipped", err)
+	}
+	t.Setenv("X_MD_DISABLED", "TRUE")
+	if _, err := MetadataBase("md", "X_MD_DISABLED", "http://127.0.0.1:9", ""); !errors.Is(err, ErrNotConfigured) || !strings.Contains(err.Error(), "X_MD_DISABLED=true") {
+		t.Errorf("disabled: %v", err)
+	}
+}
