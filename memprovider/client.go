@@ -401,12 +401,7 @@ func (p *Provider) RollbackWithPreflight(ctx context.Context, req provider.Reque
 		m.token, m.check = token, nil
 	}
 	out, err := p.once(ctx, m)
-	res.Attempts = out.Sent
-	if err != nil {
-		return nil, err
-	}
-	res.RequestID, res.Adopted = out.RequestID, out.Adopted
-	return res, nil
+	return once.Record(ctx, nil, res, out, err)
 }
 
 // rollbackEvidence is a rollback's evidence (once.Latest): a rollback

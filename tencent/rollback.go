@@ -111,15 +111,7 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req provider.Request
 				req.SnapshotID, base.Snapshot.RequestID, req.InstanceID)
 		},
 	})
-	res.Attempts = out.Sent
-	if err != nil {
-		log.LogAttrs(ctx, slog.LevelWarn, "rollback failed", slog.Int("attempts", out.Sent), slog.String("error", err.Error()))
-		return nil, err
-	}
-	res.RequestID, res.Adopted = out.RequestID, out.Adopted
-	log.LogAttrs(ctx, slog.LevelInfo, "rollback accepted",
-		slog.String("request_id", res.RequestID), slog.Int("attempts", res.Attempts), slog.Bool("adopted", res.Adopted))
-	return res, nil
+	return once.Record(ctx, log, res, out, err)
 }
 
 // ValidateRequest checks req against Lighthouse's rules (region, "lhins-"

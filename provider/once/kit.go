@@ -3,6 +3,7 @@ package once
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 
 	"github.com/cloudsnap/rollback/provider"
@@ -172,4 +173,24 @@ func NewSnapshot(before []*provider.Snapshot, name string, list func(ctx context
 		}
 		return provider.Evidence{Verdict: provider.NothingLanded}, nil
 	}
+}
+
+// Record puts a rollback's outcome in res (Attempts; on success RequestID
+// and Adopted) and, when log is not nil, logs its end: "rollback accepted"
+// at Info, or "rollback failed" at Warn. It returns res, or nil and err:
+// the last lines of a provider's Rollback.
+func Record(ctx context.Context, log *slog.Logger, res *provider.Result, out Outcome, err error) (*provider.Result, error) {
+	res.Attempts = out.Sent
+	if err != nil {
+		if log != nil {
+			log.LogAttrs(ctx, slog.LevelWarn, "rollback failed", slog.Int("attempts", out.Sent), slog.String("error", err.Error()))
+		}
+		return nil, err
+	}
+	res.RequestID, res.Adopted = out.RequestID, out.Adopted
+	if log != nil {
+		log.LogAttrs(ctx, slog.LevelInfo, "rollback accepted",
+			slog.String("request_id", res.RequestID), slog.Int("attempts", res.Attempts), slog.Bool("adopted", res.Adopted))
+	}
+	return res, nil
 }

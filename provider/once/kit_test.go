@@ -3,6 +3,7 @@ package once_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -170,5 +171,28 @@ func TestNewSnapshot(t *testing.T) {
 	bad := errors.New("list failed")
 	if _, err := once.NewSnapshot(nil, "", func(context.Context) ([]*provider.Snapshot, error) { return nil, bad }, nil)(context.Background()); !errors.Is(err, bad) {
 		t.Fatalf("a failed list: %v", err)
+	}
+}
+
+func TestRecord(t *testing.T) {
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	res := &provider.Result{}
+	got, err := once.Record(context.Background(), log, res, once.Outcome{RequestID: "req-1", Sent: 2, Adopted: true}, nil)
+	if err != nil || got != res || res.Attempts != 2 || res.RequestID != "req-1" || !res.Adopted {
+		t.Fatalf("success: %+v, %v", got, err)
+	}
+	if !strings.Contains(logs.String(), "rollback accepted") || !strings.Contains(logs.String(), "request_id=req-1") {
+		t.Errorf("logs: %s", logs.String())
+	}
+	res, bad := &provider.Result{}, errors.New("refused")
+	if got, err := once.Record(context.Background(), log, res, once.Outcome{Sent: 1}, bad); got != nil || !errors.Is(err, bad) || res.Attempts != 1 {
+		t.Fatalf("failure: %+v, %v, attempts %d", got, err, res.Attempts)
+	}
+	if !strings.Contains(logs.String(), "rollback failed") {
+		t.Errorf("logs: %s", logs.String())
+	}
+	if _, err := once.Record(context.Background(), nil, &provider.Result{}, once.Outcome{}, nil); err != nil {
+		t.Fatalf("no logger: %v", err)
 	}
 }
