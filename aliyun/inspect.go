@@ -36,19 +36,11 @@ func (c *Client) Instance(ctx context.Context, region, instanceID string) (*prov
 	if err := rules.CheckInstance(opListInstances, region, instanceID); err != nil {
 		return nil, err
 	}
-	ins, reqID, err := c.listInstances(ctx, region, []string{instanceID})
+	in, err := c.instanceReader(region).One(ctx, instanceID, func(reqID string) error {
+		return provider.NotFound(provider.ProviderAliyun, opListInstances, provider.ErrInstanceNotFound, reqID, "instance", instanceID, region)
+	})
 	if err != nil {
 		return nil, err
-	}
-	var in *provider.Instance
-	for _, x := range ins {
-		if x.InstanceId == instanceID { // never another instance the reply lists
-			in = toInstance(region, x)
-			break
-		}
-	}
-	if in == nil {
-		return nil, notFound(opListInstances, provider.ErrInstanceNotFound, reqID, "instance %s does not exist in %s", instanceID, region)
 	}
 	if in.SystemDiskID == "" {
 		disks, _, err := c.listDisks(ctx, region, func(r *swas.ListDisksRequest) {
@@ -146,7 +138,7 @@ func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*prov
 		return nil, err
 	}
 	return c.snapshotReader(region).One(ctx, snapshotID, func(reqID string) error {
-		return notFound(opListSnapshots, provider.ErrSnapshotNotFound, reqID, "snapshot %s does not exist in %s", snapshotID, region)
+		return provider.NotFound(provider.ProviderAliyun, opListSnapshots, provider.ErrSnapshotNotFound, reqID, "snapshot", snapshotID, region)
 	})
 }
 
@@ -201,7 +193,7 @@ func (c *Client) Disk(ctx context.Context, region, diskID string) (*provider.Dis
 			return toDisk(region, d), nil
 		}
 	}
-	return nil, notFound(opListDisks, provider.ErrDiskNotFound, reqID, "disk %s does not exist in %s", diskID, region)
+	return nil, provider.NotFound(provider.ProviderAliyun, opListDisks, provider.ErrDiskNotFound, reqID, "disk", diskID, region)
 }
 
 // listDisks runs one ListDisks call (first page, 100 disks) with filters

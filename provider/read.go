@@ -73,3 +73,14 @@ func (r BatchReader[T]) One(ctx context.Context, id string, notFound func(reques
 	}
 	return zero, notFound(rid)
 }
+
+// NotFound is the error of a read whose reply does not hold the resource
+// asked for: kind (ErrInstanceNotFound, ErrSnapshotNotFound,
+// ErrDiskNotFound) with the message "<noun> <id> does not exist in
+// <region>" and the reply's request ID. Only a real reply may say so: an
+// empty one is ErrInternal.
+func NotFound(provider, op string, kind error, requestID, noun, id, region string) *Error {
+	return &Error{Provider: provider, Op: op, Kind: kind, RequestID: requestID,
+		Message: noun + " " + id + " does not exist in " + region,
+		Hint:    "check the " + noun + " ID and the region"}
+}

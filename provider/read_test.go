@@ -73,3 +73,11 @@ func TestPriors(t *testing.T) {
 	}
 	var _ provider.WaitPriors = p
 }
+
+func TestNotFound(t *testing.T) {
+	err := provider.NotFound("acme", "DescribeServers", provider.ErrInstanceNotFound, "req-1", "server", "srv-1", "eu-west")
+	if !errors.Is(err, provider.ErrInstanceNotFound) || err.RequestID != "req-1" || err.Provider != "acme" || err.Op != "DescribeServers" ||
+		err.Message != "server srv-1 does not exist in eu-west" || err.Hint != "check the server ID and the region" {
+		t.Errorf("NotFound = %+v", err)
+	}
+}

@@ -2,7 +2,6 @@ package tencent
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
@@ -26,11 +25,7 @@ func (c *Client) Instance(ctx context.Context, region, instanceID string) (*prov
 		return nil, err
 	}
 	return c.instanceReader(region).One(ctx, instanceID, func(rid string) error {
-		return &provider.Error{
-			Provider: provider.ProviderTencent, Op: op, Kind: provider.ErrInstanceNotFound, RequestID: rid,
-			Message: fmt.Sprintf("instance %s does not exist in %s", instanceID, region),
-			Hint:    "check the instance ID and the region",
-		}
+		return provider.NotFound(provider.ProviderTencent, op, provider.ErrInstanceNotFound, rid, "instance", instanceID, region)
 	})
 }
 
@@ -92,11 +87,7 @@ func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*prov
 		return nil, err
 	}
 	return c.snapshotReader(region).One(ctx, snapshotID, func(rid string) error {
-		return &provider.Error{
-			Provider: provider.ProviderTencent, Op: op, Kind: provider.ErrSnapshotNotFound, RequestID: rid,
-			Message: fmt.Sprintf("snapshot %s does not exist in %s", snapshotID, region),
-			Hint:    "check the snapshot ID and the region",
-		}
+		return provider.NotFound(provider.ProviderTencent, op, provider.ErrSnapshotNotFound, rid, "snapshot", snapshotID, region)
 	})
 }
 

@@ -2,7 +2,6 @@ package acme
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/provider/invoke"
@@ -32,8 +31,7 @@ func (c *Client) Instance(ctx context.Context, region, instanceID string) (*prov
 		return nil, err
 	}
 	return c.serverReader(region).One(ctx, instanceID, func(rid string) error {
-		return &provider.Error{Provider: Name, Op: op, Kind: provider.ErrInstanceNotFound, RequestID: rid,
-			Message: fmt.Sprintf("server %s does not exist in %s", instanceID, region), Hint: "check the server ID and the region"}
+		return provider.NotFound(Name, op, provider.ErrInstanceNotFound, rid, "server", instanceID, region)
 	})
 }
 
@@ -82,8 +80,7 @@ func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*prov
 		return nil, err
 	}
 	return c.snapshotReader(region).One(ctx, snapshotID, func(rid string) error {
-		return &provider.Error{Provider: Name, Op: op, Kind: provider.ErrSnapshotNotFound, RequestID: rid,
-			Message: fmt.Sprintf("snapshot %s does not exist in %s", snapshotID, region), Hint: "check the snapshot ID and the region"}
+		return provider.NotFound(Name, op, provider.ErrSnapshotNotFound, rid, "snapshot", snapshotID, region)
 	})
 }
 
