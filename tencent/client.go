@@ -14,10 +14,10 @@ import (
 	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
 
 	"github.com/cloudsnap/rollback/internal/creds"
-	"github.com/cloudsnap/rollback/internal/redact"
 	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/provider/invoke"
 	"github.com/cloudsnap/rollback/provider/ratelimit"
+	"github.com/cloudsnap/rollback/provider/redact"
 	"github.com/cloudsnap/rollback/provider/sdkhttp"
 )
 
