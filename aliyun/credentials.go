@@ -67,15 +67,21 @@ const (
 
 // credSetup is what New needs to build the credential cache.
 type credSetup struct {
-	cfg       Config
-	transport http.RoundTripper
-	insecure  bool
+	creds.Setup
+	cfg Config
+}
+
+func newCredSetup(cfg Config, transport http.RoundTripper, insecure bool) credSetup {
+	return credSetup{cfg: cfg, Setup: creds.Setup{Provider: provider.ProviderAliyun, Transport: transport, Insecure: insecure,
+		Timeout: MetadataTimeout, STSEndpoint: cfg.STSEndpoint, DefaultSTS: DefaultSTSEndpoint,
+		SessionName: cmp.Or(cfg.RoleSessionName, os.Getenv(EnvRoleSessionName), DefaultRoleSessionName),
+		Duration:    cmp.Or(max(cfg.RoleDuration, 0), DefaultRoleDuration)}}
 }
 
 // newCredentials returns the client's credential cache: Config's keys, or
 // the default chain, optionally with a role assumed on top.
 func newCredentials(cfg Config, transport http.RoundTripper, o provider.Options, learn func(...string)) (*creds.Cache, error) {
-	cs := credSetup{cfg: cfg, transport: transport, insecure: o.AllowInsecureHTTP}
+	cs := newCredSetup(cfg, transport, o.AllowInsecureHTTP)
 	var base creds.Source
 	static := false
 	switch {
@@ -106,7 +112,7 @@ func newCredentials(cfg Config, transport http.RoundTripper, o provider.Options,
 		src, static = cs.assumeRole(inner), false
 	}
 	if cfg.STSEndpoint != "" {
-		if _, err := cs.stsEndpoint(); err != nil {
+		if _, err := cs.STS(); err != nil {
 			return nil, err
 		}
 	}
@@ -268,25 +274,6 @@ func (r *stsReply) value(src string) (creds.Value, error) {
 	return v, nil
 }
 
-func (cs credSetup) stsEndpoint() (sdkhttp.Endpoint, error) {
-	return creds.STSEndpoint(provider.ProviderAliyun, cs.cfg.STSEndpoint, DefaultSTSEndpoint, cs.insecure)
-}
-
-func (cs credSetup) httpClient() *http.Client {
-	return &http.Client{Transport: cs.transport, Timeout: MetadataTimeout}
-}
-
-func (cs credSetup) sessionName() string {
-	return cmp.Or(cs.cfg.RoleSessionName, os.Getenv(EnvRoleSessionName), DefaultRoleSessionName)
-}
-
-func (cs credSetup) duration() time.Duration {
-	if cs.cfg.RoleDuration > 0 {
-		return cs.cfg.RoleDuration
-	}
-	return DefaultRoleDuration
-}
-
 // fromOIDC is RRSA: the pod's OIDC token exchanged at STS
 // (AssumeRoleWithOIDC, an unsigned call) for the role's credentials.
 func (cs credSetup) fromOIDC(ctx context.Context) (creds.Value, error) {
@@ -298,7 +285,7 @@ func (cs credSetup) fromOIDC(ctx context.Context) (creds.Value, error) {
 	if err != nil {
 		return creds.Value{}, creds.Fail(srcOIDC, fmt.Errorf("cannot read the token file: %w", errors.Unwrap(err)))
 	}
-	ep, err := cs.stsEndpoint()
+	ep, err := cs.STS()
 	if err != nil {
 		return creds.Value{}, err
 	}
@@ -307,8 +294,8 @@ func (cs credSetup) fromOIDC(ctx context.Context) (creds.Value, error) {
 		"Timestamp": {time.Now().UTC().Format("2006-01-02T15:04:05Z")},
 		"RoleArn":   {role}, "OIDCProviderArn": {provider},
 		"OIDCToken":       {strings.TrimSpace(string(tok))},
-		"RoleSessionName": {cs.sessionName()},
-		"DurationSeconds": {strconv.Itoa(int(cs.duration().Seconds()))},
+		"RoleSessionName": {cs.SessionName},
+		"DurationSeconds": {strconv.Itoa(int(cs.Duration.Seconds()))},
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL()+"/", strings.NewReader(form.Encode()))
 	if err != nil {
@@ -325,7 +312,7 @@ func (cs credSetup) fromOIDC(ctx context.Context) (creds.Value, error) {
 // getJSON sends req and decodes a JSON reply; non-2xx replies with a Code
 // are reported with it.
 func (cs credSetup) getJSON(req *http.Request, v *stsReply, src string) error {
-	status, body, err := creds.ReadReply(cs.httpClient(), req, src)
+	status, body, err := creds.ReadReply(cs.HTTPClient(), req, src)
 	if err != nil {
 		return err
 	}
@@ -351,7 +338,7 @@ func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
 			return nil, err
 		}
 		maps(req.Header, hdr)
-		return cs.httpClient().Do(req)
+		return cs.HTTPClient().Do(req)
 	}
 	hdr := http.Header{}
 	resp, err := get(http.MethodPut, "/latest/api/token", http.Header{"X-Aliyun-Ecs-Metadata-Token-Ttl-Seconds": {"21600"}})
@@ -429,7 +416,7 @@ func (cs credSetup) fromURI(ctx context.Context) (creds.Value, error) {
 func (cs credSetup) assumeRole(inner *creds.Cache) creds.Source {
 	src := "AssumeRole " + cs.cfg.RoleARN
 	return func(ctx context.Context) (creds.Value, error) {
-		ep, err := cs.stsEndpoint()
+		ep, err := cs.STS()
 		if err != nil {
 			return creds.Value{}, err
 		}
@@ -437,7 +424,7 @@ func (cs credSetup) assumeRole(inner *creds.Cache) creds.Source {
 		if err != nil {
 			return creds.Value{}, creds.Fail(src, err)
 		}
-		binder := &sdkhttp.Binder{Base: cs.transport, Timeout: 30 * time.Second}
+		binder := &sdkhttp.Binder{Base: cs.Transport, Timeout: 30 * time.Second}
 		binder.Bind(ctx)
 		defer binder.Bind(nil)
 		config := sdk.NewConfig().WithScheme(strings.ToUpper(ep.Scheme)).WithAutoRetry(false).WithMaxRetryTime(0)
@@ -453,8 +440,8 @@ func (cs credSetup) assumeRole(inner *creds.Cache) creds.Source {
 		client.SetCloseTrace(true)
 		req := sts.CreateAssumeRoleRequest()
 		req.Scheme, req.Domain = strings.ToUpper(ep.Scheme), ep.Host
-		req.RoleArn, req.RoleSessionName = cs.cfg.RoleARN, cs.sessionName()
-		req.DurationSeconds = requests.NewInteger(int(cs.duration().Seconds()))
+		req.RoleArn, req.RoleSessionName = cs.cfg.RoleARN, cs.SessionName
+		req.DurationSeconds = requests.NewInteger(int(cs.Duration.Seconds()))
 		resp, err := client.AssumeRole(req)
 		if err != nil {
 			return creds.Value{}, creds.Fail(src+" (signed by "+b.Source+")", sdkReason(err))

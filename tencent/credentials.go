@@ -64,15 +64,21 @@ const (
 )
 
 type credSetup struct {
-	cfg       Config
-	transport http.RoundTripper
-	insecure  bool
+	creds.Setup
+	cfg Config
+}
+
+func newCredSetup(cfg Config, transport http.RoundTripper, insecure bool) credSetup {
+	return credSetup{cfg: cfg, Setup: creds.Setup{Provider: provider.ProviderTencent, Transport: transport, Insecure: insecure,
+		Timeout: MetadataTimeout, STSEndpoint: cfg.STSEndpoint, DefaultSTS: DefaultSTSEndpoint,
+		SessionName: cmp.Or(cfg.RoleSessionName, DefaultRoleSessionName),
+		Duration:    cmp.Or(max(cfg.RoleDuration, 0), DefaultRoleDuration)}}
 }
 
 // setupCredentials builds the client's credential cache and finds the
 // first credentials, so that a chain with nothing to offer fails New.
 func (c *Client) setupCredentials(cfg Config) error {
-	cs := credSetup{cfg: cfg, transport: c.transport, insecure: c.opts.AllowInsecureHTTP}
+	cs := newCredSetup(cfg, c.transport, c.opts.AllowInsecureHTTP)
 	learn := c.red.Learn
 	var base creds.Source
 	static := false
@@ -91,7 +97,7 @@ func (c *Client) setupCredentials(cfg Config) error {
 		}).Fetch
 	}
 	if cfg.STSEndpoint != "" {
-		if _, err := cs.stsEndpoint(); err != nil {
+		if _, err := cs.STS(); err != nil {
 			return err
 		}
 	}
@@ -229,25 +235,6 @@ func (cs credSetup) fromINI(context.Context) (creds.Value, error) {
 	return v, nil
 }
 
-func (cs credSetup) stsEndpoint() (sdkhttp.Endpoint, error) {
-	return creds.STSEndpoint(provider.ProviderTencent, cs.cfg.STSEndpoint, DefaultSTSEndpoint, cs.insecure)
-}
-
-func (cs credSetup) httpClient() *http.Client {
-	return &http.Client{Transport: cs.transport, Timeout: MetadataTimeout}
-}
-
-func (cs credSetup) sessionName() string {
-	return cmp.Or(cs.cfg.RoleSessionName, DefaultRoleSessionName)
-}
-
-func (cs credSetup) duration() time.Duration {
-	if cs.cfg.RoleDuration > 0 {
-		return cs.cfg.RoleDuration
-	}
-	return DefaultRoleDuration
-}
-
 // stsCredentials is the part of an STS reply (or the metadata service's)
 // that carries credentials.
 type stsCredentials struct {
@@ -287,7 +274,7 @@ func (cs credSetup) fromTKE(ctx context.Context) (creds.Value, error) {
 	if err != nil {
 		return creds.Value{}, creds.Fail(srcTKE, fmt.Errorf("cannot read the token file: %w", errors.Unwrap(err)))
 	}
-	ep, err := cs.stsEndpoint()
+	ep, err := cs.STS()
 	if err != nil {
 		return creds.Value{}, err
 	}
@@ -296,7 +283,7 @@ func (cs credSetup) fromTKE(ctx context.Context) (creds.Value, error) {
 	}
 	body, _ := json.Marshal(map[string]any{
 		"ProviderId": provider, "WebIdentityToken": strings.TrimSpace(string(tok)), "RoleArn": role,
-		"RoleSessionName": cs.sessionName(), "DurationSeconds": int(cs.duration().Seconds()),
+		"RoleSessionName": cs.SessionName, "DurationSeconds": int(cs.Duration.Seconds()),
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL()+"/", bytes.NewReader(body))
 	if err != nil {
@@ -316,7 +303,7 @@ func (cs credSetup) fromTKE(ctx context.Context) (creds.Value, error) {
 }
 
 func (cs credSetup) getJSON(req *http.Request, v any, src string) error {
-	status, body, err := creds.ReadReply(cs.httpClient(), req, src)
+	status, body, err := creds.ReadReply(cs.HTTPClient(), req, src)
 	if err != nil {
 		return err
 	}
@@ -341,7 +328,7 @@ func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
 	if err != nil {
 		return creds.Value{}, creds.Fail(srcMetadata, err)
 	}
-	resp, err := cs.httpClient().Do(req)
+	resp, err := cs.HTTPClient().Do(req)
 	if err != nil {
 		return creds.Value{}, creds.Skip(srcMetadata, "no metadata service at %s: %w", base, creds.NetReason(err))
 	}
@@ -373,7 +360,7 @@ func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
 func (cs credSetup) assumeRole(inner *creds.Cache, region string) creds.Source {
 	src := "AssumeRole " + cs.cfg.RoleARN
 	return func(ctx context.Context) (creds.Value, error) {
-		ep, err := cs.stsEndpoint()
+		ep, err := cs.STS()
 		if err != nil {
 			return creds.Value{}, err
 		}
@@ -391,13 +378,13 @@ func (cs credSetup) assumeRole(inner *creds.Cache, region string) creds.Source {
 		if err != nil {
 			return creds.Value{}, creds.Fail(src, err)
 		}
-		binder := &sdkhttp.Binder{Base: cs.transport, Timeout: 30 * time.Second}
+		binder := &sdkhttp.Binder{Base: cs.Transport, Timeout: 30 * time.Second}
 		binder.Bind(ctx)
 		defer binder.Bind(nil)
 		client.WithHttpTransport(binder)
 		req := sts.NewAssumeRoleRequest()
-		req.RoleArn, req.RoleSessionName = common.StringPtr(cs.cfg.RoleARN), common.StringPtr(cs.sessionName())
-		req.DurationSeconds = common.Uint64Ptr(uint64(cs.duration().Seconds()))
+		req.RoleArn, req.RoleSessionName = common.StringPtr(cs.cfg.RoleARN), common.StringPtr(cs.SessionName)
+		req.DurationSeconds = common.Uint64Ptr(uint64(cs.Duration.Seconds()))
 		resp, err := client.AssumeRole(req)
 		if err != nil {
 			var se *sdkerrors.TencentCloudSDKError

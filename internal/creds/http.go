@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/provider/sdkhttp"
@@ -21,13 +22,32 @@ import (
 // MaxReply bounds a credential source's reply body.
 const MaxReply = 1 << 20
 
-// STSEndpoint parses a Config's STSEndpoint (empty: defaultURL, an
-// "https://host" URL) with sdkhttp.ParseEndpoint's rules; a bad one is
-// prov's ErrInvalidArgument from New, naming the field.
-func STSEndpoint(prov, raw, defaultURL string, insecure bool) (sdkhttp.Endpoint, error) {
-	ep, err := sdkhttp.ParseEndpoint(raw, strings.TrimPrefix(defaultURL, "https://"), insecure)
+// Setup is what a client's credential sources share: how they call STS
+// and metadata services, and the role session they ask for.
+type Setup struct {
+	Provider    string            // the errors' Provider
+	Transport   http.RoundTripper // the client's
+	Insecure    bool              // plain http allowed (WithInsecureHTTP)
+	Timeout     time.Duration     // of one HTTP call of a source
+	STSEndpoint string            // a Config's; empty means DefaultSTS
+	DefaultSTS  string            // "https://host"
+	SessionName string            // the role session's name
+	Duration    time.Duration     // the role session's length
+}
+
+// HTTPClient returns a client for one source's calls: the client's
+// transport, at most Timeout a call.
+func (s Setup) HTTPClient() *http.Client {
+	return &http.Client{Transport: s.Transport, Timeout: s.Timeout}
+}
+
+// STS parses STSEndpoint (empty: DefaultSTS) with sdkhttp.ParseEndpoint's
+// rules; a bad one is the Provider's ErrInvalidArgument from New, naming
+// the field.
+func (s Setup) STS() (sdkhttp.Endpoint, error) {
+	ep, err := sdkhttp.ParseEndpoint(s.STSEndpoint, strings.TrimPrefix(s.DefaultSTS, "https://"), s.Insecure)
 	if err != nil {
-		return ep, provider.InvalidArgument(prov, "New", "STSEndpoint", "%s", strings.TrimPrefix(err.Error(), "Endpoint "))
+		return ep, provider.InvalidArgument(s.Provider, "New", "STSEndpoint", "%s", strings.TrimPrefix(err.Error(), "Endpoint "))
 	}
 	return ep, nil
 }

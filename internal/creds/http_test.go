@@ -13,15 +13,24 @@ import (
 	"github.com/cloudsnap/rollback/provider"
 )
 
-func TestSTSEndpoint(t *testing.T) {
-	ep, err := STSEndpoint("tencent", "", "https://sts.example.com", false)
+func TestSetup(t *testing.T) {
+	s := Setup{Provider: "tencent", DefaultSTS: "https://sts.example.com", Timeout: time.Second, Transport: http.DefaultTransport}
+	ep, err := s.STS()
 	if err != nil || ep.URL() != "https://sts.example.com" {
 		t.Fatalf("default: %v, %v", ep.URL(), err)
 	}
-	_, err = STSEndpoint("tencent", "http://sts.example.net", "https://sts.example.com", false)
+	s.STSEndpoint = "http://sts.example.net"
+	_, err = s.STS()
 	var pe *provider.Error
 	if !errors.As(err, &pe) || pe.Field != "STSEndpoint" || pe.Provider != "tencent" || !errors.Is(err, provider.ErrInvalidArgument) {
 		t.Fatalf("plain HTTP to a remote host: %v", err)
+	}
+	s.Insecure = true
+	if ep, err := s.STS(); err != nil || ep.URL() != "http://sts.example.net" {
+		t.Fatalf("insecure allowed: %v, %v", ep.URL(), err)
+	}
+	if hc := s.HTTPClient(); hc.Timeout != time.Second || hc.Transport != http.DefaultTransport {
+		t.Errorf("HTTPClient = %+v", hc)
 	}
 }
 
