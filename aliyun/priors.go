@@ -16,7 +16,7 @@ import (
 // waiter). A prior that is wrong costs a bounded lag: the first poll comes
 // at half the window's start, and then the wait never jumps ahead by more
 // than MaxDelay or a sixth of the start.
-var waitPriors = provider.Priors{
+var waitPriors = map[string][2]time.Duration{
 	"instance-stopped": {10 * time.Second, 25 * time.Second},
 	"instance-running": {15 * time.Second, 35 * time.Second},
 	"rollback":         {30 * time.Second, 70 * time.Second},
@@ -25,5 +25,5 @@ var waitPriors = provider.Priors{
 
 // WaitPrior implements provider.WaitPriors.
 func (c *Client) WaitPrior(op string) (lo, hi time.Duration, ok bool) {
-	return waitPriors.WaitPrior(op)
+	return provider.Priors(waitPriors).WaitPrior(op)
 }
