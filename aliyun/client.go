@@ -14,10 +14,10 @@ import (
 
 	"github.com/cloudsnap/rollback/clock"
 	"github.com/cloudsnap/rollback/internal/creds"
-	"github.com/cloudsnap/rollback/internal/redact"
 	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/provider/invoke"
 	"github.com/cloudsnap/rollback/provider/ratelimit"
+	"github.com/cloudsnap/rollback/provider/redact"
 	"github.com/cloudsnap/rollback/provider/sdkhttp"
 )
 
@@ -38,6 +38,7 @@ type Client struct {
 	clk         clock.Clock
 	redactor    *redact.Redactor
 	inv         *invoke.Invoker
+	seen        markReadings // OperationMark's last readings, for MarkOperation
 	// The SDK client is not safe for concurrent use, so each call in
 	// flight borrows one of its own.
 	pool sdkhttp.Pool[*swas.Client]
@@ -126,7 +127,7 @@ func New(cfg Config, opts ...provider.Option) (*Client, error) {
 		Limits:   rateLimits(o),
 		Limited:  func(op string) bool { return limited[op] },
 		MapError: c.mapError,
-		Reauth:   reauther{c.cache},
+		Reauth:   creds.Reauther{Cache: c.cache, Expired: tokenExpired},
 		// The SDK panics on an error reply whose fields are not strings
 		// (a gateway's {"Code":500}): an unreadable reply, not a crash.
 		Recover: func(op string, v any) error {

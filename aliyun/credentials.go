@@ -1,6 +1,7 @@
 package aliyun
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
@@ -67,15 +67,21 @@ const (
 
 // credSetup is what New needs to build the credential cache.
 type credSetup struct {
-	cfg       Config
-	transport http.RoundTripper
-	insecure  bool
+	creds.Setup
+	cfg Config
+}
+
+func newCredSetup(cfg Config, transport http.RoundTripper, insecure bool) credSetup {
+	return credSetup{cfg: cfg, Setup: creds.Setup{Provider: provider.ProviderAliyun, Transport: transport, Insecure: insecure,
+		Timeout: MetadataTimeout, STSEndpoint: cfg.STSEndpoint, DefaultSTS: DefaultSTSEndpoint,
+		SessionName: cmp.Or(cfg.RoleSessionName, os.Getenv(EnvRoleSessionName), DefaultRoleSessionName),
+		Duration:    cmp.Or(max(cfg.RoleDuration, 0), DefaultRoleDuration)}}
 }
 
 // newCredentials returns the client's credential cache: Config's keys, or
 // the default chain, optionally with a role assumed on top.
 func newCredentials(cfg Config, transport http.RoundTripper, o provider.Options, learn func(...string)) (*creds.Cache, error) {
-	cs := credSetup{cfg: cfg, transport: transport, insecure: o.AllowInsecureHTTP}
+	cs := newCredSetup(cfg, transport, o.AllowInsecureHTTP)
 	var base creds.Source
 	static := false
 	switch {
@@ -106,7 +112,7 @@ func newCredentials(cfg Config, transport http.RoundTripper, o provider.Options,
 		src, static = cs.assumeRole(inner), false
 	}
 	if cfg.STSEndpoint != "" {
-		if _, err := cs.stsEndpoint(); err != nil {
+		if _, err := cs.STS(); err != nil {
 			return nil, err
 		}
 	}
@@ -268,35 +274,6 @@ func (r *stsReply) value(src string) (creds.Value, error) {
 	return v, nil
 }
 
-func (cs credSetup) stsEndpoint() (sdkhttp.Endpoint, error) {
-	ep, err := sdkhttp.ParseEndpoint(cs.cfg.STSEndpoint, strings.TrimPrefix(DefaultSTSEndpoint, "https://"), cs.insecure)
-	if err != nil {
-		return ep, provider.InvalidArgument(provider.ProviderAliyun, "New", "STSEndpoint", "%s", strings.TrimPrefix(err.Error(), "Endpoint "))
-	}
-	return ep, nil
-}
-
-func (cs credSetup) httpClient() *http.Client {
-	return &http.Client{Transport: cs.transport, Timeout: MetadataTimeout}
-}
-
-func (cs credSetup) sessionName() string {
-	if cs.cfg.RoleSessionName != "" {
-		return cs.cfg.RoleSessionName
-	}
-	if s := os.Getenv(EnvRoleSessionName); s != "" {
-		return s
-	}
-	return DefaultRoleSessionName
-}
-
-func (cs credSetup) duration() time.Duration {
-	if cs.cfg.RoleDuration > 0 {
-		return cs.cfg.RoleDuration
-	}
-	return DefaultRoleDuration
-}
-
 // fromOIDC is RRSA: the pod's OIDC token exchanged at STS
 // (AssumeRoleWithOIDC, an unsigned call) for the role's credentials.
 func (cs credSetup) fromOIDC(ctx context.Context) (creds.Value, error) {
@@ -308,7 +285,7 @@ func (cs credSetup) fromOIDC(ctx context.Context) (creds.Value, error) {
 	if err != nil {
 		return creds.Value{}, creds.Fail(srcOIDC, fmt.Errorf("cannot read the token file: %w", errors.Unwrap(err)))
 	}
-	ep, err := cs.stsEndpoint()
+	ep, err := cs.STS()
 	if err != nil {
 		return creds.Value{}, err
 	}
@@ -317,8 +294,8 @@ func (cs credSetup) fromOIDC(ctx context.Context) (creds.Value, error) {
 		"Timestamp": {time.Now().UTC().Format("2006-01-02T15:04:05Z")},
 		"RoleArn":   {role}, "OIDCProviderArn": {provider},
 		"OIDCToken":       {strings.TrimSpace(string(tok))},
-		"RoleSessionName": {cs.sessionName()},
-		"DurationSeconds": {strconv.Itoa(int(cs.duration().Seconds()))},
+		"RoleSessionName": {cs.SessionName},
+		"DurationSeconds": {strconv.Itoa(int(cs.Duration.Seconds()))},
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL()+"/", strings.NewReader(form.Encode()))
 	if err != nil {
@@ -335,78 +312,39 @@ func (cs credSetup) fromOIDC(ctx context.Context) (creds.Value, error) {
 // getJSON sends req and decodes a JSON reply; non-2xx replies with a Code
 // are reported with it.
 func (cs credSetup) getJSON(req *http.Request, v *stsReply, src string) error {
-	resp, err := cs.httpClient().Do(req)
+	status, body, err := creds.ReadReply(cs.HTTPClient(), req, src)
 	if err != nil {
-		return creds.Fail(src, netReason(err))
+		return err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return creds.Fail(src, netReason(err))
-	}
-	if err := json.Unmarshal(body, v); err != nil || resp.StatusCode/100 != 2 {
+	if err := json.Unmarshal(body, v); err != nil || status/100 != 2 {
 		if v.Code != "" {
-			return creds.Fail(src, fmt.Errorf("HTTP %d %s: %s", resp.StatusCode, v.Code, v.Message))
+			return creds.Fail(src, fmt.Errorf("HTTP %d %s: %s", status, v.Code, v.Message))
 		}
-		return creds.Fail(src, unavailable(resp.StatusCode, "unreadable reply"))
+		return creds.Fail(src, creds.Unavailable(status, "unreadable reply"))
 	}
 	return nil
-}
-
-// netReason drops the URL from a transport error (it may carry a token
-// in a query) and keeps the cause.
-func netReason(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return fmt.Errorf("%s %s timed out: %w", ue.Op, redactedURL(ue.URL), context.DeadlineExceeded)
-		}
-		return fmt.Errorf("%s %s: %w", ue.Op, redactedURL(ue.URL), ue.Err)
-	}
-	return err
-}
-
-func redactedURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(URL)"
-	}
-	u.RawQuery, u.User = "", nil
-	return u.String()
-}
-
-func (cs credSetup) metadataBase() string {
-	if cs.cfg.MetadataEndpoint != "" {
-		return strings.TrimRight(cs.cfg.MetadataEndpoint, "/")
-	}
-	return DefaultMetadataEndpoint
 }
 
 // fromMetadata asks the ECS metadata service for the instance role's
 // credentials, IMDSv2 first (a session token), as the SDK does.
 func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
-	if strings.EqualFold(os.Getenv(EnvECSMetadataDisabled), "true") {
-		return creds.Value{}, creds.Skip(srcMetadata, "%s=true", EnvECSMetadataDisabled)
+	base, err := creds.MetadataBase(srcMetadata, EnvECSMetadataDisabled, cs.cfg.MetadataEndpoint, DefaultMetadataEndpoint)
+	if err != nil {
+		return creds.Value{}, err
 	}
-	if testing.Testing() && cs.cfg.MetadataEndpoint == "" {
-		// A test never asks a real metadata service (a link-local address
-		// off this machine); tests give MetadataEndpoint explicitly.
-		return creds.Value{}, creds.Skip(srcMetadata, "running under go test with no MetadataEndpoint")
-	}
-	base := cs.metadataBase()
 	get := func(method, path string, hdr http.Header) (*http.Response, error) {
 		req, err := http.NewRequestWithContext(ctx, method, base+path, nil)
 		if err != nil {
 			return nil, err
 		}
 		maps(req.Header, hdr)
-		return cs.httpClient().Do(req)
+		return cs.HTTPClient().Do(req)
 	}
 	hdr := http.Header{}
 	resp, err := get(http.MethodPut, "/latest/api/token", http.Header{"X-Aliyun-Ecs-Metadata-Token-Ttl-Seconds": {"21600"}})
 	if err != nil {
 		// Nothing answers: this is not an ECS instance.
-		return creds.Value{}, creds.Skip(srcMetadata, "no metadata service at %s: %w", base, netReason(err))
+		return creds.Value{}, creds.Skip(srcMetadata, "no metadata service at %s: %w", base, creds.NetReason(err))
 	}
 	tok, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
@@ -421,7 +359,7 @@ func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
 	if role == "" {
 		resp, err := get(http.MethodGet, credPath, hdr)
 		if err != nil {
-			return creds.Value{}, creds.Fail(srcMetadata, netReason(err))
+			return creds.Value{}, creds.Fail(srcMetadata, creds.NetReason(err))
 		}
 		name, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
@@ -429,7 +367,7 @@ func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
 			return creds.Value{}, creds.Skip(srcMetadata, "the instance has no RAM role")
 		}
 		if resp.StatusCode != http.StatusOK {
-			return creds.Value{}, creds.Fail(srcMetadata, unavailable(resp.StatusCode, "role name"))
+			return creds.Value{}, creds.Fail(srcMetadata, creds.Unavailable(resp.StatusCode, "role name"))
 		}
 		role = strings.TrimSpace(string(name))
 	}
@@ -478,7 +416,7 @@ func (cs credSetup) fromURI(ctx context.Context) (creds.Value, error) {
 func (cs credSetup) assumeRole(inner *creds.Cache) creds.Source {
 	src := "AssumeRole " + cs.cfg.RoleARN
 	return func(ctx context.Context) (creds.Value, error) {
-		ep, err := cs.stsEndpoint()
+		ep, err := cs.STS()
 		if err != nil {
 			return creds.Value{}, err
 		}
@@ -486,7 +424,7 @@ func (cs credSetup) assumeRole(inner *creds.Cache) creds.Source {
 		if err != nil {
 			return creds.Value{}, creds.Fail(src, err)
 		}
-		binder := &sdkhttp.Binder{Base: cs.transport, Timeout: 30 * time.Second}
+		binder := &sdkhttp.Binder{Base: cs.Transport, Timeout: 30 * time.Second}
 		binder.Bind(ctx)
 		defer binder.Bind(nil)
 		config := sdk.NewConfig().WithScheme(strings.ToUpper(ep.Scheme)).WithAutoRetry(false).WithMaxRetryTime(0)
@@ -502,8 +440,8 @@ func (cs credSetup) assumeRole(inner *creds.Cache) creds.Source {
 		client.SetCloseTrace(true)
 		req := sts.CreateAssumeRoleRequest()
 		req.Scheme, req.Domain = strings.ToUpper(ep.Scheme), ep.Host
-		req.RoleArn, req.RoleSessionName = cs.cfg.RoleARN, cs.sessionName()
-		req.DurationSeconds = requests.NewInteger(int(cs.duration().Seconds()))
+		req.RoleArn, req.RoleSessionName = cs.cfg.RoleARN, cs.SessionName
+		req.DurationSeconds = requests.NewInteger(int(cs.Duration.Seconds()))
 		resp, err := client.AssumeRole(req)
 		if err != nil {
 			return creds.Value{}, creds.Fail(src+" (signed by "+b.Source+")", sdkReason(err))
@@ -514,18 +452,12 @@ func (cs credSetup) assumeRole(inner *creds.Cache) creds.Source {
 	}
 }
 
-// Reauth implements invoke.Reauther: InvalidSecurityToken.Expired means
-// the temporary credentials ran out mid-run.
-type reauther struct{ cache *creds.Cache }
-
-func (r reauther) Generation() uint64 { return r.cache.Generation() }
-
-func (r reauther) Reauth(raw error, gen uint64) bool {
+// tokenExpired says whether an attempt's error is SWAS calling the
+// temporary credentials expired (InvalidSecurityToken.Expired): the
+// credentials ran out mid-run (creds.Reauther).
+func tokenExpired(raw error) bool {
 	var se *sdkerrors.ServerError
-	if !errors.As(raw, &se) || se.ErrorCode() != "InvalidSecurityToken.Expired" {
-		return false
-	}
-	return r.cache.Expired(gen)
+	return errors.As(raw, &se) && se.ErrorCode() == "InvalidSecurityToken.Expired"
 }
 
 // sdkProvider hands the cache's credentials to the SDK, which asks for
@@ -542,11 +474,3 @@ func (p sdkProvider) GetCredentials() (*credentials.Credentials, error) {
 }
 
 func (sdkProvider) GetProviderName() string { return "cloudsnap" }
-
-// unavailable describes a failed HTTP status; 5xx is retryable.
-func unavailable(status int, what string) error {
-	if status >= 500 {
-		return fmt.Errorf("%s: HTTP %d (%w)", what, status, creds.ErrUnavailable)
-	}
-	return fmt.Errorf("%s: HTTP %d", what, status)
-}

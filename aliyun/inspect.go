@@ -8,7 +8,6 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
 
-	"github.com/cloudsnap/rollback/internal/idset"
 	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/provider/invoke"
 )
@@ -37,19 +36,11 @@ func (c *Client) Instance(ctx context.Context, region, instanceID string) (*prov
 	if err := rules.CheckInstance(opListInstances, region, instanceID); err != nil {
 		return nil, err
 	}
-	ins, reqID, err := c.listInstances(ctx, region, []string{instanceID})
+	in, err := c.instanceReader(region).One(ctx, instanceID, func(reqID string) error {
+		return provider.NotFound(provider.ProviderAliyun, opListInstances, provider.ErrInstanceNotFound, reqID, "instance", instanceID, region)
+	})
 	if err != nil {
 		return nil, err
-	}
-	var in *provider.Instance
-	for _, x := range ins {
-		if x.InstanceId == instanceID { // never another instance the reply lists
-			in = toInstance(region, x)
-			break
-		}
-	}
-	if in == nil {
-		return nil, notFound(opListInstances, provider.ErrInstanceNotFound, reqID, "instance %s does not exist in %s", instanceID, region)
 	}
 	if in.SystemDiskID == "" {
 		disks, _, err := c.listDisks(ctx, region, func(r *swas.ListDisksRequest) {
@@ -75,28 +66,20 @@ func (c *Client) Instances(ctx context.Context, region string, instanceIDs []str
 	if err := provider.CheckRegion(region); err != nil {
 		return nil, stamp(err, opListInstances)
 	}
-	ids, err := idset.Prepare(instanceIDs, func(id string) error { return rules.CheckInstance(opListInstances, region, id) })
-	if err != nil {
-		return nil, err
-	}
-	wanted := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		wanted[id] = true
-	}
-	out := make([]*provider.Instance, 0, len(ids))
-	for _, chunk := range idset.Chunks(ids, maxBatch) {
-		ins, _, err := c.listInstances(ctx, region, chunk)
-		if err != nil {
-			return nil, err
-		}
-		for _, in := range ins {
-			if wanted[in.InstanceId] { // only the instances asked for, each once
+	return c.instanceReader(region).Many(ctx, instanceIDs, func(id string) error { return rules.CheckInstance(opListInstances, region, id) })
+}
+
+// instanceReader reads instances with ListInstances, maxBatch per call.
+func (c *Client) instanceReader(region string) provider.BatchReader[*provider.Instance] {
+	return provider.BatchReader[*provider.Instance]{Max: maxBatch, ID: func(in *provider.Instance) string { return in.ID },
+		Read: func(ctx context.Context, ids []string) ([]*provider.Instance, string, error) {
+			ins, rid, err := c.listInstances(ctx, region, ids)
+			out := make([]*provider.Instance, 0, len(ins))
+			for _, in := range ins {
 				out = append(out, toInstance(region, in))
-				delete(wanted, in.InstanceId)
 			}
-		}
-	}
-	return out, nil
+			return out, rid, err
+		}}
 }
 
 // listInstances lists the given instances (at most 100), all pages.
@@ -154,16 +137,9 @@ func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*prov
 	if err := rules.CheckSnapshot(opListSnapshots, region, snapshotID); err != nil {
 		return nil, err
 	}
-	snaps, reqID, err := c.listSnapshots(ctx, region, []string{snapshotID})
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range snaps {
-		if s.SnapshotId == snapshotID {
-			return toSnapshot(region, s), nil
-		}
-	}
-	return nil, notFound(opListSnapshots, provider.ErrSnapshotNotFound, reqID, "snapshot %s does not exist in %s", snapshotID, region)
+	return c.snapshotReader(region).One(ctx, snapshotID, func(reqID string) error {
+		return provider.NotFound(provider.ProviderAliyun, opListSnapshots, provider.ErrSnapshotNotFound, reqID, "snapshot", snapshotID, region)
+	})
 }
 
 // Snapshots reads many snapshots of a region with one ListSnapshots call per
@@ -172,28 +148,20 @@ func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []str
 	if err := provider.CheckRegion(region); err != nil {
 		return nil, stamp(err, opListSnapshots)
 	}
-	ids, err := idset.Prepare(snapshotIDs, func(id string) error { return rules.CheckSnapshot(opListSnapshots, region, id) })
-	if err != nil {
-		return nil, err
-	}
-	wanted := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		wanted[id] = true
-	}
-	out := make([]*provider.Snapshot, 0, len(ids))
-	for _, chunk := range idset.Chunks(ids, maxBatch) {
-		snaps, _, err := c.listSnapshots(ctx, region, chunk)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range snaps {
-			if wanted[s.SnapshotId] {
+	return c.snapshotReader(region).Many(ctx, snapshotIDs, func(id string) error { return rules.CheckSnapshot(opListSnapshots, region, id) })
+}
+
+// snapshotReader reads snapshots with ListSnapshots, maxBatch per call.
+func (c *Client) snapshotReader(region string) provider.BatchReader[*provider.Snapshot] {
+	return provider.BatchReader[*provider.Snapshot]{Max: maxBatch, ID: func(s *provider.Snapshot) string { return s.ID },
+		Read: func(ctx context.Context, ids []string) ([]*provider.Snapshot, string, error) {
+			snaps, rid, err := c.listSnapshots(ctx, region, ids)
+			out := make([]*provider.Snapshot, 0, len(snaps))
+			for _, s := range snaps {
 				out = append(out, toSnapshot(region, s))
-				delete(wanted, s.SnapshotId)
 			}
-		}
-	}
-	return out, nil
+			return out, rid, err
+		}}
 }
 
 // listSnapshots lists the given snapshots (at most 100), all pages.
@@ -225,7 +193,7 @@ func (c *Client) Disk(ctx context.Context, region, diskID string) (*provider.Dis
 			return toDisk(region, d), nil
 		}
 	}
-	return nil, notFound(opListDisks, provider.ErrDiskNotFound, reqID, "disk %s does not exist in %s", diskID, region)
+	return nil, provider.NotFound(provider.ProviderAliyun, opListDisks, provider.ErrDiskNotFound, reqID, "disk", diskID, region)
 }
 
 // listDisks runs one ListDisks call (first page, 100 disks) with filters

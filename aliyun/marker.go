@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	swas "github.com/aliyun/alibaba-cloud-sdk-go/services/swas-open"
@@ -49,7 +50,7 @@ func (c *Client) MarkOperation(ctx context.Context, req provider.Request, key st
 		value = before.LastRollbackAt.UTC().Format(time.RFC3339Nano)
 	}
 	value += " " + c.clk.Now().UTC().Format(time.RFC3339)
-	if err := c.pruneMarks(ctx, req, provider.MarkName(key)); err != nil {
+	if err := c.pruneMarks(ctx, req, provider.MarkName(key), c.seen.take(markSeenKey(req, key), c.clk.Now())); err != nil {
 		return err
 	}
 	// Tagging is idempotent (the same key and value again changes nothing),
@@ -81,6 +82,9 @@ func (c *Client) OperationMark(ctx context.Context, req provider.Request, key st
 	}
 	m, ok := marks[name]
 	if !ok {
+		// The MarkOperation that usually follows (a keyed Run without a
+		// checkpoint) prunes from this reading instead of listing again.
+		c.seen.put(markSeenKey(req, key), marks, c.clk.Now())
 		return nil, nil
 	}
 	if m.baselineErr != nil {
@@ -145,11 +149,14 @@ func (c *Client) listMarks(ctx context.Context, req provider.Request) (map[strin
 }
 
 // pruneMarks makes room for one more mark on req's disk: it removes the
-// oldest marks beyond MaxMarks-1 (other than keep's own).
-func (c *Client) pruneMarks(ctx context.Context, req provider.Request, keep string) error {
-	marks, err := c.listMarks(ctx, req)
-	if err != nil {
-		return err
+// oldest marks beyond MaxMarks-1 (other than keep's own). marks is a
+// recent reading of the disk's marks, or nil to list them.
+func (c *Client) pruneMarks(ctx context.Context, req provider.Request, keep string, marks map[string]mark) error {
+	if marks == nil {
+		var err error
+		if marks, err = c.listMarks(ctx, req); err != nil {
+			return err
+		}
 	}
 	delete(marks, keep)
 	if len(marks) < MaxMarks {
@@ -161,7 +168,7 @@ func (c *Client) pruneMarks(ctx context.Context, req provider.Request, keep stri
 	}
 	sort.Slice(names, func(i, j int) bool { return marks[names[i]].markedAt.Before(marks[names[j]].markedAt) })
 	old := names[:len(names)-(MaxMarks-1)]
-	_, _, err = invoke.Call(ctx, c.inv, &c.pool, opUntagResources, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
+	_, _, err := invoke.Call(ctx, c.inv, &c.pool, opUntagResources, func(_ context.Context, _ int, sc *swas.Client) (string, error) {
 		r := swas.CreateUntagResourcesRequest()
 		c.target(r.RpcRequest, req.Region)
 		r.ResourceType, r.ResourceId, r.TagKey = "disk", &[]string{req.DiskID}, &old
@@ -172,4 +179,63 @@ func (c *Client) pruneMarks(ctx context.Context, req provider.Request, keep stri
 		return resp.RequestId, nil
 	})
 	return err
+}
+
+// markSeenKey names a Run's reading of a disk's marks: its region, disk
+// and operation key.
+func markSeenKey(req provider.Request, key string) string {
+	return req.Region + "/" + req.DiskID + "/" + provider.MarkName(key)
+}
+
+// markReadings keeps, for a short while, the disk's marks as OperationMark
+// read them when the key had none, so that the MarkOperation of the same
+// Run (which follows after the pre-flight, a stop and its wait) prunes
+// from that reading instead of listing the tags a second time. A reading
+// that is stale by then costs at most a prune that leaves a mark too many
+// until the next one: marks are bounded by MaxMarks, well under SWAS's 20
+// tags a resource. The zero value is ready to use.
+type markReadings struct {
+	mu sync.Mutex
+	m  map[string]markReading
+}
+
+type markReading struct {
+	marks map[string]mark
+	at    time.Time
+}
+
+const (
+	markReadingFor = 10 * time.Minute // older readings are listed again
+	markReadingMax = 256              // readings kept at most (Runs that never marked)
+)
+
+func (r *markReadings) put(k string, marks map[string]mark, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[string]markReading{}
+	}
+	if len(r.m) >= markReadingMax {
+		for k, v := range r.m {
+			if now.Sub(v.at) > markReadingFor {
+				delete(r.m, k)
+			}
+		}
+		if len(r.m) >= markReadingMax {
+			return
+		}
+	}
+	r.m[k] = markReading{marks: marks, at: now}
+}
+
+// take returns and forgets k's reading, nil when there is none recent.
+func (r *markReadings) take(k string, now time.Time) map[string]mark {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, ok := r.m[k]
+	delete(r.m, k)
+	if !ok || now.Sub(v.at) > markReadingFor {
+		return nil
+	}
+	return v.marks
 }

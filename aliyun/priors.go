@@ -1,6 +1,10 @@
 package aliyun
 
-import "time"
+import (
+	"time"
+
+	"github.com/cloudsnap/rollback/provider"
+)
 
 // waitPriors are the windows in which SWAS operations usually end,
 // measured from the call that started them: stops and starts take a quarter
@@ -21,6 +25,5 @@ var waitPriors = map[string][2]time.Duration{
 
 // WaitPrior implements provider.WaitPriors.
 func (c *Client) WaitPrior(op string) (lo, hi time.Duration, ok bool) {
-	w, ok := waitPriors[op]
-	return w[0], w[1], ok
+	return provider.Priors(waitPriors).WaitPrior(op)
 }

@@ -76,17 +76,14 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req provider.Request
 		DiskID:      req.DiskID,
 		Before:      before,
 	}
-	call := func(ctx context.Context, op string, fn func(context.Context, int, *swas.Client) (string, error)) (string, int, error) {
-		t := invoke.Target{Region: req.Region, InstanceID: instanceID, DiskID: req.DiskID, SnapshotID: req.SnapshotID}
-		return invoke.CallOn(ctx, c.inv, &c.pool, t, op, fn)
-	}
+	call := once.On(c.inv, &c.pool, invoke.Target{Region: req.Region, InstanceID: instanceID, DiskID: req.DiskID, SnapshotID: req.SnapshotID})
 	// SWAS deduplicates the token, so resends within the call need no
 	// proof; a call that gives up after an attempt that may have landed
 	// (or a resend refused because the instance is now Resetting) is
 	// settled by the witness. The engine also recognises the cloud
 	// answering a resent token with the first answer (the same request
 	// ID as an earlier reply).
-	out, err := once.Do(ctx, c.engine(), call, once.Mutation[*swas.Client]{
+	out, err := once.Do(ctx, once.NewEngine(provider.ProviderAliyun, c.opts, c.mapError), call, once.Mutation[*swas.Client]{
 		Op:           opResetDisk,
 		Deduplicated: true,
 		Send: func(_ context.Context, sc *swas.Client) (string, error) {
@@ -126,11 +123,6 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req provider.Request
 		slog.String("snapshot", req.SnapshotID), slog.String("request_id", res.RequestID),
 		slog.String("client_token", token), slog.Int("attempts", res.Attempts), slog.Bool("adopted", res.Adopted))
 	return res, nil
-}
-
-func (c *Client) engine() once.Engine {
-	return once.Engine{Provider: provider.ProviderAliyun, Clock: c.clk, Grace: c.opts.ReadGrace,
-		MapError: c.mapError, Logger: c.opts.Logger}
 }
 
 // requestIDError is an SDK error whose reply carried a request ID the SDK

@@ -45,15 +45,20 @@ func (p *Provider) call(ctx context.Context, t invoke.Target, action string, h h
 
 // Instance reads an instance (rollback.Inspector).
 func (p *Provider) Instance(ctx context.Context, region, instanceID string) (*provider.Instance, error) {
-	return readOne(ctx, p, region, instanceID, p.Instances, CodeInstanceNotFound, ActionDescribeInstances)
+	return readOne(ctx, p, region, instanceID, p.instanceReader, rules.CheckInstance, CodeInstanceNotFound, ActionDescribeInstances)
 }
 
 // Instances reads many instances with one call per MaxBatch IDs
 // (provider.BatchInspector); missing ones are absent from the result.
 func (p *Provider) Instances(ctx context.Context, region string, ids []string) ([]*provider.Instance, error) {
-	return readMany(ctx, p, region, ids, ActionDescribeInstances, rules.CheckInstance,
+	region = p.resolve(region)
+	return p.instanceReader(region).Many(ctx, ids, func(id string) error { return rules.CheckInstance(ActionDescribeInstances, region, id) })
+}
+
+func (p *Provider) instanceReader(region string) provider.BatchReader[*provider.Instance] {
+	return reader(p, region, ActionDescribeInstances, func(in *provider.Instance) string { return in.ID },
 		func(t *invoke.Target, id string) { t.InstanceID = id },
-		func(now time.Time, region, id string) (*provider.Instance, bool) {
+		func(now time.Time, id string) (*provider.Instance, bool) {
 			in, ok := p.instances[id]
 			if !ok || in.region != region {
 				return nil, false
@@ -64,15 +69,20 @@ func (p *Provider) Instances(ctx context.Context, region string, ids []string) (
 
 // Snapshot reads a snapshot (rollback.Inspector).
 func (p *Provider) Snapshot(ctx context.Context, region, snapshotID string) (*provider.Snapshot, error) {
-	return readOne(ctx, p, region, snapshotID, p.Snapshots, CodeSnapshotNotFound, ActionDescribeSnapshots)
+	return readOne(ctx, p, region, snapshotID, p.snapshotReader, rules.CheckSnapshot, CodeSnapshotNotFound, ActionDescribeSnapshots)
 }
 
 // Snapshots reads many snapshots with one call per MaxBatch IDs
 // (provider.BatchSnapshotInspector); missing ones are absent.
 func (p *Provider) Snapshots(ctx context.Context, region string, ids []string) ([]*provider.Snapshot, error) {
-	return readMany(ctx, p, region, ids, ActionDescribeSnapshots, rules.CheckSnapshot,
+	region = p.resolve(region)
+	return p.snapshotReader(region).Many(ctx, ids, func(id string) error { return rules.CheckSnapshot(ActionDescribeSnapshots, region, id) })
+}
+
+func (p *Provider) snapshotReader(region string) provider.BatchReader[*provider.Snapshot] {
+	return reader(p, region, ActionDescribeSnapshots, func(sn *provider.Snapshot) string { return sn.ID },
 		func(t *invoke.Target, id string) { t.SnapshotID = id },
-		func(now time.Time, region, id string) (*provider.Snapshot, bool) {
+		func(now time.Time, id string) (*provider.Snapshot, bool) {
 			sn, ok := p.snapshots[id]
 			if !ok || sn.region != region {
 				return nil, false
@@ -81,52 +91,40 @@ func (p *Provider) Snapshots(ctx context.Context, region string, ids []string) (
 		})
 }
 
-// readOne reads one resource through its batched read; missing is code.
-func readOne[T any](ctx context.Context, p *Provider, region, id string, many func(context.Context, string, []string) ([]T, error), code, action string) (T, error) {
-	var zero T
-	got, err := many(ctx, region, []string{id})
-	if err != nil {
+// readOne checks id and reads it through its batched read; missing is
+// code.
+func readOne[T any](ctx context.Context, p *Provider, region, id string, r func(region string) provider.BatchReader[T],
+	check func(op, region, id string) error, code, action string) (T, error) {
+	region = p.resolve(region)
+	if err := check(action, region, id); err != nil {
+		var zero T
 		return zero, err
 	}
-	if len(got) == 0 {
-		return zero, p.mapError(action, errf(code, "%s does not exist in %s", id, p.resolve(region)))
-	}
-	return got[0], nil
+	return r(region).One(ctx, id, func(string) error {
+		return p.mapError(action, errf(code, "%s does not exist in %s", id, region))
+	})
 }
 
-// readMany checks every ID, then reads them with one call of action per
-// MaxBatch IDs; read renders one resource (p.mu held) or reports it absent.
-func readMany[T any](ctx context.Context, p *Provider, region string, ids []string, action string,
-	check func(op, region, id string) error, name func(*invoke.Target, string),
-	read func(now time.Time, region, id string) (T, bool)) ([]T, error) {
-	region = p.resolve(region)
-	for _, id := range ids {
-		if err := check(action, region, id); err != nil {
-			return nil, err
-		}
-	}
-	var out []T
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), MaxBatch)]
-		ids = ids[len(chunk):]
-		t := invoke.Target{Region: region}
-		name(&t, invoke.One(chunk))
-		var got []T
-		err := p.call(ctx, t, action, func(now time.Time, _ string) (bool, *cloudError) {
-			got = got[:0] // a retried attempt reads afresh
-			for _, id := range chunk {
-				if v, ok := read(now, region, id); ok {
-					got = append(got, v)
+// reader reads resources of region with one call of action per MaxBatch
+// IDs; read renders one resource (p.mu held) or reports it absent.
+func reader[T any](p *Provider, region, action string, idOf func(T) string, name func(*invoke.Target, string),
+	read func(now time.Time, id string) (T, bool)) provider.BatchReader[T] {
+	return provider.BatchReader[T]{Max: MaxBatch, ID: idOf,
+		Read: func(ctx context.Context, chunk []string) ([]T, string, error) {
+			t := invoke.Target{Region: region}
+			name(&t, invoke.One(chunk))
+			var got []T
+			err := p.call(ctx, t, action, func(now time.Time, _ string) (bool, *cloudError) {
+				got = got[:0] // a retried attempt reads afresh
+				for _, id := range chunk {
+					if v, ok := read(now, id); ok {
+						got = append(got, v)
+					}
 				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, got...)
-	}
-	return out, nil
+				return false, nil
+			})
+			return got, "", err
+		}}
 }
 
 // snapshotsOfInstance lists an instance's snapshots (one call).
@@ -182,11 +180,8 @@ type mutation struct {
 }
 
 func (p *Provider) once(ctx context.Context, m mutation) (once.Outcome, error) {
-	call := func(ctx context.Context, op string, fn func(context.Context, int, struct{}) (string, error)) (string, int, error) {
-		return invoke.CallOn(ctx, p.inv, &p.pool, m.target, op, fn)
-	}
-	return once.Do(ctx, once.Engine{Provider: Name, Clock: p.opts.Clock, Grace: p.opts.ReadGrace, MapError: p.mapError, Logger: p.opts.Logger},
-		call, once.Mutation[struct{}]{
+	return once.Do(ctx, once.NewEngine(Name, p.opts, p.mapError),
+		once.On(p.inv, &p.pool, m.target), once.Mutation[struct{}]{
 			Op: m.action,
 			Send: func(ctx context.Context, _ struct{}) (string, error) {
 				rid, err := p.serve(ctx, m.action, m.target, m.apply)
@@ -237,16 +232,8 @@ func (p *Provider) startStop(ctx context.Context, action, region, id, name, from
 			}
 			return p.applyStartStop(in, now, rid, name, from, via, to, d)
 		},
-		witness: func(ctx context.Context) (provider.Evidence, error) {
-			in, err := p.Instance(ctx, region, id)
-			if err != nil {
-				return provider.Evidence{}, err
-			}
-			if in.NativeState == via || in.NativeState == to {
-				return provider.Evidence{Verdict: provider.OursLanded, RequestID: in.LatestOperation.RequestID, Detail: "instance is " + in.NativeState}, nil
-			}
-			return provider.Evidence{Verdict: provider.NothingLanded}, nil
-		},
+		witness: once.Reached(func(ctx context.Context) (*provider.Instance, error) { return p.Instance(ctx, region, id) },
+			name, instanceStates[via], instanceStates[to]),
 		what: func() string { return fmt.Sprintf("%s of %s", action, id) },
 	})
 	return err
@@ -274,10 +261,6 @@ func (p *Provider) CreateSnapshot(ctx context.Context, region, instanceID, diskI
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]bool{}
-	for _, sn := range before {
-		known[sn.ID] = true
-	}
 	var snapID string
 	_, err = p.once(ctx, mutation{
 		action: ActionCreateSnapshot, target: invoke.Target{Region: region, InstanceID: instanceID, DiskID: diskID},
@@ -296,19 +279,9 @@ func (p *Provider) CreateSnapshot(ctx context.Context, region, instanceID, diskI
 			snapID = sn.id
 			return true, nil
 		},
-		witness: func(ctx context.Context) (provider.Evidence, error) {
-			now, err := p.snapshotsOfInstance(ctx, region, instanceID)
-			if err != nil {
-				return provider.Evidence{}, err
-			}
-			for _, sn := range now {
-				if !known[sn.ID] && sn.Name == name {
-					snapID = sn.ID
-					return provider.Evidence{Verdict: provider.OursLanded, RequestID: sn.LatestOperation.RequestID, Detail: "new snapshot " + sn.ID}, nil
-				}
-			}
-			return provider.Evidence{Verdict: provider.NothingLanded}, nil
-		},
+		witness: once.NewSnapshot(before, name, func(ctx context.Context) ([]*provider.Snapshot, error) {
+			return p.snapshotsOfInstance(ctx, region, instanceID)
+		}, func(sn *provider.Snapshot) { snapID = sn.ID }),
 		what: func() string { return "snapshot of " + instanceID },
 	})
 	if err != nil {
@@ -391,8 +364,9 @@ func (p *Provider) RollbackWithPreflight(ctx context.Context, req provider.Reque
 	}
 	res := &provider.Result{Provider: Name, ClientToken: token, InstanceID: inst.ID, DiskID: inst.SystemDiskID,
 		Before: snap, SentAt: p.opts.Clock.Now()}
-	base := baseline{snap: snap.LatestOperation, inst: inst.LatestOperation, haveInst: true}
-	var seen *provider.Instance
+	base := once.Baseline{Snapshot: snap.LatestOperation, Instance: inst.LatestOperation, HaveInstance: true}
+	// Before every resend: someone may have started the instance.
+	witness, check := p.rollbackEvidence(req.Region, res.InstanceID, req.SnapshotID, base, pre.CheckInstance)
 	p.mu.Lock()
 	dedup := p.tokens != nil
 	p.mu.Unlock()
@@ -416,24 +390,9 @@ func (p *Provider) RollbackWithPreflight(ctx context.Context, req provider.Reque
 			}
 			return applied, e
 		},
-		witness: func(ctx context.Context) (provider.Evidence, error) {
-			ev, in, err := p.judge(ctx, req.Region, res.InstanceID, req.SnapshotID, base)
-			seen = in
-			return ev, err
-		},
-		check: func(ctx context.Context) error {
-			// Before every resend: someone may have started the instance.
-			in := seen
-			seen = nil
-			if in == nil {
-				var err error
-				if in, err = p.Instance(ctx, req.Region, res.InstanceID); err != nil {
-					return err
-				}
-			}
-			return pre.CheckInstance(in)
-		},
-		what: func() string { return fmt.Sprintf("rollback of %s to %s", res.InstanceID, req.SnapshotID) },
+		witness: witness,
+		check:   check,
+		what:    func() string { return fmt.Sprintf("rollback of %s to %s", res.InstanceID, req.SnapshotID) },
 	}
 	if dedup {
 		// The provider applies the token once: a resend needs neither
@@ -442,43 +401,29 @@ func (p *Provider) RollbackWithPreflight(ctx context.Context, req provider.Reque
 		m.token, m.check = token, nil
 	}
 	out, err := p.once(ctx, m)
-	res.Attempts = out.Sent
-	if err != nil {
-		return nil, err
-	}
-	res.RequestID, res.Adopted = out.RequestID, out.Adopted
-	return res, nil
+	return once.Record(ctx, nil, res, out, err)
 }
 
-// baseline is the latest operations before the first attempt; one from a
-// checkpoint or a mark has only the snapshot's.
-type baseline struct {
-	snap, inst provider.Operation
-	haveInst   bool
-}
-
-// judge reads the snapshot, then the instance, against the baseline: a
-// rollback operation on the snapshot with a request ID the baseline did
-// not have is ours; a rollback on the instance that the snapshot does not
-// name, newer than the baseline, is someone else's (CannotTell).
-func (p *Provider) judge(ctx context.Context, region, instanceID, snapshotID string, base baseline) (provider.Evidence, *provider.Instance, error) {
-	snap, err := p.Snapshot(ctx, region, snapshotID)
-	if err != nil {
-		return provider.Evidence{}, nil, err
-	}
-	if lo := snap.LatestOperation; lo.Name == OpRollback && lo.RequestID != "" && lo.RequestID != base.snap.RequestID {
-		return provider.Evidence{Verdict: provider.OursLanded, RequestID: lo.RequestID,
-			Detail: fmt.Sprintf("snapshot %s reports %s %s (request %s)", snap.ID, lo.Name, lo.NativeState, lo.RequestID)}, nil, nil
-	}
-	in, err := p.Instance(ctx, region, instanceID)
-	if err != nil {
-		return provider.Evidence{}, nil, err
-	}
-	if lo := in.LatestOperation; base.haveInst && lo.Name == OpRollback && lo.RequestID != "" && lo.RequestID != base.inst.RequestID {
-		return provider.Evidence{Verdict: provider.CannotTell, RequestID: lo.RequestID,
-			Detail: fmt.Sprintf("instance %s reports %s %s (request %s), which snapshot %s does not name: another rollback", in.ID, lo.Name, lo.NativeState, lo.RequestID, snap.ID)}, in, nil
-	}
-	return provider.Evidence{Verdict: provider.NothingLanded}, in, nil
+// rollbackEvidence is a rollback's evidence (once.Latest): a rollback
+// operation on the snapshot with a request ID the baseline did not have
+// is ours; a rollback on the instance that the snapshot does not name,
+// newer than the baseline, is someone else's (CannotTell). check refuses
+// an instance before a resend.
+func (p *Provider) rollbackEvidence(region, instanceID, snapshotID string, base once.Baseline, check func(*provider.Instance) error) (once.Witness, func(context.Context) error) {
+	return once.LatestRollback(instanceID, base,
+		func(ctx context.Context) (once.SnapshotRollback, error) {
+			snap, err := p.Snapshot(ctx, region, snapshotID)
+			if err != nil {
+				return once.SnapshotRollback{}, err
+			}
+			sr := once.SnapshotRollback{SnapshotID: snap.ID}
+			if snap.LatestOperation.Name == OpRollback {
+				sr.Op = snap.LatestOperation
+			}
+			return sr, nil
+		},
+		func(ctx context.Context) (*provider.Instance, error) { return p.Instance(ctx, region, instanceID) },
+		check)
 }
 
 // WitnessRollback implements provider.RollbackWitness with the same
@@ -494,11 +439,8 @@ func (p *Provider) WitnessRollback(ctx context.Context, req provider.Request, be
 	if instanceID == "" {
 		instanceID = before.InstanceID
 	}
-	base := baseline{snap: before.LatestOperation}
-	return once.Prove(ctx, p.opts.Clock, p.opts.ReadGrace, since, func(ctx context.Context) (provider.Evidence, error) {
-		ev, _, err := p.judge(ctx, req.Region, instanceID, req.SnapshotID, base)
-		return ev, err
-	})
+	witness, _ := p.rollbackEvidence(req.Region, instanceID, req.SnapshotID, once.Baseline{Snapshot: before.LatestOperation}, nil)
+	return once.Prove(ctx, p.opts.Clock, p.opts.ReadGrace, since, witness)
 }
 
 // MarkOperation implements provider.OperationMarker: it records the key's

@@ -17,3 +17,20 @@ type WaitPriors interface {
 	// provider has no prior for op.
 	WaitPrior(op string) (lo, hi time.Duration, ok bool)
 }
+
+// Priors is a provider's table of WaitPriors: for each op, the window
+// {lo, hi} in which it usually ends. A client whose priors are fixed
+// implements WaitPriors by returning its table's WaitPrior:
+//
+//	var waitPriors = provider.Priors{"rollback": {40 * time.Second, 90 * time.Second}}
+//
+//	func (c *Client) WaitPrior(op string) (lo, hi time.Duration, ok bool) {
+//		return waitPriors.WaitPrior(op)
+//	}
+type Priors map[string][2]time.Duration
+
+// WaitPrior returns op's window; ok is false when the table has none.
+func (p Priors) WaitPrior(op string) (lo, hi time.Duration, ok bool) {
+	w, ok := p[op]
+	return w[0], w[1], ok
+}

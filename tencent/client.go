@@ -14,10 +14,10 @@ import (
 	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
 
 	"github.com/cloudsnap/rollback/internal/creds"
-	"github.com/cloudsnap/rollback/internal/redact"
 	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/provider/invoke"
 	"github.com/cloudsnap/rollback/provider/ratelimit"
+	"github.com/cloudsnap/rollback/provider/redact"
 	"github.com/cloudsnap/rollback/provider/sdkhttp"
 )
 
@@ -102,7 +102,7 @@ func New(cfg Config, opts ...provider.Option) (*Client, error) {
 		Options:  o,
 		Limits:   ratelimit.NewSet(limit.Calls, limit.Per, o.Clock),
 		MapError: c.mapError,
-		Reauth:   reauther{c.cache},
+		Reauth:   creds.Reauther{Cache: c.cache, Expired: tokenExpired},
 	}
 	// Build the default region's first SDK client now, so that the SDK's
 	// change to the log flags (restored at once) happens while the host

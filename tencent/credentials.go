@@ -3,6 +3,7 @@ package tencent
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
@@ -64,15 +64,21 @@ const (
 )
 
 type credSetup struct {
-	cfg       Config
-	transport http.RoundTripper
-	insecure  bool
+	creds.Setup
+	cfg Config
+}
+
+func newCredSetup(cfg Config, transport http.RoundTripper, insecure bool) credSetup {
+	return credSetup{cfg: cfg, Setup: creds.Setup{Provider: provider.ProviderTencent, Transport: transport, Insecure: insecure,
+		Timeout: MetadataTimeout, STSEndpoint: cfg.STSEndpoint, DefaultSTS: DefaultSTSEndpoint,
+		SessionName: cmp.Or(cfg.RoleSessionName, DefaultRoleSessionName),
+		Duration:    cmp.Or(max(cfg.RoleDuration, 0), DefaultRoleDuration)}}
 }
 
 // setupCredentials builds the client's credential cache and finds the
 // first credentials, so that a chain with nothing to offer fails New.
 func (c *Client) setupCredentials(cfg Config) error {
-	cs := credSetup{cfg: cfg, transport: c.transport, insecure: c.opts.AllowInsecureHTTP}
+	cs := newCredSetup(cfg, c.transport, c.opts.AllowInsecureHTTP)
 	learn := c.red.Learn
 	var base creds.Source
 	static := false
@@ -91,7 +97,7 @@ func (c *Client) setupCredentials(cfg Config) error {
 		}).Fetch
 	}
 	if cfg.STSEndpoint != "" {
-		if _, err := cs.stsEndpoint(); err != nil {
+		if _, err := cs.STS(); err != nil {
 			return err
 		}
 	}
@@ -133,18 +139,11 @@ func (c *Client) prepare(ctx context.Context, sc *lh.Client) error {
 	return nil
 }
 
-// reauther implements invoke.Reauther: AuthFailure.TokenFailure is what
-// Lighthouse answers for an expired temporary token.
-type reauther struct{ cache *creds.Cache }
-
-func (r reauther) Generation() uint64 { return r.cache.Generation() }
-
-func (r reauther) Reauth(raw error, gen uint64) bool {
+// tokenExpired says whether an attempt's error is Lighthouse calling the
+// temporary token expired (AuthFailure.TokenFailure; creds.Reauther).
+func tokenExpired(raw error) bool {
 	var se *sdkerrors.TencentCloudSDKError
-	if !errors.As(raw, &se) || se.Code != "AuthFailure.TokenFailure" {
-		return false
-	}
-	return r.cache.Expired(gen)
+	return errors.As(raw, &se) && se.Code == "AuthFailure.TokenFailure"
 }
 
 func (cs credSetup) fromEnv(context.Context) (creds.Value, error) {
@@ -236,32 +235,6 @@ func (cs credSetup) fromINI(context.Context) (creds.Value, error) {
 	return v, nil
 }
 
-func (cs credSetup) stsEndpoint() (sdkhttp.Endpoint, error) {
-	ep, err := sdkhttp.ParseEndpoint(cs.cfg.STSEndpoint, strings.TrimPrefix(DefaultSTSEndpoint, "https://"), cs.insecure)
-	if err != nil {
-		return ep, provider.InvalidArgument(provider.ProviderTencent, "New", "STSEndpoint", "%s", strings.TrimPrefix(err.Error(), "Endpoint "))
-	}
-	return ep, nil
-}
-
-func (cs credSetup) httpClient() *http.Client {
-	return &http.Client{Transport: cs.transport, Timeout: MetadataTimeout}
-}
-
-func (cs credSetup) sessionName() string {
-	if cs.cfg.RoleSessionName != "" {
-		return cs.cfg.RoleSessionName
-	}
-	return DefaultRoleSessionName
-}
-
-func (cs credSetup) duration() time.Duration {
-	if cs.cfg.RoleDuration > 0 {
-		return cs.cfg.RoleDuration
-	}
-	return DefaultRoleDuration
-}
-
 // stsCredentials is the part of an STS reply (or the metadata service's)
 // that carries credentials.
 type stsCredentials struct {
@@ -301,7 +274,7 @@ func (cs credSetup) fromTKE(ctx context.Context) (creds.Value, error) {
 	if err != nil {
 		return creds.Value{}, creds.Fail(srcTKE, fmt.Errorf("cannot read the token file: %w", errors.Unwrap(err)))
 	}
-	ep, err := cs.stsEndpoint()
+	ep, err := cs.STS()
 	if err != nil {
 		return creds.Value{}, err
 	}
@@ -310,7 +283,7 @@ func (cs credSetup) fromTKE(ctx context.Context) (creds.Value, error) {
 	}
 	body, _ := json.Marshal(map[string]any{
 		"ProviderId": provider, "WebIdentityToken": strings.TrimSpace(string(tok)), "RoleArn": role,
-		"RoleSessionName": cs.sessionName(), "DurationSeconds": int(cs.duration().Seconds()),
+		"RoleSessionName": cs.SessionName, "DurationSeconds": int(cs.Duration.Seconds()),
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL()+"/", bytes.NewReader(body))
 	if err != nil {
@@ -330,17 +303,12 @@ func (cs credSetup) fromTKE(ctx context.Context) (creds.Value, error) {
 }
 
 func (cs credSetup) getJSON(req *http.Request, v any, src string) error {
-	resp, err := cs.httpClient().Do(req)
+	status, body, err := creds.ReadReply(cs.HTTPClient(), req, src)
 	if err != nil {
-		return creds.Fail(src, netReason(err))
+		return err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return creds.Fail(src, netReason(err))
-	}
-	if resp.StatusCode != http.StatusOK {
-		return creds.Fail(src, unavailable(resp.StatusCode, "reply"))
+	if status != http.StatusOK {
+		return creds.Fail(src, creds.Unavailable(status, "reply"))
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return creds.Fail(src, errors.New("unreadable reply"))
@@ -348,48 +316,21 @@ func (cs credSetup) getJSON(req *http.Request, v any, src string) error {
 	return nil
 }
 
-// netReason drops the URL's query from a transport error and keeps the
-// cause.
-func netReason(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		u, _ := url.Parse(ue.URL)
-		where := "(URL)"
-		if u != nil {
-			u.RawQuery, u.User = "", nil
-			where = u.String()
-		}
-		if ue.Timeout() {
-			return fmt.Errorf("%s %s timed out: %w", ue.Op, where, context.DeadlineExceeded)
-		}
-		return fmt.Errorf("%s %s: %w", ue.Op, where, ue.Err)
-	}
-	return err
-}
-
 // fromMetadata asks the CVM (or Lighthouse) metadata service for the
 // instance role's credentials.
 func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
-	if strings.EqualFold(os.Getenv(EnvMetadataDisabled), "true") {
-		return creds.Value{}, creds.Skip(srcMetadata, "%s=true", EnvMetadataDisabled)
-	}
-	if testing.Testing() && cs.cfg.MetadataEndpoint == "" {
-		// A test never asks a real metadata service (a link-local address
-		// off this machine); tests give MetadataEndpoint explicitly.
-		return creds.Value{}, creds.Skip(srcMetadata, "running under go test with no MetadataEndpoint")
-	}
-	base := DefaultMetadataEndpoint
-	if cs.cfg.MetadataEndpoint != "" {
-		base = strings.TrimRight(cs.cfg.MetadataEndpoint, "/")
+	base, err := creds.MetadataBase(srcMetadata, EnvMetadataDisabled, cs.cfg.MetadataEndpoint, DefaultMetadataEndpoint)
+	if err != nil {
+		return creds.Value{}, err
 	}
 	const path = "/latest/meta-data/cam/security-credentials/"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 	if err != nil {
 		return creds.Value{}, creds.Fail(srcMetadata, err)
 	}
-	resp, err := cs.httpClient().Do(req)
+	resp, err := cs.HTTPClient().Do(req)
 	if err != nil {
-		return creds.Value{}, creds.Skip(srcMetadata, "no metadata service at %s: %w", base, netReason(err))
+		return creds.Value{}, creds.Skip(srcMetadata, "no metadata service at %s: %w", base, creds.NetReason(err))
 	}
 	name, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
@@ -397,7 +338,7 @@ func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
 		return creds.Value{}, creds.Skip(srcMetadata, "the instance has no CAM role")
 	}
 	if resp.StatusCode != http.StatusOK {
-		return creds.Value{}, creds.Fail(srcMetadata, unavailable(resp.StatusCode, "role name"))
+		return creds.Value{}, creds.Fail(srcMetadata, creds.Unavailable(resp.StatusCode, "role name"))
 	}
 	role := strings.TrimSpace(strings.SplitN(string(name), "\n", 2)[0])
 	req, err = http.NewRequestWithContext(ctx, http.MethodGet, base+path+url.PathEscape(role), nil)
@@ -419,7 +360,7 @@ func (cs credSetup) fromMetadata(ctx context.Context) (creds.Value, error) {
 func (cs credSetup) assumeRole(inner *creds.Cache, region string) creds.Source {
 	src := "AssumeRole " + cs.cfg.RoleARN
 	return func(ctx context.Context) (creds.Value, error) {
-		ep, err := cs.stsEndpoint()
+		ep, err := cs.STS()
 		if err != nil {
 			return creds.Value{}, err
 		}
@@ -437,20 +378,20 @@ func (cs credSetup) assumeRole(inner *creds.Cache, region string) creds.Source {
 		if err != nil {
 			return creds.Value{}, creds.Fail(src, err)
 		}
-		binder := &sdkhttp.Binder{Base: cs.transport, Timeout: 30 * time.Second}
+		binder := &sdkhttp.Binder{Base: cs.Transport, Timeout: 30 * time.Second}
 		binder.Bind(ctx)
 		defer binder.Bind(nil)
 		client.WithHttpTransport(binder)
 		req := sts.NewAssumeRoleRequest()
-		req.RoleArn, req.RoleSessionName = common.StringPtr(cs.cfg.RoleARN), common.StringPtr(cs.sessionName())
-		req.DurationSeconds = common.Uint64Ptr(uint64(cs.duration().Seconds()))
+		req.RoleArn, req.RoleSessionName = common.StringPtr(cs.cfg.RoleARN), common.StringPtr(cs.SessionName)
+		req.DurationSeconds = common.Uint64Ptr(uint64(cs.Duration.Seconds()))
 		resp, err := client.AssumeRole(req)
 		if err != nil {
 			var se *sdkerrors.TencentCloudSDKError
 			if errors.As(err, &se) {
 				err = fmt.Errorf("%s: %s", se.Code, se.Message)
 			}
-			return creds.Value{}, creds.Fail(src+" (signed by "+b.Source+")", netReason(err))
+			return creds.Value{}, creds.Fail(src+" (signed by "+b.Source+")", creds.NetReason(err))
 		}
 		if resp.Response == nil || resp.Response.Credentials == nil {
 			return creds.Value{}, creds.Fail(src, errors.New("the reply carries no credentials"))
@@ -470,12 +411,4 @@ func newSTSClient(cred *common.Credential, region string, cpf *profile.ClientPro
 	logMu.Lock()
 	defer logMu.Unlock()
 	return sts.NewClient(cred, region, cpf)
-}
-
-// unavailable describes a failed HTTP status; 5xx is retryable.
-func unavailable(status int, what string) error {
-	if status >= 500 {
-		return fmt.Errorf("%s: HTTP %d (%w)", what, status, creds.ErrUnavailable)
-	}
-	return fmt.Errorf("%s: HTTP %d", what, status)
 }

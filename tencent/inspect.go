@@ -2,13 +2,11 @@ package tencent
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
 	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
 
-	"github.com/cloudsnap/rollback/internal/idset"
 	"github.com/cloudsnap/rollback/provider"
 )
 
@@ -26,20 +24,9 @@ func (c *Client) Instance(ctx context.Context, region, instanceID string) (*prov
 	if err := rules.CheckInstance(op, region, instanceID); err != nil {
 		return nil, err
 	}
-	ins, rid, err := c.describeInstances(ctx, region, []string{instanceID})
-	if err != nil {
-		return nil, err
-	}
-	for _, in := range ins {
-		if in.ID == instanceID {
-			return in, nil
-		}
-	}
-	return nil, &provider.Error{
-		Provider: provider.ProviderTencent, Op: op, Kind: provider.ErrInstanceNotFound, RequestID: rid,
-		Message: fmt.Sprintf("instance %s does not exist in %s", instanceID, region),
-		Hint:    "check the instance ID and the region",
-	}
+	return c.instanceReader(region).One(ctx, instanceID, func(rid string) error {
+		return provider.NotFound(provider.ProviderTencent, op, provider.ErrInstanceNotFound, rid, "instance", instanceID, region)
+	})
 }
 
 // Instances reads many instances of one region, 100 per DescribeInstances
@@ -51,27 +38,15 @@ func (c *Client) Instances(ctx context.Context, region string, instanceIDs []str
 	if err != nil {
 		return nil, err
 	}
-	ids, err := idset.Prepare(instanceIDs, func(id string) error { return rules.CheckInstance(op, region, id) })
-	if err != nil {
-		return nil, err
-	}
-	found := make(map[string]*provider.Instance, len(ids))
-	for _, chunk := range idset.Chunks(ids, maxIDs) {
-		ins, _, err := c.describeInstances(ctx, region, chunk)
-		if err != nil {
-			return nil, err
-		}
-		for _, in := range ins {
-			found[in.ID] = in
-		}
-	}
-	out := make([]*provider.Instance, 0, len(found))
-	for _, id := range ids {
-		if in, ok := found[id]; ok {
-			out = append(out, in)
-		}
-	}
-	return out, nil
+	return c.instanceReader(region).Many(ctx, instanceIDs, func(id string) error { return rules.CheckInstance(op, region, id) })
+}
+
+// instanceReader reads instances with DescribeInstances, maxIDs per call.
+func (c *Client) instanceReader(region string) provider.BatchReader[*provider.Instance] {
+	return provider.BatchReader[*provider.Instance]{Max: maxIDs, ID: func(in *provider.Instance) string { return in.ID },
+		Read: func(ctx context.Context, ids []string) ([]*provider.Instance, string, error) {
+			return c.describeInstances(ctx, region, ids)
+		}}
 }
 
 // describeInstances makes one DescribeInstances call for at most 100 IDs.
@@ -111,22 +86,9 @@ func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*prov
 	if err := rules.CheckSnapshot(op, region, snapshotID); err != nil {
 		return nil, err
 	}
-	sns, rid, err := c.describeSnapshots(ctx, region, func(req *lh.DescribeSnapshotsRequest) {
-		req.SnapshotIds = common.StringPtrs([]string{snapshotID})
+	return c.snapshotReader(region).One(ctx, snapshotID, func(rid string) error {
+		return provider.NotFound(provider.ProviderTencent, op, provider.ErrSnapshotNotFound, rid, "snapshot", snapshotID, region)
 	})
-	if err != nil {
-		return nil, err
-	}
-	for _, sn := range sns {
-		if sn.ID == snapshotID {
-			return sn, nil
-		}
-	}
-	return nil, &provider.Error{
-		Provider: provider.ProviderTencent, Op: op, Kind: provider.ErrSnapshotNotFound, RequestID: rid,
-		Message: fmt.Sprintf("snapshot %s does not exist in %s", snapshotID, region),
-		Hint:    "check the snapshot ID and the region",
-	}
 }
 
 // Snapshots reads many snapshots of a region with one DescribeSnapshots call
@@ -138,30 +100,16 @@ func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []str
 	if err != nil {
 		return nil, err
 	}
-	ids, err := idset.Prepare(snapshotIDs, func(id string) error { return rules.CheckSnapshot(op, region, id) })
-	if err != nil {
-		return nil, err
-	}
-	wanted := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		wanted[id] = true
-	}
-	var out []*provider.Snapshot
-	for _, chunk := range idset.Chunks(ids, maxIDs) {
-		sns, _, err := c.describeSnapshots(ctx, region, func(req *lh.DescribeSnapshotsRequest) {
-			req.SnapshotIds = common.StringPtrs(chunk)
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, sn := range sns {
-			if wanted[sn.ID] { // a reply listing others proves nothing about them
-				out = append(out, sn)
-				delete(wanted, sn.ID)
-			}
-		}
-	}
-	return out, nil
+	return c.snapshotReader(region).Many(ctx, snapshotIDs, func(id string) error { return rules.CheckSnapshot(op, region, id) })
+}
+
+// snapshotReader reads snapshots by ID with DescribeSnapshots, maxIDs per
+// call.
+func (c *Client) snapshotReader(region string) provider.BatchReader[*provider.Snapshot] {
+	return provider.BatchReader[*provider.Snapshot]{Max: maxIDs, ID: func(sn *provider.Snapshot) string { return sn.ID },
+		Read: func(ctx context.Context, ids []string) ([]*provider.Snapshot, string, error) {
+			return c.describeSnapshots(ctx, region, func(req *lh.DescribeSnapshotsRequest) { req.SnapshotIds = common.StringPtrs(ids) })
+		}}
 }
 
 // describeSnapshotsResponse decodes DescribeSnapshots with snapshotJSON, to

@@ -8,6 +8,7 @@ import (
 	lh "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/lighthouse/v20200324"
 
 	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/once"
 )
 
 // MaxSnapshotNameLen is CreateInstanceSnapshot's limit, in characters.
@@ -63,18 +64,8 @@ func (c *Client) startStop(ctx context.Context, op, region, instanceID, opName s
 			}
 			return str(rid), nil
 		},
-		witness: stateWitness(func(ctx context.Context) (bool, string, error) {
-			in, err := c.Instance(ctx, region, instanceID)
-			if err != nil {
-				return false, "", err
-			}
-			rid := ""
-			if in.LatestOperation.Name == opName {
-				rid = in.LatestOperation.RequestID
-			}
-			return in.State == via || in.State == to, rid, nil
-		}),
-		what: func() string { return fmt.Sprintf("%s of %s", op, instanceID) },
+		witness: once.Reached(func(ctx context.Context) (*provider.Instance, error) { return c.Instance(ctx, region, instanceID) }, opName, via, to),
+		what:    func() string { return fmt.Sprintf("%s of %s", op, instanceID) },
 		how: func() string {
 			return fmt.Sprintf("read DescribeInstances for %s: %s means it was applied", instanceID, map[string]string{"StopInstances": "STOPPING or STOPPED", "StartInstances": "STARTING or RUNNING"}[op])
 		},
@@ -125,10 +116,6 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]bool{}
-	for _, sn := range before {
-		known[sn.ID] = true
-	}
 	var snapshotID string
 	_, err = c.once(ctx, mutation{
 		op: op, region: region, target: callTarget{InstanceID: instanceID},
@@ -148,19 +135,10 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 			snapshotID = str(resp.Response.SnapshotId)
 			return str(resp.Response.RequestId), nil
 		},
-		witness: stateWitness(func(ctx context.Context) (bool, string, error) {
+		witness: once.NewSnapshot(before, name, func(ctx context.Context) ([]*provider.Snapshot, error) {
 			now, _, err := c.describeSnapshots(ctx, region, ofInstance)
-			if err != nil {
-				return false, "", err
-			}
-			for _, sn := range now {
-				if !known[sn.ID] && (name == "" || sn.Name == name) {
-					snapshotID = sn.ID
-					return true, sn.LatestOperation.RequestID, nil
-				}
-			}
-			return false, "", nil
-		}),
+			return now, err
+		}, func(sn *provider.Snapshot) { snapshotID = sn.ID }),
 		what: func() string { return fmt.Sprintf("snapshot of %s", instanceID) },
 		how: func() string {
 			return fmt.Sprintf("list the snapshots of %s (DescribeSnapshots, filter instance-id) for a new one named %q", instanceID, name)

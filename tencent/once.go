@@ -43,12 +43,9 @@ type mutation struct {
 // once runs m through the engine and the invoker (rate limit, retries,
 // error mapping).
 func (c *Client) once(ctx context.Context, m mutation) (once.Outcome, error) {
-	call := func(ctx context.Context, op string, fn func(context.Context, int, *lh.Client) (string, error)) (string, int, error) {
-		t := m.target
-		t.Region = m.region
-		return invoke.CallOn(ctx, c.inv, c.pool(m.region), t, op, fn)
-	}
-	return once.Do(ctx, c.engine(), call, once.Mutation[*lh.Client]{
+	t := m.target
+	t.Region = m.region
+	return once.Do(ctx, once.NewEngine(provider.ProviderTencent, c.opts, c.mapError), once.On(c.inv, c.pool(m.region), t), once.Mutation[*lh.Client]{
 		Op:         m.op,
 		Send:       func(_ context.Context, sc *lh.Client) (string, error) { return m.send(sc) },
 		Witness:    m.witness,
@@ -56,25 +53,4 @@ func (c *Client) once(ctx context.Context, m mutation) (once.Outcome, error) {
 		What:       m.what,
 		HowToCheck: m.how,
 	})
-}
-
-func (c *Client) engine() once.Engine {
-	return once.Engine{Provider: provider.ProviderTencent, Clock: c.opts.Clock, Grace: c.opts.ReadGrace,
-		MapError: c.mapError, Logger: c.opts.Logger}
-}
-
-// stateWitness turns a plain "did it land" reading into evidence: landed
-// is ours, anything else nothing (start, stop and snapshot creation have
-// no foreign look-alikes that matter).
-func stateWitness(landed func(ctx context.Context) (bool, string, error)) once.Witness {
-	return func(ctx context.Context) (provider.Evidence, error) {
-		ok, id, err := landed(ctx)
-		if err != nil {
-			return provider.Evidence{}, err
-		}
-		if ok {
-			return provider.Evidence{Verdict: provider.OursLanded, RequestID: id}, nil
-		}
-		return provider.Evidence{Verdict: provider.NothingLanded}, nil
-	}
 }

@@ -82,13 +82,16 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req provider.Request
 		InstanceID: req.InstanceID, DiskID: inst.SystemDiskID, Before: snap,
 		SentAt: c.opts.Clock.Now(),
 	}
-	base := baseline{snap: snap.LatestOperation, inst: inst.LatestOperation, haveInst: true}
+	base := once.Baseline{Snapshot: snap.LatestOperation, Instance: inst.LatestOperation, HaveInstance: true}
 	log.LogAttrs(ctx, slog.LevelInfo, "rollback starting",
 		slog.String("instance_state", inst.NativeState),
-		slog.String("baseline_snapshot_request", base.snap.RequestID),
-		slog.String("baseline_instance_request", base.inst.RequestID))
+		slog.String("baseline_snapshot_request", base.Snapshot.RequestID),
+		slog.String("baseline_instance_request", base.Instance.RequestID))
 
-	var seen *provider.Instance // the instance as the last witness read it
+	// Before every resend the instance is checked again: it may have been
+	// started (or become busy) since the last look, and the cloud would
+	// force a RUNNING instance off without asking.
+	witness, check := c.rollbackEvidence(req, base, func(in *provider.Instance) error { return c.checkInstance(op, in) })
 	out, err := c.once(ctx, mutation{
 		op: op, region: region, target: callTarget{InstanceID: req.InstanceID, DiskID: inst.SystemDiskID, SnapshotID: req.SnapshotID},
 		send: func(sc *lh.Client) (string, error) {
@@ -100,40 +103,15 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req provider.Request
 			}
 			return str(resp.Response.RequestId), nil
 		},
-		witness: func(ctx context.Context) (provider.Evidence, error) {
-			ev, in, err := c.judgeRollback(ctx, req, base)
-			seen = in
-			return ev, err
-		},
-		check: func(ctx context.Context) error {
-			// Before every resend: the instance may have been started (or
-			// become busy) since the last look, and the cloud would force
-			// a RUNNING instance off without asking.
-			in := seen
-			seen = nil
-			if in == nil {
-				var err error
-				if in, err = c.Instance(ctx, region, req.InstanceID); err != nil {
-					return err
-				}
-			}
-			return c.checkInstance(op, in)
-		},
-		what: func() string { return fmt.Sprintf("rollback of %s to %s", req.InstanceID, req.SnapshotID) },
+		witness: witness,
+		check:   check,
+		what:    func() string { return fmt.Sprintf("rollback of %s to %s", req.InstanceID, req.SnapshotID) },
 		how: func() string {
 			return fmt.Sprintf("read DescribeSnapshots for %s; a LatestOperation RollbackInstanceSnapshot with a request ID other than %q means a rollback to it was applied (DescribeInstances for %s shows ApplyInstanceSnapshot with the same request ID)",
-				req.SnapshotID, base.snap.RequestID, req.InstanceID)
+				req.SnapshotID, base.Snapshot.RequestID, req.InstanceID)
 		},
 	})
-	res.Attempts = out.Sent
-	if err != nil {
-		log.LogAttrs(ctx, slog.LevelWarn, "rollback failed", slog.Int("attempts", out.Sent), slog.String("error", err.Error()))
-		return nil, err
-	}
-	res.RequestID, res.Adopted = out.RequestID, out.Adopted
-	log.LogAttrs(ctx, slog.LevelInfo, "rollback accepted",
-		slog.String("request_id", res.RequestID), slog.Int("attempts", res.Attempts), slog.Bool("adopted", res.Adopted))
-	return res, nil
+	return once.Record(ctx, log, res, out, err)
 }
 
 // ValidateRequest checks req against Lighthouse's rules (region, "lhins-"
@@ -148,13 +126,6 @@ func (c *Client) ValidateRequest(req provider.Request) error {
 	}
 	req.Region = region
 	return rules.Check(op, req)
-}
-
-// baseline is the resources' LatestOperation before the first attempt.
-// A baseline from a checkpoint has only the snapshot's (haveInst false).
-type baseline struct {
-	snap, inst provider.Operation
-	haveInst   bool
 }
 
 // preflight reads (unless pf has them) and checks the snapshot and the
@@ -214,32 +185,29 @@ func (c *Client) checkInstance(op string, inst *provider.Instance) error {
 	return c.preconditions(op).CheckInstance(inst)
 }
 
-// judgeRollback reads the snapshot, then the instance, and judges them
-// against the baseline (provider.RollbackWitness's rules): a
-// RollbackInstanceSnapshot on the snapshot with a request ID the baseline
-// did not have is ours; an ApplyInstanceSnapshot on the instance that the
-// snapshot does not name, newer than the baseline, is someone else's
-// rollback (CannotTell); otherwise nothing landed. It also returns the
-// instance as read (nil when it was not).
-func (c *Client) judgeRollback(ctx context.Context, req provider.Request, base baseline) (provider.Evidence, *provider.Instance, error) {
-	snap, err := c.Snapshot(ctx, req.Region, req.SnapshotID)
-	if err != nil {
-		return provider.Evidence{}, nil, err
-	}
-	if lo := snap.LatestOperation; lo.Name == opRollback && lo.RequestID != "" && lo.RequestID != base.snap.RequestID {
-		return provider.Evidence{Verdict: provider.OursLanded, RequestID: lo.RequestID,
-			Detail: fmt.Sprintf("snapshot %s reports %s %s (request %s)", snap.ID, lo.Name, lo.NativeState, lo.RequestID)}, nil, nil
-	}
-	inst, err := c.Instance(ctx, req.Region, req.InstanceID)
-	if err != nil {
-		return provider.Evidence{}, nil, err
-	}
-	if lo := inst.LatestOperation; base.haveInst && lo.Name == opApply && lo.RequestID != "" && lo.RequestID != base.inst.RequestID {
-		return provider.Evidence{Verdict: provider.CannotTell, RequestID: lo.RequestID,
-			Detail: fmt.Sprintf("instance %s reports %s %s (request %s), which snapshot %s does not name: another rollback, not this one",
-				inst.ID, lo.Name, lo.NativeState, lo.RequestID, snap.ID)}, inst, nil
-	}
-	return provider.Evidence{Verdict: provider.NothingLanded}, inst, nil
+// rollbackEvidence is the evidence of a rollback (provider.RollbackWitness's
+// rules, once.Latest): a RollbackInstanceSnapshot on the snapshot with a
+// request ID the baseline did not have is ours; an ApplyInstanceSnapshot
+// on the instance that the snapshot does not name, newer than the
+// baseline, is someone else's rollback (CannotTell); otherwise nothing
+// landed. check refuses an instance before a resend.
+func (c *Client) rollbackEvidence(req provider.Request, base once.Baseline, check func(*provider.Instance) error) (once.Witness, func(context.Context) error) {
+	return once.LatestRollback(req.InstanceID, base,
+		func(ctx context.Context) (once.SnapshotRollback, error) {
+			snap, err := c.Snapshot(ctx, req.Region, req.SnapshotID)
+			if err != nil {
+				return once.SnapshotRollback{}, err
+			}
+			sr := once.SnapshotRollback{SnapshotID: snap.ID}
+			if snap.LatestOperation.Name == opRollback {
+				sr.Op = snap.LatestOperation
+			}
+			return sr, nil
+		},
+		func(ctx context.Context) (*provider.Instance, error) {
+			return c.Instance(ctx, req.Region, req.InstanceID)
+		},
+		check)
 }
 
 // WitnessRollback implements provider.RollbackWitness: whether a rollback
@@ -259,9 +227,6 @@ func (c *Client) WitnessRollback(ctx context.Context, req provider.Request, befo
 	if before == nil || before.ID != req.SnapshotID {
 		return provider.Evidence{}, provider.InvalidArgument(provider.ProviderTencent, op, "before", "must be snapshot %s as read before the first rollback call", req.SnapshotID)
 	}
-	base := baseline{snap: before.LatestOperation}
-	return once.Prove(ctx, c.opts.Clock, c.opts.ReadGrace, since, func(ctx context.Context) (provider.Evidence, error) {
-		ev, _, err := c.judgeRollback(ctx, req, base)
-		return ev, err
-	})
+	witness, _ := c.rollbackEvidence(req, once.Baseline{Snapshot: before.LatestOperation}, nil)
+	return once.Prove(ctx, c.opts.Clock, c.opts.ReadGrace, since, witness)
 }

@@ -28,9 +28,22 @@ type Query struct {
 	err      error
 }
 
-// New starts reading u for provider (its scheme and the errors' Provider).
-func New(provider string, u *url.URL) *Query {
-	q := &Query{provider: provider, u: u}
+// New starts reading u for the provider called name (its scheme and the
+// errors' Provider).
+// A URL of another scheme, with user information or with a fragment is
+// refused.
+func New(name string, u *url.URL) *Query {
+	q := &Query{provider: name, u: u}
+	// An OpenFunc may be called directly, not only through rollback.Open
+	// (which checks these first): the URL is checked here again.
+	switch {
+	case !strings.EqualFold(u.Scheme, name):
+		q.fail("", "has scheme %q; want %s://REGION", provider.Clip(u.Scheme), name)
+	case u.User != nil:
+		q.fail("", "carries credentials (user:password@): remove them; credentials come from the provider's default chain")
+	case u.Fragment != "":
+		q.fail("", "has a fragment (#...); a %s URL has none", name)
+	}
 	vals, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
 		q.fail("", "malformed query: %v", err)

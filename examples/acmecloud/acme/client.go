@@ -4,12 +4,12 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/provider/invoke"
 	"github.com/cloudsnap/rollback/provider/ratelimit"
+	"github.com/cloudsnap/rollback/provider/redact"
 	"github.com/cloudsnap/rollback/provider/sdkhttp"
 )
 
@@ -52,6 +52,7 @@ type Client struct {
 	endpoint sdkhttp.Endpoint
 	keyID    string
 	secret   string
+	redactor *redact.Redactor // the secret out of texts from outside (a proxy could echo it)
 
 	transport   http.RoundTripper
 	opts        provider.Options
@@ -106,6 +107,7 @@ func New(cfg Config, opts ...provider.Option) (*Client, error) {
 	}
 	c := &Client{
 		region: cfg.Region, endpoint: ep, keyID: keyID, secret: secret,
+		redactor:    redact.New(secret),
 		opts:        o,
 		checkpoints: provider.MemoryCheckpoints{Max: provider.MemoryCheckpointsMax},
 	}
@@ -186,13 +188,4 @@ func stamp(err error, op string) error {
 		e.Provider, e.Op = Name, op
 	}
 	return err
-}
-
-// redact removes the client's secret from text that came from outside (a
-// reply's message): a misbehaving proxy could echo it.
-func (c *Client) redact(s string) string {
-	if c.secret == "" || !strings.Contains(s, c.secret) {
-		return s
-	}
-	return strings.ReplaceAll(s, c.secret, "[REDACTED]")
 }

@@ -13,20 +13,26 @@
 //
 //   - the contract: provider.Provider with Capabilities (batched reads of
 //     servers and snapshots, pre-flight, request validation with
-//     provider.RequestRules, wait priors, a rollback witness and a
-//     provider.MemoryCheckpoints);
+//     provider.RequestRules, wait priors in a provider.Priors table, a
+//     rollback witness and a provider.MemoryCheckpoints); the reads are
+//     provider.BatchReader (50 IDs a call; one ID for the single read,
+//     provider.NotFound when the reply lacks it);
 //   - options: provider.ResolveOptions over the rollback.With... options;
 //   - the call path: provider/invoke (retries with a budget, hooks, logs),
 //     provider/errmap (Acme's codes in one table, transport failures),
 //     provider/sdkhttp (a pool of wire clients over a Binder that applies
 //     the per-attempt timeout; ParseEndpoint: HTTPS unless the host is
 //     loopback or WithInsecureHTTP is given);
-//   - rate limits: the client's own sliding window per mutating action, or
-//     the shared provider.Limiter given with WithLimiter (limits.go), since
-//     invoke.Invoker's limiter field has a type internal to the root module;
+//   - rate limits: provider/ratelimit's window per mutating action
+//     (invoke.Invoker.Limits), or the shared provider.Limiter given with
+//     WithLimiter;
 //   - exactly-once: provider/once. RestoreSnapshot has no idempotency
 //     token; each snapshot reports its last restore's request ID, server
-//     and time, which is the evidence a lost reply is judged by.
+//     and time, which is the evidence a lost reply is judged by, with the
+//     rule Lighthouse's also uses (once.Latest, naming the server); starts
+//     and stops are judged with once.Reached, snapshots with
+//     once.NewSnapshot;
+//   - the URL opener: provider/openurl; redaction: provider/redact.
 //
 // Every error is a *provider.Error (errors.Is against rollback's
 // sentinels), and no error or log line carries the secret.

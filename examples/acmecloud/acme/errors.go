@@ -53,7 +53,7 @@ func (c *Client) mapError(op string, err error) error {
 	if errors.As(err, &pe) {
 		return err
 	}
-	clean := func(s string) string { return errmap.CleanMessage(s, c.redact) }
+	clean := func(s string) string { return errmap.CleanMessage(s, c.redactor.String) }
 	e := &provider.Error{Provider: Name, Op: op}
 	var ae *apiError
 	var br *badReply

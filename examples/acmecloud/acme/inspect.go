@@ -2,8 +2,6 @@ package acme
 
 import (
 	"context"
-	"fmt"
-	"slices"
 
 	"github.com/cloudsnap/rollback/provider"
 	"github.com/cloudsnap/rollback/provider/invoke"
@@ -32,17 +30,9 @@ func (c *Client) Instance(ctx context.Context, region, instanceID string) (*prov
 	if err := rules.CheckInstance(op, region, instanceID); err != nil {
 		return nil, err
 	}
-	ins, rid, err := c.describeServers(ctx, region, []string{instanceID})
-	if err != nil {
-		return nil, err
-	}
-	for _, in := range ins {
-		if in.ID == instanceID {
-			return in, nil
-		}
-	}
-	return nil, &provider.Error{Provider: Name, Op: op, Kind: provider.ErrInstanceNotFound, RequestID: rid,
-		Message: fmt.Sprintf("server %s does not exist in %s", instanceID, region), Hint: "check the server ID and the region"}
+	return c.serverReader(region).One(ctx, instanceID, func(rid string) error {
+		return provider.NotFound(Name, op, provider.ErrInstanceNotFound, rid, "server", instanceID, region)
+	})
 }
 
 // Instances reads many servers of one region, 50 per DescribeServers call
@@ -54,27 +44,15 @@ func (c *Client) Instances(ctx context.Context, region string, instanceIDs []str
 	if err != nil {
 		return nil, err
 	}
-	ids, err := prepare(instanceIDs, func(id string) error { return rules.CheckInstance(op, region, id) })
-	if err != nil {
-		return nil, err
-	}
-	found := make(map[string]*provider.Instance, len(ids))
-	for chunk := range slices.Chunk(ids, MaxIDs) {
-		ins, _, err := c.describeServers(ctx, region, chunk)
-		if err != nil {
-			return nil, err
-		}
-		for _, in := range ins {
-			found[in.ID] = in
-		}
-	}
-	out := make([]*provider.Instance, 0, len(found))
-	for _, id := range ids {
-		if in, ok := found[id]; ok {
-			out = append(out, in)
-		}
-	}
-	return out, nil
+	return c.serverReader(region).Many(ctx, instanceIDs, func(id string) error { return rules.CheckInstance(op, region, id) })
+}
+
+// serverReader reads servers with DescribeServers, MaxIDs per call.
+func (c *Client) serverReader(region string) provider.BatchReader[*provider.Instance] {
+	return provider.BatchReader[*provider.Instance]{Max: MaxIDs, ID: func(in *provider.Instance) string { return in.ID },
+		Read: func(ctx context.Context, ids []string) ([]*provider.Instance, string, error) {
+			return c.describeServers(ctx, region, ids)
+		}}
 }
 
 func (c *Client) describeServers(ctx context.Context, region string, ids []string) ([]*provider.Instance, string, error) {
@@ -101,17 +79,9 @@ func (c *Client) Snapshot(ctx context.Context, region, snapshotID string) (*prov
 	if err := rules.CheckSnapshot(op, region, snapshotID); err != nil {
 		return nil, err
 	}
-	sns, rid, err := c.describeSnapshots(ctx, region, map[string]any{"Region": region, "SnapshotIds": []string{snapshotID}}, snapshotID)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range sns {
-		if s.ID == snapshotID {
-			return s, nil
-		}
-	}
-	return nil, &provider.Error{Provider: Name, Op: op, Kind: provider.ErrSnapshotNotFound, RequestID: rid,
-		Message: fmt.Sprintf("snapshot %s does not exist in %s", snapshotID, region), Hint: "check the snapshot ID and the region"}
+	return c.snapshotReader(region).One(ctx, snapshotID, func(rid string) error {
+		return provider.NotFound(Name, op, provider.ErrSnapshotNotFound, rid, "snapshot", snapshotID, region)
+	})
 }
 
 // Snapshots reads many snapshots of a region, 50 per DescribeSnapshots
@@ -123,28 +93,16 @@ func (c *Client) Snapshots(ctx context.Context, region string, snapshotIDs []str
 	if err != nil {
 		return nil, err
 	}
-	ids, err := prepare(snapshotIDs, func(id string) error { return rules.CheckSnapshot(op, region, id) })
-	if err != nil {
-		return nil, err
-	}
-	wanted := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		wanted[id] = true
-	}
-	var out []*provider.Snapshot
-	for chunk := range slices.Chunk(ids, MaxIDs) {
-		sns, _, err := c.describeSnapshots(ctx, region, map[string]any{"Region": region, "SnapshotIds": chunk}, invoke.One(chunk))
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range sns {
-			if wanted[s.ID] { // a reply listing others proves nothing about them
-				out = append(out, s)
-				delete(wanted, s.ID)
-			}
-		}
-	}
-	return out, nil
+	return c.snapshotReader(region).Many(ctx, snapshotIDs, func(id string) error { return rules.CheckSnapshot(op, region, id) })
+}
+
+// snapshotReader reads snapshots by ID with DescribeSnapshots, MaxIDs per
+// call.
+func (c *Client) snapshotReader(region string) provider.BatchReader[*provider.Snapshot] {
+	return provider.BatchReader[*provider.Snapshot]{Max: MaxIDs, ID: func(s *provider.Snapshot) string { return s.ID },
+		Read: func(ctx context.Context, ids []string) ([]*provider.Snapshot, string, error) {
+			return c.describeSnapshots(ctx, region, map[string]any{"Region": region, "SnapshotIds": ids}, invoke.One(ids))
+		}}
 }
 
 // serverSnapshots lists the snapshots of one server.
@@ -170,20 +128,4 @@ func (c *Client) describeSnapshots(ctx context.Context, region string, in map[st
 // normalized Snapshot does not carry.
 func (c *Client) describeSnapshotsRaw(ctx context.Context, region string, in map[string]any, one string) (*describeSnapshotsReply, string, error) {
 	return call[describeSnapshotsReply](ctx, c, invoke.Target{Region: region, SnapshotID: one}, "DescribeSnapshots", in)
-}
-
-// prepare checks every ID and drops repeats, keeping the first order.
-func prepare(ids []string, check func(string) error) ([]string, error) {
-	seen := make(map[string]bool, len(ids))
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if err := check(id); err != nil {
-			return nil, err
-		}
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out, nil
 }

@@ -29,11 +29,7 @@ type mutation struct {
 }
 
 func (c *Client) once(ctx context.Context, m mutation) (once.Outcome, error) {
-	call := func(ctx context.Context, op string, fn func(context.Context, int, *wire) (string, error)) (string, int, error) {
-		return invoke.CallOn(ctx, c.inv, c.pool, m.target, op, fn)
-	}
-	eng := once.Engine{Provider: Name, Clock: c.opts.Clock, Grace: c.opts.ReadGrace, MapError: c.mapError, Logger: c.opts.Logger}
-	return once.Do(ctx, eng, call, once.Mutation[*wire]{
+	return once.Do(ctx, once.NewEngine(Name, c.opts, c.mapError), once.On(c.inv, c.pool, m.target), once.Mutation[*wire]{
 		Op: m.op,
 		Send: func(ctx context.Context, w *wire) (string, error) {
 			var out map[string]any
@@ -48,21 +44,6 @@ func (c *Client) once(ctx context.Context, m mutation) (once.Outcome, error) {
 		What:       m.what,
 		HowToCheck: m.how,
 	})
-}
-
-// stateWitness turns "did it land" into evidence: start, stop and snapshot
-// creation have no foreign look-alikes that matter.
-func stateWitness(landed func(ctx context.Context) (bool, string, error)) once.Witness {
-	return func(ctx context.Context) (provider.Evidence, error) {
-		ok, id, err := landed(ctx)
-		if err != nil {
-			return provider.Evidence{}, err
-		}
-		if ok {
-			return provider.Evidence{Verdict: provider.OursLanded, RequestID: id}, nil
-		}
-		return provider.Evidence{Verdict: provider.NothingLanded}, nil
-	}
 }
 
 // StopInstance asks Acme to stop the server (StopServer) and returns once
@@ -89,19 +70,9 @@ func (c *Client) startStop(ctx context.Context, op, region, instanceID string, v
 	}
 	_, err = c.once(ctx, mutation{
 		op: op, target: invoke.Target{Region: region, InstanceID: instanceID},
-		body: map[string]any{"Region": region, "ServerId": instanceID},
-		witness: stateWitness(func(ctx context.Context) (bool, string, error) {
-			in, err := c.Instance(ctx, region, instanceID)
-			if err != nil {
-				return false, "", err
-			}
-			rid := ""
-			if in.LatestOperation.Name == op {
-				rid = in.LatestOperation.RequestID
-			}
-			return in.State == via || in.State == to, rid, nil
-		}),
-		what: func() string { return fmt.Sprintf("%s of %s", op, instanceID) },
+		body:    map[string]any{"Region": region, "ServerId": instanceID},
+		witness: once.Reached(func(ctx context.Context) (*provider.Instance, error) { return c.Instance(ctx, region, instanceID) }, op, via, to),
+		what:    func() string { return fmt.Sprintf("%s of %s", op, instanceID) },
 		how: func() string {
 			return fmt.Sprintf("read DescribeServers for %s: %s or %s means it was applied", instanceID, via, to)
 		},
@@ -142,10 +113,6 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]bool{}
-	for _, s := range before {
-		known[s.ID] = true
-	}
 	var snapshotID string
 	body := map[string]any{"Region": region, "ServerId": instanceID}
 	if name != "" {
@@ -154,19 +121,9 @@ func (c *Client) CreateSnapshot(ctx context.Context, region, instanceID, diskID,
 	_, err = c.once(ctx, mutation{
 		op: op, target: invoke.Target{Region: region, InstanceID: instanceID}, body: body,
 		reply: func(out map[string]any) { snapshotID, _ = out["SnapshotId"].(string) },
-		witness: stateWitness(func(ctx context.Context) (bool, string, error) {
-			now, err := c.serverSnapshots(ctx, region, instanceID)
-			if err != nil {
-				return false, "", err
-			}
-			for _, s := range now {
-				if !known[s.ID] && (name == "" || s.Name == name) {
-					snapshotID = s.ID
-					return true, "", nil
-				}
-			}
-			return false, "", nil
-		}),
+		witness: once.NewSnapshot(before, name, func(ctx context.Context) ([]*provider.Snapshot, error) {
+			return c.serverSnapshots(ctx, region, instanceID)
+		}, func(sn *provider.Snapshot) { snapshotID = sn.ID }),
 		what: func() string { return fmt.Sprintf("snapshot of %s", instanceID) },
 		how: func() string {
 			return fmt.Sprintf("list the snapshots of %s (DescribeSnapshots with ServerId) for a new one named %q", instanceID, name)

@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/provider/openurl"
 )
 
 // Scheme is the URL scheme Open serves.
@@ -15,36 +16,17 @@ const Scheme = "acme"
 // the emulator. Credentials never come from the URL: a URL with user
 // information is refused, and the key comes from ACME_KEY_ID and
 // ACME_SECRET. Unknown query parameters are refused. Every mistake is
-// ErrInvalidArgument, found before anything is sent. It is the
+// ErrInvalidArgument, found before anything is sent (provider/openurl
+// reads the URL as it does for the library's providers). It is the
 // provider.OpenFunc this package registers for Scheme in init.
 func Open(ctx context.Context, u *url.URL, opts ...provider.Option) (provider.Provider, error) {
-	bad := func(format string, args ...any) error {
-		return provider.InvalidArgument(Name, "Open", "URL", format, args...)
+	if u == nil {
+		return nil, provider.InvalidArgument(Name, "Open", "URL", "is nil")
 	}
-	switch {
-	case u == nil:
-		return nil, bad("is nil")
-	case u.Scheme != Scheme:
-		return nil, bad("has scheme %q; want %s://REGION", provider.Clip(u.Scheme), Scheme)
-	case u.User != nil:
-		return nil, bad("carries credentials (user:password@): remove them; the key comes from %s and %s", EnvKeyID, EnvSecret)
-	case u.Port() != "" || (u.Path != "" && u.Path != "/") || u.Fragment != "" || u.Opaque != "":
-		return nil, bad("must be %s://REGION with optional ?endpoint=, nothing else", Scheme)
-	}
-	cfg := Config{Region: u.Hostname()}
-	for k, v := range u.Query() {
-		switch k {
-		case "endpoint":
-			if len(v) != 1 {
-				return nil, bad("names endpoint %d times", len(v))
-			}
-			cfg.Endpoint = v[0]
-		default:
-			return nil, bad("has unknown parameter %q (the only one is endpoint; credentials come from %s and %s)", provider.Clip(k), EnvKeyID, EnvSecret)
-		}
-	}
-	if cfg.Region == "" {
-		return nil, bad("names no region; want %s://REGION, e.g. %s://eu-west", Scheme, Scheme)
+	q := openurl.New(Scheme, u)
+	cfg := Config{Region: q.Region("eu-west"), Endpoint: q.Endpoint("endpoint")}
+	if err := q.Err(); err != nil {
+		return nil, err
 	}
 	return New(cfg, opts...)
 }

@@ -52,47 +52,25 @@ func (c *Client) RollbackWithPreflight(ctx context.Context, req provider.Request
 		slog.String("snapshot", req.SnapshotID), slog.String("operation", token))
 	res := &provider.Result{Provider: Name, ClientToken: token, InstanceID: req.InstanceID,
 		DiskID: inst.SystemDiskID, Before: snap, SentAt: c.opts.Clock.Now()}
-	base := baseline{snap: snap.LatestOperation, inst: inst.LatestOperation, haveInst: true}
-	log.LogAttrs(ctx, slog.LevelInfo, "rollback starting", slog.String("baseline_restore_request", base.snap.RequestID))
+	base := once.Baseline{Snapshot: snap.LatestOperation, Instance: inst.LatestOperation, HaveInstance: true}
+	log.LogAttrs(ctx, slog.LevelInfo, "rollback starting", slog.String("baseline_restore_request", base.Snapshot.RequestID))
 
-	var seen *provider.Instance
+	// Before every resend the server is checked again: it may have been
+	// started, or become busy, since the last look.
+	witness, check := c.restoreEvidence(req, base, c.preconditions().CheckInstance)
 	out, err := c.once(ctx, mutation{
-		op:     op,
-		target: invoke.Target{Region: req.Region, InstanceID: req.InstanceID, DiskID: inst.SystemDiskID, SnapshotID: req.SnapshotID},
-		body:   map[string]any{"Region": req.Region, "ServerId": req.InstanceID, "SnapshotId": req.SnapshotID},
-		witness: func(ctx context.Context) (provider.Evidence, error) {
-			ev, in, err := c.judge(ctx, req, base)
-			seen = in
-			return ev, err
-		},
-		check: func(ctx context.Context) error {
-			// Before every resend: the server may have been started, or
-			// become busy, since the last look.
-			in := seen
-			seen = nil
-			if in == nil {
-				var err error
-				if in, err = c.Instance(ctx, req.Region, req.InstanceID); err != nil {
-					return err
-				}
-			}
-			return c.preconditions().CheckInstance(in)
-		},
-		what: func() string { return fmt.Sprintf("restore of %s from %s", req.InstanceID, req.SnapshotID) },
+		op:      op,
+		target:  invoke.Target{Region: req.Region, InstanceID: req.InstanceID, DiskID: inst.SystemDiskID, SnapshotID: req.SnapshotID},
+		body:    map[string]any{"Region": req.Region, "ServerId": req.InstanceID, "SnapshotId": req.SnapshotID},
+		witness: witness,
+		check:   check,
+		what:    func() string { return fmt.Sprintf("restore of %s from %s", req.InstanceID, req.SnapshotID) },
 		how: func() string {
 			return fmt.Sprintf("read DescribeSnapshots for %s: a LastRestore with a request ID other than %q, naming server %s, means the restore was applied",
-				req.SnapshotID, base.snap.RequestID, req.InstanceID)
+				req.SnapshotID, base.Snapshot.RequestID, req.InstanceID)
 		},
 	})
-	res.Attempts = out.Sent
-	if err != nil {
-		log.LogAttrs(ctx, slog.LevelWarn, "rollback failed", slog.Int("attempts", out.Sent), slog.String("error", err.Error()))
-		return nil, err
-	}
-	res.RequestID, res.Adopted = out.RequestID, out.Adopted
-	log.LogAttrs(ctx, slog.LevelInfo, "rollback accepted", slog.String("request_id", res.RequestID),
-		slog.Int("attempts", res.Attempts), slog.Bool("adopted", res.Adopted))
-	return res, nil
+	return once.Record(ctx, log, res, out, err)
 }
 
 // ValidateRequest checks req against Acme's rules (region, "srv-" server,
@@ -103,13 +81,6 @@ func (c *Client) ValidateRequest(req provider.Request) error {
 		return err
 	}
 	return rules.Check(opRestore, req)
-}
-
-// baseline is what the resources reported before the first attempt. A
-// baseline from a checkpoint has only the snapshot's (haveInst false).
-type baseline struct {
-	snap, inst provider.Operation
-	haveInst   bool
 }
 
 func (c *Client) preconditions() provider.Preconditions {
@@ -153,48 +124,40 @@ func (c *Client) preflight(ctx context.Context, req provider.Request, pf provide
 	return snap, inst, nil
 }
 
-// judge reads the snapshot, then the server, and judges them against the
-// baseline (provider.RollbackWitness's rules): the snapshot's last restore
-// with a request ID the baseline did not have, naming req's server, is
-// ours; a restore the snapshot does not name, newer than the baseline on
-// the server, is someone else's; otherwise nothing landed. It also returns
-// the server as read (nil when it was not).
-func (c *Client) judge(ctx context.Context, req provider.Request, base baseline) (provider.Evidence, *provider.Instance, error) {
-	r, rid, err := c.describeSnapshotsRaw(ctx, req.Region, map[string]any{"Region": req.Region, "SnapshotIds": []string{req.SnapshotID}}, req.SnapshotID)
-	if err != nil {
-		return provider.Evidence{}, nil, err
-	}
-	var raw *snapshotJSON
-	for i := range r.Snapshots {
-		if r.Snapshots[i].SnapshotID == req.SnapshotID {
-			raw = &r.Snapshots[i]
-		}
-	}
-	if raw == nil {
-		return provider.Evidence{}, nil, &provider.Error{Provider: Name, Op: "DescribeSnapshots", Kind: provider.ErrSnapshotNotFound, RequestID: rid,
-			Message: fmt.Sprintf("snapshot %s does not exist in %s", req.SnapshotID, req.Region)}
-	}
-	snap := normalizeSnapshot(req.Region, raw)
-	if lr := raw.LastRestore; lr != nil && lr.RequestID != "" && lr.RequestID != base.snap.RequestID {
-		// A restore newer than the baseline: ours only if it names our
-		// server (the evidence must name the target, not just the snapshot).
-		if lr.ServerID != req.InstanceID {
-			return provider.Evidence{Verdict: provider.CannotTell, RequestID: lr.RequestID,
-				Detail: fmt.Sprintf("snapshot %s reports a restore (request %s) of server %q, not %s", snap.ID, lr.RequestID, lr.ServerID, req.InstanceID)}, nil, nil
-		}
-		return provider.Evidence{Verdict: provider.OursLanded, RequestID: lr.RequestID,
-			Detail: fmt.Sprintf("snapshot %s reports its last restore %s (request %s) on server %s", snap.ID, lr.State, lr.RequestID, lr.ServerID)}, nil, nil
-	}
-	in, err := c.Instance(ctx, req.Region, req.InstanceID)
-	if err != nil {
-		return provider.Evidence{}, nil, err
-	}
-	if lo := in.LatestOperation; base.haveInst && lo.Kind == provider.OpRollback && lo.RequestID != "" && lo.RequestID != base.inst.RequestID {
-		return provider.Evidence{Verdict: provider.CannotTell, RequestID: lo.RequestID,
-			Detail: fmt.Sprintf("server %s reports %s %s (request %s), which snapshot %s does not name: another restore, not this one",
-				in.ID, lo.Name, lo.NativeState, lo.RequestID, snap.ID)}, in, nil
-	}
-	return provider.Evidence{Verdict: provider.NothingLanded}, in, nil
+// restoreEvidence is the evidence of a restore (provider.RollbackWitness's
+// rules, once.Latest): the snapshot's last restore with a request ID the
+// baseline did not have, naming req's server, is ours (naming another, or
+// none, CannotTell: the evidence must name the target, not just the
+// snapshot); a restore the snapshot does not name, newer than the baseline
+// on the server, is someone else's; otherwise nothing landed. check
+// refuses a server before a resend.
+func (c *Client) restoreEvidence(req provider.Request, base once.Baseline, check func(*provider.Instance) error) (once.Witness, func(context.Context) error) {
+	return once.LatestRollback(req.InstanceID, base,
+		func(ctx context.Context) (once.SnapshotRollback, error) {
+			// The raw reply: the normalized Snapshot does not carry the
+			// last restore's server.
+			r, rid, err := c.describeSnapshotsRaw(ctx, req.Region, map[string]any{"Region": req.Region, "SnapshotIds": []string{req.SnapshotID}}, req.SnapshotID)
+			if err != nil {
+				return once.SnapshotRollback{}, err
+			}
+			for _, raw := range r.Snapshots {
+				if raw.SnapshotID != req.SnapshotID {
+					continue
+				}
+				sr := once.SnapshotRollback{SnapshotID: raw.SnapshotID, NamesInstance: true}
+				if lr := raw.LastRestore; lr != nil {
+					sr.InstanceID = lr.ServerID
+					sr.Op = provider.Operation{Kind: provider.OpRollback, Name: opRestore, NativeState: lr.State, RequestID: lr.RequestID}
+				}
+				return sr, nil
+			}
+			return once.SnapshotRollback{}, &provider.Error{Provider: Name, Op: "DescribeSnapshots", Kind: provider.ErrSnapshotNotFound, RequestID: rid,
+				Message: fmt.Sprintf("snapshot %s does not exist in %s", req.SnapshotID, req.Region)}
+		},
+		func(ctx context.Context) (*provider.Instance, error) {
+			return c.Instance(ctx, req.Region, req.InstanceID)
+		},
+		check)
 }
 
 // WitnessRollback implements provider.RollbackWitness: whether a restore
@@ -207,16 +170,13 @@ func (c *Client) WitnessRollback(ctx context.Context, req provider.Request, befo
 	if before == nil || before.ID != req.SnapshotID {
 		return provider.Evidence{}, provider.InvalidArgument(Name, opRestore, "before", "must be snapshot %s as read before the first rollback call", req.SnapshotID)
 	}
-	base := baseline{snap: before.LatestOperation}
-	return once.Prove(ctx, c.opts.Clock, c.opts.ReadGrace, since, func(ctx context.Context) (provider.Evidence, error) {
-		ev, _, err := c.judge(ctx, req, base)
-		return ev, err
-	})
+	witness, _ := c.restoreEvidence(req, once.Baseline{Snapshot: before.LatestOperation}, nil)
+	return once.Prove(ctx, c.opts.Clock, c.opts.ReadGrace, since, witness)
 }
 
 // waitPriors are the windows in which Acme operations usually end
 // (provider.WaitPriors); what the learner sees replaces them.
-var waitPriors = map[string][2]time.Duration{
+var waitPriors = provider.Priors{
 	"instance-stopped": {10 * time.Second, 30 * time.Second},
 	"instance-running": {15 * time.Second, 40 * time.Second},
 	"rollback":         {40 * time.Second, 90 * time.Second},
@@ -225,6 +185,5 @@ var waitPriors = map[string][2]time.Duration{
 
 // WaitPrior implements provider.WaitPriors.
 func (c *Client) WaitPrior(op string) (lo, hi time.Duration, ok bool) {
-	w, ok := waitPriors[op]
-	return w[0], w[1], ok
+	return waitPriors.WaitPrior(op)
 }

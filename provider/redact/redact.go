@@ -4,7 +4,9 @@
 // The Alibaba SDK puts the whole signed URL, AccessKeyId and Signature
 // included, into its transport errors; the Tencent SDK's debug dumps carry the
 // Authorization header. Everything the providers return or log passes
-// through a Redactor first.
+// through a Redactor first. It is public so that a provider in another
+// module redacts the same way: New with its secrets, Learn for credentials
+// it rotates, String for a cloud's message (errmap.CleanMessage takes it).
 package redact
 
 import (
