@@ -39,6 +39,7 @@ type Client struct {
 	redactor    *redact.Redactor
 	inv         *invoke.Invoker
 	seen        markReadings // OperationMark's last readings, for MarkOperation
+	quotas      map[provider.OperationKind]provider.RateLimit
 	// The SDK client is not safe for concurrent use, so each call in
 	// flight borrows one of its own.
 	pool sdkhttp.Pool[*swas.Client]
@@ -112,6 +113,8 @@ func New(cfg Config, opts ...provider.Option) (*Client, error) {
 		opts:            o,
 		clk:             o.Clock,
 		redactor:        redact.New(),
+		// SWAS's quota, which the default RateLimit paces to.
+		quotas: provider.QuotaEach(provider.RateLimit{Calls: DefaultRateLimitCalls, Per: DefaultRateLimitPer}),
 	}
 	if c.transport == nil {
 		c.transport = sdkhttp.NewTransport()
@@ -145,7 +148,7 @@ func (c *Client) Name() string { return provider.ProviderAliyun }
 func (c *Client) Capabilities() provider.Capabilities {
 	return provider.Capabilities{
 		Name: provider.ProviderAliyun, BatchInstances: c, BatchSnapshots: c, Disks: c, Marker: c, Preflight: c,
-		Validator: c, Priors: c, Witness: c, Checkpoints: &c.checkpoints,
+		Validator: c, Priors: c, Witness: c, Checkpoints: &c.checkpoints, Quotas: c.quotas,
 	}
 }
 

@@ -247,6 +247,16 @@ func TestQuotaThrottles(t *testing.T) {
 			t.Fatalf("paced stop: %v", err)
 		}
 	}
+	// The quota is declared, for tools that pace many processes to it.
+	if got := q.Capabilities().Quotas[rollback.OpRollback]; got != (rollback.RateLimit{Calls: 1, Per: time.Minute}) {
+		t.Errorf("declared rollback quota %+v, want 1 per minute", got)
+	}
+	if got := p.Capabilities().Quotas; len(got) != 4 {
+		t.Errorf("declared quotas %v, want the four mutating kinds", got)
+	}
+	if got := memprovider.New().Capabilities().Quotas; got != nil {
+		t.Errorf("no quota, yet declared %v", got)
+	}
 }
 
 func TestReadLag(t *testing.T) {

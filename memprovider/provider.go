@@ -52,6 +52,7 @@ type Provider struct {
 	journal emulator.Journal
 	quota   emulator.RateLimiter
 	window  emulator.RateWindow
+	quotas  map[provider.OperationKind]provider.RateLimit // window, declared
 
 	mu            sync.Mutex
 	regions       map[string]bool
@@ -165,7 +166,8 @@ func New(opts ...Option) *Provider {
 	p := &Provider{
 		opts: o, clk: cfg.clk, region: cfg.region, dur: d,
 		checkpoints: provider.MemoryCheckpoints{Max: provider.MemoryCheckpointsMax},
-		window:      cfg.window, readLag: cfg.readLag, snapQuota: cfg.snapQuota,
+		window:      cfg.window, quotas: provider.QuotaEach(provider.RateLimit{Calls: cfg.window.Limit, Per: cfg.window.Per}),
+		readLag: cfg.readLag, snapQuota: cfg.snapQuota,
 		regions:   map[string]bool{cfg.region: true},
 		instances: map[string]*instance{}, disks: map[string]*instance{}, snapshots: map[string]*snapshot{},
 	}
@@ -272,6 +274,7 @@ func (p *Provider) Capabilities() provider.Capabilities {
 	return provider.Capabilities{
 		Name: Name, BatchInstances: p, BatchSnapshots: p, Disks: p, Preflight: p,
 		Validator: p, Priors: p, Witness: p, Marker: p, Checkpoints: &p.checkpoints,
+		Quotas: p.quotas,
 	}
 }
 

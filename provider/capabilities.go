@@ -48,6 +48,16 @@ type Capabilities struct {
 	// (see OperationMarker): what lets a keyed Run that lost its
 	// checkpoint prove it never sent.
 	Marker OperationMarker
+	// Quotas declare the cloud's account quota of each mutating action
+	// (OpRollback, OpStop, OpStart, OpCreateSnapshot): at most Calls in any
+	// window of Per, shared by every client of the account. Tools that
+	// spread calls over many processes pace to it (the temporal module's
+	// task-queue rates, fleet estimates). A provider that paces below the
+	// cloud's quota may declare its own pace instead, so that those tools
+	// stay below too. Keep it consistent with the client's default
+	// RateLimit. Nil or an absent kind: unknown, and tools fall back to the
+	// client's own pacing.
+	Quotas map[OperationKind]RateLimit
 	// Checkpoints is where Runs made with this provider keep checkpoints
 	// when RunOptions names no store: a client-scoped store keeps keys of
 	// unrelated clients apart. Nil: rollback.DefaultCheckpoints.

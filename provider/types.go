@@ -239,6 +239,24 @@ const (
 	OpOther          OperationKind = "other"
 )
 
+// MutatingKinds are the kinds of the actions a cloud's quota counts, the
+// keys of Capabilities.Quotas.
+var MutatingKinds = []OperationKind{OpRollback, OpStop, OpStart, OpCreateSnapshot}
+
+// QuotaEach returns Quotas with the same quota l for every mutating kind
+// (clouds that count each action in its own window of the same size), or
+// nil when l is no limit (Calls or Per <= 0).
+func QuotaEach(l RateLimit) map[OperationKind]RateLimit {
+	if l.Calls <= 0 || l.Per <= 0 {
+		return nil
+	}
+	m := make(map[OperationKind]RateLimit, len(MutatingKinds))
+	for _, k := range MutatingKinds {
+		m[k] = l
+	}
+	return m
+}
+
 // OperationState is the state of an Operation.
 type OperationState string
 

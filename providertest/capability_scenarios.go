@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -412,4 +414,89 @@ func ownCheckpoints(t *testing.T, f Factory) {
 	if !rep.Resumed || h.Calls(CallRollback) != 1 {
 		t.Errorf("second Run: resumed %v, %d rollback calls", rep.Resumed, h.Calls(CallRollback))
 	}
+}
+
+// quotasKept: every quota a provider declares (Capabilities.Quotas) is a
+// positive window on a mutating kind, and the client's own pace of each
+// mutating call, as it hands it to a shared rollback.Limiter, keeps to the
+// declared quota of the call's kind: no more calls at once, and no faster.
+func quotasKept(t *testing.T, f Factory) {
+	clk := auto()
+	rec := &limitRecorder{}
+	h := f(t, clk, rollback.WithLimiter(rec))
+	quotas := h.Provider().Capabilities().Quotas
+	if len(quotas) == 0 {
+		t.Skip("the provider declares no Capabilities.Quotas")
+	}
+	for k, q := range quotas {
+		if !slices.Contains(provider.MutatingKinds, k) {
+			t.Errorf("quota for %q, which is no mutating kind (provider.MutatingKinds)", k)
+		}
+		if q.Calls <= 0 || q.Per <= 0 || q.Per > 24*time.Hour {
+			t.Errorf("quota for %s: %d per %v, want > 0 calls per (0, 24h]", k, q.Calls, q.Per)
+		}
+	}
+	rec.h = h
+	tg := h.NewTarget(t, true)
+	o := opts(clk)
+	o.StopIfRunning, o.StartAfter, o.SafetySnapshot = true, true, true
+	mustRun(t, h, h.Request(tg), o)
+	kinds := map[Call]provider.OperationKind{CallStop: provider.OpStop, CallStart: provider.OpStart,
+		CallRollback: provider.OpRollback, CallSnapshot: provider.OpCreateSnapshot}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.calls) == 0 {
+		t.Error("the provider declares quotas but its client paces no mutating call")
+	}
+	for i, c := range rec.calls {
+		// The kind of call i is the counter that moved before the next
+		// wait (or the end of the run): the call waited, then was sent.
+		next := rec.counts(h)
+		if i+1 < len(rec.calls) {
+			next = rec.calls[i+1].before
+		}
+		for call, kind := range kinds {
+			if next[call] == c.before[call] {
+				continue
+			}
+			q, ok := quotas[kind]
+			if !ok {
+				continue
+			}
+			if c.Calls > q.Calls || float64(c.Calls)/c.Per.Seconds() > float64(q.Calls)/q.Per.Seconds()*(1+1e-9) {
+				t.Errorf("%s (%s) is paced at %d per %v, beyond the declared quota of %d per %v", c.Op, kind, c.Calls, c.Per, q.Calls, q.Per)
+			}
+		}
+	}
+}
+
+// limitRecorder is a rollback.Limiter that lets every call through and
+// records the pace the client asked for, with the harness's counts of
+// mutating calls at that moment.
+type limitRecorder struct {
+	mu    sync.Mutex
+	h     Harness
+	calls []recordedCall
+}
+
+type recordedCall struct {
+	provider.LimitedCall
+	before map[Call]int
+}
+
+func (r *limitRecorder) counts(h Harness) map[Call]int {
+	m := map[Call]int{}
+	for _, c := range []Call{CallStop, CallStart, CallRollback, CallSnapshot} {
+		m[c] = h.Calls(c)
+	}
+	return m
+}
+
+func (r *limitRecorder) Wait(ctx context.Context, c provider.LimitedCall) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.h != nil {
+		r.calls = append(r.calls, recordedCall{c, r.counts(r.h)})
+	}
+	return ctx.Err()
 }

@@ -99,6 +99,7 @@ func groups() []struct {
 			{"OperationMarks", operationMarks},
 			{"PriorsAreSane", priorsSane},
 			{"OwnCheckpoints", ownCheckpoints},
+			{"QuotasAreKept", quotasKept},
 		}},
 		{"Batch", []scenario{
 			{"BatchItemsEndOnTheirOwn", batchItemsEndOnTheirOwn},

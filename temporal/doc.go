@@ -45,8 +45,10 @@
 //
 // Each mutating action of each provider has its own task queue
 // (ActionQueue) whose workers set TaskQueueActivitiesPerSecond to
-// QueueRate, so all workers together keep to the cloud's quota (Quota:
-// SWAS 10 a minute, Lighthouse 20 a second). QueueRate is below the quota
+// QueueRate, so all workers together keep to the quota the provider
+// declares (provider.Capabilities.Quotas, read by Quota: SWAS 10 a minute,
+// Lighthouse 20 a second; a provider that declares none gets no queue
+// limit, only its clients' own pacing). QueueRate is below the quota
 // because the server's limit is a token bucket per queue partition that
 // bursts after a lull: with the default 4 partitions, Lighthouse queues
 // run at 8 a second and SWAS queues at 6 a minute. The provider client's

@@ -6,6 +6,10 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/aliyun"
+	"github.com/cloudsnap/rollback/memprovider"
+	"github.com/cloudsnap/rollback/provider"
+	"github.com/cloudsnap/rollback/tencent"
 )
 
 // TestQueueRateKeepsQuota drives the Temporal server's task-queue limit as
@@ -15,26 +19,49 @@ import (
 // the cloud's quota: QueueRate never lets more through than the quota,
 // while the cloud's quota itself (Quota) would.
 func TestQueueRateKeepsQuota(t *testing.T) {
-	for _, p := range []string{rollback.ProviderTencent, rollback.ProviderAliyun} {
-		calls, per := quotaWindow(p)
+	quotas := map[string]provider.RateLimit{
+		rollback.ProviderTencent: tencent.DefaultRateLimit,
+		rollback.ProviderAliyun:  {Calls: aliyun.DefaultRateLimitCalls, Per: aliyun.DefaultRateLimitPer},
+		"10 a second, as acme":   {Calls: 10, Per: time.Second},
+	}
+	for p, q := range quotas {
+		calls, per := q.Calls, q.Per
+		quota := float64(calls) / per.Seconds()
 		for _, parts := range []int{1, 2, 4, 8} {
-			r := QueueRate(p, ActionRollback, parts)
+			r := QueueRate(q, parts)
 			if got := maxDispatched(r, parts, per); got > calls {
 				t.Errorf("%s, %d partitions: QueueRate %.4f/s dispatches %d in %s; quota %d", p, parts, r, got, per, calls)
 			}
-			if r <= 0 || r > Quota(p, ActionRollback) {
+			if r <= 0 || r > quota {
 				t.Errorf("%s, %d partitions: QueueRate %.4f/s", p, parts, r)
 			}
 		}
-		if got := maxDispatched(Quota(p, ActionRollback), DefaultQueuePartitions, per); got <= calls {
+		if got := maxDispatched(quota, DefaultQueuePartitions, per); calls > 1 && got <= calls {
 			t.Errorf("%s: the quota as the queue rate dispatches only %d in %s; the simulation shows no burst", p, got, per)
 		}
 	}
-	if r := QueueRate(rollback.ProviderTencent, ActionRollback, DefaultQueuePartitions); r != 8 {
+	if r := QueueRate(tencent.DefaultRateLimit, DefaultQueuePartitions); r != 8 {
 		t.Errorf("Lighthouse queue rate = %v, want 8", r)
 	}
-	if r := QueueRate(rollback.ProviderAliyun, ActionRollback, DefaultQueuePartitions); math.Abs(r-0.1) > 1e-9 {
+	if r := QueueRate(quotas[rollback.ProviderAliyun], DefaultQueuePartitions); math.Abs(r-0.1) > 1e-9 {
 		t.Errorf("SWAS queue rate = %v, want 0.1 (6 a minute)", r)
+	}
+	if r := QueueRate(provider.RateLimit{}, DefaultQueuePartitions); r != 0 {
+		t.Errorf("no quota: queue rate %v, want 0 (no limit)", r)
+	}
+}
+
+// TestQuotaIsDeclared: the queues' quotas come from what the provider
+// declares, whatever its name; none declared is no queue limit.
+func TestQuotaIsDeclared(t *testing.T) {
+	limited := memprovider.New(memprovider.WithQuota(3, time.Minute))
+	for _, a := range Actions {
+		if q := Quota(limited, a); q != (provider.RateLimit{Calls: 3, Per: time.Minute}) {
+			t.Errorf("%s: quota %+v, want the declared 3 a minute", a, q)
+		}
+		if q := Quota(memprovider.New(), a); q != (provider.RateLimit{}) {
+			t.Errorf("%s: quota %+v of a provider that declares none", a, q)
+		}
 	}
 }
 

@@ -49,35 +49,31 @@ func ReadQueue(prefix, provider string) string { return prefixOr(prefix) + "-" +
 
 // ActionQueue is the task queue of one mutating action of a provider. Its
 // workers set TaskQueueActivitiesPerSecond to what keeps that action
-// within the cloud's quota (QueueRate), and the Temporal server holds
+// within the cloud's quota (QueueRate of the provider's declared Quota), and the Temporal server holds
 // every worker of the queue to it together: that is how a fleet run from many hosts keeps to the
 // account's quota. Give accounts with separate quotas separate prefixes.
 func ActionQueue(prefix, provider, action string) string {
 	return prefixOr(prefix) + "-" + provider + "-" + action
 }
 
-// Quota returns the cloud's quota of a mutating action in calls per
-// second: SWAS allows 10 ResetDisk, StopInstance, StartInstance and
-// CreateSnapshot calls a minute each; Lighthouse 20 calls a second per
-// action. Zero for a provider this package does not know.
-func Quota(provider, action string) float64 {
-	calls, per := quotaWindow(provider)
-	if calls == 0 {
-		return 0
-	}
-	return float64(calls) / per.Seconds()
+// actionKinds are the operation kinds of the mutating actions, the keys of
+// a provider's declared quotas (provider.Capabilities.Quotas).
+var actionKinds = map[string]provider.OperationKind{
+	ActionStop: provider.OpStop, ActionStart: provider.OpStart,
+	ActionSnapshot: provider.OpCreateSnapshot, ActionRollback: provider.OpRollback,
 }
 
-// quotaWindow is the cloud's quota as the cloud counts it: calls per
-// window.
-func quotaWindow(provider string) (calls int, per time.Duration) {
-	switch provider {
-	case rollback.ProviderAliyun:
-		return 10, time.Minute
-	case rollback.ProviderTencent:
-		return 20, time.Second
+// Quota returns the account quota of a mutating action that p declares
+// (provider.Capabilities.Quotas: SWAS 10 calls a minute per action,
+// Lighthouse 20 a second), or the zero RateLimit when p declares none for
+// it: its queue then has no limit, and only each worker's client paces
+// its calls.
+func Quota(p rollback.Provider, action string) provider.RateLimit {
+	q, ok := provider.CapabilitiesOf(p).Quotas[actionKinds[action]]
+	if !ok || q.Calls <= 0 || q.Per <= 0 {
+		return provider.RateLimit{}
 	}
-	return 0, 0
+	return q
 }
 
 // DefaultQueuePartitions is how many partitions a Temporal server gives a
@@ -86,20 +82,20 @@ func quotaWindow(provider string) (calls int, per time.Duration) {
 const DefaultQueuePartitions = 4
 
 // QueueRate returns the TaskQueueActivitiesPerSecond that keeps an action's
-// queue within the cloud's quota on a server that splits the queue into
-// partitions (DefaultQueuePartitions unless configured), and NewWorkers
-// sets it. It is below Quota because the server's limit is not a window:
-// each partition is a token bucket of rate/partitions whose burst is
-// ceil(rate/partitions) (at least 1), full after any lull (between a
-// fleet's continue-as-new runs, say). Over one quota window it can
+// queue within quota (as Quota returns it) on a server that splits the
+// queue into partitions (DefaultQueuePartitions unless configured), and
+// NewWorkers sets it. It is below the quota because the server's limit is
+// not a window: each partition is a token bucket of rate/partitions whose
+// burst is ceil(rate/partitions) (at least 1), full after any lull (between
+// a fleet's continue-as-new runs, say). Over one quota window it can
 // therefore dispatch partitions×burst + rate×window tasks, and QueueRate is
 // the largest whole number of calls per window for which that stays within
 // the quota: Lighthouse 8 a second (8 + 4×2 = 16 of 20), SWAS 6 a minute
 // (6 + 4×1 = 10 of 10) with 4 partitions; 10 a second and 9 a minute with
-// one. Zero for a provider this package does not know.
-func QueueRate(provider, action string, partitions int) float64 {
-	calls, per := quotaWindow(provider)
-	if calls == 0 {
+// one. Zero (no queue limit) for the zero RateLimit.
+func QueueRate(quota provider.RateLimit, partitions int) float64 {
+	calls, per := quota.Calls, quota.Per
+	if calls <= 0 || per <= 0 {
 		return 0
 	}
 	partitions = max(partitions, 1)
@@ -137,8 +133,9 @@ func RegisterActivities(w worker.ActivityRegistry, acts *Activities) {
 
 // NewWorkers returns the workers one process runs for a provider: one for
 // the workflows, one for reads and waits, and one per mutating action whose
-// queue is held to the cloud's quota across all workers
-// (TaskQueueActivitiesPerSecond). o is the base of every worker's options.
+// queue is held to the quota the provider declares across all workers
+// (TaskQueueActivitiesPerSecond at QueueRate; no queue limit where it
+// declares none). o is the base of every worker's options.
 // Start them with worker.Run or Start; stop them with Stop.
 func NewWorkers(c client.Client, prefix string, acts *Activities, o worker.Options) []worker.Worker {
 	p := providerName(acts.Provider)
@@ -149,7 +146,7 @@ func NewWorkers(c client.Client, prefix string, acts *Activities, o worker.Optio
 	ws := []worker.Worker{wf, reads}
 	for _, a := range Actions {
 		ao := o
-		if q := QueueRate(p, a, DefaultQueuePartitions); q > 0 {
+		if q := QueueRate(Quota(acts.Provider, a), DefaultQueuePartitions); q > 0 {
 			ao.TaskQueueActivitiesPerSecond = q
 		}
 		w := worker.New(c, ActionQueue(prefix, p, a), ao)

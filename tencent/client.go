@@ -33,6 +33,7 @@ type Client struct {
 
 	checkpoints provider.MemoryCheckpoints // Runs through this client; see Checkpoints
 	opts        provider.Options
+	quotas      map[provider.OperationKind]provider.RateLimit // declared in Capabilities
 	red         *redact.Redactor
 	inv         *invoke.Invoker
 
@@ -71,6 +72,7 @@ func New(cfg Config, opts ...provider.Option) (*Client, error) {
 		regions:         newRegionSet(cfg),
 		allowForcedStop: cfg.AllowForcedStop,
 		opts:            o,
+		quotas:          provider.QuotaEach(DefaultRateLimit), // Lighthouse's quota, per action
 		pools:           map[string]*sdkhttp.Pool[*lh.Client]{},
 	}
 	if err := c.regions.check("New", cfg.Region); err != nil {
@@ -123,7 +125,7 @@ func (c *Client) Name() string { return provider.ProviderTencent }
 func (c *Client) Capabilities() provider.Capabilities {
 	return provider.Capabilities{
 		Name: provider.ProviderTencent, BatchInstances: c, BatchSnapshots: c, Preflight: c,
-		Validator: c, Priors: c, Witness: c, Checkpoints: &c.checkpoints,
+		Validator: c, Priors: c, Witness: c, Checkpoints: &c.checkpoints, Quotas: c.quotas,
 	}
 }
 

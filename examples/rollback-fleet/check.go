@@ -45,7 +45,7 @@ func checkRows(rows []row, prior badRows, clients map[string]rollback.Provider, 
 			bad = append(bad, rowError{r.Line, "provider is empty; want aliyun or tencent"})
 			continue
 		case !ok:
-			bad = append(bad, rowError{r.Line, fmt.Sprintf("provider %q is not aliyun or tencent", r.Provider)})
+			bad = append(bad, rowError{r.Line, fmt.Sprintf("provider %q is not aliyun or tencent (nor the scheme of a -cloud URL)", r.Provider)})
 			continue
 		}
 		req := rollback.Request{Region: r.Region, InstanceID: r.Instance, DiskID: r.Disk, SnapshotID: r.Snapshot,

@@ -9,32 +9,79 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
-	"github.com/cloudsnap/rollback/aliyun"
-	"github.com/cloudsnap/rollback/tencent"
 )
 
 // stepTimes are how long a rollback's steps are expected to take.
 type stepTimes struct{ stop, snapshot, rollback, start time.Duration }
 
 // typicalTimes are rough figures for the real clouds, for the estimate
-// only; the demo uses its emulators' own.
+// only; the demo uses its emulators' own. Other providers' come from their
+// priors (timesOf).
 var typicalTimes = map[string]stepTimes{
 	rollback.ProviderAliyun:  {stop: 30 * time.Second, snapshot: 2 * time.Minute, rollback: time.Minute, start: 30 * time.Second},
 	rollback.ProviderTencent: {stop: 30 * time.Second, snapshot: 2 * time.Minute, rollback: 90 * time.Second, start: 30 * time.Second},
 }
 
+// defaultTimes are the figures of a provider without typical times or
+// priors.
+var defaultTimes = stepTimes{stop: 30 * time.Second, snapshot: 2 * time.Minute, rollback: 90 * time.Second, start: 30 * time.Second}
+
+// timesOf returns the step times of provider name (client p): the env's
+// (the demo's), the real clouds' typical ones, else the middle of each
+// prior the provider declares (Capabilities.Priors), else defaultTimes.
+func timesOf(e env, name string, p rollback.Provider) stepTimes {
+	if t, ok := e.times[name]; ok {
+		return t
+	}
+	if t, ok := typicalTimes[name]; ok {
+		return t
+	}
+	t := defaultTimes
+	if pr := p.Capabilities().Priors; pr != nil {
+		for _, f := range []struct {
+			op string
+			d  *time.Duration
+		}{
+			{"rollback", &t.rollback}, {"snapshot", &t.snapshot},
+			{"instance-" + rollback.UntilStopped.Name, &t.stop}, {"instance-" + rollback.UntilRunning.Name, &t.start},
+		} {
+			if lo, hi, ok := pr.WaitPrior(f.op); ok && hi > 0 {
+				*f.d = (lo + hi) / 2
+			}
+		}
+	}
+	return t
+}
+
 // quota is a client's limit on each mutating action, and what it is.
 type quota struct {
-	calls int
+	calls int // 0: none known
 	per   time.Duration
 	about string
 }
 
-var quotas = map[string]quota{
-	rollback.ProviderAliyun: {aliyun.DefaultRateLimitCalls, aliyun.DefaultRateLimitPer,
-		fmt.Sprintf("SWAS allows ResetDisk, StopInstance, StartInstance and CreateSnapshot %d times a minute per account", aliyun.DefaultRateLimitCalls)},
-	rollback.ProviderTencent: {tencent.DefaultRateLimit.Calls, tencent.DefaultRateLimit.Per,
-		fmt.Sprintf("Lighthouse allows each action %d times a second", tencent.DefaultRateLimit.Calls)},
+// quotaOf is the quota that paces p's rows: the strictest one the provider
+// declares for a mutating action (Capabilities.Quotas). None declared: the
+// estimate leaves the quota out.
+func quotaOf(p rollback.Provider) quota {
+	caps := p.Capabilities()
+	var q rollback.RateLimit
+	for _, l := range caps.Quotas {
+		if l.Calls > 0 && l.Per > 0 && (q.Calls == 0 || float64(l.Calls)/l.Per.Seconds() < float64(q.Calls)/q.Per.Seconds()) {
+			q = l
+		}
+	}
+	if q.Calls == 0 {
+		return quota{about: caps.Name + " declares no quota"}
+	}
+	per := "per " + q.Per.String()
+	switch q.Per {
+	case time.Second:
+		per = "a second"
+	case time.Minute:
+		per = "a minute"
+	}
+	return quota{q.Calls, q.Per, fmt.Sprintf("%s allows each action %d times %s", caps.Name, q.Calls, per)}
 }
 
 // checkTime is a rough allowance for a row's reads before it changes
@@ -48,7 +95,7 @@ type model struct {
 	concurrency int
 }
 
-func newModel(provider string, times stepTimes, c *config) model {
+func newModel(q quota, times stepTimes, c *config) model {
 	chain := checkTime + times.rollback
 	if c.stop {
 		chain += times.stop
@@ -59,7 +106,7 @@ func newModel(provider string, times stepTimes, c *config) model {
 	if c.start {
 		chain += times.start
 	}
-	return model{quota: quotas[provider], chain: chain, concurrency: c.concurrency}
+	return model{quota: q, chain: chain, concurrency: c.concurrency}
 }
 
 // estimate is how long n rollbacks take. Each action's quota lets its
@@ -71,8 +118,11 @@ func (m model) estimate(n int) time.Duration {
 	if n <= 0 {
 		return 0
 	}
-	window := m.quota.per + m.quota.per/20
-	span := time.Duration((n-1)/m.quota.calls) * window
+	var span time.Duration
+	if m.quota.calls > 0 {
+		window := m.quota.per + m.quota.per/20
+		span = time.Duration((n-1)/m.quota.calls) * window
+	}
 	if m.concurrency > 0 {
 		span = max(span, time.Duration((n-1)/m.concurrency)*m.chain)
 	}

@@ -8,12 +8,15 @@ import (
 	"time"
 
 	"github.com/cloudsnap/rollback"
+	"github.com/cloudsnap/rollback/aliyun"
 	"github.com/cloudsnap/rollback/clock"
+	"github.com/cloudsnap/rollback/memprovider"
+	"github.com/cloudsnap/rollback/tencent"
 )
 
 func TestEstimateFollowsTheQuota(t *testing.T) {
 	c := &config{stop: true, concurrency: 100}
-	swas := newModel(rollback.ProviderAliyun, typicalTimes[rollback.ProviderAliyun], c)
+	swas := testModel(rollback.ProviderAliyun, c)
 	// 10 ResetDisk calls a minute: 200 servers take about 20 minutes.
 	if d := swas.estimate(200); d < 20*time.Minute || d > 23*time.Minute {
 		t.Errorf("200 SWAS servers: %v", d)
@@ -21,19 +24,46 @@ func TestEstimateFollowsTheQuota(t *testing.T) {
 	if d := swas.estimate(1); d != swas.chain {
 		t.Errorf("one server: %v, want its steps %v", d, swas.chain)
 	}
-	lh := newModel(rollback.ProviderTencent, typicalTimes[rollback.ProviderTencent], c)
+	lh := testModel(rollback.ProviderTencent, c)
 	if d := lh.estimate(200); d > 5*time.Minute {
 		t.Errorf("200 Lighthouse servers: %v", d)
 	}
 	// Too few slots pace a batch too.
 	c.concurrency = 1
-	if one := newModel(rollback.ProviderTencent, typicalTimes[rollback.ProviderTencent], c); one.estimate(10) != 10*one.chain {
+	if one := testModel(rollback.ProviderTencent, c); one.estimate(10) != 10*one.chain {
 		t.Errorf("10 servers one at a time: %v", one.estimate(10))
 	}
 	for d, want := range map[time.Duration]string{40 * time.Second: "40s", 16*time.Minute + 20*time.Second: "16m", 2*time.Hour + 3*time.Minute: "2h05m"} {
 		if got := fmtETA(d); got != want {
 			t.Errorf("fmtETA(%v) = %s, want %s", d, got, want)
 		}
+	}
+}
+
+// testModel is the model of an aliyun or tencent client, from the quota
+// it declares.
+func testModel(p string, c *config) model {
+	q := map[string]rollback.RateLimit{
+		rollback.ProviderAliyun:  {Calls: aliyun.DefaultRateLimitCalls, Per: aliyun.DefaultRateLimitPer},
+		rollback.ProviderTencent: tencent.DefaultRateLimit,
+	}[p]
+	return newModel(quotaOf(memprovider.New(memprovider.WithQuota(q.Calls, q.Per))), typicalTimes[p], c)
+}
+
+// TestDeclaredQuota: the estimate paces to what a provider declares, and
+// leaves out a quota it does not declare.
+func TestDeclaredQuota(t *testing.T) {
+	q := quotaOf(memprovider.New(memprovider.WithQuota(3, time.Minute)))
+	if q.calls != 3 || q.per != time.Minute || q.about != "mem allows each action 3 times a minute" {
+		t.Errorf("declared quota %+v", q)
+	}
+	none := newModel(quotaOf(memprovider.New()), defaultTimes, &config{concurrency: 1000})
+	if none.quota.calls != 0 || none.estimate(500) != none.chain {
+		t.Errorf("no quota declared: %+v, estimate %v", none.quota, none.estimate(500))
+	}
+	// Priors stand in for typical times.
+	if got := timesOf(env{}, memprovider.Name, memprovider.New()); got == defaultTimes || got.rollback <= 0 {
+		t.Errorf("memprovider's step times %+v, want its priors", got)
 	}
 }
 
@@ -59,7 +89,7 @@ func TestLiveLine(t *testing.T) {
 	rows := []row{{Line: 2, Provider: "aliyun", Disk: "d-1"}, {Line: 3, Provider: "aliyun", Disk: "d-2"}, {Line: 4, Provider: "tencent", Instance: "lhins-1"}}
 	models := map[string]model{}
 	for _, p := range []string{"aliyun", "tencent"} {
-		models[p] = newModel(p, typicalTimes[p], &config{concurrency: 100})
+		models[p] = testModel(p, &config{concurrency: 100})
 	}
 	p := newProgressTicks(&out, true, clk, rows, models, nil) // as on a terminal, without the ticker
 	p.event(0, rollback.Event{Kind: rollback.EventStepStarted, Step: rollback.StepRollback})
@@ -90,7 +120,7 @@ func TestPlainSummary(t *testing.T) {
 	for i := range 100 {
 		rows = append(rows, row{Line: i + 2, Provider: "tencent", Instance: fmt.Sprintf("lhins-%08d", i)})
 	}
-	models := map[string]model{"tencent": newModel("tencent", typicalTimes["tencent"], &config{concurrency: 100})}
+	models := map[string]model{"tencent": testModel("tencent", &config{concurrency: 100})}
 	p := newProgressTicks(&out, false, clk, rows, models, nil)
 	for i := range rows {
 		for _, s := range []rollback.Step{rollback.StepCheck, rollback.StepRollback, rollback.StepWaitRollback} {

@@ -37,6 +37,7 @@ type fleet struct {
 	rows    []row
 	bad     badRows // found while reading the rows
 	clients map[string]rollback.Provider
+	models  map[string]model // each provider's estimate
 }
 
 // runFile rolls back the rows of -file on the real clouds (or the
@@ -93,31 +94,41 @@ func runRows(ctx context.Context, c *config, e env, rows []row, bad badRows, cl 
 	if c.verbose {
 		opts = append(opts, rollback.WithLogger(debugLogger(e.stderr)))
 	}
-	clients, err := newClients(ctx, rows, modelsFor(c, e, rows), cl, opts)
+	clients, models, err := newClients(ctx, c, e, rows, cl, opts)
 	defer closeClients(clients)
 	if err != nil {
 		return fail(e.stderr, c, err)
 	}
-	return (&fleet{c: c, e: e, rows: rows, bad: bad, clients: clients}).run(ctx)
+	return (&fleet{c: c, e: e, rows: rows, bad: bad, clients: clients, models: models}).run(ctx)
 }
 
-// newClients makes one client per provider named in rows: every row of a
-// provider shares it, and with it the account's rate limits. Each call
-// names its own region, so one client serves them all.
-func newClients(ctx context.Context, rows []row, models map[string]model, cl cloudSet, opts []rollback.Option) (map[string]rollback.Provider, error) {
-	clients := map[string]rollback.Provider{}
+// newClients makes one client per provider named in rows that has a URL
+// (aliyun, tencent, or any registered scheme given with -cloud): every row
+// of a provider shares it, and with it the account's rate limits. Each
+// call names its own region, so one client serves them all. The estimate
+// model of each comes from what its provider declares (quota, priors),
+// read from a first client that is then closed: the retry policy of the
+// one used depends on it, and opening sends nothing.
+func newClients(ctx context.Context, c *config, e env, rows []row, cl cloudSet, opts []rollback.Option) (map[string]rollback.Provider, map[string]model, error) {
+	clients, models := map[string]rollback.Provider{}, map[string]model{}
 	for _, p := range providersOf(rows) {
-		if _, known := quotas[p]; !known {
+		if _, ok := cl.urls[p]; !ok {
 			continue // a bad row, reported with the others
 		}
-		popts := append(opts[:len(opts):len(opts)], retryPolicy(p, models[p].estimate(count(rows, p))))
+		probe, err := cl.open(ctx, p, opts)
+		if err != nil {
+			return clients, models, err
+		}
+		m := newModel(quotaOf(probe), timesOf(e, p, probe), c)
+		closeClients(map[string]rollback.Provider{p: probe})
+		popts := append(opts[:len(opts):len(opts)], retryPolicy(p, m.estimate(count(rows, p))))
 		client, err := cl.open(ctx, p, popts)
 		if err != nil {
-			return clients, err
+			return clients, models, err
 		}
-		clients[p] = client
+		clients[p], models[p] = client, m
 	}
-	return clients, nil
+	return clients, models, nil
 }
 
 // retryPolicy fits a client's retries to a batch. The library counts a
@@ -148,22 +159,6 @@ func count(rows []row, provider string) int {
 	return n
 }
 
-// modelsFor returns the estimate model of each provider of rows.
-func modelsFor(c *config, e env, rows []row) map[string]model {
-	models := map[string]model{}
-	for _, p := range providersOf(rows) {
-		if _, known := quotas[p]; !known {
-			continue
-		}
-		times := typicalTimes[p]
-		if t, ok := e.times[p]; ok {
-			times = t
-		}
-		models[p] = newModel(p, times, c)
-	}
-	return models
-}
-
 func closeClients(clients map[string]rollback.Provider) {
 	for _, p := range clients {
 		switch p := p.(type) {
@@ -182,7 +177,7 @@ func (f *fleet) run(ctx context.Context) int {
 		return f.fail(err)
 	}
 	clk := clock.Or(e.clock)
-	models := modelsFor(c, e, f.rows)
+	models := f.models
 	eta := describePlan(e.stderr, c, f.rows, models, f.realTime)
 	if !c.dryRun && !c.yes && !isTerminal(e.stdin) {
 		// A pipe or /dev/null cannot say yes.

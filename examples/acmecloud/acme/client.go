@@ -138,6 +138,9 @@ func (c *Client) Capabilities() provider.Capabilities {
 	return provider.Capabilities{
 		Name: Name, BatchInstances: c, BatchSnapshots: c, Preflight: c,
 		Validator: c, Priors: c, Witness: c, Checkpoints: &c.checkpoints,
+		// The client's own pace, half of Acme's quota: tools that spread
+		// calls over many processes then keep the same margin.
+		Quotas: provider.QuotaEach(DefaultRateLimit),
 	}
 }
 
