@@ -129,7 +129,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.profile, "profile", "", "the cloud CLI's credentials profile (aliyun: ~/.aliyun/config.json; tencent: ~/.tccli/NAME.credential)")
 	fs.StringVar(&c.token, "token", "", "client token (idempotency key) to use, 1-64 printable ASCII characters")
 	fs.StringVar(&c.key, "key", "", "operation key: run again with the same key after a crash to resume, never rolling back twice")
-	fs.StringVar(&c.stateDir, "state-dir", "", "where -key checkpoints are kept (default: the user cache directory)")
+	fs.StringVar(&c.stateDir, "state-dir", "", "where -key checkpoints and learned operation times are kept (default: the user cache directory)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON on stdout")
 	fs.BoolVar(&c.yes, "yes", false, "roll back without asking for confirmation (required when stdin is not a terminal)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,16 @@ import (
 	"github.com/cloudsnap/rollback/tencent/tencenttest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// Runs keep learned operation times in the user cache directory: one
+	// of the test binary's own, shared by its tests as by a user's runs.
+	cache, err := os.MkdirTemp("", "rollbackcli-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) { os.RemoveAll(cache) }))
+}
 
 // runCmd runs the command in-process and returns its exit code and output.
 func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {

@@ -45,6 +45,10 @@ func runReal(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io.
 		return fail(stdout, stderr, c, nil, err)
 	}
 	opts := defaultRunOptions(c)
+	if l := fileLearner(c.stateDir); l != nil {
+		opts.Wait.Learner = l
+		defer l.Save() // the last observations; a failed save costs only warmth
+	}
 	if c.key != "" || c.token != "" {
 		dir, err := stateDir(c.stateDir)
 		if err != nil {
@@ -110,6 +114,18 @@ func newProvider(ctx context.Context, c *config, opts []rollback.Option) (rollba
 		raw = cli.CloudURL(c.provider, c.region, c.endpoint, c.profile, c.international)
 	}
 	return rollback.Open(ctx, raw, opts...)
+}
+
+// fileLearner keeps what waits learn in the state directory, so that the
+// next run's first wait (one rollback per process is this command's usual
+// life) starts from how long operations took here rather than from the
+// provider's wide priors. Without a directory: none, and the priors.
+func fileLearner(flagDir string) *rollback.Learner {
+	dir, err := stateDir(flagDir)
+	if err != nil {
+		return nil
+	}
+	return rollback.OpenLearner(filepath.Join(dir, rollback.LearnerFileName))
 }
 
 func stateDir(flagDir string) (string, error) {

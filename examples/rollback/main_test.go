@@ -18,7 +18,15 @@ import (
 // in-process; these run the built program as a user does.
 
 func TestMain(m *testing.M) {
+	// The built command keeps learned operation times in the user cache
+	// directory: one of the test binary's own, shared by its runs.
+	cache, err := os.MkdirTemp("", "rollback-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
 	code := m.Run()
+	os.RemoveAll(cache)
 	clitest.Cleanup()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
