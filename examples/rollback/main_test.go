@@ -25,6 +25,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	os.Setenv("XDG_CACHE_HOME", cache)
+	clitest.WarmLearner(cache)
 	code := m.Run()
 	os.RemoveAll(cache)
 	clitest.Cleanup()
