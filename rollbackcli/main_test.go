@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,13 +18,8 @@ import (
 func TestMain(m *testing.M) {
 	// Runs keep learned operation times in the user cache directory: one
 	// of the test binary's own, shared by its tests as by a user's runs.
-	cache, err := os.MkdirTemp("", "rollbackcli-cache-")
-	if err != nil {
-		panic(err)
-	}
-	os.Setenv("XDG_CACHE_HOME", cache)
-	clitest.WarmLearner(cache)
-	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) { os.RemoveAll(cache) }))
+	remove := clitest.WarmCache()
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) { remove() }))
 }
 
 // runCmd runs the command in-process and returns its exit code and output.

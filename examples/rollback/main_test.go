@@ -20,14 +20,9 @@ import (
 func TestMain(m *testing.M) {
 	// The built command keeps learned operation times in the user cache
 	// directory: one of the test binary's own, shared by its runs.
-	cache, err := os.MkdirTemp("", "rollback-cache-")
-	if err != nil {
-		panic(err)
-	}
-	os.Setenv("XDG_CACHE_HOME", cache)
-	clitest.WarmLearner(cache)
+	remove := clitest.WarmCache()
 	code := m.Run()
-	os.RemoveAll(cache)
+	remove()
 	clitest.Cleanup()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {

@@ -1,11 +1,26 @@
 package clitest
 
 import (
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/cloudsnap/rollback"
 )
+
+// WarmCache gives the test binary a user cache directory of its own
+// (XDG_CACHE_HOME, which the built commands it runs inherit), so no run
+// writes into the real one, and warms its learner file (WarmLearner).
+// Call the returned function when the tests are done.
+func WarmCache() (remove func()) {
+	cache, err := os.MkdirTemp("", "rollback-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
+	WarmLearner(cache)
+	return func() { os.RemoveAll(cache) }
+}
 
 // WarmLearner records in the learner file of a user cache directory (the
 // command's default state directory under it) that the emulators'
